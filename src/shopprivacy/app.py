@@ -1,0 +1,116 @@
+"""The facade: one object per shop, capabilities as attributes, each built on first use."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from .keys import Keyring
+from .platforms import PlatformAdapter, load_adapter
+from .settings import Settings
+from .store import AuditLog, DeliveryReport, Jobs, Outbox, Store, utcnow
+
+log = logging.getLogger("shopprivacy")
+
+#: Capabilities with periodic work: ``run_due`` builds each (which registers its outbox handlers) and calls
+#: its ``run_due(now) -> Mapping[str, int]`` before delivering the outbox.
+DUE_CAPABILITIES: tuple[str, ...] = ()
+
+
+@dataclass
+class RunDueReport:
+    """What one ``run-due`` pass did: outbox deliveries and counts per capability task."""
+
+    outbox: DeliveryReport
+    tasks: dict[str, Mapping[str, int]] = field(default_factory=dict)
+    dead_letters: int = 0
+
+
+class ShopPrivacy:
+    """Entry point of the SDK. Build one per process (or per shop) and share it; it holds no global state.
+
+    ``ShopPrivacy(Settings(...))`` or ``ShopPrivacy.from_env()``. ``keyring``, ``store``, ``adapter`` and
+    ``clock`` may be passed in for tests and embedding.
+    """
+
+    def __init__(self, settings: Settings, *, keyring: Keyring | None = None, store: Store | None = None,
+                 adapter: PlatformAdapter | None = None, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        if keyring is not None:
+            self.__dict__["keyring"] = keyring
+        if store is not None:
+            self.__dict__["store"] = store
+        if adapter is not None:
+            self.__dict__["adapter"] = adapter
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> ShopPrivacy:
+        """Settings from ``SHOPPRIVACY_*`` variables; the keyset is loaded and checked at once."""
+        sp = cls(Settings.from_env(environ, **overrides))
+        sp.keyring  # noqa: B018 - fail at start on a missing or weak keyset
+        return sp
+
+    def __repr__(self) -> str:
+        return f"ShopPrivacy(platform={self.settings.platform!r})"
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        """Per-purpose subkeys of the configured keyset."""
+        return self.settings.load_keyring()
+
+    @cached_property
+    def store(self) -> Store:
+        """The SDK's database (not checked here; see :meth:`check` and ``shopprivacy doctor``)."""
+        return Store.from_url(self.settings.database_url)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        """The HMAC-chained audit log."""
+        return AuditLog(self.store, self.keyring, clock=self.clock)
+
+    @cached_property
+    def outbox(self) -> Outbox:
+        """Durable queue of platform side effects."""
+        return Outbox(self.store, self.settings.outbox, clock=self.clock)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        """Checkpoints and leases of long jobs."""
+        return Jobs(self.store, clock=self.clock)
+
+    @cached_property
+    def adapter(self) -> PlatformAdapter:
+        """The platform adapter named by ``Settings.platform``."""
+        adapter: PlatformAdapter = load_adapter(self.settings.platform, self.settings)
+        return adapter
+
+    def pseudonym(self, value: str, *, namespace: str = "subject") -> str:
+        """A stable keyed pseudonym for logs and audit subjects."""
+        return self.keyring.pseudonym(value, namespace=namespace)
+
+    def check(self) -> None:
+        """Raise unless keys load, the database is reachable and its schema is current."""
+        self.keyring  # noqa: B018
+        self.store.check()
+
+    def run_due(self, *, limit: int | None = None) -> RunDueReport:
+        """Do everything that is due: capability tasks (expiry, reminders, retention), then the outbox."""
+        now = self.clock()
+        tasks: dict[str, Mapping[str, int]] = {}
+        for name in DUE_CAPABILITIES:
+            capability = getattr(self, name)
+            tasks[name] = capability.run_due(now)
+        delivered = self.outbox.deliver_due(limit=limit)
+        return RunDueReport(outbox=delivered, tasks=tasks, dead_letters=self.outbox.counts().get("dead", 0))
+
+    def close(self) -> None:
+        """Release database connections and the adapter's sessions."""
+        if "adapter" in self.__dict__:
+            self.adapter.close()
+        if "store" in self.__dict__:
+            self.store.dispose()

@@ -1,0 +1,211 @@
+"""The ``shopprivacy`` command. Exit status: 0 fine, 1 a check found a problem, 2 bad usage or settings."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from . import __version__
+from .app import ShopPrivacy
+from .doctor import run_checks
+from .errors import AuditChainError, KeysetError, ShopPrivacyError
+from .keys import Keyset
+from .settings import Settings
+
+#: Modules adding subcommands: each has ``add_commands(subparsers)`` and sets ``func`` on its parsers.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _sp(args: argparse.Namespace) -> ShopPrivacy:
+    return ShopPrivacy.from_env()
+
+
+def _keyset_path(args: argparse.Namespace) -> Path:
+    path = args.file or os.environ.get("SHOPPRIVACY_KEYSET_FILE")
+    if not path:
+        raise KeysetError("name the keyset file with --file or SHOPPRIVACY_KEYSET_FILE",
+                          setting="SHOPPRIVACY_KEYSET_FILE")
+    return Path(path)
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    keyset = Keyset.generate()
+    if args.out is None:
+        sys.stdout.write(keyset.to_json())
+        return 0
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        print(f"error: {out} exists; pass --force to replace it (old data would become unreadable)",
+              file=sys.stderr)
+        return 2
+    keyset.write(out)
+    print(f"wrote keyset {out} (primary key {keyset.primary!r}); set SHOPPRIVACY_KEYSET_FILE={out}")
+    return 0
+
+
+def _edit_keyset(args: argparse.Namespace, change: Callable[[Keyset], Keyset], done: str) -> int:
+    path = _keyset_path(args)
+    keyset = change(Keyset.from_file(path))
+    keyset.write(path)
+    print(done.format(primary=keyset.primary, ids=", ".join(keyset.ids)))
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    verb = "added (not primary yet)" if args.stage else "is now primary"
+    return _edit_keyset(args, lambda ks: ks.rotate(promote=not args.stage),
+                        "keys: {ids}; the newest key " + verb + ". Old keys still decrypt and verify.")
+
+
+def cmd_keys_promote(args: argparse.Namespace) -> int:
+    return _edit_keyset(args, lambda ks: ks.promote(args.key_id), "primary key is now {primary!r}")
+
+
+def cmd_keys_retire(args: argparse.Namespace) -> int:
+    return _edit_keyset(args, lambda ks: ks.retire(args.key_id), "keys: {ids}; primary {primary!r}")
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    keyset = Settings.from_env().load_keyset()
+    for key in keyset.keys:
+        mark = "primary" if key.id == keyset.primary else ""
+        print(f"{key.id}\t{key.created}\t{mark}".rstrip())
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    sp = _sp(args)
+    before, after = sp.store.upgrade()
+    print(f"schema {'already ' if before == after else ''}at {after}" + ("" if before == after else f" (was {before})"))
+    return 0
+
+
+def cmd_db_status(args: argparse.Namespace) -> int:
+    current, head = _sp(args).store.schema_status()
+    print(f"database: {current or 'empty'}; this version needs: {head}")
+    return 0 if current == head else 1
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    sp = _sp(args)
+    try:
+        report = sp.audit.verify()
+    except AuditChainError as exc:
+        print(f"audit chain BROKEN: {exc}", file=sys.stderr)
+        return 1
+    print(f"audit chain intact: {report.entries} entries, head {report.last_seq} {report.last_mac[:16]}")
+    return 0
+
+
+def cmd_run_due(args: argparse.Namespace) -> int:
+    sp = _sp(args)
+    report = sp.run_due(limit=args.limit)
+    out = report.outbox
+    tasks = {name: dict(counts) for name, counts in report.tasks.items()}
+    if args.json:
+        print(json.dumps({"delivered": out.delivered, "retried": out.retried, "dead": out.dead,
+                          "dead_letters": report.dead_letters, "tasks": tasks}))
+    elif out.delivered or out.retried or out.dead or any(any(c.values()) for c in tasks.values()):
+        print(f"outbox: {out.delivered} delivered, {out.retried} to retry, {out.dead} dead")
+        for name, counts in tasks.items():
+            print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if report.dead_letters:
+        print(f"warning: {report.dead_letters} dead letter(s); see `shopprivacy outbox dead`", file=sys.stderr)
+    return 0
+
+
+def cmd_outbox_dead(args: argparse.Namespace) -> int:
+    for row in _sp(args).outbox.dead_letters(limit=args.limit):
+        print(f"{row['id']}\t{row['topic']}\t{row['attempts']} attempts\t{row['last_error']}")
+    return 0
+
+
+def cmd_outbox_requeue(args: argparse.Namespace) -> int:
+    _sp(args).outbox.requeue(args.row_id)
+    print(f"outbox row {args.row_id} requeued")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    findings = run_checks()
+    width = max(len(f.check) for f in findings)
+    for f in findings:
+        print(f"{f.level:<8} {f.check:<{width}}  {f.message}")
+    return 1 if any(f.level == "problem" for f in findings) else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shopprivacy", description="Privacy mechanics for small online shops.")
+    parser.add_argument("--version", action="version", version=f"shopprivacy {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress and details to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    keys = sub.add_parser("keys", help="create and rotate keysets").add_subparsers(dest="keys_cmd", required=True)
+    p = keys.add_parser("generate", help="print a new keyset (or write it with --out)")
+    p.add_argument("--out", help="file to write (mode 0600)")
+    p.add_argument("--force", action="store_true", help="replace an existing file")
+    p.set_defaults(func=cmd_keys_generate)
+    p = keys.add_parser("rotate", help="add a new primary key; old keys keep decrypting")
+    p.add_argument("--file", help="keyset file (default SHOPPRIVACY_KEYSET_FILE)")
+    p.add_argument("--stage", action="store_true", help="add the key without making it primary yet")
+    p.set_defaults(func=cmd_keys_rotate)
+    for name, func, text in (("promote", cmd_keys_promote, "make a staged key primary"),
+                             ("retire", cmd_keys_retire, "remove an old key (re-encrypt first)")):
+        p = keys.add_parser(name, help=text)
+        p.add_argument("key_id")
+        p.add_argument("--file", help="keyset file (default SHOPPRIVACY_KEYSET_FILE)")
+        p.set_defaults(func=func)
+    keys.add_parser("list", help="key ids, creation times, primary").set_defaults(func=cmd_keys_list)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_cmd", required=True)
+    db.add_parser("upgrade", help="create or upgrade the sp_ tables (idempotent)").set_defaults(func=cmd_db_upgrade)
+    db.add_parser("status", help="schema version of the database").set_defaults(func=cmd_db_status)
+
+    audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_cmd", required=True)
+    audit.add_parser("verify", help="check the HMAC chain; exit 1 naming the first bad entry").set_defaults(
+        func=cmd_audit_verify)
+
+    p = sub.add_parser("run-due", help="do all due work: expiries, reminders, retention, outbox deliveries")
+    p.add_argument("--limit", type=int, help="deliver at most N outbox rows")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=cmd_run_due)
+
+    ob = sub.add_parser("outbox", help="inspect the outbox").add_subparsers(dest="outbox_cmd", required=True)
+    p = ob.add_parser("dead", help="list dead letters")
+    p.add_argument("--limit", type=int, default=100)
+    p.set_defaults(func=cmd_outbox_dead)
+    p = ob.add_parser("requeue", help="retry a dead letter")
+    p.add_argument("row_id", type=int)
+    p.set_defaults(func=cmd_outbox_requeue)
+
+    sub.add_parser("doctor", help="check settings, keys, database, schema, adapters").set_defaults(func=cmd_doctor)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+    func: Command = args.func
+    try:
+        return func(args)
+    except ShopPrivacyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""``shopprivacy doctor``: checks settings, keys, database, schema, adapters and pending work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from .app import ShopPrivacy
+from .errors import ShopPrivacyError
+from .platforms import available_adapters
+from .settings import Settings
+
+Level = Literal["ok", "warning", "problem"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    level: Level
+    message: str
+
+
+def run_checks(environ: Mapping[str, str] | None = None) -> list[Finding]:
+    """Every check, in order; a failed step stops only the checks that depend on it."""
+    return list(_checks(environ))
+
+
+def _safe(check: str, fn: Callable[[], str]) -> tuple[Finding, bool]:
+    try:
+        return Finding(check, "ok", fn()), True
+    except ShopPrivacyError as exc:
+        return Finding(check, "problem", str(exc)), False
+
+
+def _checks(environ: Mapping[str, str] | None) -> Iterator[Finding]:
+    try:
+        settings = Settings.from_env(environ)
+    except ShopPrivacyError as exc:
+        yield Finding("settings", "problem", str(exc))
+        return
+    yield Finding("settings", "ok", f"platform {settings.platform!r}, locale {settings.default_locale!r}")
+    sp = ShopPrivacy(settings)
+    try:
+        finding, keys_ok = _safe("keys", lambda: f"{len(sp.keyring.ids)} key(s), primary {sp.keyring.primary_id!r}")
+        yield finding
+        finding, db_ok = _safe("database", lambda: _database(sp))
+        yield finding
+        if db_ok:
+            finding, schema_ok = _safe("schema", lambda: _schema(sp))
+            yield finding
+            if schema_ok and keys_ok:
+                yield _outbox(sp)
+                yield _safe("audit", lambda: f"chain intact, {sp.audit.verify().entries} entries")[0]
+        installed = available_adapters()
+        yield Finding("adapters", "ok" if installed else "warning", "installed: " + (", ".join(installed) or "none"))
+        finding, adapter_ok = _safe("platform", lambda: f"adapter {sp.adapter.name!r} loaded")
+        yield finding
+        if adapter_ok:
+            extra = getattr(sp.adapter, "doctor", None)
+            if callable(extra):
+                for level, message in extra():
+                    yield Finding(f"platform:{sp.adapter.name}", level, message)
+    finally:
+        sp.close()
+
+
+def _database(sp: ShopPrivacy) -> str:
+    with sp.store.begin(write=False):
+        pass
+    return f"reachable ({sp.store.safe_url})"
+
+
+def _schema(sp: ShopPrivacy) -> str:
+    sp.store.check()
+    return f"current ({sp.store.schema_status()[0]})"
+
+
+def _outbox(sp: ShopPrivacy) -> Finding:
+    counts = sp.outbox.counts()
+    dead = counts.get("dead", 0)
+    text = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "empty"
+    if dead:
+        return Finding("outbox", "warning", f"{text}; inspect with `shopprivacy outbox dead`")
+    return Finding("outbox", "ok", text)

@@ -1,0 +1,137 @@
+"""Exceptions raised by shopprivacy.
+
+Every error derives from :class:`ShopPrivacyError`, so callers may catch broadly or precisely.
+Messages name settings, fields, key ids and pseudonyms; they never contain personal data or key bytes.
+"""
+
+from __future__ import annotations
+
+
+class ShopPrivacyError(Exception):
+    """Base class of every error raised by shopprivacy."""
+
+
+class ConfigurationError(ShopPrivacyError):
+    """A setting is missing or invalid. ``setting`` names it (e.g. ``SHOPPRIVACY_DATABASE_URL``)."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
+
+
+class KeysetError(ConfigurationError):
+    """The keyset is missing, malformed, too weak, or lacks a key id that data refers to."""
+
+
+class UnknownKeyError(KeysetError):
+    """Data names a key id that the loaded keyset does not hold (retired or foreign key)."""
+
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"key id {key_id!r} is not in the keyset (retired, or from another keyset)")
+        self.key_id = key_id
+
+
+class InvalidInput(ShopPrivacyError):
+    """Input from a caller or a request is malformed; nothing was written."""
+
+
+class TokenError(InvalidInput):
+    """A signed token or ciphertext could not be accepted."""
+
+
+class BadToken(TokenError):
+    """A token is malformed, tampered with, for another purpose, or signed with a foreign key."""
+
+
+class ExpiredToken(TokenError):
+    """A token was genuine but is past its validity period."""
+
+
+class SignatureError(InvalidInput):
+    """A webhook or message signature is missing or does not match (answer 401)."""
+
+
+class NotFoundError(ShopPrivacyError):
+    """The thing asked for does not exist."""
+
+
+class ConflictError(ShopPrivacyError):
+    """The operation conflicts with the current state (duplicate, already claimed, wrong state)."""
+
+
+class JobBusy(ConflictError):
+    """Another live worker holds the lease of this job."""
+
+
+class StoreError(ShopPrivacyError):
+    """The store cannot be used."""
+
+
+class DatabaseUnavailable(StoreError):
+    """The database cannot be reached."""
+
+
+class SchemaVersionError(StoreError):
+    """The database schema is older or newer than this version of shopprivacy expects."""
+
+
+class AuditChainError(StoreError):
+    """The audit chain is broken. ``seq`` is the first bad entry (or ``None`` for the head record)."""
+
+    def __init__(self, message: str, *, seq: int | None) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class AdapterNotFound(ConfigurationError):
+    """No platform adapter is installed under the requested name."""
+
+
+class UnsupportedOperation(ShopPrivacyError):
+    """The configured platform adapter does not offer an operation a capability needs."""
+
+
+class PlatformError(ShopPrivacyError):
+    """A platform call failed. ``retry_after`` (seconds) is set when the platform asked to wait."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.retryable = retryable
+
+
+class RetryLater(ShopPrivacyError):
+    """Raised by an outbox handler to ask for another attempt, optionally after ``retry_after`` seconds."""
+
+    def __init__(self, message: str = "retry later", *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(ShopPrivacyError):
+    """Raised by an outbox handler when retrying cannot help; the row goes to the dead letters."""
+
+
+__all__ = [
+    "AdapterNotFound",
+    "AuditChainError",
+    "BadToken",
+    "ConfigurationError",
+    "ConflictError",
+    "DatabaseUnavailable",
+    "ExpiredToken",
+    "InvalidInput",
+    "JobBusy",
+    "KeysetError",
+    "NotFoundError",
+    "PermanentFailure",
+    "PlatformError",
+    "RetryLater",
+    "SchemaVersionError",
+    "ShopPrivacyError",
+    "SignatureError",
+    "StoreError",
+    "TokenError",
+    "UnknownKeyError",
+    "UnsupportedOperation",
+]

@@ -1,0 +1,135 @@
+"""The platform plug-in point: protocols adapters implement, value types they exchange, lookup by name.
+
+An adapter is found under the entry point group ``shopprivacy.adapters`` by name (``Settings.platform``);
+the entry point is a factory ``create_adapter(settings) -> PlatformAdapter``. Operations are grouped in
+small protocols, and an adapter implements the ones its platform offers; a capability that needs an
+operation the adapter lacks raises :class:`~shopprivacy.errors.UnsupportedOperation`.
+
+Adapters ask the platform only for what a purpose needs and never log personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from ..errors import UnsupportedOperation
+from .registry import ENTRY_POINT_GROUP, available_adapters, load_adapter
+
+
+@runtime_checkable
+class PlatformAdapter(Protocol):
+    """Every adapter has a name and can be closed."""
+
+    name: str
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """A customer on the platform: its opaque id, and the e-mail only when the purpose needs it."""
+
+    id: str
+    email: str | None = field(default=None, repr=False)
+
+
+@runtime_checkable
+class CustomerDirectory(Protocol):
+    def find_customer(self, *, email: str | None = None, customer_id: str | None = None) -> CustomerRef | None:
+        """The customer with this e-mail or id, or None. Fetches the id (and e-mail) only."""
+
+
+@dataclass(frozen=True)
+class MarketingConsentUpdate:
+    """E-mail marketing state to mirror on the platform."""
+
+    list_id: str
+    subscribed: bool
+    opt_in_level: Literal["single_opt_in", "confirmed_opt_in", "unknown"]
+    consent_updated_at: datetime
+    customer_id: str | None = None
+    email: str | None = field(default=None, repr=False)
+
+
+@runtime_checkable
+class MarketingConsentSink(Protocol):
+    def set_marketing_consent(self, update: MarketingConsentUpdate, *, idempotency_key: str) -> None:
+        """Record the state on the platform; raise PlatformError (retryable or not) on failure."""
+
+
+@dataclass(frozen=True)
+class BillingResult:
+    attempt_id: str
+    status: Literal["ready", "pending", "failed"]
+    order_id: str | None = None
+    error_code: str | None = None
+
+
+@runtime_checkable
+class SubscriptionSource(Protocol):
+    def iter_due_subscriptions(self, *, due_before: datetime, fields: Collection[str]) -> Iterator[Mapping[str, Any]]:
+        """Subscriptions due before ``due_before``, as mappings in the renewal vocabulary, fetching only
+        ``fields`` from the platform and paging with cursors."""
+
+    def create_billing_attempt(self, subscription_id: str, *, idempotency_key: str,
+                               origin_time: datetime) -> BillingResult:
+        """Bill one period; the same idempotency key never bills twice."""
+
+
+@runtime_checkable
+class RenewalOrderCleaner(Protocol):
+    def clean_renewal_order(self, order_id: str) -> tuple[str, ...]:
+        """Remove IP address, user agent and attribution data from a renewal order; return field names."""
+
+
+@dataclass(frozen=True)
+class ErasureReceipt:
+    """What the platform erased, anonymised or kept (with the reason), by field or object name."""
+
+    platform: str
+    customer_id: str
+    erased: tuple[str, ...] = ()
+    anonymised: tuple[str, ...] = ()
+    retained: Mapping[str, str] = field(default_factory=dict)
+    pending: bool = False
+
+
+@runtime_checkable
+class PersonalDataHost(Protocol):
+    def export_customer(self, customer_id: str) -> Mapping[str, Any]:
+        """Everything the platform holds about the customer, JSON-able."""
+
+    def erase_customer(self, customer_id: str, *, idempotency_key: str) -> ErasureReceipt:
+        """Erase or anonymise the customer on the platform."""
+
+
+P = TypeVar("P")
+
+
+def require(adapter: object, protocol: type[P], operation: str) -> P:
+    """``adapter`` as ``protocol``, or UnsupportedOperation naming the adapter and the operation."""
+    if not isinstance(adapter, protocol):
+        name = getattr(adapter, "name", type(adapter).__name__)
+        raise UnsupportedOperation(f"the {name!r} platform adapter does not support {operation}")
+    return adapter
+
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "BillingResult",
+    "CustomerDirectory",
+    "CustomerRef",
+    "ErasureReceipt",
+    "MarketingConsentSink",
+    "MarketingConsentUpdate",
+    "PersonalDataHost",
+    "PlatformAdapter",
+    "RenewalOrderCleaner",
+    "SubscriptionSource",
+    "available_adapters",
+    "load_adapter",
+    "require",
+]

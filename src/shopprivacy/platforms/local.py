@@ -1,0 +1,115 @@
+"""A small, real, SQLite- or PostgreSQL-backed reference shop implementing the adapter protocols.
+
+It keeps its own tables (prefixed ``localshop_``) in ``platform_options["database_url"]`` or, by default,
+the SDK's database. The demo and the core's tests use it in place of a hosted platform; it is not a mock:
+it stores, pages and enforces idempotency keys the way a platform would.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Column, MetaData, String, Table, insert, select, update
+from sqlalchemy.engine import Engine
+
+from ..errors import InvalidInput, NotFoundError, PlatformError
+from ..store.engine import make_engine
+from ..store.types import UTCDateTime
+from . import CustomerRef, MarketingConsentUpdate
+
+if TYPE_CHECKING:
+    from ..settings import Settings
+
+local_metadata = MetaData()
+
+customers = Table(
+    "localshop_customers",
+    local_metadata,
+    Column("id", String(40), primary_key=True),
+    Column("email", String(320), nullable=False, unique=True),
+    Column("first_name", String(200), nullable=True),
+    Column("last_name", String(200), nullable=True),
+    Column("phone", String(40), nullable=True),
+    Column("marketing_state", String(20), nullable=False),  # subscribed | unsubscribed | not_subscribed
+    Column("marketing_opt_in_level", String(20), nullable=True),
+    Column("marketing_updated_at", UTCDateTime, nullable=True),
+)
+
+#: Idempotency keys of writes already applied, as a platform keeps them.
+applied_writes = Table(
+    "localshop_applied_writes",
+    local_metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("operation", String(60), nullable=False),
+    Column("result", String(200), nullable=True),
+)
+
+
+class LocalShop:
+    """Reference shop adapter (entry point name ``local``)."""
+
+    name = "local"
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        local_metadata.create_all(engine)
+
+    @classmethod
+    def from_url(cls, url: str) -> LocalShop:
+        return cls(make_engine(url))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- shop side (what the shop's own code would do) -------------------------------------------------
+    def add_customer(self, email: str, *, first_name: str | None = None, last_name: str | None = None,
+                     phone: str | None = None) -> str:
+        """Create a customer and return its id."""
+        if "@" not in email:
+            raise InvalidInput("a customer needs an e-mail address")
+        cid = "c_" + secrets.token_hex(6)
+        with self.engine.begin() as conn:
+            conn.execute(insert(customers).values(id=cid, email=email.strip(), first_name=first_name,
+                                                  last_name=last_name, phone=phone,
+                                                  marketing_state="not_subscribed"))
+        return cid
+
+    def customer(self, customer_id: str) -> dict[str, object]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(customers).where(customers.c.id == customer_id)).first()
+        if row is None:
+            raise NotFoundError(f"local shop has no customer {customer_id!r}")
+        return dict(row._mapping)
+
+    # -- CustomerDirectory ------------------------------------------------------------------------------
+    def find_customer(self, *, email: str | None = None, customer_id: str | None = None) -> CustomerRef | None:
+        if email is None and customer_id is None:
+            raise InvalidInput("find_customer needs an e-mail or a customer id")
+        q = select(customers.c.id, customers.c.email)
+        q = q.where(customers.c.id == customer_id) if customer_id else q.where(customers.c.email == email)
+        with self.engine.connect() as conn:
+            row = conn.execute(q).first()
+        return None if row is None else CustomerRef(id=row.id, email=row.email)
+
+    # -- MarketingConsentSink ---------------------------------------------------------------------------
+    def set_marketing_consent(self, update_: MarketingConsentUpdate, *, idempotency_key: str) -> None:
+        ref = self.find_customer(customer_id=update_.customer_id) if update_.customer_id else (
+            self.find_customer(email=update_.email) if update_.email else None)
+        with self.engine.begin() as conn:
+            if conn.execute(select(applied_writes.c.idempotency_key)
+                            .where(applied_writes.c.idempotency_key == idempotency_key)).first():
+                return
+            if ref is None:
+                raise PlatformError("the local shop has no such customer", retryable=False)
+            conn.execute(update(customers).where(customers.c.id == ref.id).values(
+                marketing_state="subscribed" if update_.subscribed else "unsubscribed",
+                marketing_opt_in_level=update_.opt_in_level,
+                marketing_updated_at=update_.consent_updated_at))
+            conn.execute(insert(applied_writes).values(idempotency_key=idempotency_key,
+                                                       operation="marketing_consent", result=ref.id))
+
+
+def create_adapter(settings: Settings) -> LocalShop:
+    """Entry point factory: ``platform_options["database_url"]`` or the SDK's own database."""
+    return LocalShop.from_url(settings.platform_options.get("database_url", settings.database_url))

@@ -1,0 +1,127 @@
+"""Settings, validated once at start.
+
+``Settings.from_env()`` reads ``SHOPPRIVACY_*`` environment variables: ``SHOPPRIVACY_DATABASE_URL`` sets
+``database_url``; a double underscore reaches into a nested group (``SHOPPRIVACY_OUTBOX__MAX_ATTEMPTS``);
+values of mappings and groups may also be given whole as JSON (``SHOPPRIVACY_PLATFORM_OPTIONS='{"shop": ...}'``).
+Unknown ``SHOPPRIVACY_*`` variables are refused, so a typo does not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .errors import ConfigurationError, KeysetError
+from .keys import Keyring, Keyset
+
+ENV_PREFIX = "SHOPPRIVACY_"
+
+
+class OutboxSettings(BaseModel):
+    """Delivery of platform side effects."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_attempts: int = Field(12, ge=1, le=100)
+    base_delay_seconds: float = Field(5.0, gt=0)
+    max_delay_seconds: float = Field(6 * 3600.0, gt=0)
+    lease_seconds: float = Field(300.0, gt=0)
+    batch_size: int = Field(50, ge=1, le=10_000)
+
+
+class Settings(BaseModel):
+    """Everything shopprivacy needs to start. Secrets are ``SecretStr`` and never print."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str = "sqlite:///shopprivacy.db"
+    keyset: SecretStr | None = None
+    keyset_file: Path | None = None
+    public_base_url: str = "http://127.0.0.1:8000"
+    default_locale: str = "en"
+    platform: str = "local"
+    platform_options: dict[str, str] = Field(default_factory=dict)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("must be an sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")) or len(value) < 10:
+            raise ValueError("must be an absolute http(s) URL such as https://shop.example")
+        return value.rstrip("/")
+
+    @field_validator("default_locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if not value.replace("-", "").replace("_", "").isalpha() or not 2 <= len(value) <= 10:
+            raise ValueError("must be a language tag such as 'en' or 'pt-BR'")
+        return value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from ``SHOPPRIVACY_*`` variables; ``overrides`` win over the environment."""
+        env = os.environ if environ is None else environ
+        data: dict[str, Any] = {}
+        for name, raw in env.items():
+            if not name.startswith(ENV_PREFIX) or not raw:
+                continue
+            path = name[len(ENV_PREFIX):].lower().split("__")
+            target = data
+            for part in path[:-1]:
+                target = target.setdefault(part, {})
+                if not isinstance(target, dict):
+                    raise ConfigurationError(f"{name} conflicts with another variable", setting=name)
+            value: Any = raw
+            if raw[:1] in "{[":
+                try:
+                    value = json.loads(raw)
+                except ValueError as exc:
+                    raise ConfigurationError(f"{name} is not valid JSON", setting=name) from exc
+            target[path[-1]] = value
+        data.update(overrides)
+        return cls.build(data)
+
+    @classmethod
+    def build(cls, data: Mapping[str, Any]) -> Settings:
+        """Validate ``data``; a failure raises :class:`ConfigurationError` naming the variable."""
+        try:
+            return cls.model_validate(dict(data))
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            setting = ENV_PREFIX + "__".join(str(p).upper() for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                raise ConfigurationError(f"{setting} is not a known setting", setting=setting) from None
+            raise ConfigurationError(f"{setting}: {err['msg']}", setting=setting) from None
+
+    def load_keyset(self) -> Keyset:
+        """The keyset from ``keyset`` (JSON) or ``keyset_file``; missing or weak keys raise KeysetError."""
+        if self.keyset is not None:
+            try:
+                return Keyset.from_json(self.keyset.get_secret_value())
+            except KeysetError as exc:
+                raise KeysetError(f"SHOPPRIVACY_KEYSET: {exc}", setting="SHOPPRIVACY_KEYSET") from None
+        if self.keyset_file is not None:
+            try:
+                return Keyset.from_file(self.keyset_file)
+            except KeysetError as exc:
+                raise KeysetError(f"SHOPPRIVACY_KEYSET_FILE: {exc}", setting="SHOPPRIVACY_KEYSET_FILE") from None
+        raise KeysetError(
+            "no keyset: set SHOPPRIVACY_KEYSET (JSON) or SHOPPRIVACY_KEYSET_FILE; "
+            "create one with `shopprivacy keys generate`",
+            setting="SHOPPRIVACY_KEYSET",
+        )
+
+    def load_keyring(self) -> Keyring:
+        return Keyring(self.load_keyset())
