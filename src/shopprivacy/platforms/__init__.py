@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
 
 from ..errors import UnsupportedOperation
 from .registry import ENTRY_POINT_GROUP, available_adapters, load_adapter
@@ -60,6 +60,52 @@ class MarketingConsentSink(Protocol):
         """Record the state on the platform; raise PlatformError (retryable or not) on failure."""
 
 
+class BillingInterval(TypedDict):
+    unit: Literal["day", "week", "month", "year"]
+    count: int
+
+
+class SubscriptionLine(TypedDict):
+    variant_id: str  # platform variant / product id or SKU
+    quantity: int
+    unit_price: str  # decimal as text, e.g. "19.90"
+    requires_shipping: bool
+
+
+class PostalAddress(TypedDict, total=False):
+    name: str
+    line1: str
+    line2: str
+    city: str
+    region: str  # province / state code
+    postal_code: str
+    country: str  # ISO 3166-1 alpha-2
+
+
+class DueSubscription(TypedDict, total=False):
+    """A due subscription in the renewal vocabulary shared by every adapter and the renewal view.
+
+    Adapters map their platform's names onto these keys. They may pass further keys (the view drops
+    and counts them), but should not fetch them: they ask the platform only for the requested fields.
+    """
+
+    subscription_id: str
+    status: str  # "active", ...
+    customer_ref: str  # opaque platform customer id
+    payment_ref: str  # payment method / mandate *reference*, never card data
+    amount: str  # decimal as text: the amount billed each period
+    currency: str  # ISO 4217
+    lines: list[SubscriptionLine]
+    interval: BillingInterval
+    next_billing_at: str  # ISO 8601 date-time with offset
+    shipping_address: PostalAddress | None
+    email: str | None  # receipt address
+
+
+#: Every key of the renewal vocabulary, for ``iter_due_subscriptions(fields=...)``.
+RENEWAL_FIELDS: frozenset[str] = frozenset(DueSubscription.__annotations__)
+
+
 @dataclass(frozen=True)
 class BillingResult:
     attempt_id: str
@@ -70,9 +116,10 @@ class BillingResult:
 
 @runtime_checkable
 class SubscriptionSource(Protocol):
-    def iter_due_subscriptions(self, *, due_before: datetime, fields: Collection[str]) -> Iterator[Mapping[str, Any]]:
-        """Subscriptions due before ``due_before``, as mappings in the renewal vocabulary, fetching only
-        ``fields`` from the platform and paging with cursors."""
+    def iter_due_subscriptions(self, *, due_before: datetime,
+                               fields: Collection[str]) -> Iterator[Mapping[str, Any]]:
+        """Subscriptions due before ``due_before`` as :class:`DueSubscription` mappings, fetching only
+        ``fields`` (names from :data:`RENEWAL_FIELDS`) from the platform and paging with cursors."""
 
     def create_billing_attempt(self, subscription_id: str, *, idempotency_key: str,
                                origin_time: datetime) -> BillingResult:
@@ -119,15 +166,20 @@ def require(adapter: object, protocol: type[P], operation: str) -> P:
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "RENEWAL_FIELDS",
+    "BillingInterval",
     "BillingResult",
     "CustomerDirectory",
     "CustomerRef",
+    "DueSubscription",
     "ErasureReceipt",
     "MarketingConsentSink",
     "MarketingConsentUpdate",
     "PersonalDataHost",
     "PlatformAdapter",
+    "PostalAddress",
     "RenewalOrderCleaner",
+    "SubscriptionLine",
     "SubscriptionSource",
     "available_adapters",
     "load_adapter",
