@@ -20,7 +20,8 @@ def main(names: list[str]) -> int:
         modules = [m for m in modules if any(n in m.stem for n in names)]
     for path in modules:
         spec = importlib.util.spec_from_file_location(path.stem, path)
-        assert spec and spec.loader
+        assert spec is not None
+        assert spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         print(f"== {path.stem}", flush=True)
