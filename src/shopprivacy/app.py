@@ -12,7 +12,7 @@ from typing import Any
 from .keys import Keyring
 from .platforms import PlatformAdapter, load_adapter
 from .settings import Settings
-from .store import AuditLog, DeliveryReport, Jobs, Outbox, Store, utcnow
+from .store import AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
 
 log = logging.getLogger("shopprivacy")
 
@@ -77,6 +77,11 @@ class ShopPrivacy:
     def outbox(self) -> Outbox:
         """Durable queue of platform side effects."""
         return Outbox(self.store, self.settings.outbox, clock=self.clock)
+
+    @cached_property
+    def inbox(self) -> Inbox:
+        """Deduplication of incoming webhook deliveries."""
+        return Inbox(self.store, clock=self.clock)
 
     @cached_property
     def jobs(self) -> Jobs:

@@ -2,6 +2,7 @@
 
 from .audit import AuditEntry, AuditLog, VerifyReport
 from .engine import Store, make_engine
+from .inbox import Inbox
 from .jobs import JobHandle, Jobs
 from .outbox import Delivery, DeliveryReport, Outbox
 from .schema import metadata
@@ -12,6 +13,7 @@ __all__ = [
     "AuditLog",
     "Delivery",
     "DeliveryReport",
+    "Inbox",
     "JobHandle",
     "Jobs",
     "Outbox",

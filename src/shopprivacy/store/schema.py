@@ -73,3 +73,14 @@ jobs = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
 )
+
+#: Webhook deliveries already accepted, per source (``shopify:<shop>``, ``woocommerce:<site>``): dedupe key.
+inbox = Table(
+    "sp_inbox",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("delivery_id", String(200), primary_key=True),
+    Column("topic", String(120), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Index("ix_sp_inbox_received", "received_at"),
+)

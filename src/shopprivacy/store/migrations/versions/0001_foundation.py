@@ -1,4 +1,4 @@
-"""Foundation: audit log and head, outbox, jobs.
+"""Foundation: audit log and head, outbox, jobs, webhook inbox.
 
 Revision ID: 0001_foundation
 Revises:
@@ -68,9 +68,19 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime, nullable=False),
         sa.Column("finished_at", UTCDateTime, nullable=True),
     )
+    op.create_table(
+        "sp_inbox",
+        sa.Column("source", sa.String(200), primary_key=True),
+        sa.Column("delivery_id", sa.String(200), primary_key=True),
+        sa.Column("topic", sa.String(120), nullable=False),
+        sa.Column("received_at", UTCDateTime, nullable=False),
+    )
+    op.create_index("ix_sp_inbox_received", "sp_inbox", ["received_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_sp_inbox_received", table_name="sp_inbox")
+    op.drop_table("sp_inbox")
     op.drop_table("sp_jobs")
     op.drop_index("ix_sp_outbox_due", table_name="sp_outbox")
     op.drop_table("sp_outbox")

@@ -1,0 +1,35 @@
+"""The small, accessible HTML page frame every server-rendered page uses (no inline script)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from .i18n import direction
+
+_STYLE = (
+    "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fff}"
+    "main{max-width:40rem;margin:2rem auto;padding:0 1rem}"
+    "h1{font-size:1.5rem}button,.button{font:inherit;padding:.6rem 1.2rem;border:2px solid #1a1a1a;"
+    "border-radius:4px;background:#1a1a1a;color:#fff;cursor:pointer}"
+    "button.secondary{background:#fff;color:#1a1a1a}"
+    ":focus-visible{outline:3px solid #0b57d0;outline-offset:2px}"
+    "label{display:block;margin:.5rem 0}.error{color:#a50e0e}"
+    "@media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}"
+)
+
+
+def page(*, title: str, body_html: str, locale: str, nonce: str | None = None, status_text: str = "") -> str:
+    """A complete HTML document. ``body_html`` must already be escaped; ``title`` is escaped here.
+
+    The style element carries the CSP ``nonce`` when one is given, so pages work under
+    ``style-src 'nonce-...'``.
+    """
+    nonce_attr = f' nonce="{escape(nonce)}"' if nonce else ""
+    status = f'<p role="status">{escape(status_text)}</p>' if status_text else ""
+    return (
+        f'<!doctype html><html lang="{escape(locale)}" dir="{direction(locale)}"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        '<meta name="robots" content="noindex">'
+        f"<title>{escape(title)}</title><style{nonce_attr}>{_STYLE}</style></head>"
+        f"<body><main><h1>{escape(title)}</h1>{status}{body_html}</main></body></html>"
+    )
