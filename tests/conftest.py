@@ -14,12 +14,20 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 
 from shopprivacy import Keyring, Keyset, Settings, ShopPrivacy
 from shopprivacy.store import Store
 
 PG_ENV = "SHOPPRIVACY_TEST_DATABASE_URL"
+
+hypothesis_settings.register_profile("default", deadline=None,
+                                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+hypothesis_settings.register_profile("ci", deadline=None, print_blob=True,
+                                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

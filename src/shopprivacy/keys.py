@@ -70,7 +70,7 @@ class Key:
 def _b64decode(text: str, key_id: str) -> bytes:
     try:
         padded = text + "=" * (-len(text) % 4)
-        return base64.urlsafe_b64decode(padded.encode("ascii"))
+        return base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
     except (ValueError, UnicodeEncodeError) as exc:
         raise KeysetError(f"key {key_id!r}: secret is not valid base64url") from exc
 
@@ -135,6 +135,8 @@ class Keyset:
             kid, secret = item.get("id"), item.get("secret")
             if not isinstance(kid, str) or not isinstance(secret, str):
                 raise KeysetError(f"keys[{i}] needs string 'id' and 'secret'")
+            if not _KEY_ID.match(kid):
+                raise KeysetError(f"keys[{i}]: key id must be 1-12 characters of a-z and 0-9")
             created = item.get("created", "")
             keys.append(Key(id=kid, secret=_b64decode(secret, kid), created=str(created)))
         primary = doc.get("primary")

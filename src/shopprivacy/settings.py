@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -20,6 +20,23 @@ from .errors import ConfigurationError, KeysetError
 from .keys import Keyring, Keyset
 
 ENV_PREFIX = "SHOPPRIVACY_"
+
+
+def _wants_json(model: type[BaseModel], path: list[str]) -> bool:
+    """Whether the field at ``path`` holds a mapping, list or group (so its variable may be JSON)."""
+    for i, part in enumerate(path):
+        info = model.model_fields.get(part)
+        if info is None:
+            return False
+        candidates = [info.annotation, *get_args(info.annotation)]
+        groups = [c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)]
+        if i < len(path) - 1:
+            if not groups:
+                return False
+            model = groups[0]
+            continue
+        return bool(groups) or any(get_origin(c) in (dict, list) or c in (dict, list) for c in candidates)
+    return False
 
 
 class OutboxSettings(BaseModel):
@@ -84,7 +101,7 @@ class Settings(BaseModel):
                 if not isinstance(target, dict):
                     raise ConfigurationError(f"{name} conflicts with another variable", setting=name)
             value: Any = raw
-            if raw[:1] in "{[":
+            if raw[:1] in "{[" and _wants_json(cls, path):
                 try:
                     value = json.loads(raw)
                 except ValueError as exc:

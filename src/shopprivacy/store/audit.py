@@ -59,8 +59,8 @@ def _check_meta(meta: Mapping[str, Any]) -> dict[str, MetaValue]:
     for k, v in meta.items():
         if not isinstance(k, str) or not (v is None or isinstance(v, (str, int, bool))):
             raise InvalidInput("audit meta takes string keys and str/int/bool/None values only")
-        if isinstance(v, str) and len(v) > 200:
-            raise InvalidInput(f"audit meta {k!r} is longer than 200 characters")
+        if isinstance(v, str) and (len(v) > 200 or "\x00" in v):
+            raise InvalidInput(f"audit meta {k!r} must be at most 200 characters without NUL")
         out[k] = v
     return out
 
@@ -89,6 +89,8 @@ class AuditLog:
         if subject is not None and len(subject) > 120:
             raise InvalidInput("audit subject must be a pseudonym of at most 120 characters")
         names = tuple(sorted(set(fields)))
+        if "\x00" in actor + action + (subject or "") + "".join(names):
+            raise InvalidInput("audit entries cannot hold NUL characters")
         clean_meta = _check_meta(meta or {})
         self.store.lock(conn, "shopprivacy:audit")
         head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
@@ -164,7 +166,8 @@ class AuditLog:
             if expected - 1 != head.last_seq or prev != head.last_mac:
                 raise AuditChainError(
                     f"the audit log ends at entry {expected - 1} but its head names entry {head.last_seq}: "
-                    "entries were removed from the end or the head was edited", seq=expected)
+                    "entries were removed from the end or the head was edited",
+                    seq=min(expected - 1, head.last_seq) + 1)
         return VerifyReport(count, first, head.last_seq if count else None, prev)
 
     def truncate(self, *, before: datetime, actor: str = "retention") -> int:
