@@ -110,7 +110,7 @@ def test_write_is_private(tmp_path):
     ks.write(path)
     assert path.stat().st_mode & 0o777 == 0o600
     assert Keyset.from_file(path) == ks
-    with pytest.raises(KeysetError, match="cannot read"):
+    with pytest.raises(KeysetError, match="does not exist"):
         Keyset.from_file(tmp_path / "missing.json")
 
 

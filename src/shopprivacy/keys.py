@@ -148,6 +148,9 @@ class Keyset:
     def from_file(cls, path: str | os.PathLike[str]) -> Keyset:
         try:
             text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise KeysetError(f"the keyset file {os.fspath(path)!r} does not exist; create it with "
+                              f"`shopprivacy keys generate --out {os.fspath(path)}`") from None
         except OSError as exc:
             raise KeysetError(f"cannot read the keyset file {os.fspath(path)!r}: {exc.strerror}") from exc
         return cls.from_json(text)

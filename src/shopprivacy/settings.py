@@ -3,7 +3,8 @@
 ``Settings.from_env()`` reads ``SHOPPRIVACY_*`` environment variables: ``SHOPPRIVACY_DATABASE_URL`` sets
 ``database_url``; a double underscore reaches into a nested group (``SHOPPRIVACY_OUTBOX__MAX_ATTEMPTS``);
 values of mappings and groups may also be given whole as JSON (``SHOPPRIVACY_PLATFORM_OPTIONS='{"shop": ...}'``).
-Unknown ``SHOPPRIVACY_*`` variables are refused, so a typo does not silently fall back to a default.
+Unknown ``SHOPPRIVACY_*`` variables are refused, so a typo does not silently fall back to a default
+(``SHOPPRIVACY_TEST_*`` and ``SHOPPRIVACY_BENCH_*`` are reserved for the SDK's own tests and benchmarks).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from .errors import ConfigurationError, KeysetError
 from .keys import Keyring, Keyset
 
 ENV_PREFIX = "SHOPPRIVACY_"
+#: Variables of the SDK's own test suite and benchmarks; never settings.
+RESERVED_PREFIXES = ("SHOPPRIVACY_TEST_", "SHOPPRIVACY_BENCH_")
 
 
 def _wants_json(model: type[BaseModel], path: list[str]) -> bool:
@@ -92,7 +95,7 @@ class Settings(BaseModel):
         env = os.environ if environ is None else environ
         data: dict[str, Any] = {}
         for name, raw in env.items():
-            if not name.startswith(ENV_PREFIX) or not raw:
+            if not name.startswith(ENV_PREFIX) or name.startswith(RESERVED_PREFIXES) or not raw:
                 continue
             path = name[len(ENV_PREFIX):].lower().split("__")
             target = data

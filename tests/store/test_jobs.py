@@ -1,0 +1,125 @@
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, Table, func, select
+
+from shopprivacy.errors import ConflictError, JobBusy
+from shopprivacy.store import Jobs
+from shopprivacy.store.jobs import _holder_is_dead
+
+
+@pytest.fixture
+def jobs(store, clock):
+    return Jobs(store, lease=timedelta(minutes=1), clock=clock)
+
+
+def test_fresh_job_has_no_checkpoint_and_finishes(jobs, store):
+    with jobs.run("j") as job:
+        assert job.checkpoint is None and not job.resumed
+        with store.begin() as conn:
+            job.save(conn, {"after": 10}, processed=10)
+    st = jobs.status("j")
+    assert st["status"] == "done" and st["processed"] == 10 and st["lease_owner"] is None
+
+
+def test_exception_leaves_job_resumable(jobs):
+    with pytest.raises(RuntimeError), jobs.run("j") as job:
+        job.save_now({"after": 5}, processed=5)
+        raise RuntimeError("crash")
+    again = jobs.acquire("j")
+    assert again.resumed and again.checkpoint == {"after": 5} and again.processed == 5
+    jobs.finish(again)
+    fresh = jobs.acquire("j")  # a finished job starts over
+    assert not fresh.resumed and fresh.checkpoint is None
+
+
+def test_restart_ignores_checkpoint(jobs):
+    h = jobs.acquire("j")
+    h.save_now({"after": 1})
+    jobs.release(h)
+    assert jobs.acquire("j", restart=True).checkpoint is None
+
+
+def test_live_lease_blocks_other_workers_until_it_expires(jobs, clock):
+    h = jobs.acquire("j", owner="otherhost:1")
+    h.save_now({"after": 3})
+    with pytest.raises(JobBusy):
+        jobs.acquire("j", owner="thirdhost:2")
+    clock.advance(minutes=2)
+    taken = jobs.acquire("j", owner="thirdhost:2")
+    assert taken.resumed and taken.checkpoint == {"after": 3}
+    with pytest.raises(JobBusy):
+        h.save_now({"after": 4})  # the old holder lost its lease
+    with pytest.raises(ConflictError):
+        jobs.finish(h)
+
+
+def test_dead_holder_on_this_host_is_taken_over_at_once(jobs):
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    import socket
+
+    dead_owner = f"{socket.gethostname()[:80]}:{proc.pid}"
+    assert _holder_is_dead(dead_owner)
+    assert not _holder_is_dead(f"{socket.gethostname()[:80]}:{os.getpid()}")
+    assert not _holder_is_dead("elsewhere:1")
+    jobs.acquire("j", owner=dead_owner).save_now({"after": 7})
+    assert jobs.acquire("j").checkpoint == {"after": 7}
+
+
+WORKER = textwrap.dedent("""
+    import sys, time
+    from sqlalchemy import Column, Integer, MetaData, Table, insert
+    from shopprivacy.store import Jobs, Store
+    url, total = sys.argv[1], int(sys.argv[2])
+    store = Store.from_url(url)
+    work = Table("job_work", MetaData(), Column("n", Integer))
+    with Jobs(store).run("kill9-test") as job:
+        after = (job.checkpoint or {}).get("after", 0)
+        while after < total:
+            batch = list(range(after, min(after + 10, total)))
+            with store.begin() as conn:
+                conn.execute(insert(work), [{"n": n} for n in batch])
+                job.save(conn, {"after": batch[-1] + 1}, processed=len(batch))
+            after = batch[-1] + 1
+            time.sleep(0.01)
+    print("finished", flush=True)
+""")
+
+
+@pytest.mark.slow
+def test_kill_9_resumes_from_checkpoint_without_loss_or_repeat(store, db_url, tmp_path):
+    work = Table("job_work", MetaData(), Column("n", Integer))
+    work.metadata.create_all(store.engine)
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    total = 2000
+    proc = subprocess.Popen([sys.executable, str(script), db_url, str(total)])
+
+    def count():
+        with store.begin(write=False) as conn:
+            return conn.execute(select(func.count()).select_from(work)).scalar_one()
+
+    deadline = time.monotonic() + 60
+    while count() < 200 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done_before = count()
+    assert 200 <= done_before < total, "the worker must be killed mid-way"
+    out = subprocess.run([sys.executable, str(script), db_url, str(total)], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    with store.begin(write=False) as conn:
+        values = [r.n for r in conn.execute(select(work.c.n))]
+    assert sorted(values) == list(range(total))  # nothing lost, nothing done twice
+    status = Jobs(store).status("kill9-test")
+    assert status["status"] == "done" and status["processed"] == total
+
+

@@ -1,0 +1,118 @@
+import json
+
+import pytest
+from sqlalchemy import update
+
+from shopprivacy import Keyset
+from shopprivacy.cli import main
+from shopprivacy.store import Store
+from shopprivacy.store.schema import audit_log
+
+
+@pytest.fixture
+def env(tmp_path, db_url, monkeypatch):
+    keyfile = tmp_path / "keys.json"
+    monkeypatch.setenv("SHOPPRIVACY_KEYSET_FILE", str(keyfile))
+    monkeypatch.setenv("SHOPPRIVACY_DATABASE_URL", db_url)
+    monkeypatch.setenv("SHOPPRIVACY_PLATFORM_OPTIONS", json.dumps({"database_url": f"sqlite:///{tmp_path}/shop.db"}))
+    return keyfile
+
+
+def test_keys_generate_rotate_promote_retire_list(env, capsys):
+    assert main(["keys", "generate", "--out", str(env)]) == 0
+    first = Keyset.from_file(env)
+    assert main(["keys", "generate", "--out", str(env)]) == 2  # never overwrite silently
+    assert main(["keys", "rotate", "--stage"]) == 0
+    staged = Keyset.from_file(env)
+    assert staged.primary == first.primary and len(staged.ids) == 2
+    assert main(["keys", "promote", staged.ids[1]]) == 0
+    assert Keyset.from_file(env).primary == staged.ids[1]
+    assert main(["keys", "retire", staged.ids[1]]) == 2  # primary cannot be retired
+    assert main(["keys", "retire", first.primary]) == 0
+    capsys.readouterr()
+    assert main(["keys", "list"]) == 0
+    out = capsys.readouterr().out
+    assert staged.ids[1] in out and "primary" in out and first.primary not in out
+
+
+def test_keys_generate_to_stdout_is_valid(capsys):
+    assert main(["keys", "generate"]) == 0
+    Keyset.from_json(capsys.readouterr().out)
+
+
+def test_db_upgrade_audit_verify_run_due_doctor(env, db_url, capsys):
+    main(["keys", "generate", "--out", str(env)])
+    assert main(["db", "status"]) == 1
+    assert main(["db", "upgrade"]) == 0
+    assert main(["db", "upgrade"]) == 0
+    assert "already" in capsys.readouterr().out
+    assert main(["db", "status"]) == 0
+    assert main(["audit", "verify"]) == 0
+    assert main(["run-due", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["delivered"] == 0
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert "ok" in out and "schema" in out and "adapter 'local' loaded" in out
+
+
+def test_audit_verify_names_the_broken_entry(env, db_url, capsys):
+    from shopprivacy import ShopPrivacy
+
+    main(["keys", "generate", "--out", str(env)])
+    main(["db", "upgrade"])
+    sp = ShopPrivacy.from_env()
+    for i in range(3):
+        sp.audit.record(actor="cli-test", action="x", meta={"i": i})
+    sp.close()
+    st = Store.from_url(db_url)
+    with st.begin() as conn:
+        conn.execute(update(audit_log).where(audit_log.c.seq == 2).values(actor="someone"))
+    st.dispose()
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 1
+    assert "audit entry 2 was modified" in capsys.readouterr().err
+
+
+def test_doctor_reports_problems_in_plain_words(env, capsys, monkeypatch):
+    assert main(["doctor"]) == 1  # no keyset yet, schema missing
+    out = capsys.readouterr().out
+    assert "problem" in out and "shopprivacy keys generate" in out
+    main(["keys", "generate", "--out", str(env)])
+    capsys.readouterr()
+    assert main(["doctor"]) == 1
+    assert "shopprivacy db upgrade" in capsys.readouterr().out
+    monkeypatch.setenv("SHOPPRIVACY_PLATFORM", "nosuch")
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["doctor"]) == 1
+    assert "installed: local" in capsys.readouterr().out
+
+
+def test_configuration_errors_exit_2_with_a_message(env, capsys, monkeypatch):
+    monkeypatch.setenv("SHOPPRIVACY_DATABASE_URL", "mysql://nope")
+    assert main(["run-due"]) == 2
+    assert "SHOPPRIVACY_DATABASE_URL" in capsys.readouterr().err
+
+
+def test_outbox_dead_and_requeue(env, capsys):
+    from shopprivacy import ShopPrivacy
+    from shopprivacy.errors import PermanentFailure
+
+    main(["keys", "generate", "--out", str(env)])
+    main(["db", "upgrade"])
+    sp = ShopPrivacy.from_env()
+
+    def fail(d):
+        raise PermanentFailure("gone")
+
+    sp.outbox.register("demo.topic", fail)
+    sp.outbox.add("demo.topic", {}, idempotency_key="k")
+    sp.run_due()
+    sp.close()
+    capsys.readouterr()
+    assert main(["outbox", "dead"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert "demo.topic" in line and "PermanentFailure: gone" in line
+    row_id = line.split()[0]
+    assert main(["outbox", "requeue", row_id]) == 0
+    assert main(["outbox", "requeue", row_id]) == 2

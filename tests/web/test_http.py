@@ -1,0 +1,29 @@
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shopprivacy.web import Request, Response
+
+
+def test_headers_are_case_insensitive_and_forms_parse():
+    req = Request("post", "/x", headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+                  body=b"List-Unsubscribe=One-Click&a=1&a=2")
+    assert req.method == "POST" and req.header("content-type").startswith("application/x-www")
+    assert req.form() == {"List-Unsubscribe": "One-Click", "a": "1"}
+    assert Request("POST", "/", headers={"content-type": "text/plain"}, body=b"a=1").form() == {}
+    assert Request("POST", "/", body=b'{"a": 1}').json() == {"a": 1}
+    assert Request("POST", "/", body=b"{nope").json() is None
+
+
+def test_responses():
+    r = Response.html("<p>x</p>", status=400)
+    assert r.status == 400 and r.headers["Content-Type"].startswith("text/html") and r.body == b"<p>x</p>"
+    assert Response.json({"gpc": True}).body == b'{"gpc":true}'
+    assert Response.redirect("/a").headers["Location"] == "/a"
+    assert Response.text("ok").headers["Cache-Control"] == "no-store"
+
+
+@given(st.binary(max_size=500), st.text(max_size=60))
+def test_body_parsers_never_raise(body, ctype):
+    req = Request("POST", "/", headers={"Content-Type": ctype}, body=body)
+    assert isinstance(req.form(), dict)
+    req.json()
