@@ -13,12 +13,16 @@ from .keys import Keyring
 from .platforms import PlatformAdapter, load_adapter
 from .settings import Settings
 from .store import AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
+from .web.routes import Route
 
 log = logging.getLogger("shopprivacy")
 
 #: Capabilities with periodic work: ``run_due`` builds each (which registers its outbox handlers) and calls
 #: its ``run_due(now) -> Mapping[str, int]`` before delivering the outbox.
 DUE_CAPABILITIES: tuple[str, ...] = ()
+
+#: Capabilities with web endpoints: each has ``web_routes() -> list[Route]`` (see ``shopprivacy.web.routes``).
+WEB_CAPABILITIES: tuple[str, ...] = ()
 
 
 @dataclass
@@ -112,6 +116,13 @@ class ShopPrivacy:
             tasks[name] = capability.run_due(now)
         delivered = self.outbox.deliver_due(limit=limit)
         return RunDueReport(outbox=delivered, tasks=tasks, dead_letters=self.outbox.counts().get("dead", 0))
+
+    def web_routes(self) -> list[Route]:
+        """Every endpoint of every capability, for the Flask and Django integrations to mount."""
+        routes: list[Route] = []
+        for name in WEB_CAPABILITIES:
+            routes.extend(getattr(self, name).web_routes())
+        return routes
 
     def close(self) -> None:
         """Release database connections and the adapter's sessions."""

@@ -8,7 +8,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -25,11 +25,12 @@ Command = Callable[[argparse.Namespace], int]
 
 
 def _sp(args: argparse.Namespace) -> ShopPrivacy:
-    return ShopPrivacy.from_env()
+    """The facade from the environment the command runs in (``main(environ=...)`` for integrations)."""
+    return ShopPrivacy.from_env(args.environ)
 
 
 def _keyset_path(args: argparse.Namespace) -> Path:
-    path = args.file or os.environ.get("SHOPPRIVACY_KEYSET_FILE")
+    path = args.file or (os.environ if args.environ is None else args.environ).get("SHOPPRIVACY_KEYSET_FILE")
     if not path:
         raise KeysetError("name the keyset file with --file or SHOPPRIVACY_KEYSET_FILE",
                           setting="SHOPPRIVACY_KEYSET_FILE")
@@ -74,7 +75,7 @@ def cmd_keys_retire(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
-    keyset = Settings.from_env().load_keyset()
+    keyset = Settings.from_env(args.environ).load_keyset()
     for key in keyset.keys:
         mark = "primary" if key.id == keyset.primary else ""
         print(f"{key.id}\t{key.created}\t{mark}".rstrip())
@@ -135,7 +136,7 @@ def cmd_outbox_requeue(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    findings = run_checks()
+    findings = run_checks(args.environ)
     width = max(len(f.check) for f in findings)
     for f in findings:
         print(f"{f.level:<8} {f.check:<{width}}  {f.message}")
@@ -192,8 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Run the command line; ``environ`` replaces ``os.environ`` as the source of settings."""
     args = build_parser().parse_args(argv)
+    args.environ = environ
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     func: Command = args.func
