@@ -7,13 +7,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .keys import Keyring
 from .platforms import PlatformAdapter, load_adapter
 from .settings import Settings
 from .store import AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
 from .web.routes import Route
+
+if TYPE_CHECKING:
+    from .fields import Fields
 
 log = logging.getLogger("shopprivacy")
 
@@ -97,6 +100,16 @@ class ShopPrivacy:
         """The platform adapter named by ``Settings.platform``."""
         adapter: PlatformAdapter = load_adapter(self.settings.platform, self.settings)
         return adapter
+
+    @cached_property
+    def fields(self) -> Fields:
+        """Encrypted customer fields: ``encrypt``, ``decrypt``, ``blind_index``, ``shred``."""
+        from .fields.api import Fields
+        from .fields.subject_keys import SubjectKeys
+
+        subject_keys = SubjectKeys(self.store, self.keyring, self.audit, clock=self.clock,
+                                   cache_seconds=self.settings.fields.subject_key_cache_seconds)
+        return Fields(self.keyring, subject_keys, self.settings.fields)
 
     def pseudonym(self, value: str, *, namespace: str = "subject") -> str:
         """A stable keyed pseudonym for logs and audit subjects."""

@@ -112,6 +112,18 @@ class PermanentFailure(ShopPrivacyError):
     """Raised by an outbox handler when retrying cannot help; the row goes to the dead letters."""
 
 
+class ShreddedError(TokenError):
+    """The value belonged to a subject whose data key was destroyed (crypto-shredded): it is gone for good."""
+
+
+class PurposeViolation(ShopPrivacyError):
+    """Code asked for a field outside the allow-list of the purpose it runs under."""
+
+
+class SuppressedRecipient(ShopPrivacyError):
+    """A marketing message was about to be built for an address that unsubscribed or was suppressed."""
+
+
 __all__ = [
     "AdapterNotFound",
     "AuditChainError",
@@ -126,11 +138,14 @@ __all__ = [
     "NotFoundError",
     "PermanentFailure",
     "PlatformError",
+    "PurposeViolation",
     "RetryLater",
     "SchemaVersionError",
     "ShopPrivacyError",
+    "ShreddedError",
     "SignatureError",
     "StoreError",
+    "SuppressedRecipient",
     "TokenError",
     "UnknownKeyError",
     "UnsupportedOperation",

@@ -18,6 +18,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigurationError, KeysetError
+from .fields.settings import FieldsSettings
 from .keys import Keyring, Keyset
 
 ENV_PREFIX = "SHOPPRIVACY_"
@@ -67,6 +68,7 @@ class Settings(BaseModel):
     platform: str = "local"
     platform_options: dict[str, str] = Field(default_factory=dict)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    fields: FieldsSettings = Field(default_factory=FieldsSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -8,8 +8,6 @@ decryption) that blur that frequency signal; see docs/fields.md for choosing the
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 import unicodedata
@@ -28,7 +26,7 @@ def normalise(value: str, kind: Kind) -> str:
     if not isinstance(value, str):
         raise InvalidInput("a blind index is computed over text")
     if kind == "email":
-        out = unicodedata.normalize("NFKC", value).strip().casefold()
+        out = (value if value.isascii() else unicodedata.normalize("NFKC", value)).strip().casefold()
         if out.count("@") != 1 or out.startswith("@") or out.endswith("@"):
             raise InvalidInput("not an e-mail address")
         return out
@@ -48,7 +46,7 @@ def normalise(value: str, kind: Kind) -> str:
 
 
 def blind_index(keyring: Keyring, value: str, *, kind: Kind, bits: int = 128, key_id: str | None = None) -> str:
-    """Base32 text of the first ``bits`` bits of HMAC-SHA256(blind-index subkey, kind || normalised value).
+    """Hex of the first ``bits`` bits of HMAC-SHA256(blind-index subkey, kind || normalised value).
 
     The blind-index subkey of the *oldest* key is used unless ``key_id`` is given, so indexes stay stable
     when the primary key rotates.
@@ -56,6 +54,5 @@ def blind_index(keyring: Keyring, value: str, *, kind: Kind, bits: int = 128, ke
     if bits % 8 or not 16 <= bits <= 256:
         raise InvalidInput("blind index bits must be a multiple of 8 between 16 and 256")
     kid = keyring.ids[0] if key_id is None else key_id
-    mac = hmac.new(keyring.subkey("blind-index", kid), f"{kind}\x00{normalise(value, kind)}".encode(),
-                   hashlib.sha256).digest()
-    return base64.b32encode(mac[: bits // 8]).decode("ascii").rstrip("=").lower()
+    mac = hmac.digest(keyring.subkey("blind-index", kid), f"{kind}\x00{normalise(value, kind)}".encode(), "sha256")
+    return mac[: bits // 8].hex()

@@ -54,12 +54,20 @@ def _at_text(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_meta(meta: Mapping[str, Any]) -> dict[str, MetaValue]:
     out: dict[str, MetaValue] = {}
     for k, v in meta.items():
         if not isinstance(k, str) or not (v is None or isinstance(v, (str, int, bool))):
             raise InvalidInput("audit meta takes string keys and str/int/bool/None values only")
-        if isinstance(v, str) and (len(v) > 200 or "\x00" in v):
+        if isinstance(v, str) and (len(v) > 200 or "\x00" in v or not _encodable(v)):
             raise InvalidInput(f"audit meta {k!r} must be at most 200 characters without NUL")
         out[k] = v
     return out
@@ -89,8 +97,9 @@ class AuditLog:
         if subject is not None and len(subject) > 120:
             raise InvalidInput("audit subject must be a pseudonym of at most 120 characters")
         names = tuple(sorted(set(fields)))
-        if "\x00" in actor + action + (subject or "") + "".join(names):
-            raise InvalidInput("audit entries cannot hold NUL characters")
+        text = actor + action + (subject or "") + "".join(names)
+        if "\x00" in text or not _encodable(text):
+            raise InvalidInput("audit entries cannot hold NUL characters or unpaired surrogates")
         clean_meta = _check_meta(meta or {})
         self.store.lock(conn, "shopprivacy:audit")
         head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()

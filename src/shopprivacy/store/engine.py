@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from ..errors import DatabaseUnavailable
+from ..errors import DatabaseUnavailable, ShopPrivacyError
 from . import migrate
 
 log = logging.getLogger("shopprivacy.store")
@@ -25,8 +25,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    event.listen(engine, "handle_error", _unwrap_sdk_errors)
+    return engine
+
+
+def _unwrap_sdk_errors(context: Any) -> None:
+    """An SDK error raised inside statement processing (e.g. an encrypted column type) surfaces as itself."""
+    if isinstance(context.original_exception, ShopPrivacyError):
+        raise context.original_exception
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -1,0 +1,142 @@
+"""Per-subject data keys: random AES-256 keys wrapped by the keyring, destroyed to crypto-shred a subject."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select, update
+from sqlalchemy.engine import Connection
+
+from ..errors import BadToken, InvalidInput, ShreddedError
+from ..keys import Keyring
+from ..store.audit import AuditLog
+from ..store.engine import Store
+from .tables import subject_keys
+
+_WRAP_AAD = b"spf1-subject-key\x00"
+
+
+class SubjectKeys:
+    """Creates, unwraps (with a short-lived cache) and shreds subject data keys in ``sp_subject_keys``.
+
+    Unwrapped keys are cached for ``cache_seconds`` per process: a shred takes effect at once in the
+    process that shreds, and within that many seconds in every other process.
+    """
+
+    def __init__(self, store: Store, keyring: Keyring, audit: AuditLog, *, clock: Callable[[], datetime],
+                 cache_seconds: float = 5.0, cache_size: int = 4096) -> None:
+        self.store, self.keyring, self.audit, self.clock = store, keyring, audit, clock
+        self.cache_seconds, self.cache_size = cache_seconds, cache_size
+        self._cache: OrderedDict[str, tuple[float, AESGCM]] = OrderedDict()
+        self._handles: dict[str, str] = {}
+
+    def _subject_id(self, subject: str) -> str:
+        if not isinstance(subject, str) or not subject or len(subject) > 200 or "\x00" in subject:
+            raise InvalidInput("subject must be an opaque id of 1-200 characters")
+        return self.keyring.pseudonym(subject, namespace="subject-key", length=32)
+
+    def _wrap(self, handle: str, key: bytes) -> tuple[str, str]:
+        kid = self.keyring.primary_id
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(self.keyring.subkey("fields", kid)).encrypt(nonce, key, _WRAP_AAD + handle.encode())
+        return kid, base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
+
+    def _unwrap(self, handle: str, kid: str, wrapped: str) -> AESGCM:
+        raw = base64.urlsafe_b64decode(wrapped)
+        try:
+            key = AESGCM(self.keyring.subkey("fields", kid)).decrypt(raw[:12], raw[12:], _WRAP_AAD + handle.encode())
+        except InvalidTag:
+            raise BadToken("a subject key does not unwrap (tampered key table or foreign keyset)") from None
+        return AESGCM(key)
+
+    def _remember(self, handle: str, aead: AESGCM) -> None:
+        self._cache[handle] = (time.monotonic() + self.cache_seconds, aead)
+        self._cache.move_to_end(handle)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def for_encrypt(self, subject: str) -> tuple[str, AESGCM]:
+        """(handle, cipher) of the subject's key, creating the key on first use."""
+        sid = self._subject_id(subject)
+        handle = self._handles.get(sid)
+        if handle is not None:
+            cached = self._cache.get(handle)
+            if cached and cached[0] > time.monotonic():
+                return handle, cached[1]
+        with self.store.begin() as conn:
+            row = conn.execute(select(subject_keys).where(subject_keys.c.subject == sid)).first()
+            if row is None:
+                handle, key = _new_handle(), AESGCM.generate_key(bit_length=256)
+                kid, wrapped = self._wrap(handle, key)
+                conn.execute(subject_keys.insert().values(handle=handle, subject=sid, key_id=kid,
+                                                          wrapped_key=wrapped, created_at=self.clock()))
+                aead = AESGCM(key)
+            elif row.wrapped_key is None:
+                raise ShreddedError("this subject was crypto-shredded; nothing can be encrypted for it again")
+            else:
+                handle, aead = row.handle, self._unwrap(row.handle, row.key_id, row.wrapped_key)
+        self._handles[sid] = handle
+        self._remember(handle, aead)
+        return handle, aead
+
+    def for_decrypt(self, handle: str) -> AESGCM:
+        cached = self._cache.get(handle)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        with self.store.begin(write=False) as conn:
+            row = conn.execute(select(subject_keys).where(subject_keys.c.handle == handle)).first()
+        if row is None:
+            raise BadToken("the token names a subject key this store does not hold")
+        if row.wrapped_key is None:
+            raise ShreddedError("the value belonged to a crypto-shredded subject and cannot be read")
+        aead = self._unwrap(handle, row.key_id, row.wrapped_key)
+        self._remember(handle, aead)
+        return aead
+
+    def shred(self, subject: str, *, actor: str = "system", conn: Connection | None = None) -> bool:
+        """Destroy the subject's key (audited). True if a key was destroyed, False if none existed."""
+        if conn is None:
+            with self.store.begin() as own:
+                return self.shred(subject, actor=actor, conn=own)
+        sid = self._subject_id(subject)
+        row = conn.execute(select(subject_keys.c.handle, subject_keys.c.wrapped_key)
+                           .where(subject_keys.c.subject == sid)).first()
+        if row is None or row.wrapped_key is None:
+            return False
+        conn.execute(update(subject_keys).where(subject_keys.c.handle == row.handle)
+                     .values(wrapped_key=None, key_id=None, shredded_at=self.clock()))
+        self.audit.append(conn, actor=actor, action="fields.subject_shredded",
+                          subject=self.keyring.pseudonym(subject), meta={"handle": row.handle})
+        self._cache.pop(row.handle, None)
+        self._handles.pop(sid, None)
+        return True
+
+    def rewrap(self, *, batch: int = 500) -> int:
+        """Wrap every subject key that is not under the primary key with the primary key. Returns count."""
+        done = 0
+        while True:
+            with self.store.begin() as conn:
+                rows = conn.execute(select(subject_keys).where(subject_keys.c.wrapped_key.is_not(None),
+                                                               subject_keys.c.key_id != self.keyring.primary_id)
+                                    .limit(batch)).all()
+                for row in rows:
+                    raw = base64.urlsafe_b64decode(row.wrapped_key)
+                    key = AESGCM(self.keyring.subkey("fields", row.key_id)).decrypt(
+                        raw[:12], raw[12:], _WRAP_AAD + row.handle.encode())
+                    kid, wrapped = self._wrap(row.handle, key)
+                    conn.execute(update(subject_keys).where(subject_keys.c.handle == row.handle)
+                                 .values(key_id=kid, wrapped_key=wrapped))
+            done += len(rows)
+            if len(rows) < batch:
+                return done
+
+
+def _new_handle() -> str:
+    return base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()
