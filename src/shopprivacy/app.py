@@ -16,16 +16,18 @@ from .store import AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
 from .web.routes import Route
 
 if TYPE_CHECKING:
+    from .email.service import Email
     from .fields import Fields
+    from .web.email_pages import EmailPages
 
 log = logging.getLogger("shopprivacy")
 
 #: Capabilities with periodic work: ``run_due`` builds each (which registers its outbox handlers) and calls
 #: its ``run_due(now) -> Mapping[str, int]`` before delivering the outbox.
-DUE_CAPABILITIES: tuple[str, ...] = ()
+DUE_CAPABILITIES: tuple[str, ...] = ("email",)
 
 #: Capabilities with web endpoints: each has ``web_routes() -> list[Route]`` (see ``shopprivacy.web.routes``).
-WEB_CAPABILITIES: tuple[str, ...] = ()
+WEB_CAPABILITIES: tuple[str, ...] = ("email_web",)
 
 
 @dataclass
@@ -110,6 +112,20 @@ class ShopPrivacy:
         subject_keys = SubjectKeys(self.store, self.keyring, self.audit, clock=self.clock,
                                    cache_seconds=self.settings.fields.subject_key_cache_seconds)
         return Fields(self.keyring, subject_keys, self.settings.fields)
+
+    @cached_property
+    def email(self) -> Email:
+        """E-mail consent: unsubscribe links and headers, suppression, double opt-in, preferences, proof."""
+        from .email.service import Email
+
+        return Email(self)
+
+    @cached_property
+    def email_web(self) -> EmailPages:
+        """Web pages of e-mail consent (unsubscribe, opt-in confirmation, preference centre)."""
+        from .web.email_pages import EmailPages
+
+        return EmailPages(self)
 
     def pseudonym(self, value: str, *, namespace: str = "subject") -> str:
         """A stable keyed pseudonym for logs and audit subjects."""

@@ -44,7 +44,12 @@ class BadToken(TokenError):
 
 
 class ExpiredToken(TokenError):
-    """A token was genuine but is past its validity period."""
+    """A token was genuine but is past its validity period. ``payload`` holds its (authentic) content, so a
+    page can offer a fresh link."""
+
+    def __init__(self, message: str, *, payload: object = None) -> None:
+        super().__init__(message)
+        self.payload = payload
 
 
 class SignatureError(InvalidInput):
@@ -124,6 +129,10 @@ class SuppressedRecipient(ShopPrivacyError):
     """A marketing message was about to be built for an address that unsubscribed or was suppressed."""
 
 
+class RateLimited(ConflictError):
+    """Too many requests of this kind for the same address or client; try again later."""
+
+
 __all__ = [
     "AdapterNotFound",
     "AuditChainError",
@@ -139,6 +148,7 @@ __all__ = [
     "PermanentFailure",
     "PlatformError",
     "PurposeViolation",
+    "RateLimited",
     "RetryLater",
     "SchemaVersionError",
     "ShopPrivacyError",

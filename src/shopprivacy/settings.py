@@ -17,6 +17,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from .email.settings import EmailSettings
 from .errors import ConfigurationError, KeysetError
 from .fields.settings import FieldsSettings
 from .keys import Keyring, Keyset
@@ -69,6 +70,7 @@ class Settings(BaseModel):
     platform_options: dict[str, str] = Field(default_factory=dict)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     fields: FieldsSettings = Field(default_factory=FieldsSettings)
+    email: EmailSettings = Field(default_factory=EmailSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -7,6 +7,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.engine import Connection
 
 from ..errors import BadToken, InvalidInput
 from ..keys import Keyring
@@ -52,8 +53,12 @@ class Fields:
                            ) from None
         return fmt.decode_value(plain)
 
-    def encrypt(self, value: Any, *, context: str, row: str | int, subject: str | None = None) -> str | None:
-        """A token for ``value`` (text, bytes or JSON-able); ``None`` stays ``None``."""
+    def encrypt(self, value: Any, *, context: str, row: str | int, subject: str | None = None,
+                conn: Connection | None = None) -> str | None:
+        """A token for ``value`` (text, bytes or JSON-able); ``None`` stays ``None``.
+
+        Pass ``conn`` when encrypting for a subject inside an open transaction of the SDK's store.
+        """
         if value is None:
             return None
         row_text = fmt.check_binding(context, row)
@@ -62,12 +67,12 @@ class Fields:
             header = self._primary_header
             aead = self._key(self.keyring.primary_id)
         else:
-            handle, aead = self.subject_keys.for_encrypt(subject)
+            handle, aead = self.subject_keys.for_encrypt(subject, conn)
             header = f"{fmt.VERSION}s.{handle}"
         nonce = os.urandom(fmt.NONCE_BYTES)
         return fmt.assemble(header, nonce, aead.encrypt(nonce, plain, fmt.aad(header, context, row_text)))
 
-    def decrypt(self, token: str | None, *, context: str, row: str | int) -> Any:
+    def decrypt(self, token: str | None, *, context: str, row: str | int, conn: Connection | None = None) -> Any:
         """The value of ``token``; raises BadToken (tampered, truncated, other column or row),
         UnknownKeyError (retired key) or ShreddedError (subject key destroyed). ``None`` stays ``None``."""
         if token is None:
@@ -78,7 +83,7 @@ class Fields:
                 return self._open(header, context, row, payload)
         parsed = fmt.parse(token)
         row_text = fmt.check_binding(context, row)
-        aead = self._key(parsed.ref) if parsed.kind == "key" else self.subject_keys.for_decrypt(parsed.ref)
+        aead = self._key(parsed.ref) if parsed.kind == "key" else self.subject_keys.for_decrypt(parsed.ref, conn)
         try:
             plain = aead.decrypt(parsed.nonce, parsed.sealed, fmt.aad(parsed.header, context, row_text))
         except InvalidTag:

@@ -62,36 +62,48 @@ class SubjectKeys:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def for_encrypt(self, subject: str) -> tuple[str, AESGCM]:
-        """(handle, cipher) of the subject's key, creating the key on first use."""
+    def for_encrypt(self, subject: str, conn: Connection | None = None) -> tuple[str, AESGCM]:
+        """(handle, cipher) of the subject's key, creating the key on first use (in ``conn`` when given)."""
         sid = self._subject_id(subject)
         handle = self._handles.get(sid)
         if handle is not None:
             cached = self._cache.get(handle)
             if cached and cached[0] > time.monotonic():
                 return handle, cached[1]
-        with self.store.begin() as conn:
-            row = conn.execute(select(subject_keys).where(subject_keys.c.subject == sid)).first()
-            if row is None:
-                handle, key = _new_handle(), AESGCM.generate_key(bit_length=256)
-                kid, wrapped = self._wrap(handle, key)
-                conn.execute(subject_keys.insert().values(handle=handle, subject=sid, key_id=kid,
-                                                          wrapped_key=wrapped, created_at=self.clock()))
-                aead = AESGCM(key)
-            elif row.wrapped_key is None:
-                raise ShreddedError("this subject was crypto-shredded; nothing can be encrypted for it again")
-            else:
-                handle, aead = row.handle, self._unwrap(row.handle, row.key_id, row.wrapped_key)
-        self._handles[sid] = handle
-        self._remember(handle, aead)
+        if conn is None:
+            with self.store.begin() as own:
+                handle, aead, created = self._load_or_create(own, sid)
+        else:
+            handle, aead, created = self._load_or_create(conn, sid)
+        if not created or conn is None:
+            # a key created inside the caller's transaction is cached only once that commits: if it rolled
+            # back, a cached key would produce tokens for a key that does not exist
+            self._handles[sid] = handle
+            self._remember(handle, aead)
         return handle, aead
 
-    def for_decrypt(self, handle: str) -> AESGCM:
+    def _load_or_create(self, conn: Connection, sid: str) -> tuple[str, AESGCM, bool]:
+        row = conn.execute(select(subject_keys).where(subject_keys.c.subject == sid)).first()
+        if row is None:
+            handle, key = _new_handle(), AESGCM.generate_key(bit_length=256)
+            kid, wrapped = self._wrap(handle, key)
+            conn.execute(subject_keys.insert().values(handle=handle, subject=sid, key_id=kid, wrapped_key=wrapped,
+                                                      created_at=self.clock()))
+            return handle, AESGCM(key), True
+        if row.wrapped_key is None:
+            raise ShreddedError("this subject was crypto-shredded; nothing can be encrypted for it again")
+        return row.handle, self._unwrap(row.handle, row.key_id, row.wrapped_key), False
+
+    def for_decrypt(self, handle: str, conn: Connection | None = None) -> AESGCM:
         cached = self._cache.get(handle)
         if cached and cached[0] > time.monotonic():
             return cached[1]
-        with self.store.begin(write=False) as conn:
-            row = conn.execute(select(subject_keys).where(subject_keys.c.handle == handle)).first()
+        query = select(subject_keys).where(subject_keys.c.handle == handle)
+        if conn is None:
+            with self.store.begin(write=False) as own:
+                row = own.execute(query).first()
+        else:
+            row = conn.execute(query).first()
         if row is None:
             raise BadToken("the token names a subject key this store does not hold")
         if row.wrapped_key is None:

@@ -28,6 +28,9 @@ from .schema import audit_head, audit_log
 from .types import utcnow
 
 GENESIS = "0" * 64
+_HEAD = select(audit_head).where(audit_head.c.id == 1)
+_INSERT = insert(audit_log)
+_MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1)
 MetaValue = str | int | bool | None
 
 
@@ -102,7 +105,7 @@ class AuditLog:
             raise InvalidInput("audit entries cannot hold NUL characters or unpaired surrogates")
         clean_meta = _check_meta(meta or {})
         self.store.lock(conn, "shopprivacy:audit")
-        head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
+        head = conn.execute(_HEAD).first()
         if head is None:
             conn.execute(insert(audit_head).values(id=1, last_seq=0, last_mac=GENESIS, base_seq=0,
                                                    base_mac=GENESIS))
@@ -111,10 +114,10 @@ class AuditLog:
             last_seq, last_mac = head.last_seq, head.last_mac
         seq, at, kid = last_seq + 1, self.clock(), self.keyring.primary_id
         mac = self._mac(kid, seq, at, actor, action, subject, names, clean_meta, last_mac)
-        conn.execute(insert(audit_log).values(seq=seq, at=at, actor=actor, action=action, subject=subject,
-                                              fields=list(names), meta=clean_meta, key_id=kid,
-                                              prev_mac=last_mac, mac=mac))
-        conn.execute(update(audit_head).where(audit_head.c.id == 1).values(last_seq=seq, last_mac=mac))
+        conn.execute(_INSERT, {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+                               "fields": list(names), "meta": clean_meta, "key_id": kid, "prev_mac": last_mac,
+                               "mac": mac})
+        conn.execute(_MOVE_HEAD, {"last_seq": seq, "last_mac": mac})
         return seq
 
     def record(self, **kwargs: Any) -> int:

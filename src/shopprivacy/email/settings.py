@@ -1,0 +1,49 @@
+"""Settings of the e-mail consent capability (``SHOPPRIVACY_EMAIL__*``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class MailingList(BaseModel):
+    """A list the shop sends to. ``names`` maps language tags to the name shown on pages."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    names: dict[str, str] = Field(default_factory=lambda: {"en": "Newsletter"})
+    kind: Literal["marketing", "transactional"] = "marketing"
+
+    def name(self, locale: str) -> str:
+        return self.names.get(locale) or self.names.get("en") or next(iter(self.names.values()), "")
+
+
+class EmailSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: The lists, by id. Transactional lists (receipts, renewal notices) are never blocked by suppression.
+    lists: dict[str, MailingList] = Field(default_factory=lambda: {"newsletter": MailingList()})
+    #: Unsubscribe links keep working this long (old newsletters must keep working).
+    unsubscribe_max_age_days: int = Field(365, ge=1, le=3650)
+    #: Preference-centre links.
+    preferences_max_age_days: int = Field(365, ge=1, le=3650)
+    #: Opt-in confirmation links expire; unconfirmed requests are purged by ``run-due``.
+    confirm_max_age_hours: int = Field(48, ge=1, le=24 * 30)
+    #: At most this many confirmation mails per address and list within ``resend_window_hours``.
+    resend_limit: int = Field(3, ge=1, le=50)
+    resend_window_hours: int = Field(24, ge=1, le=24 * 30)
+    #: Optional ``mailto:`` address for List-Unsubscribe (RFC 2369), besides the HTTPS link.
+    unsubscribe_mailto: str | None = None
+    #: Where the web handlers are mounted below the public base URL.
+    path_prefix: str = "/privacy"
+
+    @field_validator("lists")
+    @classmethod
+    def _ids(cls, value: dict[str, MailingList]) -> dict[str, MailingList]:
+        for list_id in value:
+            if not list_id or len(list_id) > 60 or not list_id.replace("-", "").replace("_", "").isalnum():
+                raise ValueError(f"list id {list_id!r} must be 1-60 letters, digits, '-' or '_'")
+        if "*" in value:
+            raise ValueError("'*' is reserved for 'all lists'")
+        return value

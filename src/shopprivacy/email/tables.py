@@ -1,0 +1,79 @@
+"""Tables of the e-mail consent capability. Addresses appear only as blind indexes and subject-key tokens."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+
+from ..store.schema import metadata
+from ..store.types import UTCDateTime
+
+#: One row per address the SDK mails: its subject pseudonym, blind index, encrypted address, platform id.
+email_subjects = Table(
+    "sp_email_subjects",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("address_bidx", String(64), nullable=False, unique=True),
+    Column("address", Text, nullable=True),  # token under the subject's own key: shredded on erasure
+    Column("customer_ref", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Suppressed addresses by blind index, per list or for all lists ('*'). Survives erasure of the customer.
+suppressions = Table(
+    "sp_email_suppressions",
+    metadata,
+    Column("address_bidx", String(64), primary_key=True),
+    Column("list_id", String(60), primary_key=True),
+    Column("reason", String(40), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Current state per subject and list: subscribed | unsubscribed | paused.
+subscriptions = Table(
+    "sp_email_subscriptions",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("list_id", String(60), primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("opt_in_level", String(20), nullable=False),
+    Column("paused_until", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+#: Append-only proof of every opt-in, confirmation, opt-out and preference change.
+consent_events = Table(
+    "sp_email_consent_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("subject", String(64), nullable=False),
+    Column("address_bidx", String(64), nullable=False),
+    Column("list_id", String(60), nullable=False),
+    Column("action", String(30), nullable=False),
+    Column("text_version", String(120), nullable=True),
+    Column("source", String(120), nullable=True),
+    Column("ip_hash", String(90), nullable=True),
+    Column("ua_hash", String(90), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_sp_email_consent_events_bidx", "address_bidx"),
+)
+
+#: Double opt-in requests waiting for confirmation.
+pending_opt_ins = Table(
+    "sp_email_pending_opt_ins",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("subject", String(64), nullable=False),
+    Column("address_bidx", String(64), nullable=False),
+    Column("list_id", String(60), nullable=False),
+    Column("text_version", String(120), nullable=False),
+    Column("source", String(120), nullable=False),
+    Column("ip_hash", String(90), nullable=True),
+    Column("ua_hash", String(90), nullable=True),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("sends", Integer, nullable=False),
+    Column("window_started_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Index("ix_sp_email_pending_lookup", "address_bidx", "list_id"),
+    Index("ix_sp_email_pending_expiry", "expires_at"),
+)

@@ -1,0 +1,31 @@
+import pytest
+
+from shopprivacy import ShopPrivacy
+from shopprivacy.email.settings import EmailSettings, MailingList
+from shopprivacy.web import Request
+
+LISTS = {
+    "newsletter": MailingList(names={"en": "Newsletter", "fr": "Lettre d’information"}),
+    "offers": MailingList(names={"en": "Offers"}),
+    "receipts": MailingList(names={"en": "Receipts"}, kind="transactional"),
+}
+
+
+@pytest.fixture
+def esp(settings, store, tmp_path, clock):
+    """A facade with three lists, the local reference shop and a hand-moved clock."""
+    s = settings.model_copy(update={"email": EmailSettings(lists=LISTS),
+                                    "platform_options": {"database_url": f"sqlite:///{tmp_path}/shop.db"}})
+    app = ShopPrivacy(s, store=store, clock=clock)
+    yield app
+    app.close()
+
+
+def token_of(url: str) -> str:
+    return url.split("?t=", 1)[1]
+
+
+def post(path: str, token: str, body: bytes, content_type: str = "application/x-www-form-urlencoded",
+         headers=None, **kw):
+    return Request("POST", path, query={"t": token}, headers={"Content-Type": content_type, **(headers or {})},
+                   body=body, **kw)
