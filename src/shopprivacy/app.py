@@ -16,8 +16,10 @@ from .store import AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
 from .web.routes import Route
 
 if TYPE_CHECKING:
+    from .consent.service import Consent
     from .email.service import Email
     from .fields import Fields
+    from .web.consent_pages import ConsentPages
     from .web.email_pages import EmailPages
 
 log = logging.getLogger("shopprivacy")
@@ -27,7 +29,7 @@ log = logging.getLogger("shopprivacy")
 DUE_CAPABILITIES: tuple[str, ...] = ("email",)
 
 #: Capabilities with web endpoints: each has ``web_routes() -> list[Route]`` (see ``shopprivacy.web.routes``).
-WEB_CAPABILITIES: tuple[str, ...] = ("email_web",)
+WEB_CAPABILITIES: tuple[str, ...] = ("email_web", "consent_web")
 
 
 @dataclass
@@ -112,6 +114,20 @@ class ShopPrivacy:
         subject_keys = SubjectKeys(self.store, self.keyring, self.audit, clock=self.clock,
                                    cache_seconds=self.settings.fields.subject_key_cache_seconds)
         return Fields(self.keyring, subject_keys, self.settings.fields)
+
+    @cached_property
+    def consent(self) -> Consent:
+        """Cookie consent: banner tags, server-side state with GPC, proof of every choice."""
+        from .consent.service import Consent
+
+        return Consent(self)
+
+    @cached_property
+    def consent_web(self) -> ConsentPages:
+        """Consent endpoint, banner assets and ``/.well-known/gpc.json``."""
+        from .web.consent_pages import ConsentPages
+
+        return ConsentPages(self)
 
     @cached_property
     def email(self) -> Email:

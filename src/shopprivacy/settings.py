@@ -17,6 +17,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from .consent.settings import ConsentSettings
 from .email.settings import EmailSettings
 from .errors import ConfigurationError, KeysetError
 from .fields.settings import FieldsSettings
@@ -71,6 +72,7 @@ class Settings(BaseModel):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     fields: FieldsSettings = Field(default_factory=FieldsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
+    consent: ConsentSettings = Field(default_factory=ConsentSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,200 @@
+"""``sp.consent``: policy, signed consent cookie, proof ledger, server-side state and the banner tags."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from html import escape
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from itsdangerous import BadData, TimestampSigner
+from sqlalchemy import insert, select
+
+from ..errors import InvalidInput, NotFoundError
+from ..web.i18n import available_locales, catalog, direction, negotiate
+from .policy import Policy
+from .settings import ConsentSettings
+from .state import NO_CONSENT, ConsentState
+from .tables import consent_records
+
+if TYPE_CHECKING:
+    from ..app import ShopPrivacy
+
+log = logging.getLogger("shopprivacy.consent")
+Method = Literal["accept_all", "reject_all", "custom", "gpc", "withdraw"]
+METHODS = frozenset({"accept_all", "reject_all", "custom", "gpc", "withdraw"})
+LOCALES = "shopprivacy.consent.static"
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A visitor's choice as posted by the banner (or the no-script form)."""
+
+    granted: frozenset[str]
+    method: Method
+    gpc: bool = False
+    override: bool = False  # categories GPC denies were switched on explicitly after the signal
+    page_url: str | None = None
+    consent_id: str | None = None  # the visitor's existing consent id, kept across changes
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+class Consent:
+    """Cookie consent for one shop."""
+
+    def __init__(self, sp: ShopPrivacy) -> None:
+        self.sp = sp
+        self.settings: ConsentSettings = sp.settings.consent
+        self.policy = Policy(self.settings)
+        self._signer = TimestampSigner(sp.keyring.subkeys("consent-cookie"), salt="shopprivacy.consent-cookie",
+                                       key_derivation="hmac", digest_method=hashlib.sha256)
+        self._max_age = self.settings.max_age_days * 86400
+
+    # -- cookie ----------------------------------------------------------------------------------------
+    def cookie_value(self, consent_id: str, granted: frozenset[str], override: bool) -> str:
+        """``base64url(JSON payload).timestamp.signature``; the banner reads the payload, the server verifies."""
+        payload: dict[str, Any] = {"i": consent_id, "v": self.policy.version, "g": sorted(granted)}
+        if override:
+            payload["o"] = 1
+        body = _b64(json.dumps(payload, separators=(",", ":")).encode())
+        return self._signer.sign(body).decode("ascii")
+
+    def set_cookie_header(self, value: str) -> str:
+        secure = "; Secure" if self.sp.settings.public_base_url.startswith("https://") else ""
+        return f"{self.settings.cookie_name}={value}; Max-Age={self._max_age}; Path=/; SameSite=Lax{secure}"
+
+    def _read_cookie(self, raw: str) -> dict[str, Any] | None:
+        try:
+            body = self._signer.unsign(raw.encode("ascii"), max_age=self._max_age)
+            data = json.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
+        except (BadData, ValueError, UnicodeError):
+            log.info("consent cookie rejected (forged, malformed or expired): treated as no consent")
+            return None
+        return data if isinstance(data, dict) else None
+
+    # -- server-side state -------------------------------------------------------------------------------
+    def state(self, cookies: Mapping[str, str], headers: Mapping[str, str] | None = None) -> ConsentState:
+        """The visitor's consent: GPC applied; forged, expired or old-policy cookies mean no consent."""
+        gpc = False
+        if headers:
+            value = headers.get("Sec-GPC") or headers.get("sec-gpc")
+            gpc = value is not None and value.strip() == "1"
+        raw = cookies.get(self.settings.cookie_name)
+        if not raw or len(raw) > 4096:
+            return ConsentState(decided=False, gpc=gpc) if gpc else NO_CONSENT
+        data = self._read_cookie(raw)
+        if data is None or data.get("v") != self.policy.version or not isinstance(data.get("g"), list):
+            return ConsentState(decided=False, gpc=gpc)
+        granted = frozenset(c for c in data["g"] if isinstance(c, str) and c in self.policy.optional)
+        cid = data.get("i") if isinstance(data.get("i"), str) else None
+        return ConsentState(decided=True, granted=granted, consent_id=cid, gpc=gpc, gpc_override=bool(data.get("o")))
+
+    # -- proof -------------------------------------------------------------------------------------------
+    def parse_choice(self, data: object) -> Choice:
+        """Validate a posted choice (JSON object); InvalidInput on anything malformed or unknown."""
+        if not isinstance(data, dict):
+            raise InvalidInput("the consent body must be a JSON object")
+        method = data.get("method")
+        if method not in METHODS:
+            raise InvalidInput("unknown consent method")
+        if data.get("version") != self.policy.version:
+            raise InvalidInput("the consent was given for another version of the policy")
+        try:
+            granted = self.policy.check_categories(data.get("granted", []))
+        except ValueError:
+            raise InvalidInput("granted must list known optional categories") from None
+        if method in ("reject_all", "withdraw") and granted:
+            raise InvalidInput(f"{method} grants nothing")
+        page = data.get("page")
+        if page is not None and not isinstance(page, str):
+            raise InvalidInput("page must be a URL")
+        gpc, override = data.get("gpc", False), data.get("override", False)
+        if not isinstance(gpc, bool) or not isinstance(override, bool):
+            raise InvalidInput("gpc and override must be true or false")
+        return Choice(granted=granted, method=method, gpc=gpc, override=override, page_url=page)
+
+    @staticmethod
+    def _clean_url(url: str | None) -> str | None:
+        if not url:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return None
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"[:500]  # the query may hold personal data
+
+    def record(self, choice: Choice, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, str]:
+        """Append the proof row (audited) and return ``(consent_id, Set-Cookie header)``."""
+        consent_id = choice.consent_id or "c_" + secrets.token_hex(10)
+        denied = sorted(set(self.policy.optional) - choice.granted)
+        ring, now = self.sp.keyring, self.sp.clock()
+        with self.sp.store.begin() as conn:
+            conn.execute(insert(consent_records).values(
+                consent_id=consent_id, policy_version=self.policy.version, granted=sorted(choice.granted),
+                denied=denied, method=choice.method, gpc=choice.gpc, page_url=self._clean_url(choice.page_url),
+                ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
+                ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now))
+            self.sp.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
+                                 meta={"method": choice.method, "policy": self.policy.version,
+                                       "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc})
+        value = self.cookie_value(consent_id, choice.granted, choice.override)
+        return consent_id, self.set_cookie_header(value)
+
+    def export(self, consent_id: str) -> list[dict[str, Any]]:
+        """Every recorded choice of one consent id, oldest first (proof under GDPR Art. 7(1))."""
+        with self.sp.store.begin(write=False) as conn:
+            rows = conn.execute(select(consent_records).where(consent_records.c.consent_id == consent_id)
+                                .order_by(consent_records.c.at, consent_records.c.id)).all()
+        if not rows:
+            raise NotFoundError("no consent is recorded under this id")
+        return [{"consent_id": r.consent_id, "at": r.at.isoformat(), "policy_version": r.policy_version,
+                 "granted": list(r.granted), "denied": list(r.denied), "method": r.method, "gpc": r.gpc,
+                 "page_url": r.page_url, "ip_hash": r.ip_hash, "user_agent_hash": r.ua_hash} for r in rows]
+
+    # -- rendering ---------------------------------------------------------------------------------------
+    def config(self, locale: str) -> dict[str, Any]:
+        """The banner configuration for one language (what the data attribute carries)."""
+        t = catalog(LOCALES, locale)
+        cats = []
+        for name in self.policy.categories:
+            decl = self.settings.categories[name]
+            cats.append({"id": name, "name": decl.names.get(locale) or decl.names.get("en") or t[f"cat_{name}"],
+                         "desc": decl.descriptions.get(locale) or decl.descriptions.get("en") or t[f"desc_{name}"]})
+        cookies = [{"c": name, "n": c.name, "d": c.domain} for name, decl in self.settings.categories.items()
+                   for c in decl.cookies if name != "necessary"]
+        base = self.sp.settings.public_base_url + self.settings.path_prefix.rstrip("/")
+        keys = ("title", "text", "accept", "reject", "customize", "save", "settings", "gpc", "always", "policy")
+        return {"version": self.policy.version, "cookie": self.settings.cookie_name, "endpoint": f"{base}/consent",
+                "categories": cats, "cookies": cookies, "gcm": self.settings.consent_mode,
+                "regions": self.settings.consent_mode_regions, "lang": locale, "dir": direction(locale),
+                "policyUrl": self.settings.policy_url, "t": {k: t[k] for k in keys}}
+
+    def banner_html(self, locale: str | None = None, nonce: str | None = None) -> str:
+        """The tags for a page: stylesheet, the banner script (put it in ``<head>`` before any tag, so the
+        Consent Mode default runs first) and a ``<noscript>`` form for visitors without JavaScript.
+
+        ``locale`` is the page's language (a tag or an ``Accept-Language`` value). The HTML depends only on
+        it, never on the visitor's choice, so pages stay cacheable.
+        """
+        lang = negotiate(available_locales(LOCALES), requested=locale if locale and "," not in locale else None,
+                         accept_language=locale, default=self.sp.settings.default_locale)
+        cfg = json.dumps(self.config(lang), separators=(",", ":"), ensure_ascii=False)
+        base = self.sp.settings.public_base_url + self.settings.path_prefix.rstrip("/")
+        n = f' nonce="{escape(nonce)}"' if nonce else ""
+        t = catalog(LOCALES, lang)
+        return (f'<link rel="stylesheet" href="{base}/consent/consent.css"{n}>'
+                f'<script src="{base}/consent/consent.js" data-sp-config="{escape(cfg)}"{n}></script>'
+                f'<noscript><form class="sp-cc-noscript" method="post" action="{base}/consent" lang="{lang}" '
+                f'dir="{direction(lang)}"><p>{escape(t["text"])}</p>'
+                f'<input type="hidden" name="version" value="{self.policy.version}">'
+                f'<button name="method" value="accept_all">{escape(t["accept"])}</button> '
+                f'<button name="method" value="reject_all">{escape(t["reject"])}</button></form></noscript>')
+

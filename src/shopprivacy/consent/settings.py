@@ -1,0 +1,73 @@
+"""Settings of cookie consent (``SHOPPRIVACY_CONSENT__*``): the declared categories and the banner."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: Categories the SDK knows, in display order. ``necessary`` is always on; the rest are off until chosen.
+KNOWN = ("necessary", "preferences", "analytics", "marketing", "sale_of_data")
+OPTIONAL = KNOWN[1:]
+
+#: Google Consent Mode v2 signals granted by each category (``sale_of_data`` denied also denies ad signals).
+DEFAULT_CONSENT_MODE: dict[str, list[str]] = {
+    "preferences": ["functionality_storage", "personalization_storage"],
+    "analytics": ["analytics_storage"],
+    "marketing": ["ad_storage", "ad_user_data", "ad_personalization"],
+}
+
+
+class CookieDecl(BaseModel):
+    """A cookie a category sets: exact name or a prefix ending in ``*``; optional domain."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(min_length=1, max_length=100)
+    domain: str | None = None
+
+
+class Category(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: Localised name and description; missing languages fall back to the banner's built-in texts.
+    names: dict[str, str] = Field(default_factory=dict)
+    descriptions: dict[str, str] = Field(default_factory=dict)
+    cookies: list[CookieDecl] = Field(default_factory=list)
+    services: list[str] = Field(default_factory=list)
+    #: Must stay False for every optional category (privacy by default); declaring True is refused.
+    default: bool = False
+
+
+class ConsentSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    categories: dict[str, Category] = Field(default_factory=lambda: {k: Category() for k in KNOWN})
+    cookie_name: str = "sp_consent"
+    #: Consent is asked again after this many days (CNIL reference 6 months; at most 13 months).
+    max_age_days: int = Field(182, ge=1, le=395)
+    consent_mode: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_CONSENT_MODE))
+    #: Regions (ISO 3166 codes) the Consent Mode default applies to; empty means everywhere.
+    consent_mode_regions: list[str] = Field(default_factory=list)
+    #: Path of the static assets and the consent endpoint below the public base URL.
+    path_prefix: str = "/privacy"
+    #: Link to the shop's privacy policy, shown in the banner.
+    policy_url: str | None = None
+    #: ``lastUpdate`` of ``/.well-known/gpc.json``: the date the shop's GPC handling last changed.
+    gpc_last_update: date = date(2026, 11, 24)
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: dict[str, Category]) -> dict[str, Category]:
+        unknown = set(value) - set(KNOWN)
+        if unknown:
+            raise ValueError(f"unknown consent categories: {', '.join(sorted(unknown))} (known: {', '.join(KNOWN)})")
+        for name, cat in value.items():
+            if name != "necessary" and cat.default:
+                raise ValueError(f"category {name!r} defaults to on: optional categories must be off until chosen")
+        return {"necessary": value.get("necessary", Category()), **{k: v for k, v in value.items() if k != "necessary"}}
+
+    @model_validator(mode="after")
+    def _cookie_name(self) -> ConsentSettings:
+        if not self.cookie_name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError("cookie_name must be letters, digits, '-' or '_'")
+        return self

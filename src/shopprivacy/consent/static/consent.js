@@ -1,0 +1,180 @@
+/* shopprivacy cookie consent: no dependencies, no inline code, config from data-sp-config. */
+(function () {
+  "use strict";
+  var d = document, w = window, me = d.currentScript;
+  if (!me || w.shopprivacyConsent) return;
+  var C = JSON.parse(me.getAttribute("data-sp-config")), T = C.t, nonce = me.nonce || "";
+  var GPC = navigator.globalPrivacyControl === true, GPC_CATS = ["marketing", "sale_of_data"];
+  var SIGNALS = ["ad_storage", "analytics_storage", "ad_user_data", "ad_personalization",
+    "functionality_storage", "personalization_storage"];
+  var state = null, root = null, opener = null;
+
+  w.dataLayer = w.dataLayer || [];
+  if (typeof w.gtag !== "function") w.gtag = function () { w.dataLayer.push(arguments); };
+  var def = { security_storage: "granted", wait_for_update: 500 };
+  SIGNALS.forEach(function (s) { def[s] = "denied"; });
+  if (C.regions.length) def.region = C.regions;
+  w.gtag("consent", "default", def);
+
+  function has(list, x) { return list.indexOf(x) >= 0; }
+  function b64(s) { s = s.replace(/-/g, "+").replace(/_/g, "/"); while (s.length % 4) s += "="; return atob(s); }
+  function read() {
+    var m = d.cookie.match(new RegExp("(?:^|; )" + C.cookie + "=([^;]*)"));
+    if (!m) return null;
+    try {
+      var p = JSON.parse(decodeURIComponent(escape(b64(decodeURIComponent(m[1]).split(".")[0]))));
+      return p.v === C.version && p.g instanceof Array ? { g: p.g, o: !!p.o } : null;
+    } catch (e) { return null; }
+  }
+  function effective(s) {
+    return s.g.filter(function (c) { return !(GPC && !s.o && has(GPC_CATS, c)); });
+  }
+  function allows(cat) { return cat === "necessary" || (!!state && has(effective(state), cat)); }
+
+  function consentMode(g) {
+    var upd = {}, k;
+    SIGNALS.forEach(function (s) { upd[s] = "denied"; });
+    for (k in C.gcm) if (has(g, k)) C.gcm[k].forEach(function (s) { upd[s] = "granted"; });
+    if (!has(g, "sale_of_data") && C.gcm.marketing) C.gcm.marketing.forEach(function (s) { upd[s] = "denied"; });
+    w.gtag("consent", "update", upd);
+  }
+  function gate() {
+    var els = d.querySelectorAll("script[type='text/plain'][data-consent],iframe[data-consent][data-src]");
+    Array.prototype.forEach.call(els, function (el) {
+      if (el.hasAttribute("data-sp-done") || !allows(el.getAttribute("data-consent"))) return;
+      el.setAttribute("data-sp-done", "");
+      if (el.tagName === "IFRAME") { el.src = el.getAttribute("data-src"); return; }
+      var s = d.createElement("script"), src = el.getAttribute("data-src") || el.getAttribute("src");
+      Array.prototype.forEach.call(el.attributes, function (a) {
+        if (!/^(type|src|data-src|data-consent|data-sp-done|nonce)$/.test(a.name)) s.setAttribute(a.name, a.value);
+      });
+      s.type = el.getAttribute("data-type") || "text/javascript";
+      if (el.nonce || nonce) s.nonce = el.nonce || nonce;
+      if (src) { s.src = src; s.async = false; } else s.text = el.text;
+      el.parentNode.insertBefore(s, el.nextSibling);
+    });
+  }
+  function dropCookies(g) {
+    var host = location.hostname, names = d.cookie.split("; ").map(function (c) { return c.split("=")[0]; });
+    C.cookies.forEach(function (decl) {
+      if (has(g, decl.c)) return;
+      names.forEach(function (n) {
+        var pre = decl.n.slice(-1) === "*";
+        if (pre ? n.indexOf(decl.n.slice(0, -1)) !== 0 : n !== decl.n) return;
+        var doms = ["", host, "." + host].concat(decl.d ? [decl.d] : []);
+        doms.forEach(function (dm) {
+          d.cookie = n + "=; Max-Age=0; Path=/" + (dm ? "; Domain=" + dm : "");
+        });
+      });
+    });
+  }
+  function bridges(g) {
+    var sp = w.Shopify && w.Shopify.customerPrivacy;
+    if (sp && sp.setTrackingConsent) {
+      sp.setTrackingConsent({ analytics: has(g, "analytics"), marketing: has(g, "marketing"),
+        preferences: has(g, "preferences"), sale_of_data: has(g, "sale_of_data") }, function () {});
+    }
+    if (typeof w.wp_set_consent === "function") {
+      w.wp_consent_type = w.wp_consent_type || "optin";
+      var map = { preferences: ["preferences"], analytics: ["statistics", "statistics-anonymous"],
+        marketing: ["marketing"] }, k;
+      w.wp_set_consent("functional", "allow");
+      for (k in map) map[k].forEach(function (c) { w.wp_set_consent(c, has(g, k) ? "allow" : "deny"); });
+    }
+  }
+  function apply() {
+    var g = effective(state);
+    consentMode(g); gate(); dropCookies(g); bridges(g);
+    d.dispatchEvent(new CustomEvent("shopprivacy:consent", { detail: { granted: g.slice(), gpc: GPC } }));
+  }
+  function save(g, method, override) {
+    state = { g: g, o: override };
+    apply();
+    var body = JSON.stringify({ granted: g, method: method, version: C.version, gpc: GPC, override: override,
+      page: location.origin + location.pathname });
+    return fetch(C.endpoint, { method: "POST", credentials: "same-origin", body: body,
+      headers: { "Content-Type": "application/json" } }).catch(function () {});
+  }
+
+  function el(tag, attrs, text) {
+    var e = d.createElement(tag), k;
+    for (k in attrs) e.setAttribute(k, attrs[k]);
+    if (text) e.textContent = text;
+    return e;
+  }
+  function button(label, cls, fn) {
+    var b = el("button", { type: "button", "class": "sp-cc-btn " + cls }, label);
+    b.addEventListener("click", fn);
+    return b;
+  }
+  function close(focusOpener) {
+    if (root) { root.remove(); root = null; }
+    showOpener();
+    if (focusOpener && opener) opener.focus();
+  }
+  function choose(g, method, override) { save(g, method, override); close(true); }
+  function all() { return C.categories.filter(function (c) { return c.id !== "necessary"; }).map(function (c) { return c.id; }); }
+  function acceptAll() { choose(GPC ? all().filter(function (c) { return !has(GPC_CATS, c); }) : all(), "accept_all", false); }
+  function rejectAll() { choose([], "reject_all", false); }
+
+  function show(detail) {
+    if (root) root.remove();
+    if (opener) opener.hidden = true;
+    root = el("section", { "class": "sp-cc", role: "region", "aria-labelledby": "sp-cc-title", lang: C.lang, dir: C.dir });
+    root.appendChild(el("h2", { id: "sp-cc-title" }, T.title));
+    root.appendChild(el("p", {}, T.text));
+    if (GPC) root.appendChild(el("p", { "class": "sp-cc-gpc", role: "note" }, T.gpc));
+    if (C.policyUrl) root.appendChild(el("a", { href: C.policyUrl, "class": "sp-cc-link" }, T.policy));
+    var row = el("div", { "class": "sp-cc-row" });
+    if (detail) {
+      var fs = el("fieldset", { "class": "sp-cc-cats" }), current = state ? effective(state) : [];
+      fs.appendChild(el("legend", {}, T.customize));
+      C.categories.forEach(function (c) {
+        var id = "sp-cc-" + c.id, wrap = el("div", { "class": "sp-cc-cat" });
+        var box = el("input", { type: "checkbox", id: id, role: "switch", "data-cat": c.id, "aria-describedby": id + "-d" });
+        if (c.id === "necessary") { box.checked = true; box.disabled = true; } else box.checked = has(current, c.id);
+        var label = el("label", { "for": id }, c.name + (c.id === "necessary" ? " (" + T.always + ")" : ""));
+        wrap.appendChild(box); wrap.appendChild(label); wrap.appendChild(el("p", { id: id + "-d" }, c.desc));
+        fs.appendChild(wrap);
+      });
+      root.appendChild(fs);
+      row.appendChild(button(T.save, "sp-cc-save", function () {
+        var g = [], boxes = root.querySelectorAll("input[data-cat]:not([disabled])");
+        Array.prototype.forEach.call(boxes, function (b) { if (b.checked) g.push(b.getAttribute("data-cat")); });
+        choose(g, "custom", GPC && g.some(function (c) { return has(GPC_CATS, c); }));
+      }));
+    }
+    row.appendChild(button(T.accept, "sp-cc-accept", acceptAll));
+    row.appendChild(button(T.reject, "sp-cc-reject", rejectAll));
+    if (!detail) row.appendChild(button(T.customize, "sp-cc-customize", function () { show(true); }));
+    root.appendChild(row);
+    d.body.appendChild(root);
+    root.querySelector("button").focus();
+  }
+  function showOpener() {
+    if (!opener) {
+      opener = button(T.settings, "sp-cc-open", function () { show(true); });
+      opener.setAttribute("aria-label", T.settings);
+      d.body.appendChild(opener);
+    }
+    opener.hidden = false;
+  }
+
+  state = read();
+  if (state) apply();
+  w.shopprivacyConsent = { open: function () { show(true); }, allows: allows,
+    granted: function () { return state ? effective(state) : []; } };
+  if (w.Shopify && w.Shopify.loadFeatures && !w.Shopify.customerPrivacy) {
+    w.Shopify.loadFeatures([{ name: "consent-tracking-api", version: "0.1" }], function (err) {
+      if (!err && state) bridges(effective(state));
+    });
+  }
+  function start() {
+    d.addEventListener("click", function (e) {
+      var t = e.target.closest && e.target.closest("[data-sp-consent-open]");
+      if (t) { e.preventDefault(); show(true); }
+    });
+    if (state) showOpener(); else show(false);
+  }
+  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", start); else start();
+})();

@@ -1,0 +1,25 @@
+"""Append-only proof of cookie consent choices."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, Table
+
+from ..store.schema import metadata
+from ..store.types import UTCDateTime
+
+consent_records = Table(
+    "sp_consent_records",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("consent_id", String(40), nullable=False),
+    Column("policy_version", String(20), nullable=False),
+    Column("granted", JSON, nullable=False),
+    Column("denied", JSON, nullable=False),
+    Column("method", String(20), nullable=False),  # accept_all | reject_all | custom | gpc | withdraw
+    Column("gpc", Boolean, nullable=False),
+    Column("page_url", String(500), nullable=True),  # origin and path only: queries may hold personal data
+    Column("ip_hash", String(90), nullable=True),
+    Column("ua_hash", String(90), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_sp_consent_records_consent_id", "consent_id"),
+)
