@@ -174,7 +174,9 @@
       var t = e.target.closest && e.target.closest("[data-sp-consent-open]");
       if (t) { e.preventDefault(); show(true); }
     });
-    if (state) showOpener(); else show(false);
+    if (state) { gate(); showOpener(); } else show(false);
+    if (w.MutationObserver) new MutationObserver(function () { if (state) gate(); })
+      .observe(d.documentElement, { childList: true, subtree: true });
   }
   if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", start); else start();
 })();
