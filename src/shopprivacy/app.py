@@ -7,18 +7,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .keys import Keyring
 from .platforms import PlatformAdapter, load_adapter
 from .settings import Settings
 from .store import AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
 
+if TYPE_CHECKING:
+    from .renewals import Renewals
+    from .retention import Retention
+
 log = logging.getLogger("shopprivacy")
 
 #: Capabilities with periodic work: ``run_due`` builds each (which registers its outbox handlers) and calls
 #: its ``run_due(now) -> Mapping[str, int]`` before delivering the outbox.
-DUE_CAPABILITIES: tuple[str, ...] = ()
+DUE_CAPABILITIES: tuple[str, ...] = ("retention",)
 
 
 @dataclass
@@ -93,6 +97,18 @@ class ShopPrivacy:
         """The platform adapter named by ``Settings.platform``."""
         adapter: PlatformAdapter = load_adapter(self.settings.platform, self.settings)
         return adapter
+
+    @cached_property
+    def renewals(self) -> Renewals:
+        """Purpose-bound subscription renewals (view, guard, runner)."""
+        from .renewals import Renewals
+        return Renewals(self)
+
+    @cached_property
+    def retention(self) -> Retention:
+        """Retention rules: plan and sweep."""
+        from .retention import Retention
+        return Retention(self)
 
     def pseudonym(self, value: str, *, namespace: str = "subject") -> str:
         """A stable keyed pseudonym for logs and audit subjects."""

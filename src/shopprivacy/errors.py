@@ -112,6 +112,23 @@ class PermanentFailure(ShopPrivacyError):
     """Raised by an outbox handler when retrying cannot help; the row goes to the dead letters."""
 
 
+class PurposeViolation(ShopPrivacyError):
+    """Code inside a purpose-bound run read a field outside the purpose's allow-list. ``field`` names it."""
+
+    def __init__(self, field: str, purpose: str = "renewal") -> None:
+        super().__init__(f"field {field!r} is outside the {purpose} allow-list")
+        self.field = field
+        self.purpose = purpose
+
+
+class RuleError(ConfigurationError):
+    """A retention rule is malformed. ``rule`` names it."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"retention rule {rule!r}: {message}")
+        self.rule = rule
+
+
 __all__ = [
     "AdapterNotFound",
     "AuditChainError",
@@ -126,7 +143,9 @@ __all__ = [
     "NotFoundError",
     "PermanentFailure",
     "PlatformError",
+    "PurposeViolation",
     "RetryLater",
+    "RuleError",
     "SchemaVersionError",
     "ShopPrivacyError",
     "SignatureError",

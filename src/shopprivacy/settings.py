@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from .errors import ConfigurationError, KeysetError
 from .keys import Keyring, Keyset
+from .retention.settings import RetentionSettings
 
 ENV_PREFIX = "SHOPPRIVACY_"
 #: Variables of the SDK's own test suite and benchmarks; never settings.
@@ -67,6 +68,7 @@ class Settings(BaseModel):
     platform: str = "local"
     platform_options: dict[str, str] = Field(default_factory=dict)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -1,0 +1,186 @@
+"""The renewal runner: stream due subscriptions, minimise, claim (subscription, period), bill, clean.
+
+Every renewal is claimed in ``sp_renewal_attempts`` before the platform is asked to bill, with an
+idempotency key derived from (subscription, billing period). A worker killed with -9 leaves the claim;
+the next run takes it over once the holder is gone and bills with the *same* key, which the platform
+deduplicates, so no period is billed twice. Concurrent workers split the work by the claim's primary key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..errors import PlatformError
+from ..platforms import BillingResult, RenewalOrderCleaner, SubscriptionSource, require
+from ..progress import Progress
+from ..store.jobs import _holder_is_dead
+from ..store.outbox import worker_id
+from .tables import renewal_attempts
+from .view import ALLOWED_FIELDS, DropCounter, RenewalRecord, ViewResult, build_view
+
+if TYPE_CHECKING:
+    from ..app import ShopPrivacy
+
+log = logging.getLogger("shopprivacy.renewals")
+
+#: ``charge(record, idempotency_key=...) -> BillingResult``: the shop's own billing call.
+Charge = Callable[..., BillingResult]
+_MAX_NAMES = 500
+_FINAL = ("billed", "failed")
+
+
+@dataclass
+class RunReport:
+    """Counts of one run. ``dropped`` counts field names removed by the view; ``skipped`` counts reasons."""
+
+    seen: int = 0
+    billed: int = 0
+    pending: int = 0
+    failed: int = 0
+    already_done: int = 0
+    busy: int = 0
+    errors: int = 0
+    cleaned_orders: int = 0
+    would_bill: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, int]:
+        return {"seen": self.seen, "billed": self.billed, "pending": self.pending, "failed": self.failed,
+                "already_done": self.already_done, "busy": self.busy, "errors": self.errors,
+                "skipped": sum(self.skipped.values()), "dropped_fields": sum(self.dropped.values()),
+                "cleaned_orders": self.cleaned_orders, "would_bill": self.would_bill}
+
+
+class Renewals:
+    """``sp.renewals``: the renewal view and the runner."""
+
+    def __init__(self, sp: ShopPrivacy, *, claim_seconds: float = 900.0) -> None:
+        self.sp = sp
+        self.claim = timedelta(seconds=claim_seconds)
+
+    def view(self, raw: Mapping[str, Any], *, keep_email: bool = True) -> ViewResult:
+        """The allow-listed :class:`RenewalRecord` of one raw subscription, and the dropped field names."""
+        return build_view(raw, keep_email=keep_email)
+
+    # -- claims ----------------------------------------------------------------------------------------
+    def _claim(self, record: RenewalRecord, owner: str) -> tuple[str, str | None]:
+        """('go', key) when this worker owns the (subscription, period) now, else (reason, None)."""
+        now = self.sp.clock()
+        key, t = record.idempotency_key, renewal_attempts
+        store = self.sp.store
+        with store.begin() as conn:
+            ins = pg_insert(t) if store.dialect == "postgresql" else sqlite_insert(t)
+            n = conn.execute(ins.values(
+                subscription_id=record.subscription_id, period=record.period, idempotency_key=key,
+                status="claimed", owner=owner, claimed_until=now + self.claim, cleaned_fields=0, created_at=now,
+                updated_at=now).on_conflict_do_nothing()).rowcount
+            if n:
+                return "go", key
+            q = select(t).where(t.c.subscription_id == record.subscription_id, t.c.period == record.period)
+            row = conn.execute(q.with_for_update() if store.dialect == "postgresql" else q).one()
+            if row.status in _FINAL:
+                return "already_done", None
+            live = row.claimed_until is not None and row.claimed_until > now
+            if live and row.owner != owner and not _holder_is_dead(row.owner):
+                return "busy", None
+            conn.execute(update(t).where(t.c.subscription_id == row.subscription_id, t.c.period == row.period)
+                         .values(status="claimed", owner=owner, claimed_until=now + self.claim, updated_at=now))
+            return "go", str(row.idempotency_key)
+
+    def _finish(self, record: RenewalRecord, owner: str, **values: Any) -> None:
+        t = renewal_attempts
+        with self.sp.store.begin() as conn:
+            conn.execute(update(t).where(t.c.subscription_id == record.subscription_id,
+                                         t.c.period == record.period, t.c.owner == owner)
+                         .values(updated_at=self.sp.clock(), **values))
+
+    # -- the run ---------------------------------------------------------------------------------------
+    def iter_views(self, adapter: Any, *, until: datetime, keep_email: bool = True,
+                   counter: DropCounter | None = None) -> Iterator[ViewResult]:
+        """Stream the minimised views of everything due before ``until`` (minimal fetch, constant memory)."""
+        source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
+        fields = ALLOWED_FIELDS if keep_email else ALLOWED_FIELDS - {"email"}
+        for raw in source.iter_due_subscriptions(due_before=until, fields=fields):
+            result = build_view(raw, keep_email=keep_email)
+            if counter is not None:
+                counter.add(result)
+            yield result
+
+    def run(self, adapter: Any = None, *, charge: Charge | None = None, until: datetime | None = None,
+            dry_run: bool = False, keep_email: bool = True, stream: IO[str] | None = None,
+            out: Callable[[str], None] | None = None) -> RunReport:
+        """Bill every subscription due before ``until`` (default now) once per period.
+
+        ``charge(record, idempotency_key=...)`` bills through the shop's own code; without it the adapter's
+        ``create_billing_attempt`` is used. ``dry_run`` bills nothing and reports (through ``out``) what
+        would be billed and which field names the view drops.
+        """
+        adapter = self.sp.adapter if adapter is None else adapter
+        source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
+        cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
+        until = until or self.sp.clock()
+        owner = worker_id()
+        report, counter = RunReport(), DropCounter()
+        with Progress("renewals", stream=stream) as progress:
+            for result in self.iter_views(source, until=until, keep_email=keep_email, counter=counter):
+                report.seen += 1
+                progress.advance()
+                if result.record is None:
+                    log.info("renewal skipped: %s", result.skip_reason)
+                    continue
+                if dry_run:
+                    report.would_bill += 1
+                    if out is not None:
+                        rec = result.record
+                        out(f"would bill {rec.subscription_id} {rec.amount} {rec.currency} period {rec.period}; "
+                            f"dropped {len(result.dropped)} field(s)")
+                    continue
+                self._renew(result.record, source, cleaner, charge, owner, report)
+        report.skipped = counter.skipped
+        report.dropped = Counter(dict(counter.dropped.most_common(_MAX_NAMES)))
+        if not dry_run:
+            self.sp.audit.record(actor="renewals", action="renewal.run", fields=sorted(ALLOWED_FIELDS),
+                                 meta={k: v for k, v in report.counts().items() if k != "would_bill"})
+        return report
+
+    def _renew(self, record: RenewalRecord, source: SubscriptionSource, cleaner: RenewalOrderCleaner | None,
+               charge: Charge | None, owner: str, report: RunReport) -> None:
+        who = self.sp.pseudonym(record.customer_ref, namespace="customer")
+        state, key = self._claim(record, owner)
+        if key is None:
+            setattr(report, state, getattr(report, state) + 1)
+            return
+        try:
+            if charge is not None:
+                result = charge(record, idempotency_key=key)
+            else:
+                result = source.create_billing_attempt(record.subscription_id, idempotency_key=key,
+                                                       origin_time=self.sp.clock())
+        except PlatformError as exc:
+            report.errors += 1
+            log.warning("renewal of %s failed (%s)", who, type(exc).__name__)
+            if exc.retryable:
+                self._finish(record, owner, claimed_until=self.sp.clock(), error_code=type(exc).__name__)
+            else:
+                self._finish(record, owner, status="failed", claimed_until=None, error_code=type(exc).__name__)
+            return
+        cleaned: tuple[str, ...] = ()
+        if result.status == "ready" and result.order_id and cleaner is not None:
+            cleaned = cleaner.clean_renewal_order(result.order_id)
+            report.cleaned_orders += 1 if cleaned else 0
+        status = {"ready": "billed", "pending": "pending", "failed": "failed"}[result.status]
+        self._finish(record, owner, status=status, attempt_id=result.attempt_id[:200],
+                     order_id=(result.order_id or "")[:200] or None, error_code=result.error_code,
+                     cleaned_fields=len(cleaned), claimed_until=self.sp.clock() if status == "pending" else None)
+        setattr(report, status, getattr(report, status) + 1)
+        log.info("renewal of %s: %s", who, status)
