@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from contextlib import contextmanager
 from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -98,6 +99,14 @@ class LocalSubscriptionsMixin:
 
     bytes_received: int = 0
 
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite, so concurrent writers wait, never fail)."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(sp_write=True)
+            with conn.begin():
+                yield conn
+
     # -- shop side --------------------------------------------------------------------------------------
     def add_subscription(self, *, customer_ref: str, amount: str, currency: str = "EUR",
                          lines: list[dict[str, Any]], interval: Mapping[str, Any],
@@ -184,7 +193,7 @@ class LocalSubscriptionsMixin:
     def create_billing_attempt(self, subscription_id: str, *, idempotency_key: str,
                                origin_time: datetime) -> BillingResult:
         t, aw = self.subscriptions, self.applied_writes
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             done = conn.execute(select(aw.c.result).where(aw.c.idempotency_key == idempotency_key)).first()
             if done is not None:
                 return BillingResult(attempt_id=idempotency_key, status="ready", order_id=done.result)
@@ -214,7 +223,7 @@ class LocalSubscriptionsMixin:
     # -- RenewalOrderCleaner ----------------------------------------------------------------------------
     def clean_renewal_order(self, order_id: str) -> tuple[str, ...]:
         o = self.orders
-        with self.engine.begin() as conn:
+        with self._write() as conn:
             row = conn.execute(select(o.c.ip_address, o.c.user_agent, o.c.attribution)
                                .where(o.c.id == order_id)).first()
             if row is None:

@@ -34,6 +34,14 @@ log = logging.getLogger("shopprivacy.renewals")
 
 #: ``charge(record, idempotency_key=...) -> BillingResult``: the shop's own billing call.
 Charge = Callable[..., BillingResult]
+#: ``recover(subscription_id, idempotency_key=...) -> BillingResult``: settle an interrupted attempt.
+Recover = Callable[..., BillingResult]
+
+
+@dataclass(frozen=True)
+class _Ref:
+    subscription_id: str
+    period: str
 _MAX_NAMES = 500
 _FINAL = ("billed", "failed")
 
@@ -51,6 +59,7 @@ class RunReport:
     errors: int = 0
     cleaned_orders: int = 0
     would_bill: int = 0
+    in_doubt: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     dropped: Counter[str] = field(default_factory=Counter)
 
@@ -58,7 +67,7 @@ class RunReport:
         return {"seen": self.seen, "billed": self.billed, "pending": self.pending, "failed": self.failed,
                 "already_done": self.already_done, "busy": self.busy, "errors": self.errors,
                 "skipped": sum(self.skipped.values()), "dropped_fields": sum(self.dropped.values()),
-                "cleaned_orders": self.cleaned_orders, "would_bill": self.would_bill}
+                "cleaned_orders": self.cleaned_orders, "would_bill": self.would_bill, "in_doubt": self.in_doubt}
 
 
 class Renewals:
@@ -80,11 +89,11 @@ class Renewals:
         store = self.sp.store
         with store.begin() as conn:
             ins = pg_insert(t) if store.dialect == "postgresql" else sqlite_insert(t)
-            n = conn.execute(ins.values(
+            inserted = conn.execute(ins.values(
                 subscription_id=record.subscription_id, period=record.period, idempotency_key=key,
                 status="claimed", owner=owner, claimed_until=now + self.claim, cleaned_fields=0, created_at=now,
-                updated_at=now).on_conflict_do_nothing()).rowcount
-            if n:
+                updated_at=now).on_conflict_do_nothing().returning(t.c.subscription_id)).first()
+            if inserted is not None:
                 return "go", key
             q = select(t).where(t.c.subscription_id == record.subscription_id, t.c.period == record.period)
             row = conn.execute(q.with_for_update() if store.dialect == "postgresql" else q).one()
@@ -97,12 +106,56 @@ class Renewals:
                          .values(status="claimed", owner=owner, claimed_until=now + self.claim, updated_at=now))
             return "go", str(row.idempotency_key)
 
-    def _finish(self, record: RenewalRecord, owner: str, **values: Any) -> None:
+    def _finish(self, record: RenewalRecord | _Ref, owner: str, **values: Any) -> None:
         t = renewal_attempts
         with self.sp.store.begin() as conn:
             conn.execute(update(t).where(t.c.subscription_id == record.subscription_id,
                                          t.c.period == record.period, t.c.owner == owner)
                          .values(updated_at=self.sp.clock(), **values))
+
+    def _stale_claims(self, owner: str) -> list[Any]:
+        """Claims (and pending attempts) whose holder died or whose claim ran out."""
+        t, now = renewal_attempts, self.sp.clock()
+        with self.sp.store.begin(write=False) as conn:
+            rows = conn.execute(select(t.c.subscription_id, t.c.period, t.c.idempotency_key, t.c.owner,
+                                       t.c.claimed_until).where(t.c.status.in_(("claimed", "pending")))
+                                .order_by(t.c.updated_at).limit(10_000)).all()
+        return [r for r in rows if r.owner != owner and (r.claimed_until is None or r.claimed_until <= now
+                                                          or _holder_is_dead(r.owner))]
+
+    def recover(self, adapter: Any = None, *, recover: Recover | None = None, use_adapter: bool = True) -> RunReport:
+        """Settle claims left by dead workers with their stored idempotency key (the platform returns the
+        first attempt's result, so nothing is billed twice). Without ``recover`` the adapter's
+        ``create_billing_attempt`` settles them; claims it cannot settle are counted as ``in_doubt``."""
+        adapter = self.sp.adapter if adapter is None else adapter
+        source = adapter if use_adapter and isinstance(adapter, SubscriptionSource) else None
+        cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
+        owner, report, t = worker_id(), RunReport(), renewal_attempts
+        for row in self._stale_claims(owner):
+            now = self.sp.clock()
+            with self.sp.store.begin() as conn:
+                taken = conn.execute(update(t).where(t.c.subscription_id == row.subscription_id,
+                                                     t.c.period == row.period, t.c.owner == row.owner,
+                                                     t.c.status.in_(("claimed", "pending")))
+                                     .values(owner=owner, claimed_until=now + self.claim, updated_at=now)).rowcount
+            if not taken:
+                continue
+            ref = _Ref(row.subscription_id, row.period)
+            try:
+                if recover is not None:
+                    result = recover(row.subscription_id, idempotency_key=row.idempotency_key)
+                elif source is not None:
+                    result = source.create_billing_attempt(row.subscription_id, idempotency_key=row.idempotency_key,
+                                                           origin_time=now)
+                else:
+                    report.in_doubt += 1
+                    self._finish(ref, owner, claimed_until=now)
+                    continue
+            except PlatformError as exc:
+                self._failed(ref, owner, exc, report)
+                continue
+            self._settle(ref, owner, result, cleaner, report)
+        return report
 
     # -- the run ---------------------------------------------------------------------------------------
     def iter_views(self, adapter: Any, *, until: datetime, keep_email: bool = True,
@@ -118,19 +171,21 @@ class Renewals:
 
     def run(self, adapter: Any = None, *, charge: Charge | None = None, until: datetime | None = None,
             dry_run: bool = False, keep_email: bool = True, stream: IO[str] | None = None,
-            out: Callable[[str], None] | None = None) -> RunReport:
+            out: Callable[[str], None] | None = None, recover: Recover | None = None) -> RunReport:
         """Bill every subscription due before ``until`` (default now) once per period.
 
         ``charge(record, idempotency_key=...)`` bills through the shop's own code; without it the adapter's
         ``create_billing_attempt`` is used. ``dry_run`` bills nothing and reports (through ``out``) what
-        would be billed and which field names the view drops.
+        would be billed and which field names the view drops. Claims left by dead workers are settled
+        first (:meth:`recover`; pass ``recover`` along with ``charge`` to settle them through the shop).
         """
         adapter = self.sp.adapter if adapter is None else adapter
         source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
         cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
         until = until or self.sp.clock()
         owner = worker_id()
-        report, counter = RunReport(), DropCounter()
+        counter = DropCounter()
+        report = RunReport() if dry_run else self.recover(adapter, recover=recover, use_adapter=charge is None)
         with Progress("renewals", stream=stream) as progress:
             for result in self.iter_views(source, until=until, keep_email=keep_email, counter=counter):
                 report.seen += 1
@@ -167,13 +222,22 @@ class Renewals:
                 result = source.create_billing_attempt(record.subscription_id, idempotency_key=key,
                                                        origin_time=self.sp.clock())
         except PlatformError as exc:
-            report.errors += 1
-            log.warning("renewal of %s failed (%s)", who, type(exc).__name__)
-            if exc.retryable:
-                self._finish(record, owner, claimed_until=self.sp.clock(), error_code=type(exc).__name__)
-            else:
-                self._finish(record, owner, status="failed", claimed_until=None, error_code=type(exc).__name__)
+            self._failed(record, owner, exc, report)
             return
+        self._settle(record, owner, result, cleaner, report)
+        log.info("renewal of %s: %s", who, result.status)
+
+    def _failed(self, record: RenewalRecord | _Ref, owner: str, exc: PlatformError, report: RunReport) -> None:
+        report.errors += 1
+        log.warning("renewal of subscription %s failed (%s)",
+                    self.sp.pseudonym(record.subscription_id, namespace="subscription"), type(exc).__name__)
+        if exc.retryable:
+            self._finish(record, owner, claimed_until=self.sp.clock(), error_code=type(exc).__name__)
+        else:
+            self._finish(record, owner, status="failed", claimed_until=None, error_code=type(exc).__name__)
+
+    def _settle(self, record: RenewalRecord | _Ref, owner: str, result: BillingResult,
+                cleaner: RenewalOrderCleaner | None, report: RunReport) -> None:
         cleaned: tuple[str, ...] = ()
         if result.status == "ready" and result.order_id and cleaner is not None:
             cleaned = cleaner.clean_renewal_order(result.order_id)
@@ -183,4 +247,3 @@ class Renewals:
                      order_id=(result.order_id or "")[:200] or None, error_code=result.error_code,
                      cleaned_fields=len(cleaned), claimed_until=self.sp.clock() if status == "pending" else None)
         setattr(report, status, getattr(report, status) + 1)
-        log.info("renewal of %s: %s", who, status)
