@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import secrets
-from contextlib import contextmanager
 from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
