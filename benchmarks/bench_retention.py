@@ -8,20 +8,16 @@ raw ``DELETE ... WHERE anchor < cutoff`` over the same rows (which holds the wri
 from __future__ import annotations
 
 import os
-import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
+from _util import ratio_line
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, text
 
-sys.path.insert(0, str(Path(__file__).parent))
-from _util import ratio_line  # noqa: E402
-
-from shopprivacy import Keyset, Settings, ShopPrivacy  # noqa: E402
-from shopprivacy.retention import Retention, Rule  # noqa: E402
-from shopprivacy.store.types import UTCDateTime  # noqa: E402
+from shopprivacy import Keyset, Settings, ShopPrivacy
+from shopprivacy.retention import Retention, Rule
+from shopprivacy.store.types import UTCDateTime
 
 NOW = datetime(2026, 11, 24, tzinfo=timezone.utc)
 
