@@ -219,3 +219,49 @@ def test_rules_file_from_settings(sp, tmp_path, db_url):
         update={"rules_file": path, "defaults": False})})
     app = ShopPrivacy(settings, store=sp.store)
     assert [r.name for r in app.retention.rules] == ["x"]
+
+
+def test_platform_objects_through_the_adapter(settings, store):
+    from shopprivacy.platforms.local import LocalShop
+    from shopprivacy.retention.platform import PlatformRetention
+
+    from ..renewals.conftest import T0, add_subs
+
+    shop = LocalShop.from_url(settings.database_url)
+    app = ShopPrivacy(settings, store=store, adapter=shop)
+    assert isinstance(shop, PlatformRetention)
+    add_subs(shop, 3)
+    orders = [shop.create_billing_attempt(sid, idempotency_key=f"k{sid}", origin_time=T0 - timedelta(days=200)).order_id
+              for sid in [r["subscription_id"] for r in shop.iter_due_subscriptions(
+                  due_before=T0 + timedelta(days=1), fields={"subscription_id"})]]
+    ret = Retention(app, defaults=False)
+    ret.add(Rule(name="order_meta", entity="platform", table="orders", anchor="created_at", keep_for="90d",
+                 action="redact", fields=("ip_address", "user_agent", "attribution"),
+                 exempt=[{"kind": "legal_hold"}]))
+    ret.hold("orders", orders[0], reason="chargeback")
+    assert [(p.due, p.exempt) for p in ret.plan(now=T0)] == [(2, 1)]
+    assert ret.sweep(now=T0)[0].processed == 2
+    assert shop.order(orders[0])["ip_address"] is not None
+    assert all(shop.order(o)["ip_address"] is None for o in orders[1:])
+    ret.add(Rule(name="bad", entity="platform", table="carts", anchor="created_at", keep_for="90d"))
+    with pytest.raises(RuleError, match="carts"):
+        ret.plan(["bad"])
+    ret.add(Rule(name="bad", entity="platform", table="orders", anchor="created_at", keep_for="90d",
+                 action="shred", subject_column="customer_ref"))
+    with pytest.raises(RuleError, match="shred"):
+        ret.plan(["bad"])
+    shop.close()
+
+
+def test_platform_rule_needs_a_capable_adapter(settings, store):
+    class Bare:
+        name = "bare"
+
+        def close(self):
+            pass
+
+    app = ShopPrivacy(settings, store=store, adapter=Bare())
+    ret = Retention(app, defaults=False)
+    ret.add(Rule(name="p", entity="platform", table="orders", anchor="created_at", keep_for="90d"))
+    with pytest.raises(UnsupportedOperation, match="bare"):
+        ret.plan()

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Table, Text, and_, func, insert, or_, select, update
+from sqlalchemy import JSON, Column, Index, String, Table, Text, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import InvalidInput, NotFoundError, PlatformError
@@ -234,6 +234,50 @@ class LocalSubscriptionsMixin:
                 conn.execute(update(o).where(o.c.id == order_id).values(ip_address=None, user_agent=None,
                                                                         attribution=None))
         return cleaned
+
+    # -- PlatformRetention (shopprivacy.retention.platform) -------------------------------------------
+    def _retention_table(self, kind: str) -> tuple[Table, Any]:
+        if kind == "orders":
+            return self.orders, self.orders.c.id
+        if kind == "subscriptions":
+            return self.subscriptions, self.subscriptions.c.subscription_id
+        raise InvalidInput(f"the local shop has no object kind {kind[:40]!r}")
+
+    def retention_kinds(self) -> Mapping[str, Collection[str]]:
+        return {"orders": ("created_at", "ip_address", "user_agent", "attribution"),
+                "subscriptions": ("cancelled_at", "email", "customer_name", "phone", "billing_address",
+                                  "shipping_address", "ip_address", "user_agent", "attribution", "notes")}
+
+    def _retention_cond(self, kind: str, anchor: str, before: datetime, action: str,
+                        fields: Collection[str]) -> tuple[Table, Any, Any]:
+        table, key = self._retention_table(kind)
+        allowed = set(self.retention_kinds()[kind])
+        if anchor not in allowed or not set(fields) <= allowed:
+            raise InvalidInput("unknown field for retention")
+        cond = table.c[anchor] < before
+        if action in ("redact", "anonymise"):
+            cond = and_(cond, or_(*(table.c[f].is_not(None) for f in fields)))
+        return table, key, cond
+
+    def retention_scan(self, kind: str, *, anchor: str, before: datetime, after: str | None, limit: int,
+                       action: str, fields: Sequence[str]) -> list[str]:
+        _, key, cond = self._retention_cond(kind, anchor, before, action, fields)
+        q = select(key).where(cond).order_by(key).limit(limit)
+        if after is not None:
+            q = q.where(key > after)
+        with self.engine.connect() as conn:
+            return [str(k) for k in conn.execute(q).scalars()]
+
+    def retention_apply(self, kind: str, ids: Sequence[str], *, before: datetime, anchor: str, action: str,
+                        fields: Sequence[str], replace: Mapping[str, Any]) -> int:
+        table, key, cond = self._retention_cond(kind, anchor, before, action, fields)
+        with self._write() as conn:
+            if action == "delete":
+                return int(conn.execute(delete(table).where(key.in_(ids), cond)).rowcount)
+            if action in ("redact", "anonymise"):
+                values = {f: (replace.get(f) if action == "anonymise" else None) for f in fields}
+                return int(conn.execute(update(table).where(key.in_(ids), cond).values(values)).rowcount)
+        raise InvalidInput(f"the local shop cannot {action[:20]!r} objects")
 
 
 __all__ = ["LocalSubscriptionsMixin", "declare_tables", "next_period"]

@@ -72,12 +72,13 @@ class Exemption(BaseModel):
 
 class Rule(BaseModel):
     """One retention rule. ``entity``: ``"sdk"`` (a table of the SDK's database), ``"sql"`` (a table of the
-    shop's database at ``database_url``) or ``"audit"`` (the audit log, truncated by ``AuditLog.truncate``)."""
+    shop's database at ``database_url``), ``"platform"`` (objects of kind ``table`` through an adapter that
+    implements ``PlatformRetention``) or ``"audit"`` (the audit log, truncated by ``AuditLog.truncate``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,79}$")
-    entity: Literal["sdk", "sql", "audit"] = "sdk"
+    entity: Literal["sdk", "sql", "platform", "audit"] = "sdk"
     table: str | None = Field(None, pattern=_IDENT)
     database_url: str | None = Field(None, repr=False)
     key: str = Field("id", pattern=_IDENT)
@@ -116,7 +117,7 @@ class Rule(BaseModel):
         if self.action == "truncate":
             raise ValueError("'truncate' is for the audit log only")
         if self.table is None:
-            raise ValueError(f"a {self.entity} rule needs a table")
+            raise ValueError(f"a {self.entity} rule needs a table (for platform rules: the object kind)")
         if self.entity == "sql" and not self.database_url:
             raise ValueError("an sql rule needs the shop database_url")
         if self.action in ("anonymise", "redact") and not self.fields:

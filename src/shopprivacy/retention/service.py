@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from ..errors import InvalidInput, RuleError
 from ..progress import Progress
 from .defaults import default_rules
+from .platform import PlatformTarget
 from .rules import Rule, check_unique, load_rules
 from .sweeper import PlanLine, Receipt, Target, shredder, timed, write_receipt
 from .tables import legal_holds, retention_receipts
@@ -91,7 +92,9 @@ class Retention:
         return bool(n)
 
     # -- plan and sweep --------------------------------------------------------------------------------
-    def _target(self, rule: Rule) -> Target:
+    def _target(self, rule: Rule) -> Target | PlatformTarget:
+        if rule.entity == "platform":
+            return PlatformTarget(self.sp, rule)
         return Target(self.sp, rule, self._engines)
 
     def plan(self, names: Iterable[str] | None = None, *, now: datetime | None = None) -> list[PlanLine]:
@@ -157,7 +160,7 @@ class Retention:
                                            "exempt": receipt.exempt})
         return receipt
 
-    def _apply_batch(self, rule: Rule, target: Target, keys: list[Any], cutoff: datetime, shred: Any,
+    def _apply_batch(self, rule: Rule, target: Target | PlatformTarget, keys: list[Any], cutoff: datetime, shred: Any,
                      cp: dict[str, Any], last: Any, job: Any) -> tuple[int, float]:
         """One batch. In the SDK's database the work, its audit entry and the checkpoint commit together
         (anonymise and shred: one transaction per row, the last row carrying the checkpoint); in the
@@ -166,6 +169,10 @@ class Retention:
         done, longest = 0, 0.0
         for i, group in enumerate(groups):
             started = time.perf_counter()
+            if isinstance(target, PlatformTarget):
+                done += target.apply(None, group, cutoff, shred) if group else 0
+                longest = max(longest, (time.perf_counter() - started) * 1000)
+                continue
             with self.sp.store.begin() if target.same_db else target.engine.begin() as conn:
                 n = target.apply(conn, group, cutoff, shred) if group else 0
                 done += n
