@@ -88,6 +88,18 @@ def test_platform_errors_skip_one_subscription_not_the_run(sp, shop):
     assert retry.billed == 1 and retry.already_done == 1 and calls[3] == calls[0]
 
 
+def test_receipt_email_can_be_encrypted_in_the_view(sp, shop):
+    add_subs(shop, 2)
+    seen = []
+
+    def charge(record, *, idempotency_key):
+        seen.append(record.email)
+        return BillingResult(attempt_id=idempotency_key, status="pending")
+
+    sp.renewals.run(shop, charge=charge, until=UNTIL, encrypt_email=lambda v, row: "enc:" + row)
+    assert seen and all(e.startswith("enc:s_") for e in seen)
+
+
 def test_bad_subscriptions_are_skipped_with_reasons(sp, shop):
     add_subs(shop, 2)
     sid = add_subs(shop, 1, shipping=True)[0]

@@ -1,7 +1,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shopprivacy.errors import PurposeViolation
@@ -113,6 +113,7 @@ def test_unknown_fields_are_never_copied(extra):
         assert key[:60] in result.dropped
 
 
+@settings(max_examples=300)
 @given(st.dictionaries(st.sampled_from(sorted(ALLOWED_FIELDS)), json_values, max_size=11))
 def test_arbitrary_input_never_raises(raw):
     result = build_view(raw)
@@ -125,3 +126,12 @@ def test_arbitrary_input_never_raises(raw):
 def test_non_mapping_input_is_skipped(raw):
     if not isinstance(raw, dict):
         assert build_view(raw).skip_reason == "not_a_mapping"
+
+
+def test_drop_counter_is_bounded():
+    from shopprivacy.renewals.view import DropCounter
+
+    counter = DropCounter()
+    for i in range(1500):
+        counter.add(build_view({**RAW, f"x{i}": 1}))
+    assert len(counter.dropped) == counter.max_names + 1 and counter.dropped["(other)"] > 0

@@ -139,13 +139,20 @@ def test_audit_truncation_rule(sp):
 
 
 def test_shred_needs_fields_capability(sp, ret, shop_db, db_url):
+    from types import SimpleNamespace
+
+    from shopprivacy.retention.sweeper import shredder
+
     engine, orders = shop_db
     fill(engine, orders, 3)
-    ret.add(sql_rule(db_url, action="shred", subject_column="customer_id"))
-    if getattr(sp, "fields", None) is None:
-        with pytest.raises(UnsupportedOperation, match="sp.fields"):
-            ret.sweep(now=NOW)
-        assert len(rows(engine, orders)) == 3
+    rule = sql_rule(db_url, action="shred", subject_column="customer_id")
+    with pytest.raises(UnsupportedOperation, match="sp.fields"):
+        shredder(SimpleNamespace(fields=None), rule)
+    sp.__dict__["fields"] = None  # an installation without encrypted fields
+    ret.add(rule)
+    with pytest.raises(UnsupportedOperation, match="sp.fields"):
+        ret.sweep(now=NOW)
+    assert len(rows(engine, orders)) == 3 and all(r["customer_id"] for r in rows(engine, orders))
 
 
 def test_shred_calls_fields_shred_per_row(sp, ret, shop_db, db_url):

@@ -159,25 +159,29 @@ class Renewals:
 
     # -- the run ---------------------------------------------------------------------------------------
     def iter_views(self, adapter: Any, *, until: datetime, keep_email: bool = True,
-                   counter: DropCounter | None = None) -> Iterator[ViewResult]:
+                   counter: DropCounter | None = None,
+                   encrypt_email: Callable[[str, str], str] | None = None) -> Iterator[ViewResult]:
         """Stream the minimised views of everything due before ``until`` (minimal fetch, constant memory)."""
         source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
         fields = ALLOWED_FIELDS if keep_email else ALLOWED_FIELDS - {"email"}
         for raw in source.iter_due_subscriptions(due_before=until, fields=fields):
-            result = build_view(raw, keep_email=keep_email)
+            result = build_view(raw, keep_email=keep_email, encrypt_email=encrypt_email)
             if counter is not None:
                 counter.add(result)
             yield result
 
     def run(self, adapter: Any = None, *, charge: Charge | None = None, until: datetime | None = None,
             dry_run: bool = False, keep_email: bool = True, stream: IO[str] | None = None,
-            out: Callable[[str], None] | None = None, recover: Recover | None = None) -> RunReport:
+            out: Callable[[str], None] | None = None, recover: Recover | None = None,
+            encrypt_email: Callable[[str, str], str] | None = None) -> RunReport:
         """Bill every subscription due before ``until`` (default now) once per period.
 
         ``charge(record, idempotency_key=...)`` bills through the shop's own code; without it the adapter's
         ``create_billing_attempt`` is used. ``dry_run`` bills nothing and reports (through ``out``) what
         would be billed and which field names the view drops. Claims left by dead workers are settled
         first (:meth:`recover`; pass ``recover`` along with ``charge`` to settle them through the shop).
+        ``encrypt_email(address, subscription_id)`` replaces the receipt address in the view (e.g. with
+        ``sp.fields.encrypt(address, context="renewal.email", row=subscription_id)``).
         """
         adapter = self.sp.adapter if adapter is None else adapter
         source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
@@ -187,7 +191,8 @@ class Renewals:
         counter = DropCounter()
         report = RunReport() if dry_run else self.recover(adapter, recover=recover, use_adapter=charge is None)
         with Progress("renewals", stream=stream) as progress:
-            for result in self.iter_views(source, until=until, keep_email=keep_email, counter=counter):
+            for result in self.iter_views(source, until=until, keep_email=keep_email, counter=counter,
+                                          encrypt_email=encrypt_email):
                 report.seen += 1
                 progress.advance()
                 if result.record is None:

@@ -159,8 +159,8 @@ def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], st
     for name in REQUIRED_FIELDS:
         if data.get(name) in (None, "", [], ()):
             return ViewResult(None, tuple(dropped), f"missing_{name}", sub_id)
-    needs_shipping = any(isinstance(line, Mapping) and line.get("requires_shipping") is True
-                         for line in data["lines"])
+    lines = data["lines"] if isinstance(data["lines"], (list, tuple)) else ()
+    needs_shipping = any(isinstance(line, Mapping) and line.get("requires_shipping") is True for line in lines)
     if not needs_shipping and data.get("shipping_address"):
         data.pop("shipping_address")
         dropped.append("shipping_address")
@@ -183,7 +183,14 @@ class DropCounter:
         self.dropped: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
 
+    #: Distinct names kept; further new names are counted under ``"(other)"`` so memory stays bounded.
+    max_names = 1000
+
     def add(self, result: ViewResult) -> None:
-        self.dropped.update(result.dropped)
+        for name in result.dropped:
+            if name in self.dropped or len(self.dropped) < self.max_names:
+                self.dropped[name] += 1
+            else:
+                self.dropped["(other)"] += 1
         if result.skip_reason:
             self.skipped[result.skip_reason] += 1
