@@ -218,6 +218,14 @@ def test_run_due_sweeps(sp):
     assert "retention" in report.tasks and "sdk.outbox.done" in report.tasks["retention"]
 
 
+def test_run_due_goes_on_when_a_rule_cannot_run(sp, shop_db, db_url):
+    sp.__dict__["fields"] = None
+    sp.retention.add(sql_rule(db_url, name="shred_me", action="shred", subject_column="customer_id"))
+    sp.retention.add(sql_rule(db_url, name="gone", table="missing_table"))
+    tasks = sp.run_due().tasks["retention"]
+    assert tasks["errors"] == 2 and "sdk.inbox" in tasks and "gone" not in tasks
+
+
 def test_rules_file_from_settings(sp, tmp_path, db_url):
     path = tmp_path / "rules.toml"
     path.write_text('[rules.x]\nentity = "sdk"\ntable = "sp_inbox"\nkey = "delivery_id"\nanchor = "received_at"\n'
