@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from .consent.service import Consent
     from .email.service import Email
     from .fields import Fields
+    from .renewals import Renewals
+    from .retention import Retention
     from .web.consent_pages import ConsentPages
     from .web.email_pages import EmailPages
 
@@ -26,7 +28,7 @@ log = logging.getLogger("shopprivacy")
 
 #: Capabilities with periodic work: ``run_due`` builds each (which registers its outbox handlers) and calls
 #: its ``run_due(now) -> Mapping[str, int]`` before delivering the outbox.
-DUE_CAPABILITIES: tuple[str, ...] = ("email",)
+DUE_CAPABILITIES: tuple[str, ...] = ("email", "retention")
 
 #: Capabilities with web endpoints: each has ``web_routes() -> list[Route]`` (see ``shopprivacy.web.routes``).
 WEB_CAPABILITIES: tuple[str, ...] = ("email_web", "consent_web")
@@ -142,6 +144,20 @@ class ShopPrivacy:
         from .web.email_pages import EmailPages
 
         return EmailPages(self)
+
+    @cached_property
+    def renewals(self) -> Renewals:
+        """Purpose-bound subscription renewals (view, guard, runner)."""
+        from .renewals import Renewals
+
+        return Renewals(self)
+
+    @cached_property
+    def retention(self) -> Retention:
+        """Retention rules: plan and sweep."""
+        from .retention import Retention
+
+        return Retention(self)
 
     def pseudonym(self, value: str, *, namespace: str = "subject") -> str:
         """A stable keyed pseudonym for logs and audit subjects."""

@@ -121,16 +121,29 @@ class ShreddedError(TokenError):
     """The value belonged to a subject whose data key was destroyed (crypto-shredded): it is gone for good."""
 
 
-class PurposeViolation(ShopPrivacyError):
-    """Code asked for a field outside the allow-list of the purpose it runs under."""
-
-
 class SuppressedRecipient(ShopPrivacyError):
     """A marketing message was about to be built for an address that unsubscribed or was suppressed."""
 
 
 class RateLimited(ConflictError):
     """Too many requests of this kind for the same address or client; try again later."""
+
+
+class PurposeViolation(ShopPrivacyError):
+    """Code inside a purpose-bound run read a field outside the purpose's allow-list. ``field`` names it."""
+
+    def __init__(self, field: str, purpose: str = "renewal") -> None:
+        super().__init__(f"field {field!r} is outside the {purpose} allow-list")
+        self.field = field
+        self.purpose = purpose
+
+
+class RuleError(ConfigurationError):
+    """A retention rule is malformed. ``rule`` names it."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(f"retention rule {rule!r}: {message}")
+        self.rule = rule
 
 
 __all__ = [
@@ -150,6 +163,7 @@ __all__ = [
     "PurposeViolation",
     "RateLimited",
     "RetryLater",
+    "RuleError",
     "SchemaVersionError",
     "ShopPrivacyError",
     "ShreddedError",

@@ -22,6 +22,7 @@ from .email.settings import EmailSettings
 from .errors import ConfigurationError, KeysetError
 from .fields.settings import FieldsSettings
 from .keys import Keyring, Keyset
+from .retention.settings import RetentionSettings
 
 ENV_PREFIX = "SHOPPRIVACY_"
 #: Variables of the SDK's own test suite and benchmarks; never settings.
@@ -73,6 +74,7 @@ class Settings(BaseModel):
     fields: FieldsSettings = Field(default_factory=FieldsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -17,6 +17,7 @@ from ..errors import InvalidInput, NotFoundError, PlatformError
 from ..store.engine import make_engine
 from ..store.types import UTCDateTime
 from . import CustomerRef, MarketingConsentUpdate
+from .local_subscriptions import LocalSubscriptionsMixin, declare_tables
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -45,14 +46,19 @@ applied_writes = Table(
     Column("result", String(200), nullable=True),
 )
 
+#: Subscriptions and orders (see local_subscriptions.py).
+subscriptions, orders = declare_tables(local_metadata)
 
-class LocalShop:
+
+class LocalShop(LocalSubscriptionsMixin):
     """Reference shop adapter (entry point name ``local``)."""
 
     name = "local"
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.subscriptions, self.orders, self.applied_writes = subscriptions, orders, applied_writes
+        self.bytes_received = 0
         local_metadata.create_all(engine)
 
     @classmethod

@@ -1,0 +1,254 @@
+"""The renewal runner: stream due subscriptions, minimise, claim (subscription, period), bill, clean.
+
+Every renewal is claimed in ``sp_renewal_attempts`` before the platform is asked to bill, with an
+idempotency key derived from (subscription, billing period). A worker killed with -9 leaves the claim;
+the next run takes it over once the holder is gone and bills with the *same* key, which the platform
+deduplicates, so no period is billed twice. Concurrent workers split the work by the claim's primary key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import IO, TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..errors import PlatformError
+from ..platforms import BillingResult, RenewalOrderCleaner, SubscriptionSource, require
+from ..progress import Progress
+from ..store.jobs import _holder_is_dead
+from ..store.outbox import worker_id
+from .tables import renewal_attempts
+from .view import ALLOWED_FIELDS, DropCounter, RenewalRecord, ViewResult, build_view
+
+if TYPE_CHECKING:
+    from ..app import ShopPrivacy
+
+log = logging.getLogger("shopprivacy.renewals")
+
+#: ``charge(record, idempotency_key=...) -> BillingResult``: the shop's own billing call.
+Charge = Callable[..., BillingResult]
+#: ``recover(subscription_id, idempotency_key=...) -> BillingResult``: settle an interrupted attempt.
+Recover = Callable[..., BillingResult]
+
+
+@dataclass(frozen=True)
+class _Ref:
+    subscription_id: str
+    period: str
+_MAX_NAMES = 500
+_FINAL = ("billed", "failed")
+
+
+@dataclass
+class RunReport:
+    """Counts of one run. ``dropped`` counts field names removed by the view; ``skipped`` counts reasons."""
+
+    seen: int = 0
+    billed: int = 0
+    pending: int = 0
+    failed: int = 0
+    already_done: int = 0
+    busy: int = 0
+    errors: int = 0
+    cleaned_orders: int = 0
+    would_bill: int = 0
+    in_doubt: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def counts(self) -> dict[str, int]:
+        return {"seen": self.seen, "billed": self.billed, "pending": self.pending, "failed": self.failed,
+                "already_done": self.already_done, "busy": self.busy, "errors": self.errors,
+                "skipped": sum(self.skipped.values()), "dropped_fields": sum(self.dropped.values()),
+                "cleaned_orders": self.cleaned_orders, "would_bill": self.would_bill, "in_doubt": self.in_doubt}
+
+
+class Renewals:
+    """``sp.renewals``: the renewal view and the runner."""
+
+    def __init__(self, sp: ShopPrivacy, *, claim_seconds: float = 900.0) -> None:
+        self.sp = sp
+        self.claim = timedelta(seconds=claim_seconds)
+
+    def view(self, raw: Mapping[str, Any], *, keep_email: bool = True) -> ViewResult:
+        """The allow-listed :class:`RenewalRecord` of one raw subscription, and the dropped field names."""
+        return build_view(raw, keep_email=keep_email)
+
+    # -- claims ----------------------------------------------------------------------------------------
+    def _claim(self, record: RenewalRecord, owner: str) -> tuple[str, str | None]:
+        """('go', key) when this worker owns the (subscription, period) now, else (reason, None)."""
+        now = self.sp.clock()
+        key, t = record.idempotency_key, renewal_attempts
+        store = self.sp.store
+        with store.begin() as conn:
+            ins = pg_insert(t) if store.dialect == "postgresql" else sqlite_insert(t)
+            inserted = conn.execute(ins.values(
+                subscription_id=record.subscription_id, period=record.period, idempotency_key=key,
+                status="claimed", owner=owner, claimed_until=now + self.claim, cleaned_fields=0, created_at=now,
+                updated_at=now).on_conflict_do_nothing().returning(t.c.subscription_id)).first()
+            if inserted is not None:
+                return "go", key
+            q = select(t).where(t.c.subscription_id == record.subscription_id, t.c.period == record.period)
+            row = conn.execute(q.with_for_update() if store.dialect == "postgresql" else q).one()
+            if row.status in _FINAL:
+                return "already_done", None
+            live = row.claimed_until is not None and row.claimed_until > now
+            if live and row.owner != owner and not _holder_is_dead(row.owner):
+                return "busy", None
+            conn.execute(update(t).where(t.c.subscription_id == row.subscription_id, t.c.period == row.period)
+                         .values(status="claimed", owner=owner, claimed_until=now + self.claim, updated_at=now))
+            return "go", str(row.idempotency_key)
+
+    def _finish(self, record: RenewalRecord | _Ref, owner: str, **values: Any) -> None:
+        t = renewal_attempts
+        with self.sp.store.begin() as conn:
+            conn.execute(update(t).where(t.c.subscription_id == record.subscription_id,
+                                         t.c.period == record.period, t.c.owner == owner)
+                         .values(updated_at=self.sp.clock(), **values))
+
+    def _stale_claims(self, owner: str) -> list[Any]:
+        """Claims (and pending attempts) whose holder died or whose claim ran out."""
+        t, now = renewal_attempts, self.sp.clock()
+        with self.sp.store.begin(write=False) as conn:
+            rows = conn.execute(select(t.c.subscription_id, t.c.period, t.c.idempotency_key, t.c.owner,
+                                       t.c.claimed_until).where(t.c.status.in_(("claimed", "pending")))
+                                .order_by(t.c.updated_at).limit(10_000)).all()
+        return [r for r in rows if r.owner != owner and (r.claimed_until is None or r.claimed_until <= now
+                                                          or _holder_is_dead(r.owner))]
+
+    def recover(self, adapter: Any = None, *, recover: Recover | None = None, use_adapter: bool = True) -> RunReport:
+        """Settle claims left by dead workers with their stored idempotency key (the platform returns the
+        first attempt's result, so nothing is billed twice). Without ``recover`` the adapter's
+        ``create_billing_attempt`` settles them; claims it cannot settle are counted as ``in_doubt``."""
+        adapter = self.sp.adapter if adapter is None else adapter
+        source = adapter if use_adapter and isinstance(adapter, SubscriptionSource) else None
+        cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
+        owner, report, t = worker_id(), RunReport(), renewal_attempts
+        for row in self._stale_claims(owner):
+            now = self.sp.clock()
+            with self.sp.store.begin() as conn:
+                taken = conn.execute(update(t).where(t.c.subscription_id == row.subscription_id,
+                                                     t.c.period == row.period, t.c.owner == row.owner,
+                                                     t.c.status.in_(("claimed", "pending")))
+                                     .values(owner=owner, claimed_until=now + self.claim, updated_at=now)).rowcount
+            if not taken:
+                continue
+            ref = _Ref(row.subscription_id, row.period)
+            try:
+                if recover is not None:
+                    result = recover(row.subscription_id, idempotency_key=row.idempotency_key)
+                elif source is not None:
+                    result = source.create_billing_attempt(row.subscription_id, idempotency_key=row.idempotency_key,
+                                                           origin_time=now)
+                else:
+                    report.in_doubt += 1
+                    self._finish(ref, owner, claimed_until=now)
+                    continue
+            except PlatformError as exc:
+                self._failed(ref, owner, exc, report)
+                continue
+            self._settle(ref, owner, result, cleaner, report)
+        return report
+
+    # -- the run ---------------------------------------------------------------------------------------
+    def iter_views(self, adapter: Any, *, until: datetime, keep_email: bool = True,
+                   counter: DropCounter | None = None,
+                   encrypt_email: Callable[[str, str], str] | None = None) -> Iterator[ViewResult]:
+        """Stream the minimised views of everything due before ``until`` (minimal fetch, constant memory)."""
+        source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
+        fields = ALLOWED_FIELDS if keep_email else ALLOWED_FIELDS - {"email"}
+        for raw in source.iter_due_subscriptions(due_before=until, fields=fields):
+            result = build_view(raw, keep_email=keep_email, encrypt_email=encrypt_email)
+            if counter is not None:
+                counter.add(result)
+            yield result
+
+    def run(self, adapter: Any = None, *, charge: Charge | None = None, until: datetime | None = None,
+            dry_run: bool = False, keep_email: bool = True, stream: IO[str] | None = None,
+            out: Callable[[str], None] | None = None, recover: Recover | None = None,
+            encrypt_email: Callable[[str, str], str] | None = None) -> RunReport:
+        """Bill every subscription due before ``until`` (default now) once per period.
+
+        ``charge(record, idempotency_key=...)`` bills through the shop's own code; without it the adapter's
+        ``create_billing_attempt`` is used. ``dry_run`` bills nothing and reports (through ``out``) what
+        would be billed and which field names the view drops. Claims left by dead workers are settled
+        first (:meth:`recover`; pass ``recover`` along with ``charge`` to settle them through the shop).
+        ``encrypt_email(address, subscription_id)`` replaces the receipt address in the view (e.g. with
+        ``sp.fields.encrypt(address, context="renewal.email", row=subscription_id)``).
+        """
+        adapter = self.sp.adapter if adapter is None else adapter
+        source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
+        cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
+        until = until or self.sp.clock()
+        owner = worker_id()
+        counter = DropCounter()
+        report = RunReport() if dry_run else self.recover(adapter, recover=recover, use_adapter=charge is None)
+        with Progress("renewals", stream=stream) as progress:
+            for result in self.iter_views(source, until=until, keep_email=keep_email, counter=counter,
+                                          encrypt_email=encrypt_email):
+                report.seen += 1
+                progress.advance()
+                if result.record is None:
+                    log.info("renewal skipped: %s", result.skip_reason)
+                    continue
+                if dry_run:
+                    report.would_bill += 1
+                    if out is not None:
+                        rec = result.record
+                        out(f"would bill {rec.subscription_id} {rec.amount} {rec.currency} period {rec.period}; "
+                            f"dropped {len(result.dropped)} field(s)")
+                    continue
+                self._renew(result.record, source, cleaner, charge, owner, report)
+        report.skipped = counter.skipped
+        report.dropped = Counter(dict(counter.dropped.most_common(_MAX_NAMES)))
+        if not dry_run:
+            self.sp.audit.record(actor="renewals", action="renewal.run", fields=sorted(ALLOWED_FIELDS),
+                                 meta={k: v for k, v in report.counts().items() if k != "would_bill"})
+        return report
+
+    def _renew(self, record: RenewalRecord, source: SubscriptionSource, cleaner: RenewalOrderCleaner | None,
+               charge: Charge | None, owner: str, report: RunReport) -> None:
+        who = self.sp.pseudonym(record.customer_ref, namespace="customer")
+        state, key = self._claim(record, owner)
+        if key is None:
+            setattr(report, state, getattr(report, state) + 1)
+            return
+        try:
+            if charge is not None:
+                result = charge(record, idempotency_key=key)
+            else:
+                result = source.create_billing_attempt(record.subscription_id, idempotency_key=key,
+                                                       origin_time=self.sp.clock())
+        except PlatformError as exc:
+            self._failed(record, owner, exc, report)
+            return
+        self._settle(record, owner, result, cleaner, report)
+        log.info("renewal of %s: %s", who, result.status)
+
+    def _failed(self, record: RenewalRecord | _Ref, owner: str, exc: PlatformError, report: RunReport) -> None:
+        report.errors += 1
+        log.warning("renewal of subscription %s failed (%s)",
+                    self.sp.pseudonym(record.subscription_id, namespace="subscription"), type(exc).__name__)
+        if exc.retryable:
+            self._finish(record, owner, claimed_until=self.sp.clock(), error_code=type(exc).__name__)
+        else:
+            self._finish(record, owner, status="failed", claimed_until=None, error_code=type(exc).__name__)
+
+    def _settle(self, record: RenewalRecord | _Ref, owner: str, result: BillingResult,
+                cleaner: RenewalOrderCleaner | None, report: RunReport) -> None:
+        cleaned: tuple[str, ...] = ()
+        if result.status == "ready" and result.order_id and cleaner is not None:
+            cleaned = cleaner.clean_renewal_order(result.order_id)
+            report.cleaned_orders += 1 if cleaned else 0
+        status = {"ready": "billed", "pending": "pending", "failed": "failed"}[result.status]
+        self._finish(record, owner, status=status, attempt_id=result.attempt_id[:200],
+                     order_id=(result.order_id or "")[:200] or None, error_code=result.error_code,
+                     cleaned_fields=len(cleaned), claimed_until=self.sp.clock() if status == "pending" else None)
+        setattr(report, status, getattr(report, status) + 1)

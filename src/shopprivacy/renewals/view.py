@@ -1,0 +1,196 @@
+"""The renewal view: a pydantic allow-list of what a renewal needs, built from the renewal vocabulary.
+
+Everything else a platform sends is dropped and counted by *name* (never by value). Reading a field
+outside the allow-list from a :class:`RenewalRecord` raises :class:`~shopprivacy.errors.PurposeViolation`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import PurposeViolation
+
+LINE_FIELDS = frozenset({"variant_id", "quantity", "unit_price", "requires_shipping"})
+ADDRESS_FIELDS = frozenset({"name", "line1", "line2", "city", "region", "postal_code", "country"})
+#: Renewal vocabulary keys the view keeps (and the minimal fetch asks for).
+ALLOWED_FIELDS = frozenset({"subscription_id", "status", "customer_ref", "payment_ref", "amount", "currency",
+                            "lines", "interval", "next_billing_at", "shipping_address", "email"})
+REQUIRED_FIELDS = ("subscription_id", "customer_ref", "payment_ref", "amount", "currency", "lines", "interval",
+                   "next_billing_at")
+_MAX_NAME = 60
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RenewalLine(_Frozen):
+    variant_id: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(ge=1, le=1_000_000)
+    unit_price: Decimal = Field(ge=0, max_digits=18, decimal_places=6)
+    requires_shipping: bool
+
+
+class RenewalInterval(_Frozen):
+    unit: Literal["day", "week", "month", "year"]
+    count: int = Field(ge=1, le=1000)
+
+
+class ShippingAddress(_Frozen):
+    name: str | None = Field(None, max_length=300)
+    line1: str | None = Field(None, max_length=300)
+    line2: str | None = Field(None, max_length=300)
+    city: str | None = Field(None, max_length=200)
+    region: str | None = Field(None, max_length=100)
+    postal_code: str | None = Field(None, max_length=40)
+    country: str | None = Field(None, pattern=r"^[A-Z]{2}$")
+
+
+class RenewalRecord(_Frozen):
+    """What a renewal may use. Attribute or item access to any other name raises PurposeViolation."""
+
+    subscription_id: str = Field(min_length=1, max_length=200)
+    status: str | None = Field(None, max_length=40)
+    customer_ref: str = Field(min_length=1, max_length=200)
+    payment_ref: str = Field(min_length=1, max_length=300)
+    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=6)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    lines: tuple[RenewalLine, ...] = Field(min_length=1, max_length=500)
+    interval: RenewalInterval
+    next_billing_at: datetime
+    shipping_address: ShippingAddress | None = None
+    email: str | None = Field(None, max_length=2000, repr=False)
+
+    @field_validator("next_billing_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a UTC offset")
+        return value.astimezone(timezone.utc)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            return super().__getattr__(name)  # type: ignore[misc]
+        raise PurposeViolation(name[:_MAX_NAME])
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in ALLOWED_FIELDS:
+            raise PurposeViolation(str(name)[:_MAX_NAME])
+        return getattr(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """Dict-style access inside the allow-list (outside it raises PurposeViolation, never the default)."""
+        value = self[name]
+        return default if value is None else value
+
+    @property
+    def period(self) -> str:
+        """The billing period this renewal bills: the due time in UTC, to the second."""
+        return self.next_billing_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def idempotency_key(self) -> str:
+        """Stable key of (subscription, billing period): the same period is never billed twice."""
+        return idempotency_key(self.subscription_id, self.period)
+
+    @property
+    def requires_shipping(self) -> bool:
+        return any(line.requires_shipping for line in self.lines)
+
+
+def idempotency_key(subscription_id: str, period: str) -> str:
+    digest = hashlib.sha256(f"renewal\x00{subscription_id}\x00{period}".encode()).hexdigest()
+    return "rn_" + digest[:40]
+
+
+@dataclass(frozen=True)
+class ViewResult:
+    """The record (or None with ``skip_reason``) and the names of the fields that were dropped."""
+
+    record: RenewalRecord | None
+    dropped: tuple[str, ...] = ()
+    skip_reason: str | None = None
+    subscription_id: str | None = field(default=None)
+
+
+def _name(key: object) -> str:
+    return str(key)[:_MAX_NAME]
+
+
+def _keep(raw: Any, allowed: frozenset[str], prefix: str, dropped: list[str]) -> Any:
+    if not isinstance(raw, Mapping):
+        return raw
+    kept = {}
+    for key, value in raw.items():
+        if key in allowed:
+            kept[key] = value
+        else:
+            dropped.append(prefix + _name(key))
+    return kept
+
+
+def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], str] | None = None,
+               keep_email: bool = True) -> ViewResult:
+    """Minimise one raw subscription. Missing or malformed required fields give a named ``skip_reason``."""
+    dropped: list[str] = []
+    data: dict[str, Any] = {}
+    if not isinstance(raw, Mapping):
+        return ViewResult(None, (), "not_a_mapping")
+    for key, value in raw.items():
+        if key not in ALLOWED_FIELDS:
+            dropped.append(_name(key))
+        elif key == "lines" and isinstance(value, (list, tuple)):
+            data[key] = [_keep(line, LINE_FIELDS, "lines.", dropped) for line in value]
+        elif key == "shipping_address":
+            data[key] = _keep(value, ADDRESS_FIELDS, "shipping_address.", dropped)
+        elif key == "email" and not keep_email:
+            dropped.append("email")
+        else:
+            data[key] = value
+    sub_id = data.get("subscription_id") if isinstance(data.get("subscription_id"), str) else None
+    for name in REQUIRED_FIELDS:
+        if data.get(name) in (None, "", [], ()):
+            return ViewResult(None, tuple(dropped), f"missing_{name}", sub_id)
+    lines = data["lines"] if isinstance(data["lines"], (list, tuple)) else ()
+    needs_shipping = any(isinstance(line, Mapping) and line.get("requires_shipping") is True for line in lines)
+    if not needs_shipping and data.get("shipping_address"):
+        data.pop("shipping_address")
+        dropped.append("shipping_address")
+    try:
+        record = RenewalRecord.model_validate(data)
+    except ValidationError as exc:
+        loc = exc.errors()[0]["loc"]
+        return ViewResult(None, tuple(dropped), "invalid_" + _name(loc[0] if loc else "record"), sub_id)
+    if needs_shipping and record.shipping_address is None:
+        return ViewResult(None, tuple(dropped), "missing_shipping_address", sub_id)
+    if record.email is not None and encrypt_email is not None:
+        record = record.model_copy(update={"email": encrypt_email(record.email, record.subscription_id)})
+    return ViewResult(record, tuple(dropped), None, record.subscription_id)
+
+
+class DropCounter:
+    """Counts of dropped field names and of skip reasons over a run (names only, never values)."""
+
+    def __init__(self) -> None:
+        self.dropped: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+
+    #: Distinct names kept; further new names are counted under ``"(other)"`` so memory stays bounded.
+    max_names = 1000
+
+    def add(self, result: ViewResult) -> None:
+        for name in result.dropped:
+            if name in self.dropped or len(self.dropped) < self.max_names:
+                self.dropped[name] += 1
+            else:
+                self.dropped["(other)"] += 1
+        if result.skip_reason:
+            self.skipped[result.skip_reason] += 1

@@ -1,0 +1,54 @@
+"""Default rules for the SDK's own tables, and the way capabilities contribute theirs.
+
+A capability contributes defaults by exposing ``retention_rules() -> list[Rule]`` in a module listed in
+:data:`RULE_PROVIDERS` (e.g. ``"shopprivacy.consent.retention"``). Providers whose module is not installed
+in this build are skipped, so the list can name capabilities merged later.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+
+from .rules import Exemption, Rule
+
+#: Modules exposing ``retention_rules()``; each capability adds its own line.
+RULE_PROVIDERS: tuple[str, ...] = ("shopprivacy.retention.defaults", "shopprivacy.consent.retention")
+
+
+def retention_rules() -> list[Rule]:
+    """Foundation tables: delivered and dead outbox rows, webhook dedupe keys, finished jobs, old audit."""
+    hold = (Exemption(kind="legal_hold"),)
+    return [
+        Rule(name="sdk.outbox.done", table="sp_outbox", anchor="done_at", keep_for=timedelta(days=30),
+             where={"status": "done"}, exempt=hold,
+             description="delivered platform side effects"),
+        Rule(name="sdk.outbox.dead", table="sp_outbox", anchor="updated_at", keep_for=timedelta(days=180),
+             where={"status": "dead"}, exempt=hold,
+             description="dead letters, kept long enough to inspect and requeue"),
+        Rule(name="sdk.inbox", table="sp_inbox", key="delivery_id", anchor="received_at",
+             keep_for=timedelta(days=30), description="webhook deduplication keys (platforms retry for days)"),
+        Rule(name="sdk.jobs.done", table="sp_jobs", key="name", anchor="finished_at", keep_for=timedelta(days=90),
+             where={"status": "done"}, description="finished job checkpoints"),
+        Rule(name="sdk.renewal_attempts", table="sp_renewal_attempts", key="idempotency_key",
+             anchor="updated_at", keep_for=timedelta(days=400), exempt=hold,
+             description="renewal claims, kept past the longest billing interval"),
+        Rule(name="sdk.retention_receipts", table="sp_retention_receipts", anchor="finished_at",
+             keep_for=timedelta(days=3 * 365), description="receipts of past sweeps"),
+        Rule(name="sdk.audit", entity="audit", action="truncate", anchor="at", keep_for=timedelta(days=3 * 365),
+             description="audit entries older than three years (the chain stays verifiable)"),
+    ]
+
+
+def default_rules(providers: tuple[str, ...] = RULE_PROVIDERS) -> list[Rule]:
+    """Every provider's rules, in provider order."""
+    rules: list[Rule] = []
+    for name in providers:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name and name.startswith(exc.name):
+                continue
+            raise
+        rules.extend(module.retention_rules())
+    return rules

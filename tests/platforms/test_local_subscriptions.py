@@ -1,0 +1,65 @@
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from shopprivacy.errors import InvalidInput, NotFoundError, PlatformError
+from shopprivacy.platforms import RENEWAL_FIELDS, RenewalOrderCleaner, SubscriptionSource
+from shopprivacy.platforms.local import LocalShop
+from shopprivacy.platforms.local_subscriptions import next_period
+
+from ..renewals.conftest import T0, add_subs
+
+
+@pytest.fixture
+def shop(db_url):
+    s = LocalShop.from_url(db_url)
+    s.page_size = 4
+    yield s
+    s.close()
+
+
+def test_protocols(shop):
+    assert isinstance(shop, SubscriptionSource) and isinstance(shop, RenewalOrderCleaner)
+
+
+def test_minimal_fetch_selects_only_requested_fields_and_pages(shop):
+    ids = add_subs(shop, 10)
+    add_subs(shop, 2, start=T0 + timedelta(days=40))  # not due
+    got = list(shop.iter_due_subscriptions(due_before=T0 + timedelta(days=1),
+                                           fields={"subscription_id", "amount"}))
+    assert [g["subscription_id"] for g in got] == ids  # ordered by due time, across 3 pages
+    assert all(set(g) == {"subscription_id", "amount"} for g in got)
+    minimal = shop.bytes_received
+    list(shop.iter_due_full_objects(due_before=T0 + timedelta(days=1)))
+    assert minimal < (shop.bytes_received - minimal) * 0.3
+    full = list(shop.iter_due_subscriptions(due_before=T0 + timedelta(days=1), fields=RENEWAL_FIELDS))
+    assert "ip_address" not in full[0] and full[0]["next_billing_at"].startswith("2026-11-01T09:00")
+    with pytest.raises(InvalidInput):
+        list(shop.iter_due_subscriptions(due_before=T0, fields={"ip_address"}))
+
+
+def test_billing_is_idempotent_and_orders_can_be_cleaned(shop):
+    (sid,) = add_subs(shop, 1)
+    first = shop.create_billing_attempt(sid, idempotency_key="k1", origin_time=T0)
+    again = shop.create_billing_attempt(sid, idempotency_key="k1", origin_time=T0)
+    assert first.order_id == again.order_id and shop.billing_count() == 1
+    assert shop.order(first.order_id)["ip_address"] == "203.0.113.9"
+    assert shop.clean_renewal_order(first.order_id) == ("ip_address", "user_agent", "attribution")
+    assert shop.clean_renewal_order(first.order_id) == ()
+    with pytest.raises(PlatformError):
+        shop.create_billing_attempt("s_missing", idempotency_key="k2", origin_time=T0)
+    with pytest.raises(PlatformError):
+        shop.clean_renewal_order("o_missing")
+    with pytest.raises(NotFoundError):
+        shop.order("o_missing")
+    with pytest.raises(InvalidInput):
+        shop.add_subscription(customer_ref="c", amount="1", lines=[], interval={"unit": "day", "count": 1},
+                              next_billing_at=datetime(2026, 1, 1))
+
+
+def test_next_period():
+    at = datetime(2026, 1, 31, 9, tzinfo=timezone.utc)
+    assert next_period(at, {"unit": "month", "count": 1}) == datetime(2026, 2, 28, 9, tzinfo=timezone.utc)
+    assert next_period(at, {"unit": "year", "count": 1}) == datetime(2027, 1, 31, 9, tzinfo=timezone.utc)
+    assert next_period(at, {"unit": "week", "count": 2}) == at + timedelta(days=14)
+    assert next_period(at, {"unit": "month", "count": 11}).month == 12

@@ -1,0 +1,41 @@
+import json
+
+import pytest
+
+from shopprivacy.cli import main
+from shopprivacy.platforms.local import LocalShop
+
+from .conftest import add_subs
+
+
+@pytest.fixture
+def env(monkeypatch, settings, sp):
+    monkeypatch.setenv("SHOPPRIVACY_DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("SHOPPRIVACY_KEYSET", settings.keyset.get_secret_value())
+    shop = LocalShop.from_url(settings.database_url)
+    yield shop
+    shop.close()
+
+
+def test_renewals_run_dry_run_then_real(env, capsys):
+    add_subs(env, 3)
+    assert main(["renewals", "run", "--dry-run", "--until", "2026-11-02T00:00:00+00:00"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("would bill") == 3 and "would_bill 3" in out and env.billing_count() == 0
+    assert main(["renewals", "run", "--until", "2026-11-02T00:00:00+00:00", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["billed"] == 3 and env.billing_count() == 3
+    assert main(["renewals", "run", "--until", "yesterday"]) == 2
+    assert "--until" in capsys.readouterr().err
+
+
+def test_retention_plan_sweep_receipts(env, capsys, tmp_path):
+    assert main(["retention", "plan"]) == 0
+    assert "sdk.outbox.done" in capsys.readouterr().out
+    assert main(["retention", "sweep", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[0])["rule"] == "sdk.outbox.done"
+    assert main(["retention", "receipts", "--rule", "sdk.inbox"]) == 0
+    assert "sdk.inbox" in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[rules.broken]\ntable = "t"\nkeep_for = "soon"\n')
+    assert main(["retention", "plan", "--rules", str(bad)]) == 2
+    assert "broken" in capsys.readouterr().err
