@@ -1,0 +1,80 @@
+"""Django model fields reusing the core cipher: ``EncryptedCharField``, ``EncryptedTextField`` and
+``BlindIndexField``. Values are bound to ``"<db_table>.<column>"``; a token copied to another column fails.
+
+Row binding needs the row id, which a field does not see when Django builds the query, so these fields bind
+to the column; use ``sp.fields.encrypt(..., row=pk)`` yourself where row binding matters.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from ...fields.blind_index import Kind
+from ...fields.token import is_token
+from .runtime import get_sp
+
+COLUMN_ONLY_ROW = "*"
+
+
+class _Encrypted(models.TextField):
+    def _context(self) -> str:
+        return f"{self.model._meta.db_table}.{self.column}"
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None:
+            return None
+        return get_sp().fields.decrypt(value, context=self._context(), row=COLUMN_ONLY_ROW)
+
+    def get_prep_value(self, value: Any) -> Any:
+        if value is None or is_token(value):
+            return value
+        return get_sp().fields.encrypt(str(value), context=self._context(), row=COLUMN_ONLY_ROW)
+
+
+class EncryptedTextField(_Encrypted):
+    """A text column stored as an AES-GCM token (the model holds plaintext)."""
+
+
+class EncryptedCharField(_Encrypted):
+    """Like ``CharField`` for forms and validation (``max_length`` checks the plaintext); stored as text."""
+
+    def __init__(self, *args: Any, max_length: int = 255, **kwargs: Any) -> None:
+        self.plain_max_length = max_length
+        super().__init__(*args, **kwargs)
+
+    def formfield(self, **kwargs: Any) -> Any:
+        return models.CharField(max_length=self.plain_max_length).formfield(**kwargs)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs["max_length"] = self.plain_max_length
+        return name, path, args, kwargs
+
+
+class BlindIndexField(models.CharField):
+    """Holds ``sp.fields.blind_index(<source field>, kind=...)``, filled on save, for equality lookups:
+    ``Customer.objects.filter(email_bidx=BlindIndexField.of("jane@example.com", "email"))``."""
+
+    def __init__(self, *args: Any, source: str = "", kind: Kind = "email", **kwargs: Any) -> None:
+        self.source, self.kind = source, kind
+        kwargs.setdefault("max_length", 64)
+        kwargs.setdefault("db_index", True)
+        kwargs.setdefault("editable", False)
+        super().__init__(*args, **kwargs)
+
+    @staticmethod
+    def of(value: str, kind: Kind = "email") -> str:
+        return get_sp().fields.blind_index(value, kind=kind)
+
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        value = getattr(model_instance, self.source, None)
+        index = None if value in (None, "") else self.of(str(value), self.kind)
+        setattr(model_instance, self.attname, index)
+        return index
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        kwargs.update(source=self.source, kind=self.kind)
+        return name, path, args, kwargs

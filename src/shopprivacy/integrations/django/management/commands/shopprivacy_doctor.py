@@ -1,0 +1,19 @@
+"""``manage.py shopprivacy_doctor``: settings, keys, database, schema and adapters in plain words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from shopprivacy.cli import main
+from shopprivacy.integrations.django.runtime import settings_environ
+
+
+class Command(BaseCommand):
+    help = "Check shopprivacy settings, keys, database, schema and adapters"
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        code = main(["doctor"], environ=settings_environ())
+        if code:
+            raise CommandError("shopprivacy doctor found problems", returncode=code)

@@ -1,0 +1,119 @@
+"""Flask integration: ``ShopPrivacyFlask(app)`` or ``ext.init_app(app)`` in an app factory.
+
+It builds the facade from ``app.config`` (``SHOPPRIVACY_*`` keys over the environment), mounts every web
+route of the SDK under ``url_prefix`` (default ``/privacy``; ``/.well-known/gpc.json`` at the root), exempts
+the one-click, webhook and consent endpoints from Flask-WTF's CSRF protection when it is installed, puts the
+visitor's ``ConsentState`` on ``flask.g.shopprivacy_consent``, offers ``{{ shopprivacy_banner() }}`` to
+templates (CSP nonce from ``g.csp_nonce``), and adds ``flask shopprivacy ...`` forwarding to the core CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from . import DidNotEnable
+from ._common import environ_with
+
+try:
+    import click
+    import flask
+    from markupsafe import Markup
+except ImportError as exc:  # pragma: no cover - exercised only without Flask installed
+    raise DidNotEnable("the Flask integration needs Flask: pip install 'shopprivacy[flask]'") from exc
+
+from ..app import ShopPrivacy
+from ..settings import Settings
+from ..web.http import Request, Response
+from ..web.routes import Route
+
+if TYPE_CHECKING:
+    from flask.typing import ResponseReturnValue
+
+EXTENSION_KEY = "shopprivacy"
+
+
+def to_request(req: flask.Request) -> Request:
+    """The plain request for a Flask request (raw body bytes, as needed for webhook signatures)."""
+    return Request(
+        method=req.method,
+        path=req.path,
+        query={k: v for k, v in req.args.items()},
+        headers={k: v for k, v in req.headers.items()},
+        cookies={k: v for k, v in req.cookies.items()},
+        body=req.get_data(cache=True),
+        remote_addr=req.remote_addr,
+    )
+
+
+def to_flask(resp: Response) -> flask.Response:
+    out = flask.Response(resp.body, status=resp.status)
+    for name, value in resp.headers.items():
+        out.headers[name] = value
+    for cookie in resp.set_cookies:
+        out.headers.add("Set-Cookie", cookie)
+    return out
+
+
+def _view(route: Route) -> Callable[[], ResponseReturnValue]:
+    def view() -> ResponseReturnValue:
+        return to_flask(route.handler(to_request(flask.request)))
+
+    view.__name__ = "shopprivacy_" + route.name.replace(".", "_")
+    return view
+
+
+class ShopPrivacyFlask:
+    """The Flask extension. ``sp`` may be given (tests, several apps sharing one facade)."""
+
+    def __init__(self, app: flask.Flask | None = None, *, sp: ShopPrivacy | None = None,
+                 url_prefix: str = "/privacy") -> None:
+        self._sp = sp
+        self.url_prefix = url_prefix
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: flask.Flask) -> None:
+        sp = self._sp or ShopPrivacy(Settings.from_env(environ_with(app.config)))
+        app.extensions[EXTENSION_KEY] = sp
+        csrf = app.extensions.get("csrf")
+        for route in sp.web_routes():
+            view = _view(route)
+            if route.csrf_exempt and csrf is not None and hasattr(csrf, "exempt"):
+                csrf.exempt(view)
+            app.add_url_rule(route.full_path(self.url_prefix), endpoint=f"shopprivacy.{route.name}",
+                             view_func=view, methods=list(route.methods))
+        app.before_request(self._consent_state)
+        app.jinja_env.globals["shopprivacy_banner"] = self._banner
+        app.cli.add_command(_cli_group(app))
+
+    @staticmethod
+    def sp(app: flask.Flask | None = None) -> ShopPrivacy:
+        """The facade of ``app`` (default: the current app)."""
+        target = app or flask.current_app
+        return target.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+
+    def _consent_state(self) -> None:
+        sp = self.sp()
+        req = flask.request
+        flask.g.shopprivacy_consent = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+
+    def _banner(self, locale: str | None = None) -> Markup:
+        sp = self.sp()
+        lang = locale or flask.request.headers.get("Accept-Language")
+        nonce = flask.g.get("csp_nonce")
+        return Markup(sp.consent.banner_html(locale=lang, nonce=nonce))  # noqa: S704 - banner_html escapes all it renders
+
+
+def _cli_group(app: flask.Flask) -> click.Command:
+    @click.command("shopprivacy", context_settings={"ignore_unknown_options": True, "help_option_names": []})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def command(args: tuple[str, ...]) -> None:
+        """shopprivacy commands with this app's SHOPPRIVACY_* configuration (e.g. `flask shopprivacy run-due`)."""
+        from ..cli import main
+
+        raise SystemExit(main(list(args) or ["--help"], environ=environ_with(app.config)))
+
+    return command
+
+

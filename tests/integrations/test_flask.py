@@ -1,0 +1,74 @@
+import json
+
+import pytest
+
+flask = pytest.importorskip("flask")
+
+from shopprivacy import Keyset  # noqa: E402
+from shopprivacy.integrations.flask import ShopPrivacyFlask  # noqa: E402
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = flask.Flask(__name__)
+    app.config.update(
+        SHOPPRIVACY_DATABASE_URL=f"sqlite:///{tmp_path}/sp.db",
+        SHOPPRIVACY_KEYSET=Keyset.generate().to_json(),
+        SHOPPRIVACY_PUBLIC_BASE_URL="http://localhost",
+        SHOPPRIVACY_PLATFORM_OPTIONS={"database_url": f"sqlite:///{tmp_path}/shop.db"},
+    )
+    ShopPrivacyFlask(app)
+    ShopPrivacyFlask.sp(app).store.upgrade()
+
+    @app.get("/analytics-allowed")
+    def allowed():
+        return {"analytics": flask.g.shopprivacy_consent.allows("analytics")}
+
+    @app.get("/page")
+    def page():
+        return flask.render_template_string("<head>{{ shopprivacy_banner('fr') }}</head>")
+
+    return app
+
+
+def test_routes_are_mounted(app):
+    client = app.test_client()
+    gpc = client.get("/.well-known/gpc.json")
+    assert gpc.status_code == 200 and gpc.json == {"gpc": True, "lastUpdate": "2026-11-24"}
+    assert client.get("/privacy/consent/consent.js").status_code == 200
+    rules = {r.rule for r in app.url_map.iter_rules()}
+    assert {"/privacy/unsubscribe", "/privacy/email/confirm", "/privacy/email/preferences", "/privacy/consent"} <= rules
+
+
+def test_one_click_unsubscribe_through_flask_without_cookies(app):
+    sp = ShopPrivacyFlask.sp(app)
+    url = sp.email.unsubscribe_url("jane@example.com", "newsletter")
+    client = app.test_client(use_cookies=False)
+    path = url.replace("http://localhost", "")
+    assert client.get(path).status_code == 200
+    assert not sp.email.is_suppressed("jane@example.com", "newsletter")
+    resp = client.post(path, data={"List-Unsubscribe": "One-Click"})
+    assert resp.status_code == 200
+    assert sp.email.is_suppressed("jane@example.com", "newsletter")
+    assert client.post("/privacy/unsubscribe?t=forged", data={"List-Unsubscribe": "One-Click"}).status_code == 400
+
+
+def test_consent_state_on_g_and_banner_global(app):
+    sp = ShopPrivacyFlask.sp(app)
+    client = app.test_client()
+    assert client.get("/analytics-allowed").json == {"analytics": False}
+    resp = client.post("/privacy/consent", data=json.dumps({"method": "custom", "version": sp.consent.policy.version,
+                                                            "granted": ["analytics"]}),
+                       content_type="application/json")
+    assert resp.status_code == 200 and "sp_consent=" in resp.headers["Set-Cookie"]
+    assert client.get("/analytics-allowed").json == {"analytics": True}
+    assert client.get("/analytics-allowed", headers={"Sec-GPC": "1"}).json == {"analytics": True}
+    html = client.get("/page").get_data(as_text=True)
+    assert "data-sp-config=" in html and "Tout accepter" in html and "&lt;link" not in html
+
+
+def test_cli_forwards_with_the_apps_config(app):
+    result = app.test_cli_runner().invoke(args=["shopprivacy", "doctor"])
+    assert "schema" in result.output and "current" in result.output
+    result = app.test_cli_runner().invoke(args=["shopprivacy", "audit", "verify"])
+    assert result.exit_code == 0 and "intact" in result.output
