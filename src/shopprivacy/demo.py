@@ -1,8 +1,9 @@
 """``python -m shopprivacy.demo`` (``tox -e demo``): a walkthrough on embedded SQLite.
 
 It creates a keyset and a database in ``./demo-data`` (or the folder given), seeds the local reference shop,
-writes audit entries, sends a platform side effect through the outbox, verifies the audit chain, then
-tampers with a copy of the database to show that verification names the edited entry.
+encrypts a customer field, runs a double opt-in and a one-click unsubscribe that reaches the shop through the
+outbox, records a cookie-consent choice, verifies the audit chain, then tampers with a copy of the database
+to show that verification names the edited entry.
 """
 
 from __future__ import annotations
@@ -10,16 +11,14 @@ from __future__ import annotations
 import argparse
 import sqlite3
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy import update
 
 from . import Keyset, Settings, ShopPrivacy
 from .errors import AuditChainError
-from .platforms import MarketingConsentSink, MarketingConsentUpdate, require
 from .platforms.local import LocalShop
-from .store import Delivery, Store
+from .store import Store
 from .store.schema import audit_log
 
 
@@ -48,25 +47,37 @@ def run(folder: Path) -> int:
     subject = sp.pseudonym(cid)
     print(f"customer {cid}; logs and audit only ever show its pseudonym {subject}")
 
-    _step("an opt-out, written durably with its audit entry and outbox row in one transaction")
-    sink = require(shop, MarketingConsentSink, "marketing consent")
+    _step("encrypted fields: the e-mail is stored as a token bound to its column and row")
+    token = sp.fields.encrypt("jane@example.com", context="customers.email", row=cid, subject=cid) or ""
+    print(f"token {token[:40]}... -> {sp.fields.decrypt(token, context='customers.email', row=cid)}")
+    print(f"blind index for lookups: {sp.fields.blind_index('  Jane@Example.COM', kind='email')}")
 
-    def deliver(d: Delivery) -> None:
-        sink.set_marketing_consent(MarketingConsentUpdate(
-            list_id=d.payload["list"], subscribed=False, opt_in_level="unknown",
-            consent_updated_at=datetime.fromisoformat(d.payload["at"]), customer_id=d.payload["customer"]),
-            idempotency_key=d.idempotency_key)
+    _step("double opt-in, then a one-click unsubscribe (RFC 8058) through the web handler")
+    link = sp.email.request_opt_in("jane@example.com", "newsletter", source="demo",
+                                   consent_text_version="newsletter-v1")
+    sp.email.confirm_opt_in(link.split("?t=", 1)[1], ip="203.0.113.7", user_agent="demo")
+    sp.run_due()
+    print(f"confirmed; the shop now says: {shop.customer(cid)['marketing_state']}")
+    headers = sp.email.headers("jane@example.com", "newsletter")
+    print(f"List-Unsubscribe-Post: {headers['List-Unsubscribe-Post']}")
+    from .web import Request
 
-    sp.outbox.register("demo.marketing_consent", deliver)
-    now = datetime.now(timezone.utc)
-    with sp.store.begin() as conn:
-        sp.audit.append(conn, actor="customer", action="email.unsubscribed", subject=subject, fields=["email"],
-                        meta={"list": "newsletter"})
-        sp.outbox.enqueue(conn, "demo.marketing_consent", {"customer": cid, "list": "newsletter",
-                                                           "at": now.isoformat()},
-                          idempotency_key=f"demo-unsub-{cid}-{now:%Y%m%d%H%M%S%f}")
+    url = headers["List-Unsubscribe"].split(",")[0].strip("<> ")
+    resp = sp.email_web.unsubscribe(Request("POST", "/privacy/unsubscribe", query={"t": url.split("?t=", 1)[1]},
+                                            headers={"Content-Type": "application/x-www-form-urlencoded"},
+                                            body=b"List-Unsubscribe=One-Click"))
     report = sp.run_due()
-    print(f"run-due delivered {report.outbox.delivered}; shop now says: {shop.customer(cid)['marketing_state']}")
+    print(f"one-click POST answered {resp.status}; suppressed: "
+          f"{sp.email.is_suppressed('jane@example.com', 'newsletter')}; "
+          f"outbox delivered {report.outbox.delivered}; the shop now says: {shop.customer(cid)['marketing_state']}")
+    print("proof: " + ", ".join(h["action"] for h in sp.email.history("jane@example.com")))
+
+    _step("cookie consent: a visitor rejects everything; the proof is kept server side")
+    from .consent.service import Choice
+
+    consent_id, cookie = sp.consent.record(Choice(granted=frozenset(), method="reject_all"))
+    print(f"consent {consent_id}: analytics allowed? "
+          f"{sp.consent.state({'sp_consent': cookie.split('=', 1)[1].split(';')[0]}, {}).allows('analytics')}")
 
     _step("audit chain")
     verified = sp.audit.verify()

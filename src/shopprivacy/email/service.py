@@ -206,7 +206,8 @@ class Email:
                                  fields=["email"], meta={"list": list_id, "reason": reason[:40]})
 
     def is_suppressed(self, address: str, list_id: str | None = None) -> bool:
-        """True when ``address`` must not receive marketing on ``list_id`` (or on any list if None)."""
+        """True when ``address`` must not receive marketing on ``list_id``; with ``None``: when it is suppressed
+        from every list."""
         with self.sp.store.begin(write=False) as conn:
             return records.is_suppressed(conn, self._bidx(address), list_id)
 

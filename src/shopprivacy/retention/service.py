@@ -130,8 +130,9 @@ class Retention:
         if rule.entity == "audit":
             n, ms = timed(lambda: self.sp.audit.truncate(before=cutoff))
             receipt = Receipt(rule.name, rule.action, "audit", cutoff, n, 0, 1 if n else 0, int(ms))
-            with self.sp.store.begin() as conn:
-                write_receipt(conn, receipt, started, self.sp.clock())
+            if n:  # a run that changed nothing leaves no receipt: run-due sweeps every minute
+                with self.sp.store.begin() as conn:
+                    write_receipt(conn, receipt, started, self.sp.clock())
             return receipt
         target = self._target(rule)
         shred = shredder(self.sp, rule)
@@ -153,11 +154,12 @@ class Retention:
                 progress.advance(n)
             receipt = Receipt(rule.name, rule.action, rule.entity_name, cutoff, int(cp["processed"]), exempt,
                               int(cp["batches"]), int(cp["longest_ms"]))
-            with self.sp.store.begin() as conn:
-                write_receipt(conn, receipt, started, self.sp.clock())
-                self.sp.audit.append(conn, actor="retention", action="retention.receipt",
-                                     meta={"rule": rule.name, "processed": receipt.processed,
-                                           "exempt": receipt.exempt})
+            if receipt.processed:  # a run that changed nothing leaves no receipt: run-due sweeps every minute
+                with self.sp.store.begin() as conn:
+                    write_receipt(conn, receipt, started, self.sp.clock())
+                    self.sp.audit.append(conn, actor="retention", action="retention.receipt",
+                                         meta={"rule": rule.name, "processed": receipt.processed,
+                                               "exempt": receipt.exempt})
         return receipt
 
     def _apply_batch(self, rule: Rule, target: Target | PlatformTarget, keys: list[Any], cutoff: datetime, shred: Any,
