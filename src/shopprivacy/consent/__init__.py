@@ -5,8 +5,9 @@ Reach it as ``sp.consent``. Names load on first use so settings can import the s
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .service import Choice, Consent
@@ -17,10 +18,7 @@ _NAMES = {"Consent": "service", "Choice": "service", "ConsentState": "state", "C
           "Category": "settings", "CookieDecl": "settings"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        return getattr(import_module(f".{_NAMES[name]}", __name__), name)
-    raise AttributeError(name)
+__getattr__ = lazy_exports(__name__, _NAMES)
 
 
 __all__ = ["Category", "Choice", "Consent", "ConsentSettings", "ConsentState", "CookieDecl"]

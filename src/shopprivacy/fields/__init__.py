@@ -6,8 +6,9 @@ settings model without importing the store.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .api import Fields
@@ -20,10 +21,7 @@ _NAMES = {"Fields": "api", "blind_index": "blind_index", "normalise": "blind_ind
           "FieldsSettings": "settings", "is_token": "token"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _NAMES:
-        return getattr(import_module(f".{_NAMES[name]}", __name__), name)
-    raise AttributeError(name)
+__getattr__ = lazy_exports(__name__, _NAMES)
 
 
 __all__ = ["Fields", "FieldsSettings", "Redacted", "blind_index", "is_token", "normalise"]

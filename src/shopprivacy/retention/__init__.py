@@ -5,8 +5,9 @@ Submodules load on first use, so ``shopprivacy.settings`` can import :mod:`.sett
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .defaults import RULE_PROVIDERS, default_rules
@@ -21,11 +22,7 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _EXPORTS)
 
 
 __all__ = ["RULE_PROVIDERS", "Exemption", "PlanLine", "Receipt", "Retention", "Rule", "default_rules",
