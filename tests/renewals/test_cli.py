@@ -28,13 +28,22 @@ def test_renewals_run_dry_run_then_real(env, capsys):
     assert "--until" in capsys.readouterr().err
 
 
-def test_retention_plan_sweep_receipts(env, capsys, tmp_path):
+def test_retention_plan_sweep_receipts(env, sp, capsys, tmp_path):
+    from datetime import datetime, timezone
+
+    from shopprivacy.store import Inbox
+
+    old = Inbox(sp.store, clock=lambda: datetime(2020, 1, 1, tzinfo=timezone.utc))
+    with sp.store.begin() as conn:
+        old.accept(conn, source="shopify:s", delivery_id="w-old", topic="customers/redact")
     assert main(["retention", "plan"]) == 0
     assert "sdk.outbox.done" in capsys.readouterr().out
     assert main(["retention", "sweep", "--json"]) == 0
     assert json.loads(capsys.readouterr().out.splitlines()[0])["rule"] == "sdk.outbox.done"
     assert main(["retention", "receipts", "--rule", "sdk.inbox"]) == 0
-    assert "sdk.inbox" in capsys.readouterr().out
+    assert "sdk.inbox" in capsys.readouterr().out  # a receipt for the rule that removed the old delivery
+    assert main(["retention", "receipts", "--rule", "sdk.outbox.done"]) == 0
+    assert capsys.readouterr().out == ""  # a sweep that changed nothing leaves no receipt
     bad = tmp_path / "bad.toml"
     bad.write_text('[rules.broken]\ntable = "t"\nkeep_for = "soon"\n')
     assert main(["retention", "plan", "--rules", str(bad)]) == 2
