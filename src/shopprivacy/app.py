@@ -10,7 +10,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from .keys import Keyring
-from .platforms import PlatformAdapter, load_adapter
+from .platforms import PlatformAdapter, WebhookReceiver, load_adapter
 from .settings import Settings
 from .store import AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
 from .web.routes import Route
@@ -108,6 +108,12 @@ class ShopPrivacy:
         return adapter
 
     @cached_property
+    def adapter_routes(self) -> list[Route]:
+        """The adapter's webhook endpoints; building them registers its outbox handlers (once)."""
+        adapter = self.adapter
+        return list(adapter.attach(self)) if isinstance(adapter, WebhookReceiver) else []
+
+    @cached_property
     def fields(self) -> Fields:
         """Encrypted customer fields: ``encrypt``, ``decrypt``, ``blind_index``, ``shred``."""
         from .fields.api import Fields
@@ -175,6 +181,8 @@ class ShopPrivacy:
         for name in DUE_CAPABILITIES:
             capability = getattr(self, name)
             tasks[name] = capability.run_due(now)
+        if self.settings.platform != "local" or "adapter" in self.__dict__:
+            self.adapter_routes  # noqa: B018 - registers the adapter's outbox handlers before delivery
         delivered = self.outbox.deliver_due(limit=limit)
         return RunDueReport(outbox=delivered, tasks=tasks, dead_letters=self.outbox.counts().get("dead", 0))
 
@@ -183,6 +191,8 @@ class ShopPrivacy:
         routes: list[Route] = []
         for name in WEB_CAPABILITIES:
             routes.extend(getattr(self, name).web_routes())
+        if self.settings.platform != "local" or "adapter" in self.__dict__:
+            routes.extend(self.adapter_routes)
         return routes
 
     def close(self) -> None:

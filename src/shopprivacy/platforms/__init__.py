@@ -10,13 +10,17 @@ Adapters ask the platform only for what a purpose needs and never log personal d
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
 
 from ..errors import UnsupportedOperation
 from .registry import ENTRY_POINT_GROUP, available_adapters, load_adapter
+
+if TYPE_CHECKING:
+    from ..app import ShopPrivacy
+    from ..web.routes import Route
 
 
 @runtime_checkable
@@ -153,6 +157,18 @@ class PersonalDataHost(Protocol):
         """Erase or anonymise the customer on the platform."""
 
 
+@runtime_checkable
+class WebhookReceiver(Protocol):
+    def attach(self, sp: ShopPrivacy) -> Sequence[Route]:
+        """Register the adapter's outbox handlers on ``sp.outbox`` and return its webhook endpoints.
+
+        The facade calls this once, before mounting web routes and before ``run_due`` delivers the outbox,
+        so webhook work queued by one process is delivered by another. Endpoints are framework-neutral
+        :class:`~shopprivacy.web.routes.Route` values (``csrf_exempt=True``) that verify the signature over
+        the raw body, accept the delivery in the inbox and enqueue the work in one transaction.
+        """
+
+
 P = TypeVar("P")
 
 
@@ -181,6 +197,7 @@ __all__ = [
     "RenewalOrderCleaner",
     "SubscriptionLine",
     "SubscriptionSource",
+    "WebhookReceiver",
     "available_adapters",
     "load_adapter",
     "require",
