@@ -21,17 +21,19 @@ if TYPE_CHECKING:
     from .fields import Fields
     from .renewals import Renewals
     from .retention import Retention
+    from .rights import Rights
     from .web.consent_pages import ConsentPages
     from .web.email_pages import EmailPages
+    from .web.rights_pages import RightsPages
 
 log = logging.getLogger("shopprivacy")
 
 #: Capabilities with periodic work: ``run_due`` builds each (which registers its outbox handlers) and calls
 #: its ``run_due(now) -> Mapping[str, int]`` before delivering the outbox.
-DUE_CAPABILITIES: tuple[str, ...] = ("email", "retention")
+DUE_CAPABILITIES: tuple[str, ...] = ("email", "retention", "rights")
 
 #: Capabilities with web endpoints: each has ``web_routes() -> list[Route]`` (see ``shopprivacy.web.routes``).
-WEB_CAPABILITIES: tuple[str, ...] = ("email_web", "consent_web")
+WEB_CAPABILITIES: tuple[str, ...] = ("email_web", "consent_web", "rights_web")
 
 
 @dataclass
@@ -164,6 +166,20 @@ class ShopPrivacy:
         from .retention import Retention
 
         return Retention(self)
+
+    @cached_property
+    def rights(self) -> Rights:
+        """Rights requests: open, verify, process (export, erase, rectify), deadlines, receipts."""
+        from .rights import Rights
+
+        return Rights(self)
+
+    @cached_property
+    def rights_web(self) -> RightsPages:
+        """The privacy portal: request an export or erasure, correct data, verify, download."""
+        from .web.rights_pages import RightsPages
+
+        return RightsPages(self)
 
     def pseudonym(self, value: str, *, namespace: str = "subject") -> str:
         """A stable keyed pseudonym for logs and audit subjects."""

@@ -19,7 +19,8 @@ from .keys import Keyset
 from .settings import Settings
 
 #: Modules adding subcommands: each has ``add_commands(subparsers)`` and sets ``func`` on its parsers.
-COMMAND_MODULES: tuple[str, ...] = ("shopprivacy.fields.cli", "shopprivacy.renewals.cli", "shopprivacy.retention.cli")
+COMMAND_MODULES: tuple[str, ...] = ("shopprivacy.fields.cli", "shopprivacy.renewals.cli", "shopprivacy.retention.cli",
+                                     "shopprivacy.rights.cli")
 
 Command = Callable[[argparse.Namespace], int]
 

@@ -23,6 +23,7 @@ from .errors import ConfigurationError, KeysetError
 from .fields.settings import FieldsSettings
 from .keys import Keyring, Keyset
 from .retention.settings import RetentionSettings
+from .rights.settings import RightsSettings
 
 ENV_PREFIX = "SHOPPRIVACY_"
 #: Variables of the SDK's own test suite and benchmarks; never settings.
@@ -75,6 +76,7 @@ class Settings(BaseModel):
     email: EmailSettings = Field(default_factory=EmailSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    rights: RightsSettings = Field(default_factory=RightsSettings)
 
     @field_validator("database_url")
     @classmethod

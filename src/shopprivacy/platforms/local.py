@@ -8,7 +8,7 @@ it stores, pages and enforces idempotency keys the way a platform would.
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, MetaData, String, Table, insert, select, update
 from sqlalchemy.engine import Engine
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from ..errors import InvalidInput, NotFoundError, PlatformError
 from ..store.engine import make_engine
 from ..store.types import UTCDateTime
-from . import CustomerRef, MarketingConsentUpdate
+from . import CustomerRef, ErasureReceipt, MarketingConsentUpdate
 from .local_subscriptions import LocalSubscriptionsMixin, declare_tables
 
 if TYPE_CHECKING:
@@ -114,6 +114,53 @@ class LocalShop(LocalSubscriptionsMixin):
                 marketing_updated_at=update_.consent_updated_at))
             conn.execute(insert(applied_writes).values(idempotency_key=idempotency_key,
                                                        operation="marketing_consent", result=ref.id))
+
+    # -- PersonalDataHost -------------------------------------------------------------------------------
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """The customer with its subscriptions and orders, JSON-able; empty for an unknown id."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(customers).where(customers.c.id == customer_id)).first()
+            if row is None:
+                return {}
+            subs = conn.execute(select(subscriptions).where(subscriptions.c.customer_ref == customer_id)
+                                .order_by(subscriptions.c.subscription_id)).all()
+            bought = conn.execute(select(orders).where(orders.c.customer_ref == customer_id)
+                                  .order_by(orders.c.created_at, orders.c.id)).all()
+        return {"customer": _plain(row._mapping), "subscriptions": [_plain(r._mapping) for r in subs],
+                "orders": [_plain(r._mapping) for r in bought]}
+
+    def erase_customer(self, customer_id: str, *, idempotency_key: str) -> ErasureReceipt:
+        """Anonymise the customer and strip personal data from its subscriptions and orders; amounts and
+        dates of orders are kept as bookkeeping records. The same idempotency key never applies twice."""
+        receipt = ErasureReceipt(
+            platform=self.name, customer_id=customer_id,
+            erased=("customer.first_name", "customer.last_name", "customer.phone", "subscriptions.email",
+                    "subscriptions.customer_name", "subscriptions.phone", "subscriptions.billing_address",
+                    "subscriptions.shipping_address", "subscriptions.notes", "orders.ip_address",
+                    "orders.user_agent", "orders.attribution", "subscriptions.ip_address",
+                    "subscriptions.user_agent", "subscriptions.attribution"),
+            anonymised=("customer.email",),
+            retained={"orders.amount": "bookkeeping records (commercial and tax law)",
+                      "orders.created_at": "bookkeeping records (commercial and tax law)"})
+        with self.engine.begin() as conn:
+            if conn.execute(select(applied_writes.c.idempotency_key)
+                            .where(applied_writes.c.idempotency_key == idempotency_key)).first():
+                return receipt
+            found = conn.execute(update(customers).where(customers.c.id == customer_id).values(
+                email=f"erased-{customer_id}@invalid", first_name=None, last_name=None, phone=None,
+                marketing_state="unsubscribed")).rowcount
+            conn.execute(update(subscriptions).where(subscriptions.c.customer_ref == customer_id).values(
+                email=None, customer_name=None, phone=None, billing_address=None, shipping_address=None,
+                notes=None, ip_address=None, user_agent=None, attribution=None))
+            conn.execute(update(orders).where(orders.c.customer_ref == customer_id).values(
+                ip_address=None, user_agent=None, attribution=None))
+            conn.execute(insert(applied_writes).values(idempotency_key=idempotency_key, operation="erase_customer",
+                                                       result=customer_id if found else "unknown"))
+        return receipt if found else ErasureReceipt(platform=self.name, customer_id=customer_id)
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}
 
 
 def create_adapter(settings: Settings) -> LocalShop:

@@ -1,0 +1,63 @@
+"""The Shopify platform adapter: the protocols the core uses, over one shop's Admin GraphQL API.
+
+Implements CustomerDirectory, MarketingConsentSink, SubscriptionSource, PersonalDataHost and
+WebhookReceiver. It does not implement RenewalOrderCleaner: Shopify creates renewal orders itself from
+the contract when a billing attempt succeeds, server-side, so they carry no browser IP address, user agent
+or visit attribution to clean, and the Admin API has no mutation to remove an order's client details.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import requests
+
+from .bulk import BulkQuery
+from .client import AdminClient
+from .customers import CustomerOperations
+from .options import ShopifyOptions
+from .subscriptions import SubscriptionOperations
+from .throttle import CostThrottle
+from .webhooks import ShopifyWebhooks
+
+if TYPE_CHECKING:
+    from shopprivacy.app import ShopPrivacy
+    from shopprivacy.settings import Settings
+    from shopprivacy.web.routes import Route
+
+
+class ShopifyAdapter(CustomerOperations, SubscriptionOperations):
+    """Adapter entry point name ``shopify``. ``session``, ``sleep`` and ``clock`` are for tests and embedding."""
+
+    name = "shopify"
+
+    def __init__(self, options: ShopifyOptions, *, session: requests.Session | None = None,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
+        self.options = options
+        self.client = AdminClient(options, session=session, sleep=sleep,
+                                  throttle=CostThrottle(clock=clock, sleep=sleep))
+        self.bulk = BulkQuery(self.client, sleep=sleep, clock=clock)
+        self.page_size = options.page_size
+        self.bulk_threshold = options.bulk_threshold
+
+    @property
+    def bytes_received(self) -> int:
+        """Response bytes received from Shopify so far (answers and bulk files)."""
+        return self.client.bytes_received
+
+    def attach(self, sp: ShopPrivacy) -> Sequence[Route]:
+        """Register the compliance work on ``sp.outbox`` and return the webhook endpoint."""
+        return ShopifyWebhooks(sp, self.options).attach()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def create_adapter(settings: Settings) -> ShopifyAdapter:
+    """Entry point factory: options from ``settings.platform_options`` (ConfigurationError names a bad one)."""
+    return ShopifyAdapter(ShopifyOptions.from_mapping(settings.platform_options))
+
+
+__all__ = ["ShopifyAdapter", "create_adapter"]

@@ -1,0 +1,115 @@
+"""Customer operations: lookup, e-mail marketing consent, data export and erasure requests.
+
+Each query selects what its purpose needs: a lookup asks for the id only; the consent update returns the
+id only; only the export (the customer's own data request) reads names, addresses and orders.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from shopprivacy.errors import InvalidInput
+from shopprivacy.platforms import CustomerRef, ErasureReceipt, MarketingConsentUpdate
+
+from .client import AdminClient
+from .errors import ShopifyError
+
+CUSTOMER_GID = "gid://shopify/Customer/"
+_GID = re.compile(r"^gid://shopify/Customer/\d{1,20}$")
+
+BY_ID = "query CustomerById($id: ID!) { customer(id: $id) { id } }"
+BY_EMAIL = ("query CustomerByEmail($email: String!) { "
+            "customerByIdentifier(identifier: {emailAddress: $email}) { id } }")
+CONSENT = ("mutation CustomerEmailMarketingConsentUpdate($input: CustomerEmailMarketingConsentUpdateInput!) { "
+           "customerEmailMarketingConsentUpdate(input: $input) { customer { id } "
+           "userErrors { field message code } } }")
+ERASE = ("mutation CustomerRequestDataErasure($id: ID!) { customerRequestDataErasure(customerId: $id) { "
+         "customerId userErrors { field message code } } }")
+_ADDRESS = "firstName lastName company address1 address2 city provinceCode countryCode zip phone"
+EXPORT = ("query CustomerExport($id: ID!) { customer(id: $id) { id firstName lastName note tags locale "
+          "createdAt updatedAt defaultEmailAddress { emailAddress marketingState marketingOptInLevel "
+          "marketingUpdatedAt } defaultPhoneNumber { phoneNumber } "
+          f"addressesV2(first: 50) {{ nodes {{ {_ADDRESS} }} }} }} }}")
+EXPORT_ORDERS = ("query CustomerExportOrders($id: ID!, $after: String) { customer(id: $id) { "
+                 "orders(first: 10, after: $after) { nodes { id name createdAt currencyCode "
+                 "totalPriceSet { shopMoney { amount currencyCode } } "
+                 f"shippingAddress {{ {_ADDRESS} }} billingAddress {{ {_ADDRESS} }} "
+                 "lineItems(first: 30) { nodes { name sku quantity } } } "
+                 "pageInfo { hasNextPage endCursor } } } }")
+
+_LEVELS = {"single_opt_in": "SINGLE_OPT_IN", "confirmed_opt_in": "CONFIRMED_OPT_IN", "unknown": "UNKNOWN"}
+
+
+def customer_gid(customer_id: str | int) -> str:
+    """``gid://shopify/Customer/N`` from a gid or the numeric id webhooks carry; InvalidInput otherwise."""
+    text = str(customer_id).strip()
+    if text.isdigit() and len(text) <= 20:
+        return CUSTOMER_GID + text
+    if _GID.match(text):
+        return text
+    raise InvalidInput("not a Shopify customer id")
+
+
+class CustomerOperations:
+    """CustomerDirectory, MarketingConsentSink and PersonalDataHost over the Admin API."""
+
+    name = "shopify"
+    client: AdminClient
+
+    def find_customer(self, *, email: str | None = None, customer_id: str | None = None) -> CustomerRef | None:
+        if customer_id:
+            node = self.client.execute("CustomerById", BY_ID, {"id": customer_gid(customer_id)}).get("customer")
+        elif email and "@" in email:
+            node = self.client.execute("CustomerByEmail", BY_EMAIL, {"email": email.strip()}).get(
+                "customerByIdentifier")
+        else:
+            raise InvalidInput("find_customer needs an e-mail or a customer id")
+        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+            return None
+        return CustomerRef(id=node["id"], email=email.strip() if email else None)
+
+    def set_marketing_consent(self, update: MarketingConsentUpdate, *, idempotency_key: str) -> None:
+        """Mirror the state with ``customerEmailMarketingConsentUpdate`` (setting a state is idempotent)."""
+        customer_id = update.customer_id
+        if not customer_id and update.email:
+            found = self.find_customer(email=update.email)
+            if found is None:
+                raise ShopifyError("no customer has this e-mail address", operation="CustomerByEmail",
+                                   retryable=False)
+            customer_id = found.id
+        if not customer_id:
+            raise InvalidInput("a marketing consent update needs a customer id or an e-mail address")
+        consent: dict[str, Any] = {
+            "marketingState": "SUBSCRIBED" if update.subscribed else "UNSUBSCRIBED",
+            "consentUpdatedAt": update.consent_updated_at.isoformat(),
+        }
+        if update.subscribed:
+            consent["marketingOptInLevel"] = _LEVELS.get(update.opt_in_level, "UNKNOWN")
+        self.client.mutate("CustomerEmailMarketingConsentUpdate", CONSENT,
+                           {"input": {"customerId": customer_gid(customer_id), "emailMarketingConsent": consent}},
+                           "customerEmailMarketingConsentUpdate")
+
+    def export_customer(self, customer_id: str) -> dict[str, Any]:
+        """The customer, their addresses and orders, as Shopify holds them (JSON-able)."""
+        gid = customer_gid(customer_id)
+        customer = self.client.execute("CustomerExport", EXPORT, {"id": gid}).get("customer")
+        if not isinstance(customer, dict):
+            return {"platform": "shopify", "customer": None, "addresses": [], "orders": []}
+        addresses = (customer.pop("addressesV2", None) or {}).get("nodes", [])
+        orders = []
+        for order in self.client.paginate("CustomerExportOrders", EXPORT_ORDERS, {"id": gid}, ("customer", "orders")):
+            items = order.pop("lineItems", None) or {}
+            order["lineItems"] = items.get("nodes", []) if isinstance(items, dict) else []
+            orders.append(order)
+        return {"platform": "shopify", "customer": customer, "addresses": addresses, "orders": orders}
+
+    def erase_customer(self, customer_id: str, *, idempotency_key: str) -> ErasureReceipt:
+        """Ask Shopify to erase the customer (``customerRequestDataErasure``); Shopify completes it later."""
+        gid = customer_gid(customer_id)
+        self.client.mutate("CustomerRequestDataErasure", ERASE, {"id": gid}, "customerRequestDataErasure")
+        return ErasureReceipt(platform="shopify", customer_id=gid, pending=True,
+                              retained={"customer": "erasure requested; Shopify completes it on its own schedule"})
+
+
+__all__ = ["CUSTOMER_GID", "CustomerOperations", "customer_gid"]

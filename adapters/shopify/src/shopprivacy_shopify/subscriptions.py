@@ -1,0 +1,170 @@
+"""SubscriptionSource over Shopify subscription contracts: due scan (paged, or bulk) and billing attempts.
+
+Shopify does not bill contracts by itself: the app decides when and creates a billing attempt with an
+idempotency key, which Shopify deduplicates (the same key returns the first attempt). Attempts are
+asynchronous: a new attempt is usually *pending*; the renewal runner settles pending attempts later by
+calling :meth:`create_billing_attempt` again with the same key, which returns the attempt's current state.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from shopprivacy.errors import InvalidInput
+from shopprivacy.platforms import BillingResult
+
+from .bulk import BulkQuery
+from .client import AdminClient
+from .contracts import (
+    LINES_PER_CONTRACT,
+    bulk_due_query,
+    due_query,
+    lines_query,
+    obj,
+    parse_when,
+    to_due,
+    unalias,
+)
+from .errors import ShopifyResponseError
+
+CONTRACT_GID = "gid://shopify/SubscriptionContract/"
+_CONTRACT = re.compile(r"^gid://shopify/SubscriptionContract/(\d{1,20})$")
+
+BILL = ("mutation SubscriptionBillingAttemptCreate($id: ID!, $input: SubscriptionBillingAttemptInput!) { "
+        "subscriptionBillingAttemptCreate(subscriptionContractId: $id, subscriptionBillingAttemptInput: $input) { "
+        "subscriptionBillingAttempt { id state { __typename "
+        "... on SubscriptionBillingAttemptSuccessState { order { id } } "
+        "... on SubscriptionBillingAttemptFailedState { error { __typename "
+        "... on SubscriptionBillingAttemptPaymentError { code } "
+        "... on SubscriptionBillingAttemptGeneralError { code } } } } } "
+        "userErrors { field message code } } }")
+
+
+def contract_gid(subscription_id: str) -> str:
+    text = str(subscription_id).strip()
+    if text.isdigit() and len(text) <= 20:
+        return CONTRACT_GID + text
+    if _CONTRACT.match(text):
+        return text
+    raise InvalidInput("not a Shopify subscription contract id")
+
+
+def billing_result(attempt: Mapping[str, Any]) -> BillingResult:
+    """A :class:`BillingResult` from a ``SubscriptionBillingAttempt`` with its ``state`` union."""
+    attempt_id = str(attempt.get("id") or "")
+    state = obj(attempt.get("state"))
+    kind = state.get("__typename")
+    if kind == "SubscriptionBillingAttemptSuccessState":
+        order = state.get("order")
+        return BillingResult(attempt_id, "ready", order_id=order.get("id") if isinstance(order, Mapping) else None)
+    if kind == "SubscriptionBillingAttemptFailedState":
+        error = obj(state.get("error"))
+        code = error.get("code") or error.get("__typename") or "unknown"
+        return BillingResult(attempt_id, "failed", error_code=str(code)[:60])
+    return BillingResult(attempt_id, "pending")  # PendingState, ActionRequiredState (3-D Secure)
+
+
+class SubscriptionOperations:
+    """Due scan and billing attempts (mixed into :class:`~shopprivacy_shopify.ShopifyAdapter`)."""
+
+    client: AdminClient
+    page_size: int
+    bulk_threshold: int
+    bulk: BulkQuery
+
+    def _lines(self, node: dict[str, Any], fields: frozenset[str]) -> list[Mapping[str, Any]]:
+        conn = node.get("lines")
+        if not isinstance(conn, Mapping):
+            return []
+        lines: list[Mapping[str, Any]] = [n for n in conn.get("nodes") or [] if isinstance(n, Mapping)]
+        info = conn.get("pageInfo") or {}
+        if isinstance(info, Mapping) and info.get("hasNextPage"):
+            # rare (more than LINES_PER_CONTRACT lines): read them all again, paged, and keep the rest
+            every = self.client.paginate("SubscriptionContractLines", lines_query(fields), {"id": node["id"]},
+                                         ("subscriptionContract", "lines"))
+            lines.extend(line for i, line in enumerate(every) if i >= len(lines))
+        return lines
+
+    def _due(self, node: Mapping[str, Any], lines: Sequence[Mapping[str, Any]], due_before: datetime,
+             fields: frozenset[str]) -> dict[str, Any] | None:
+        if node.get("status") != "ACTIVE":
+            return None
+        when = parse_when(node.get("nextBillingDate"))
+        if when is None or when >= due_before:
+            return None
+        return to_due(node, lines, fields)
+
+    def iter_due_subscriptions(self, *, due_before: datetime,
+                               fields: Collection[str]) -> Iterator[Mapping[str, Any]]:
+        """Active contracts billing before ``due_before``, with only ``fields``. Pages by id; past
+        ``bulk_threshold`` contracts (when set) the rest of the scan runs as one bulk operation."""
+        if due_before.tzinfo is None:
+            raise InvalidInput("due_before needs a UTC offset")
+        wanted = frozenset(fields) | {"subscription_id"}
+        query, after, scanned = due_query(wanted), None, 0
+        while True:
+            data = self.client.execute("DueSubscriptionContracts", query, {"first": self.page_size, "after": after})
+            conn = data.get("subscriptionContracts")
+            if not isinstance(conn, Mapping) or not isinstance(conn.get("nodes"), list):
+                raise ShopifyResponseError("the answer has no subscriptionContracts",
+                                           operation="DueSubscriptionContracts")
+            last_id: str | None = None
+            for raw in conn["nodes"]:
+                node = unalias(raw)
+                if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+                    continue
+                scanned, last_id = scanned + 1, node["id"]
+                item = self._due(node, self._lines(node, wanted), due_before, wanted)
+                if item is not None:
+                    yield _keep(item, fields)
+            info = conn.get("pageInfo") or {}
+            if not (isinstance(info, Mapping) and info.get("hasNextPage") and info.get("endCursor")):
+                return
+            if self.bulk_threshold and scanned >= self.bulk_threshold and last_id is not None:
+                yield from self.iter_due_subscriptions_bulk(due_before=due_before, fields=fields, after_id=last_id)
+                return
+            after = str(info["endCursor"])
+
+    def iter_due_subscriptions_bulk(self, *, due_before: datetime, fields: Collection[str],
+                                    after_id: str | None = None) -> Iterator[Mapping[str, Any]]:
+        """The due scan as one bulk operation (contracts with an id above ``after_id`` when given)."""
+        if due_before.tzinfo is None:
+            raise InvalidInput("due_before needs a UTC offset")
+        wanted = frozenset(fields) | {"subscription_id"}
+        extra = ""
+        if after_id is not None:
+            match = _CONTRACT.match(after_id)
+            if match is None:
+                raise InvalidInput("after_id must be a subscription contract gid")
+            extra = f"id:>{match.group(1)}"
+        for node, lines in self.bulk.run(bulk_due_query(wanted, extra_filter=extra)):
+            item = self._due(node, lines, due_before, wanted)
+            if item is not None:
+                yield _keep(item, fields)
+
+    def create_billing_attempt(self, subscription_id: str, *, idempotency_key: str,
+                               origin_time: datetime) -> BillingResult:
+        """``subscriptionBillingAttemptCreate`` with the idempotency key and origin time."""
+        if not idempotency_key or len(idempotency_key) > 200:
+            raise InvalidInput("a billing attempt needs an idempotency key of 1-200 characters")
+        origin = origin_time if origin_time.tzinfo else origin_time.replace(tzinfo=timezone.utc)
+        payload = self.client.mutate(
+            "SubscriptionBillingAttemptCreate", BILL,
+            {"id": contract_gid(subscription_id),
+             "input": {"idempotencyKey": idempotency_key,
+                       "originTime": origin.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")}},
+            "subscriptionBillingAttemptCreate")
+        attempt = payload.get("subscriptionBillingAttempt")
+        if not isinstance(attempt, Mapping):
+            raise ShopifyResponseError("no billing attempt in the answer", operation="SubscriptionBillingAttemptCreate")
+        return billing_result(attempt)
+
+
+def _keep(item: dict[str, Any], fields: Collection[str]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k in fields}
+
+
+__all__ = ["BILL", "CONTRACT_GID", "LINES_PER_CONTRACT", "SubscriptionOperations", "billing_result", "contract_gid"]

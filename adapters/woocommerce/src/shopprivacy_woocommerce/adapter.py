@@ -1,0 +1,209 @@
+"""The WooCommerce adapter: customers, marketing consent, due subscriptions and renewal-order hygiene.
+
+Export and erasure live in :mod:`.privacy`, the retention-settings audit in :mod:`.audit`, webhooks in
+:mod:`.webhooks`; :class:`WooCommerceAdapter` puts them together.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from shopprivacy.errors import InvalidInput, UnsupportedOperation
+from shopprivacy.platforms import BillingResult, CustomerRef, MarketingConsentUpdate
+
+from .audit import RetentionAuditMixin
+from .client import WooClient, object_id
+from .errors import WooNotFound
+from .mapping import parse_gmt, to_due, wc_fields
+from .privacy import PrivacyMixin
+from .settings import WooCommerceOptions
+
+if TYPE_CHECKING:
+    from shopprivacy.app import ShopPrivacy
+    from shopprivacy.settings import Settings
+    from shopprivacy.web.routes import Route
+
+log = logging.getLogger("shopprivacy.woocommerce")
+
+#: Customer meta key holding the e-mail marketing state of one list: ``shopprivacy_marketing_<list>``.
+CONSENT_META_PREFIX = "shopprivacy_marketing_"
+#: Order meta written by WooCommerce order attribution (8.5+): source type, UTM fields, device, session data.
+ATTRIBUTION_PREFIX = "_wc_order_attribution_"
+#: Internal order meta behind the read-only ``customer_ip_address``/``customer_user_agent`` REST fields;
+#: ``WC_Data::update_meta_data`` routes these keys to the order's setters, so a PUT can clear them.
+_INTERNAL_CLEAN = {"customer_ip_address": "_customer_ip_address", "customer_user_agent": "_customer_user_agent"}
+_LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
+
+BILLING_UNSUPPORTED = (
+    "WooCommerce Subscriptions bills renewals itself: its Action Scheduler job "
+    "'woocommerce_scheduled_subscription_payment' creates the renewal order and the gateway charges it; the "
+    "REST API has no endpoint that charges a renewal. Leave billing to the extension (the adapter still scans "
+    "due subscriptions and cleans renewal orders), or pass charge=... to sp.renewals.run to bill with your own "
+    "gateway code")
+
+
+def consent_meta_key(list_id: str) -> str:
+    """The customer meta key for ``list_id`` (see README: mailing plugins read it)."""
+    if not _LIST_ID.match(list_id):
+        raise InvalidInput("a mailing list id for WooCommerce meta uses letters, digits, '_' and '-' only")
+    return CONSENT_META_PREFIX + list_id.lower()
+
+
+class WooCommerceAdapter(PrivacyMixin, RetentionAuditMixin):
+    """Platform adapter for WooCommerce over its REST API v3 (entry point name ``woocommerce``)."""
+
+    name = "woocommerce"
+
+    def __init__(self, options: WooCommerceOptions, *, client: WooClient | None = None) -> None:
+        self.options = options
+        self.client = client or WooClient(options)
+
+    @property
+    def bytes_received(self) -> int:
+        return self.client.bytes_received
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- CustomerDirectory ------------------------------------------------------------------------------
+    def find_customer(self, *, email: str | None = None, customer_id: str | None = None) -> CustomerRef | None:
+        if customer_id:
+            cid = object_id(customer_id, what="customer")
+            try:
+                data = self.client.get(f"customers/{cid}", fields=("id", "email"), operation="GET customer")
+            except WooNotFound:
+                return None
+            return _ref(data)
+        if not email or "@" not in email or len(email) > 320:
+            raise InvalidInput("find_customer needs an e-mail address or a customer id")
+        data = self.client.get("customers", fields=("id", "email"), operation="GET customers (by e-mail)",
+                               params={"email": email.strip(), "role": "all", "per_page": 1})
+        return _ref(data[0]) if isinstance(data, list) and data else None
+
+    # -- MarketingConsentSink ---------------------------------------------------------------------------
+    def set_marketing_consent(self, update: MarketingConsentUpdate, *, idempotency_key: str) -> None:
+        """Write the list's state to customer meta ``shopprivacy_marketing_<list>``; an older update never
+        overwrites a newer one, and replaying the same update changes nothing."""
+        key = consent_meta_key(update.list_id)
+        ref = self.find_customer(customer_id=update.customer_id) if update.customer_id else (
+            self.find_customer(email=update.email) if update.email else None)
+        if ref is None:
+            log.info("marketing consent not mirrored: no WooCommerce customer for this subscriber")
+            return
+        try:
+            data = self.client.get(f"customers/{ref.id}", fields=("id", "meta_data"), operation="GET customer meta")
+        except WooNotFound:
+            return
+        current = _meta_value(data, key)
+        at = update.consent_updated_at.isoformat()
+        if isinstance(current, Mapping):
+            seen_at = parse_gmt(current.get("updated_at"))
+            if current.get("idempotency_key") == idempotency_key or (
+                    seen_at is not None and seen_at > update.consent_updated_at):
+                return
+        value = {"subscribed": update.subscribed, "opt_in_level": update.opt_in_level, "updated_at": at,
+                 "source": "shopprivacy", "idempotency_key": idempotency_key[:200]}
+        self.client.put(f"customers/{ref.id}", {"meta_data": [{"key": key, "value": value}]},
+                        operation="PUT customer meta")
+
+    # -- SubscriptionSource -----------------------------------------------------------------------------
+    def iter_due_subscriptions(self, *, due_before: datetime,
+                               fields: Collection[str]) -> Iterator[Mapping[str, Any]]:
+        """Active subscriptions whose next payment is before ``due_before``, asking only for the ``_fields``
+        the renewal ``fields`` need. The REST API cannot filter on the next payment date, so every active
+        subscription is paged (id order) and the date is compared here."""
+        if due_before.tzinfo is None:
+            raise InvalidInput("due_before needs a UTC offset")
+        wanted = wc_fields(fields)
+        for raw in self.client.paginate("subscriptions", fields=wanted, operation="GET subscriptions",
+                                        params={"status": "active", "orderby": "id", "order": "asc"}):
+            at = parse_gmt(raw.get("next_payment_date_gmt"))
+            if at is None or at >= due_before:
+                continue
+            yield to_due(raw, fields)
+
+    def create_billing_attempt(self, subscription_id: str, *, idempotency_key: str,
+                               origin_time: datetime) -> BillingResult:
+        """Not available over REST (see :data:`BILLING_UNSUPPORTED` and the README)."""
+        raise UnsupportedOperation(BILLING_UNSUPPORTED)
+
+    # -- RenewalOrderCleaner ----------------------------------------------------------------------------
+    def clean_renewal_order(self, order_id: str) -> tuple[str, ...]:
+        """Clear the IP address, user agent and ``_wc_order_attribution_*`` meta of a renewal order; return
+        the names of the fields that are gone afterwards (verified by reading the order again)."""
+        return self.clean_object("orders", order_id)
+
+    def clean_object(self, resource: str, object_id_: str) -> tuple[str, ...]:
+        """The same hygiene on an order or a subscription (``resource`` ``"orders"``/``"subscriptions"``):
+        cleaning the subscription stops WooCommerce Subscriptions copying the data into later renewals."""
+        if resource not in ("orders", "subscriptions"):
+            raise InvalidInput("clean_object works on orders and subscriptions")
+        oid = object_id(object_id_, what="order")
+        path, fields = f"{resource}/{oid}", ("id", "customer_ip_address", "customer_user_agent", "meta_data")
+        before = self.client.get(path, fields=fields, operation=f"GET {resource[:-1]} (hygiene)")
+        found = _clutter(before)
+        if not found:
+            return ()
+        meta: list[dict[str, Any]] = []
+        for name in found:
+            if name in _INTERNAL_CLEAN:
+                meta.append({"key": _INTERNAL_CLEAN[name], "value": ""})
+            else:
+                meta.extend({"id": m["id"], "key": name, "value": None} for m in _meta_items(before)
+                            if m.get("key") == name and isinstance(m.get("id"), int))
+        self.client.put(path, {"meta_data": meta}, operation=f"PUT {resource[:-1]} (hygiene)")
+        after = _clutter(self.client.get(path, fields=fields, operation=f"GET {resource[:-1]} (hygiene check)"))
+        if after:
+            log.warning("WooCommerce %s %s still carries %s after cleaning", resource[:-1], oid, ", ".join(after))
+        return tuple(name for name in found if name not in after)
+
+    # -- WebhookReceiver --------------------------------------------------------------------------------
+    def attach(self, sp: ShopPrivacy) -> Sequence[Route]:
+        """Register the outbox handlers and return the webhook endpoint (see :mod:`.webhooks`)."""
+        from .webhooks import WooWebhooks
+
+        return WooWebhooks(self, sp).routes()
+
+
+def _ref(data: Any) -> CustomerRef | None:
+    if not isinstance(data, Mapping) or data.get("id") in (None, 0, ""):
+        return None
+    email = data.get("email")
+    return CustomerRef(id=str(data["id"]), email=email if isinstance(email, str) and email else None)
+
+
+def _meta_items(data: Any) -> list[Mapping[str, Any]]:
+    meta = data.get("meta_data") if isinstance(data, Mapping) else None
+    return [m for m in meta if isinstance(m, Mapping)] if isinstance(meta, list) else []
+
+
+def _meta_value(data: Any, key: str) -> Any:
+    for item in _meta_items(data):
+        if item.get("key") == key:
+            return item.get("value")
+    return None
+
+
+def _clutter(data: Any) -> list[str]:
+    """Names of the personal clutter an order or subscription still carries."""
+    names = [name for name in _INTERNAL_CLEAN
+             if isinstance(data, Mapping) and isinstance(data.get(name), str) and data[name].strip()]
+    for item in _meta_items(data):
+        key = item.get("key")
+        if isinstance(key, str) and key.startswith(ATTRIBUTION_PREFIX) and item.get("value") not in (None, "") \
+                and key not in names:
+            names.append(key[:100])
+    return names
+
+
+def create_adapter(settings: Settings) -> WooCommerceAdapter:
+    """Entry point factory: options from ``settings.platform_options`` (see :class:`WooCommerceOptions`)."""
+    return WooCommerceAdapter(WooCommerceOptions.parse(settings.platform_options))
+
+
+__all__ = ["ATTRIBUTION_PREFIX", "BILLING_UNSUPPORTED", "CONSENT_META_PREFIX", "WooCommerceAdapter",
+           "consent_meta_key", "create_adapter"]

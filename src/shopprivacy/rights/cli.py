@@ -1,0 +1,86 @@
+"""``shopprivacy rights list|show|process|extend|reject``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def _sp(args: argparse.Namespace) -> Any:
+    from ..app import ShopPrivacy
+
+    return ShopPrivacy.from_env(args.environ)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    items = _sp(args).rights.find(state=args.state, overdue=args.overdue, limit=args.limit)
+    if args.json:
+        print(json.dumps([{"id": r.id, "kind": r.kind, "state": r.state, "regime": r.regime,
+                           "received_at": r.received_at.isoformat(), "due_at": r.due_at.isoformat()} for r in items]))
+        return 0
+    for r in items:
+        print(f"{r.id}  {r.kind:<7} {r.state:<11} {r.regime}  received {r.received_at:%Y-%m-%d}  "
+              f"due {r.due_at:%Y-%m-%d}{'  verified' if r.verified else ''}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """The receipt of one request: what a regulator may ask for (no personal data in it)."""
+    receipt = _sp(args).rights.receipt(args.request_id).to_json()
+    if args.json:
+        print(json.dumps(receipt, indent=2))
+        return 0
+    print(f"{receipt['id']}: {receipt['kind']} ({receipt['regime']}), {receipt['state']}, "
+          f"received {receipt['received_at']}, due {receipt['due_at']}")
+    for source in receipt["sources"]:
+        for f in source["fields"]:
+            reason = f"  ({f['reason']})" if f["reason"] else ""
+            print(f"  {source['source']}: {f['field']} {f['outcome']} {f['rows']}{reason}")
+    for name, error in receipt["failures"].items():
+        print(f"  FAILED {name}: {error}")
+    for step in receipt["timeline"]:
+        print(f"  {step['at']}  {step['action']}")
+    return 0
+
+
+def cmd_process(args: argparse.Namespace) -> int:
+    r = _sp(args).rights.process(args.request_id)
+    print(f"{r.id}: {r.state}")
+    return 0 if r.state == "done" else 1
+
+
+def cmd_extend(args: argparse.Namespace) -> int:
+    r = _sp(args).rights.extend(args.request_id, args.reason)
+    print(f"{r.id}: extended, now due {r.due_at:%Y-%m-%d}")
+    return 0
+
+
+def cmd_reject(args: argparse.Namespace) -> int:
+    r = _sp(args).rights.reject(args.request_id, args.reason)
+    print(f"{r.id}: rejected")
+    return 0
+
+
+def add_commands(sub: Any) -> None:
+    rt = sub.add_parser("rights", help="rights requests: list, receipts, process, extend, reject").add_subparsers(
+        dest="rights_cmd", required=True)
+    p = rt.add_parser("list", help="requests, soonest due first")
+    p.add_argument("--state", help="only this state (received, verified, in_progress, extended, done, ...)")
+    p.add_argument("--overdue", action="store_true", help="only open requests past their due date")
+    p.add_argument("--limit", type=int, default=100)
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_list)
+    p = rt.add_parser("show", help="the receipt of one request")
+    p.add_argument("request_id")
+    p.add_argument("--json", action="store_true", help="JSON output")
+    p.set_defaults(func=cmd_show)
+    p = rt.add_parser("process", help="run a verified request now")
+    p.add_argument("request_id")
+    p.set_defaults(func=cmd_process)
+    for name, func, text in (("extend", cmd_extend, "extend the deadline once, with the reason told to the person"),
+                             ("reject", cmd_reject, "refuse a request, with the reason")):
+        p = rt.add_parser(name, help=text)
+        p.add_argument("request_id")
+        p.add_argument("reason")
+        p.set_defaults(func=func)

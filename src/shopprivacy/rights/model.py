@@ -1,0 +1,208 @@
+"""Plain values of rights requests: the request, the verified subject, receipts and notices."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from ..errors import InvalidInput
+from ..fields.blind_index import normalise
+
+Kind = Literal["export", "rectify", "erase"]
+KINDS: frozenset[str] = frozenset({"export", "rectify", "erase"})
+#: Identifier keys a request may carry.
+IDENTIFIERS: tuple[str, ...] = ("email", "phone", "customer_id")
+#: States in which a request still needs work.
+OPEN_STATES: frozenset[str] = frozenset({"received", "verified", "in_progress", "extended"})
+CLOSED_STATES: frozenset[str] = frozenset({"done", "rejected", "expired"})
+#: Fields the self-service portal may correct; sources map them onto their own columns.
+RECTIFIABLE: frozenset[str] = frozenset({"email", "first_name", "last_name", "name", "phone"})
+Outcome = Literal["erased", "anonymised", "retained", "corrected", "exported", "pending", "manual", "not_held"]
+
+
+@dataclass(frozen=True)
+class RightsRequest:
+    """One request as it stands. ``verified`` is true once at least one identifier was verified (or the
+    platform verified the requester); only verified identifiers are ever used."""
+
+    id: str
+    kind: str
+    state: str
+    regime: str
+    channel: str
+    received_at: datetime
+    due_at: datetime
+    verified: bool
+    verified_by: str | None = None
+    locale: str = "en"
+    external_id: str | None = None
+    acknowledge_by: datetime | None = None
+    acknowledged_at: datetime | None = None
+    extension_reason: str | None = None
+    reject_reason: str | None = None
+    completed_at: datetime | None = None
+    subject: str = ""  # pseudonym used in the audit log
+
+    @property
+    def open(self) -> bool:
+        return self.state in OPEN_STATES
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The verified identifiers of the person a request is about; never logged (``repr`` hides them)."""
+
+    email: str | None = field(default=None, repr=False)
+    phone: str | None = field(default=None, repr=False)
+    customer_id: str | None = field(default=None, repr=False)
+    pseudonym: str = ""
+    request_id: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.email or self.phone or self.customer_id)
+
+    def get(self, kind: str) -> str | None:
+        value = getattr(self, kind, None) if kind in IDENTIFIERS else None
+        return value if isinstance(value, str) else None
+
+
+@dataclass(frozen=True)
+class FieldOutcome:
+    """What happened to one field (or object) in one source, and why when it was kept."""
+
+    field: str
+    outcome: str  # one of Outcome
+    reason: str = ""
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class SourceReceipt:
+    """The per-field receipt of one source for one erasure or rectification."""
+
+    source: str
+    fields: tuple[FieldOutcome, ...] = ()
+    rows: int = 0
+    pending: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": self.source, "rows": self.rows, "pending": self.pending,
+                "fields": [{"field": f.field, "outcome": f.outcome, "reason": f.reason, "rows": f.rows}
+                           for f in self.fields]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SourceReceipt:
+        return cls(str(data["source"]), tuple(FieldOutcome(str(f["field"]), str(f["outcome"]), str(f["reason"]),
+                                                           int(f["rows"])) for f in data.get("fields", [])),
+                   int(data.get("rows", 0)), bool(data.get("pending", False)))
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A message the shop's sender delivers. ``to`` is an address or phone number: do not log it.
+
+    ``kind``: ``verify`` (with ``link``), ``acknowledged``, ``export_ready`` (with ``link``), ``done``,
+    ``rejected``, ``extended``, ``preferences`` (with ``link``) or ``reminder`` (to the operator).
+    ``channel``: ``email``, ``sms`` or ``operator``.
+    """
+
+    kind: str
+    channel: str
+    to: str = field(repr=False)
+    locale: str
+    request: RightsRequest | None
+    link: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Everything a regulator may ask about one request: the request, its timeline and per-source receipts."""
+
+    request: RightsRequest
+    sources: tuple[SourceReceipt, ...]
+    failures: Mapping[str, str]  # source -> error type of the last failed attempt
+    timeline: tuple[tuple[datetime, str], ...]
+
+    def to_json(self) -> dict[str, Any]:
+        r = self.request
+        return {"id": r.id, "kind": r.kind, "state": r.state, "regime": r.regime, "channel": r.channel,
+                "received_at": r.received_at.isoformat(), "due_at": r.due_at.isoformat(),
+                "acknowledge_by": r.acknowledge_by.isoformat() if r.acknowledge_by else None,
+                "acknowledged_at": r.acknowledged_at.isoformat() if r.acknowledged_at else None,
+                "verified": r.verified, "verified_by": r.verified_by, "extension_reason": r.extension_reason,
+                "reject_reason": r.reject_reason, "subject": r.subject,
+                "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+                "sources": [s.to_json() for s in self.sources], "failures": dict(self.failures),
+                "timeline": [{"at": at.isoformat(), "action": action} for at, action in self.timeline]}
+
+
+def _clean_text(value: object, what: str, limit: int = 200) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise InvalidInput(f"{what} must be text of 1-{limit} characters")
+    if any(ord(c) < 32 or c in "\x7f\u2028\u2029" for c in value) or not value.isprintable():
+        raise InvalidInput(f"{what} must not contain control characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} must be valid text") from None
+    return value.strip()
+
+
+def parse_identity(identity: object, *, dropped: list[str] | None = None) -> dict[str, str]:
+    """Validated, normalised identifiers; InvalidInput for unknown keys, empty or malformed values.
+
+    With ``dropped`` (a list), a malformed value is left out and its key appended instead (platform payloads
+    carry phones without a country code); at least one usable identifier is still required. A platform's
+    integer customer id is taken as text.
+    """
+    if not isinstance(identity, Mapping) or not identity:
+        raise InvalidInput("identity must map at least one of email, phone, customer_id to a value")
+    unknown = set(identity) - set(IDENTIFIERS)
+    if unknown:
+        raise InvalidInput(f"unknown identity keys: {', '.join(sorted(map(str, unknown)))[:200]} "
+                           f"(known: {', '.join(IDENTIFIERS)})")
+    out: dict[str, str] = {}
+    for kind in IDENTIFIERS:
+        raw = identity.get(kind)
+        if raw is None or raw == "":
+            continue
+        if kind == "customer_id" and isinstance(raw, int) and not isinstance(raw, bool):
+            raw = str(raw)
+        try:
+            out[kind] = _identifier(kind, raw)
+        except InvalidInput:
+            if dropped is None:
+                raise
+            dropped.append(kind)
+    if not out:
+        raise InvalidInput("identity must carry at least one identifier")
+    return out
+
+
+def _identifier(kind: str, raw: object) -> str:
+    value = _clean_text(raw, kind, 320)
+    if kind == "email":
+        value = normalise(value, "email")
+        local, _, domain = value.partition("@")
+        if not local or "." not in domain or " " in value:
+            raise InvalidInput("not an e-mail address")
+    elif kind == "phone":
+        value = normalise(value, "phone")
+    return value
+
+
+def parse_changes(changes: object) -> dict[str, str]:
+    """Validated corrections for a rectify request: known field names to non-empty text."""
+    if not isinstance(changes, Mapping) or not changes:
+        raise InvalidInput("a rectify request needs the changes to make (field -> new value)")
+    unknown = set(changes) - RECTIFIABLE
+    if unknown:
+        raise InvalidInput(f"fields that cannot be corrected here: {', '.join(sorted(map(str, unknown)))[:200]}")
+    out = {str(k): _clean_text(v, str(k), 320) for k, v in changes.items()}
+    if "email" in out:
+        out["email"] = parse_identity({"email": out["email"]})["email"]
+    if "phone" in out:
+        out["phone"] = parse_identity({"phone": out["phone"]})["phone"]
+    return out

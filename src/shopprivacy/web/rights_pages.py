@@ -1,0 +1,185 @@
+"""The privacy portal: request a copy of one's data, its deletion or correction, get the e-mail preference
+link, change cookie settings; confirm a request from the mailed link; download an export once.
+
+Every answer to a request form is the same neutral page whether or not the shop knows the address (no account
+enumeration). GET never changes anything (mail scanners prefetch links); POSTs of the portal must come from
+the shop's own pages (``Origin`` / ``Sec-Fetch-Site``), so no framework CSRF token is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from ..errors import ConflictError, ExpiredToken, InvalidInput, NotFoundError, RateLimited, ShreddedError, TokenError
+from .http import Request, Response
+from .i18n import available_locales, catalog, negotiate
+from .pages import page
+from .routes import Route
+
+if TYPE_CHECKING:
+    from ..app import ShopPrivacy
+
+log = logging.getLogger("shopprivacy.web")
+PACKAGE = "shopprivacy.rights"
+ACTIONS = ("export", "erase", "rectify", "preferences")
+
+
+class RightsPages:
+    """Framework-neutral handlers; mount them through :meth:`web_routes`."""
+
+    def __init__(self, sp: ShopPrivacy) -> None:
+        self.sp = sp
+
+    def web_routes(self) -> list[Route]:
+        return [
+            Route("rights.portal", "/rights", ("GET", "POST"), self.portal, csrf_exempt=True),
+            Route("rights.verify", "/rights/verify", ("GET", "POST"), self.verify, csrf_exempt=True),
+            Route("rights.download", "/rights/download", ("GET", "POST"), self.download, csrf_exempt=True),
+        ]
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _locale(self, req: Request) -> str:
+        lang = req.query.get("lang")
+        return negotiate(available_locales(PACKAGE), requested=lang if lang and len(lang) < 36 else None,
+                         accept_language=req.header("accept-language"), default=self.sp.settings.default_locale)
+
+    def _page(self, req: Request, title_key: str, body: str, *, status: int = 200, extra_head: str = "") -> Response:
+        lang = self._locale(req)
+        html = page(title=catalog(PACKAGE, lang)[title_key], body_html=body, locale=lang,
+                    nonce=req.header("x-csp-nonce"))
+        if extra_head:
+            html = html.replace("</head>", extra_head + "</head>", 1)
+        return Response.html(html, status=status)
+
+    def _error(self, req: Request, exc: Exception) -> Response:
+        t = catalog(PACKAGE, self._locale(req))
+        if isinstance(exc, ConflictError):
+            return self._page(req, "error_title", f"<p>{escape(t['closed'])}</p>", status=409)
+        key = "expired" if isinstance(exc, ExpiredToken) else "invalid"
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        return self._page(req, "error_title", f"<p>{escape(t[key])}</p>", status=status)
+
+    def _same_origin(self, req: Request) -> bool:
+        parts = urlsplit(self.sp.settings.public_base_url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if req.header("origin"):
+            return req.header("origin") == origin
+        if req.header("sec-fetch-site"):
+            return req.header("sec-fetch-site") in ("same-origin", "none")
+        return (req.header("referer") or "").startswith(origin + "/")
+
+    @staticmethod
+    def _button_form(action: str, token: str, label: str) -> str:
+        return (f'<form method="post" action="{escape(action)}?t={escape(token)}">'
+                f'<button type="submit">{escape(label)}</button></form>')
+
+    # -- portal -----------------------------------------------------------------------------------------
+    def _portal_body(self, req: Request, t: dict[str, str]) -> str:
+        path = escape(req.path)
+
+        def field(name: str, label: str, kind: str = "text", required: bool = False) -> str:
+            req_attr = " required" if required else ""
+            auto = ' autocomplete="email"' if kind == "email" else ""
+            return (f'<label for="sp-{name}-{label[:3]}">{escape(label)}</label>'
+                    f'<input id="sp-{name}-{label[:3]}" name="{name}" type="{kind}" maxlength="320"{auto}{req_attr}>')
+
+        def form(action: str, legend: str, button: str, inner: str, note: str = "") -> str:
+            extra = f"<p>{escape(note)}</p>" if note else ""
+            return (f'<form method="post" action="{path}"><fieldset><legend>{escape(legend)}</legend>{extra}'
+                    f'<input type="hidden" name="action" value="{action}">{inner}'
+                    f'<button type="submit">{escape(button)}</button></fieldset></form>')
+
+        email = field("email", t["email_label"], "email", True)
+        return (f"<p>{escape(t['portal_intro'])}</p>"
+                + form("export", t["export_legend"], t["export_button"], email)
+                + form("erase", t["erase_legend"], t["erase_button"], email, t["erase_warning"])
+                + form("rectify", t["rectify_legend"], t["rectify_button"],
+                       email + field("new_email", t["new_email_label"], "email")
+                       + field("first_name", t["first_name_label"]) + field("last_name", t["last_name_label"]))
+                + form("preferences", t["preferences_legend"], t["preferences_button"], email, t["preferences_text"])
+                + f'<section><h2>{escape(t["cookies_legend"])}</h2>'
+                  f'<button type="button" class="secondary" data-sp-consent-open>{escape(t["cookies_button"])}'
+                  "</button></section>")
+
+    def portal(self, req: Request) -> Response:
+        lang = self._locale(req)
+        t = catalog(PACKAGE, lang)
+        banner = self.sp.consent.banner_html(locale=lang, nonce=req.header("x-csp-nonce"))
+        if req.method == "GET":
+            return self._page(req, "portal_title", self._portal_body(req, t), extra_head=banner)
+        if not self._same_origin(req):
+            return self._page(req, "error_title", f"<p>{escape(t['forbidden'])}</p>", status=403)
+        form = req.form()
+        action = form.get("action")
+        try:
+            if action not in ACTIONS:
+                raise InvalidInput("unknown action")
+            email = form.get("email", "")
+            if action == "preferences":
+                self.sp.rights.preferences_notice(email, ip=req.remote_addr)
+            else:
+                changes = None
+                if action == "rectify":
+                    changes = {k: v for k, v in (("email", form.get("new_email", "")),
+                                                 ("first_name", form.get("first_name", "")),
+                                                 ("last_name", form.get("last_name", ""))) if v.strip()}
+                consent_id = self.sp.consent.state(req.cookies, req.headers).consent_id
+                self.sp.rights.open(action, {"email": email}, channel="portal", changes=changes, locale=lang,
+                                    ip=req.remote_addr, consent_id=consent_id)
+        except RateLimited:
+            return self._page(req, "error_title", f"<p>{escape(t['rate_limited'])}</p>", status=429)
+        except InvalidInput as exc:
+            log.info("portal request refused: %s", type(exc).__name__)
+            body = (f'<p class="error" role="alert">{escape(t["invalid_input"].format(detail=str(exc)[:200]))}</p>'
+                    + self._portal_body(req, t))
+            return self._page(req, "portal_title", body, status=400, extra_head=banner)
+        hours = str(self.sp.settings.rights.verify_max_age_hours)
+        return self._page(req, "sent_title", f"<p>{escape(t['sent'].format(hours=hours))}</p>")
+
+    # -- verification -----------------------------------------------------------------------------------
+    def verify(self, req: Request) -> Response:
+        """GET shows what will be confirmed and a button; POST confirms the identifier the link was sent to."""
+        token = req.query.get("t", "")
+        t = catalog(PACKAGE, self._locale(req))
+        try:
+            if req.method == "GET":
+                request = self.sp.rights.read_verify(token)
+                if not request.open:
+                    raise ConflictError("closed")
+                body = f"<p>{escape(t['verify_question'].format(kind=t['kind_' + request.kind]))}</p>"
+                if request.kind == "rectify":
+                    fields = ", ".join(sorted(self.sp.rights.change_names(request.id)))
+                    body += f"<p>{escape(t['verify_fields'].format(fields=fields))}</p>"
+                return self._page(req, "verify_title", body + self._button_form(req.path, token, t["verify_button"]))
+            request = self.sp.rights.verify(token)
+        except (TokenError, NotFoundError, ConflictError) as exc:
+            return self._error(req, exc)
+        due = request.due_at.date().isoformat()
+        return self._page(req, "verified_title", f"<p>{escape(t['verified'].format(due=due))}</p>")
+
+    # -- download ---------------------------------------------------------------------------------------
+    def download(self, req: Request) -> Response:
+        """GET shows a button (a prefetch must not use up the single download); POST hands the zip out."""
+        token = req.query.get("t", "")
+        t = catalog(PACKAGE, self._locale(req))
+        try:
+            if req.method == "GET":
+                self.sp.rights.read_download(token)
+                return self._page(req, "download_title", f"<p>{escape(t['download_text'])}</p>"
+                                  + self._button_form(req.path, token, t["download_button"]))
+            request, data = self.sp.rights.download(token)
+        except ExpiredToken as exc:
+            if "already used" in str(exc):
+                return self._page(req, "error_title", f"<p>{escape(t['download_gone'])}</p>", status=410)
+            return self._error(req, exc)
+        except ShreddedError:
+            return self._page(req, "error_title", f"<p>{escape(t['download_gone'])}</p>", status=410)
+        except (TokenError, NotFoundError) as exc:
+            return self._error(req, exc)
+        name = f"personal-data-{request.received_at:%Y-%m-%d}.zip"
+        return Response(200, data, {"Content-Type": "application/zip", "Cache-Control": "no-store",
+                                    "Content-Disposition": f'attachment; filename="{name}"',
+                                    "X-Content-Type-Options": "nosniff"})
