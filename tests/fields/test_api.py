@@ -157,3 +157,40 @@ def test_mutated_tokens_never_decrypt_or_escape(fields, data):
         return
     # base64 padding bits can absorb a change of the last character without changing the bytes
     assert value == "jane@example.com"
+
+
+@hsettings(max_examples=200)
+@given(st.data())
+def test_mutated_subject_tokens_never_decrypt_or_escape(fields, data):
+    """Subject tokens look up and unwrap a key in the store: mutations must still end in an SDK error."""
+    token = fields.encrypt("jane@example.com", context="c.e", row=1, subject="c_42")
+    pos = data.draw(st.integers(min_value=0, max_value=len(token) - 1))
+    mutated = token[:pos] + data.draw(st.characters(codec="ascii")) + token[pos + 1:]
+    try:
+        value = fields.decrypt(mutated, context="c.e", row=1)
+    except ShopPrivacyError:
+        return
+    assert value == "jane@example.com"
+
+
+@hsettings(max_examples=300)
+@given(st.text(max_size=200) | st.from_regex(r"spf1s?\.[a-z0-9]{1,24}\.[A-Za-z0-9+/=]{0,80}", fullmatch=True))
+def test_the_token_parser_raises_only_bad_token(text):
+    from shopprivacy.fields import token as fmt
+    try:
+        parsed = fmt.parse(text)
+    except BadToken:
+        return
+    assert parsed.header == text.rsplit(".", 1)[0] and len(parsed.nonce) == 12
+
+
+def test_a_corrupted_wrapped_subject_key_is_a_bad_token(fields, sp):
+    from sqlalchemy import update
+
+    from shopprivacy.fields.tables import subject_keys
+    token = fields.encrypt("jane@example.com", context="c.e", row=1, subject="c_43")
+    with sp.store.begin() as conn:
+        conn.execute(update(subject_keys).values(wrapped_key="not*base64!"))
+    fields.subject_keys._cache.clear()
+    with pytest.raises(BadToken, match="does not unwrap"):
+        fields.decrypt(token, context="c.e", row=1)

@@ -48,3 +48,17 @@ def test_retention_plan_sweep_receipts(env, sp, capsys, tmp_path):
     bad.write_text('[rules.broken]\ntable = "t"\nkeep_for = "soon"\n')
     assert main(["retention", "plan", "--rules", str(bad)]) == 2
     assert "broken" in capsys.readouterr().err
+
+
+def test_renewals_and_retention_read_the_environment_they_are_given(settings, sp, monkeypatch, capsys):
+    """Flask and Django pass their own settings as ``environ``: the commands must not read os.environ."""
+    for name in ("SHOPPRIVACY_DATABASE_URL", "SHOPPRIVACY_KEYSET", "SHOPPRIVACY_KEYSET_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    environ = {"SHOPPRIVACY_DATABASE_URL": settings.database_url,
+               "SHOPPRIVACY_KEYSET": settings.keyset.get_secret_value()}
+    assert main(["renewals", "run", "--dry-run", "--until", "2026-11-02T00:00:00+00:00", "--json"],
+                environ=environ) == 0
+    assert json.loads(capsys.readouterr().out)["billed"] == 0
+    assert main(["retention", "plan", "--json"], environ=environ) == 0
+    assert any(line["rule"] == "sdk.outbox.done" for line in json.loads(capsys.readouterr().out))
+    assert main(["retention", "plan"], environ={}) != 0  # no keyset in the given environment: refused

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, select, text, update
 
 from shopprivacy.errors import AuditChainError, InvalidInput
 from shopprivacy.keys import Keyring, Keyset
@@ -82,6 +82,20 @@ def test_tampering_is_detected_and_named(audit, clock, store, tamper, bad_seq, f
     with pytest.raises(AuditChainError, match=fragment) as info:
         audit.verify()
     assert info.value.seq == bad_seq
+
+
+@pytest.mark.parametrize(("column", "raw"), [("meta", '"oops"'), ("meta", "[1, 2]"), ("fields", "5"),
+                                           ("fields", '[1, "email"]'), ("at", "garbage")])
+def test_corrupt_rows_are_named_not_crashed_on(audit, clock, store, column, raw):
+    fill(audit, clock)
+    if column == "at" and store.dialect != "sqlite":
+        pytest.skip("PostgreSQL refuses a malformed timestamp itself")
+    value = "CAST(:raw AS json)" if store.dialect == "postgresql" and column != "at" else ":raw"
+    with store.begin() as conn:
+        conn.execute(text(f"UPDATE sp_audit_log SET {column} = {value} WHERE seq = 3"), {"raw": raw})
+    with pytest.raises(AuditChainError, match="corrupt") as info:
+        audit.verify()
+    assert info.value.seq == 3
 
 
 def test_reordered_entries_are_detected(audit, clock, store):

@@ -48,13 +48,17 @@ class SubjectKeys:
         sealed = AESGCM(self.keyring.subkey("fields", kid)).encrypt(nonce, key, _WRAP_AAD + handle.encode())
         return kid, base64.urlsafe_b64encode(nonce + sealed).decode("ascii")
 
-    def _unwrap(self, handle: str, kid: str, wrapped: str) -> AESGCM:
-        raw = base64.urlsafe_b64decode(wrapped)
+    def _unwrap_key(self, handle: str, kid: str, wrapped: str) -> bytes:
+        """The subject's raw data key; a corrupted or foreign wrapped key raises BadToken."""
         try:
+            raw = base64.urlsafe_b64decode(wrapped)
             key = AESGCM(self.keyring.subkey("fields", kid)).decrypt(raw[:12], raw[12:], _WRAP_AAD + handle.encode())
-        except InvalidTag:
+        except (InvalidTag, ValueError, TypeError):  # binascii.Error is a ValueError
             raise BadToken("a subject key does not unwrap (tampered key table or foreign keyset)") from None
-        return AESGCM(key)
+        return key
+
+    def _unwrap(self, handle: str, kid: str, wrapped: str) -> AESGCM:
+        return AESGCM(self._unwrap_key(handle, kid, wrapped))
 
     def _remember(self, handle: str, aead: AESGCM) -> None:
         self._cache[handle] = (time.monotonic() + self.cache_seconds, aead)
@@ -139,9 +143,7 @@ class SubjectKeys:
                                                                subject_keys.c.key_id != self.keyring.primary_id)
                                     .limit(batch)).all()
                 for row in rows:
-                    raw = base64.urlsafe_b64decode(row.wrapped_key)
-                    key = AESGCM(self.keyring.subkey("fields", row.key_id)).decrypt(
-                        raw[:12], raw[12:], _WRAP_AAD + row.handle.encode())
+                    key = self._unwrap_key(row.handle, row.key_id, row.wrapped_key)
                     kid, wrapped = self._wrap(row.handle, key)
                     conn.execute(update(subject_keys).where(subject_keys.c.handle == row.handle)
                                  .values(key_id=kid, wrapped_key=wrapped))

@@ -106,7 +106,10 @@ def check_binding(context: str, row: object) -> str:
 
 def encode_value(value: Any) -> bytes:
     if isinstance(value, str):
-        return b"s" + value.encode("utf-8")
+        try:
+            return b"s" + value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InvalidInput("cannot encrypt text with unpaired surrogates") from None
     if isinstance(value, (bytes, bytearray, memoryview)):
         return b"b" + bytes(value)
     try:

@@ -23,7 +23,7 @@ def _until(text: str | None) -> datetime | None:
 def cmd_renewals_run(args: argparse.Namespace) -> int:
     from ..app import ShopPrivacy
 
-    sp = ShopPrivacy.from_env()
+    sp = ShopPrivacy.from_env(args.environ)
     try:
         report = sp.renewals.run(until=_until(args.until), dry_run=args.dry_run, keep_email=not args.no_email,
                                  out=print if args.dry_run else None)

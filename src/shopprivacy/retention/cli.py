@@ -10,7 +10,7 @@ from typing import Any
 def _retention(args: argparse.Namespace) -> Any:
     from ..app import ShopPrivacy
 
-    sp = ShopPrivacy.from_env()
+    sp = ShopPrivacy.from_env(args.environ)
     if args.rules:
         sp.retention.load(args.rules)
     return sp

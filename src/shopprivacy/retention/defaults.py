@@ -13,7 +13,8 @@ from datetime import timedelta
 from .rules import Exemption, Rule
 
 #: Modules exposing ``retention_rules()``; each capability adds its own line.
-RULE_PROVIDERS: tuple[str, ...] = ("shopprivacy.retention.defaults", "shopprivacy.consent.retention")
+RULE_PROVIDERS: tuple[str, ...] = ("shopprivacy.retention.defaults", "shopprivacy.consent.retention",
+                                   "shopprivacy.email.retention")
 
 
 def retention_rules() -> list[Rule]:

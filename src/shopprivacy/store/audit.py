@@ -15,11 +15,12 @@ import hmac
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.types import NullType
 
 from ..errors import AuditChainError, InvalidInput, UnknownKeyError
 from ..keys import Keyring
@@ -145,8 +146,29 @@ class AuditLog:
                 for r in reversed(rows)]
 
     def _rows(self, conn: Connection) -> Iterator[Any]:
-        result = conn.execution_options(yield_per=2000).execute(select(audit_log).order_by(audit_log.c.seq))
-        yield from result
+        # Time, field names and meta come back as the driver gives them and are decoded by _decoded, so a
+        # hand-edited row is reported as a corrupt entry instead of failing inside a result processor.
+        raw = [type_coerce(c, NullType()).label(c.name) if c.name in ("at", "fields", "meta") else c
+               for c in audit_log.c]
+        q = select(*raw).order_by(audit_log.c.seq)
+        yield from conn.execution_options(yield_per=2000).execute(q)
+
+    @staticmethod
+    def _decoded(row: Any) -> tuple[datetime, list[str], dict[str, Any]]:
+        """(time, field names, meta) of a raw row; AuditChainError when a value has the wrong shape."""
+        try:
+            at, names, meta = row.at, row.fields, row.meta
+            at = datetime.fromisoformat(at) if isinstance(at, str) else at
+            names = json.loads(names) if isinstance(names, str) else names
+            meta = json.loads(meta) if isinstance(meta, str) else meta
+            if not isinstance(at, datetime) or not isinstance(names, list) or not isinstance(meta, dict) \
+                    or not all(isinstance(n, str) for n in names):
+                raise TypeError("wrong shape")
+        except (TypeError, ValueError):
+            raise AuditChainError(f"audit entry {row.seq} is corrupt (unreadable time, fields or meta)",
+                                  seq=row.seq) from None
+        at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
+        return at, names, meta
 
     def verify(self) -> VerifyReport:
         """Walk the whole chain; raise :class:`AuditChainError` naming the first bad entry."""
@@ -165,9 +187,10 @@ class AuditLog:
                 if row.prev_mac != prev:
                     raise AuditChainError(f"audit entry {row.seq} does not follow entry {row.seq - 1} "
                                           "(inserted or reordered)", seq=row.seq)
+                at, names, meta = self._decoded(row)
                 try:
-                    mac = self._mac(row.key_id, row.seq, row.at, row.actor, row.action, row.subject,
-                                    row.fields, row.meta, row.prev_mac)
+                    mac = self._mac(row.key_id, row.seq, at, row.actor, row.action, row.subject,
+                                    names, meta, row.prev_mac)
                 except UnknownKeyError:
                     raise AuditChainError(f"audit entry {row.seq} names key {row.key_id!r}, which is not in "
                                           "the keyset", seq=row.seq) from None
