@@ -1,13 +1,18 @@
 """Cookie consent: gzipped size of consent.js + consent.css beside vanilla-cookieconsent 3.1 (npm, measured
-the same way, gzip -9), and ConsentState from a request (target <= 30 µs) vs raw itsdangerous unsign."""
+the same way, gzip -9; the npm tarball is cached under ``~/.cache/shopprivacy-bench`` or
+``SHOPPRIVACY_BENCH_CACHE``), and ConsentState from a request (target <= 30 µs) vs raw itsdangerous unsign."""
 
 from __future__ import annotations
 
 import base64
 import gzip
 import json
+import os
 import subprocess
+import sys
+import tarfile
 import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 
@@ -21,18 +26,58 @@ def gz(data: bytes) -> int:
     return len(gzip.compress(data, compresslevel=9, mtime=0))
 
 
-def anchor_size() -> int | None:
-    tmp = Path(tempfile.mkdtemp())
+ANCHOR = "vanilla-cookieconsent@3.1"
+ANCHOR_FILES = ("package/dist/cookieconsent.umd.js", "package/dist/cookieconsent.css")
+#: npm here can take over a minute per fetch and sometimes fails: several attempts, each with a long timeout.
+ATTEMPTS, FETCH_TIMEOUT_MS, BACKOFF_S = 4, 180_000, 10
+
+
+def cache_dir() -> Path:
+    """Where the fetched tarball is kept between runs: ``SHOPPRIVACY_BENCH_CACHE``, else ``~/.cache``."""
+    chosen = os.environ.get("SHOPPRIVACY_BENCH_CACHE")
+    base = Path(chosen) if chosen else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "shopprivacy-bench" if not chosen else base
+
+
+def fetch_anchor() -> Path | None:
+    """The npm tarball of vanilla-cookieconsent 3.1 (``npm pack``), fetched once and then read from the cache."""
+    cache = cache_dir()
+    cached = sorted(cache.glob("vanilla-cookieconsent-3.1.*.tgz"))
+    if cached:
+        return cached[-1]
+    cache.mkdir(parents=True, exist_ok=True)
+    cmd = ["npm", "pack", ANCHOR, "--silent", "--pack-destination", str(cache), f"--fetch-timeout={FETCH_TIMEOUT_MS}",
+           "--fetch-retries=3", "--fetch-retry-mintimeout=10000", "--fetch-retry-maxtimeout=60000"]
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=FETCH_TIMEOUT_MS / 1000 + 120)
+        except (OSError, subprocess.SubprocessError) as exc:
+            print(f"  npm pack {ANCHOR}: attempt {attempt}/{ATTEMPTS} failed ({type(exc).__name__})", file=sys.stderr)
+            if attempt < ATTEMPTS:
+                time.sleep(BACKOFF_S * attempt)
+            continue
+        cached = sorted(cache.glob("vanilla-cookieconsent-3.1.*.tgz"))
+        if cached:
+            return cached[-1]
+    return None
+
+
+def anchor_size() -> tuple[int, str] | None:
+    tarball = fetch_anchor()
+    if tarball is None:
+        return None
     try:
-        subprocess.run(["npm", "install", "--no-save", "--no-audit", "--no-fund", "--silent", "--prefix", str(tmp),
-                        "vanilla-cookieconsent@3.1"], check=True, capture_output=True, timeout=300)
-    except (OSError, subprocess.SubprocessError):
+        with tarfile.open(tarball) as tar:
+            data = b""
+            for name in ANCHOR_FILES:
+                member = tar.extractfile(name)
+                if member is None:
+                    return None
+                data += member.read()
+    except (OSError, tarfile.TarError, KeyError):
+        tarball.unlink(missing_ok=True)  # a damaged download: fetch again next run
         return None
-    dist = tmp / "node_modules" / "vanilla-cookieconsent" / "dist"
-    js, css = dist / "cookieconsent.umd.js", dist / "cookieconsent.css"
-    if not js.exists() or not css.exists():
-        return None
-    return gz(js.read_bytes() + css.read_bytes())
+    return gz(data), tarball.name.removesuffix(".tgz").rsplit("-", 1)[-1]
 
 
 def main() -> None:
@@ -42,9 +87,10 @@ def main() -> None:
     anchor = anchor_size()
     line = f"consent.js + consent.css gzip -9: {ours:,} B (target <= 8 192 B)"
     if anchor:
-        line += f"; vanilla-cookieconsent 3.1 umd.js + css: {anchor:,} B; ratio {ours / anchor:.2f}x"
+        size, version = anchor
+        line += f"; vanilla-cookieconsent {version} umd.js + css: {size:,} B; ratio {ours / size:.2f}x"
     else:
-        line += "; vanilla-cookieconsent 3.1 could not be fetched from npm in this run"
+        line += f"; vanilla-cookieconsent 3.1 could not be fetched from npm after {ATTEMPTS} attempts"
     print(line)
 
     tmp = Path(tempfile.mkdtemp())

@@ -66,11 +66,56 @@ def shop(make_shop):
     return make_shop()
 
 
+#: Reports every Content-Security-Policy violation of every frame to the test (the shop sends a strict CSP).
+CSP_WATCH = """document.addEventListener('securitypolicyviolation', function (e) {
+  window.__spCspViolation(e.violatedDirective + ' blocked ' + (e.blockedURI || '?') + ' at ' +
+    (e.sourceFile || '?') + ':' + e.lineNumber);
+}, true);"""
+
+
+class CspWatch:
+    """CSP violations seen in the test's browser contexts: events from the page and console reports."""
+
+    def __init__(self) -> None:
+        self.violations: list[str] = []
+
+    def attach(self, context) -> None:
+        context.expose_function("__spCspViolation", self._report)
+        context.add_init_script(CSP_WATCH)
+        context.on("console", self._console)
+
+    def _report(self, text: str) -> None:
+        self.violations.append(text)
+
+    def _console(self, msg) -> None:
+        if "Content Security Policy" in msg.text:
+            self.violations.append(f"console: {msg.text}")
+
+
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(reduced_motion="reduce")
-    pg = context.new_page()
-    yield pg
-    context.close()
+def csp():
+    return CspWatch()
+
+
+@pytest.fixture
+def new_context(browser, csp):
+    """``new_context(**options)``: a browser context watched for CSP violations; the test fails on any."""
+    contexts = []
+
+    def make(**options):
+        context = browser.new_context(**options)
+        csp.attach(context)
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert csp.violations == [], f"Content-Security-Policy violations: {csp.violations}"
+
+
+@pytest.fixture
+def page(new_context):
+    return new_context(reduced_motion="reduce").new_page()
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import threading
 from collections import Counter
 from html import escape
+from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -13,11 +16,18 @@ from shopprivacy.web import Request, Response
 
 TAGS = """
 <script src="/probe.js"></script>
+<script type="text/plain" data-consent="analytics">window.__inlineRan = true;</script>
 <script type="text/plain" data-consent="analytics" data-src="/track/analytics.js"></script>
 <script type="text/plain" data-consent="marketing" data-src="/track/marketing.js"></script>
 <iframe title="video" data-consent="marketing" data-src="/track/embed.html" width="10" height="10"></iframe>
 """
 PROBE = "window.__gcmDefault = JSON.stringify(Array.prototype.slice.call(window.dataLayer[0] || []));"
+
+
+#: Strict: no 'unsafe-inline', no 'unsafe-eval', no hosts. The banner's two tags carry the nonce.
+CSP = ("default-src 'self'; script-src 'self' 'nonce-{n}'; style-src 'self' 'nonce-{n}'; object-src 'none'; "
+       "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+AXE_PATH = "/test/axe.min.js"  # axe-core served from the shop's origin, so the CSP needs no exception
 
 
 class ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -37,14 +47,14 @@ class ShopApp:
         self.hits: Counter[str] = Counter()
         self.routes = {r.full_path("/privacy"): r for r in sp.web_routes()}
 
-    def page(self, lang: str) -> Response:
-        banner = self.sp.consent.banner_html(lang)
+    def page(self, lang: str, nonce: str) -> Response:
+        banner = self.sp.consent.banner_html(lang, nonce=nonce)
         html = (f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
                 '<meta name="viewport" content="width=device-width,initial-scale=1">'
                 f"<title>Shop</title>{banner}</head><body><header><a href=\"#\" data-sp-consent-open>"
                 "Privacy settings</a></header><main><h1>Shop</h1><p>Products.</p>"
                 f"{TAGS}</main></body></html>")
-        return Response.html(html)
+        return Response.html(html, headers={"Content-Security-Policy": CSP.format(n=nonce)})
 
     def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
         path = environ["PATH_INFO"]
@@ -63,10 +73,13 @@ class ShopApp:
             resp = Response(200, body.encode(), {"Content-Type": kind, "Cache-Control": "no-store"})
         elif path == "/probe.js":
             resp = Response(200, PROBE.encode(), {"Content-Type": "text/javascript"})
+        elif path == AXE_PATH and os.environ.get("SHOPPRIVACY_TEST_AXE"):
+            body = Path(os.environ["SHOPPRIVACY_TEST_AXE"]).read_bytes()
+            resp = Response(200, body, {"Content-Type": "text/javascript"})
         elif path in self.routes:
             resp = self.routes[path].handler(req)
         elif path == "/":
-            resp = self.page(query.get("lang", "en"))
+            resp = self.page(query.get("lang", "en"), secrets.token_urlsafe(16))
         else:
             resp = Response.text("not found", status=404)
         reason = {200: "OK", 303: "See Other", 304: "Not Modified"}.get(resp.status, "Status")

@@ -184,3 +184,72 @@ def test_banner_html_is_static_and_safe(sp):
                                                     "sale_of_data"]
     assert sp.consent.banner_html("fr-CH,fr;q=0.9") == sp.consent.banner_html("fr")
     assert "<script>" not in html  # no inline script
+
+
+def test_choice_methods_must_match_what_they_grant():
+    Choice(granted=frozenset({"analytics"}), method="withdraw")  # a partial withdrawal keeps the rest
+    Choice(granted=frozenset(), method="withdraw")
+    Choice(granted=frozenset({"analytics"}), method="gpc", gpc=True)
+    for bad in (dict(granted=frozenset({"analytics"}), method="reject_all"),
+                dict(granted=frozenset({"analytics"}), method="gpc"),  # no signal
+                dict(granted=frozenset({"marketing"}), method="gpc", gpc=True),
+                dict(granted=frozenset({"sale_of_data"}), method="gpc", gpc=True),
+                dict(granted=frozenset(), method="gpc", gpc=True, override=True),
+                dict(granted=frozenset(), method="maybe")):
+        with pytest.raises(InvalidInput):
+            Choice(**bad)
+
+
+def test_endpoint_records_withdraw_and_gpc_in_one_history(sp):
+    v = sp.consent.policy.version
+    first = _post_json(sp, {"method": "accept_all", "version": v,
+                            "granted": ["analytics", "marketing", "preferences", "sale_of_data"]})
+    cid = json.loads(first.body)["consent_id"]
+    gpc = sp.consent_web.record(Request("POST", "/privacy/consent", cookies=cookie_of(first.set_cookies[0]),
+                                        headers={"Content-Type": "application/json", "Sec-GPC": "1"},
+                                        body=json.dumps({"method": "gpc", "version": v, "gpc": True,
+                                                         "granted": ["analytics", "preferences"]}).encode()))
+    assert gpc.status == 200
+    after_gpc = cookie_of(gpc.set_cookies[0])
+    state = sp.consent.state(after_gpc, {})  # the opt-out stays even when the signal is gone
+    assert not state.allows("marketing") and not state.allows("sale_of_data") and state.allows("analytics")
+    withdraw = sp.consent_web.record(Request("POST", "/privacy/consent", cookies=after_gpc,
+                                             headers={"Content-Type": "application/json"},
+                                             body=json.dumps({"method": "withdraw", "version": v,
+                                                              "granted": ["preferences"]}).encode()))
+    assert withdraw.status == 200
+    assert not sp.consent.state(cookie_of(withdraw.set_cookies[0]), {}).allows("analytics")
+    rows = sp.consent.export(cid)
+    assert [(r["method"], r["granted"], r["gpc"]) for r in rows] == [
+        ("accept_all", ["analytics", "marketing", "preferences", "sale_of_data"], False),
+        ("gpc", ["analytics", "preferences"], True),
+        ("withdraw", ["preferences"], False)]
+    assert rows[1]["denied"] == ["marketing", "sale_of_data"]
+    assert [e.meta["method"] for e in sp.audit.entries(action="consent.recorded")][-2:] == ["gpc", "withdraw"]
+
+
+def test_endpoint_refuses_a_gpc_record_that_grants_what_gpc_denies(sp):
+    v = sp.consent.policy.version
+    before = records(sp)
+    for body in ({"method": "gpc", "version": v, "gpc": True, "granted": ["marketing"]},
+                 {"method": "gpc", "version": v, "gpc": False, "granted": []},
+                 {"method": "gpc", "version": v, "gpc": True, "override": True, "granted": []}):
+        assert _post_json(sp, body).status == 400
+    assert records(sp) == before
+
+
+def test_endpoint_expires_declared_cookies_of_denied_categories(settings, store):
+    sp = ShopPrivacy(settings.model_copy(update={"consent": ConsentSettings(categories={
+        "analytics": Category(cookies=[CookieDecl(name="_pk_id*"), CookieDecl(name="_ga", domain=".shop.example")]),
+        "marketing": Category(cookies=[CookieDecl(name="_fbp")])})}), store=store)
+    v = sp.consent.policy.version
+    req = Request("POST", "/privacy/consent", headers={"Content-Type": "application/json"},
+                  cookies={"_pk_id.1.ab": "1", "_ga": "2", "_fbp": "3", "cart": "4", "_pk_idx": "5"},
+                  body=json.dumps({"method": "custom", "version": v, "granted": ["marketing"]}).encode())
+    resp = sp.consent_web.record(req)
+    sp.close()
+    assert resp.status == 200
+    expired = sorted(c for c in resp.set_cookies if "Max-Age=0" in c)
+    assert expired == ["_ga=; Max-Age=0; Path=/; Domain=.shop.example; Secure", "_ga=; Max-Age=0; Path=/; Secure",
+                       "_pk_id.1.ab=; Max-Age=0; Path=/; Secure", "_pk_idx=; Max-Age=0; Path=/; Secure"]
+    assert sp.consent.expire_headers(["sp_consent", "cart"], frozenset()) == []

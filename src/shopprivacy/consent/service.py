@@ -7,7 +7,7 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING, Any, Literal
@@ -20,7 +20,7 @@ from ..errors import InvalidInput, NotFoundError
 from ..web.i18n import available_locales, catalog, direction, negotiate
 from .policy import Policy
 from .settings import ConsentSettings
-from .state import NO_CONSENT, ConsentState
+from .state import GPC_DENIES, NO_CONSENT, ConsentState
 from .tables import consent_records
 
 if TYPE_CHECKING:
@@ -42,6 +42,20 @@ class Choice:
     override: bool = False  # categories GPC denies were switched on explicitly after the signal
     page_url: str | None = None
     consent_id: str | None = None  # the visitor's existing consent id, kept across changes
+
+    def __post_init__(self) -> None:
+        """Refuse a choice whose method contradicts what it grants (InvalidInput, nothing written).
+
+        ``withdraw`` lists what stays granted (a partial withdrawal keeps the rest); ``gpc`` is the browser's
+        Global Privacy Control overriding an earlier grant, so it needs the signal and grants neither
+        marketing nor sale of data.
+        """
+        if self.method not in METHODS:
+            raise InvalidInput("unknown consent method")
+        if self.method == "reject_all" and self.granted:
+            raise InvalidInput("reject_all grants nothing")
+        if self.method == "gpc" and (not self.gpc or self.override or self.granted & GPC_DENIES):
+            raise InvalidInput("a gpc record needs the signal and grants neither marketing nor sale of data")
 
 
 def _b64(data: bytes) -> str:
@@ -112,8 +126,6 @@ class Consent:
             granted = self.policy.check_categories(data.get("granted", []))
         except ValueError:
             raise InvalidInput("granted must list known optional categories") from None
-        if method in ("reject_all", "withdraw") and granted:
-            raise InvalidInput(f"{method} grants nothing")
         page = data.get("page")
         if page is not None and not isinstance(page, str):
             raise InvalidInput("page must be a URL")
@@ -147,6 +159,24 @@ class Consent:
                                        "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc})
         value = self.cookie_value(consent_id, choice.granted, choice.override)
         return consent_id, self.set_cookie_header(value)
+
+    def expire_headers(self, cookie_names: Iterable[str], granted: frozenset[str]) -> list[str]:
+        """``Set-Cookie`` headers deleting the declared cookies of every category not in ``granted`` among
+        ``cookie_names`` (the request's cookies). The banner deletes what script can see; this reaches
+        ``HttpOnly`` cookies too, on the host and on the declared domain."""
+        secure = "; Secure" if self.sp.settings.public_base_url.startswith("https://") else ""
+        out: list[str] = []
+        for category, decl in self.settings.categories.items():
+            if category == "necessary" or category in granted:
+                continue
+            for c in decl.cookies:
+                prefix = c.name[:-1] if c.name.endswith("*") else None
+                for name in cookie_names:
+                    if name == self.settings.cookie_name or not (name.startswith(prefix) if prefix else name == c.name):
+                        continue
+                    for domain in ("", *([f"; Domain={c.domain}"] if c.domain else [])):
+                        out.append(f"{name}=; Max-Age=0; Path=/{domain}{secure}")
+        return out
 
     def export(self, consent_id: str) -> list[dict[str, Any]]:
         """Every recorded choice of one consent id, oldest first (proof under GDPR Art. 7(1))."""

@@ -79,6 +79,7 @@ class ConsentPages:
         else:
             resp = Response.json({"consent_id": consent_id, "granted": sorted(choice.granted)})
         resp.set_cookies.append(cookie)
+        resp.set_cookies.extend(consent.expire_headers(req.cookies, choice.granted))
         return resp
 
     def asset(self, req: Request) -> Response:

@@ -114,8 +114,13 @@
   }
   function choose(g, method, override) { save(g, method, override); close(true); }
   function all() { return C.categories.filter(function (c) { return c.id !== "necessary"; }).map(function (c) { return c.id; }); }
-  function acceptAll() { choose(GPC ? all().filter(function (c) { return !has(GPC_CATS, c); }) : all(), "accept_all", false); }
-  function rejectAll() { choose([], "reject_all", false); }
+  // a choice that switches off something the visitor had on is a withdrawal (GDPR Art. 7(3))
+  function revokes(g) { return !!state && effective(state).some(function (c) { return !has(g, c); }); }
+  function acceptAll() {
+    var keep = !GPC || (!!state && state.o);  // under GPC only an explicit earlier override keeps them on
+    choose(keep ? all() : all().filter(function (c) { return !has(GPC_CATS, c); }), "accept_all", GPC && keep);
+  }
+  function rejectAll() { choose([], revokes([]) ? "withdraw" : "reject_all", false); }
 
   function show(detail) {
     if (root) root.remove();
@@ -141,7 +146,7 @@
       row.appendChild(button(T.save, "sp-cc-save", function () {
         var g = [], boxes = root.querySelectorAll("input[data-cat]:not([disabled])");
         Array.prototype.forEach.call(boxes, function (b) { if (b.checked) g.push(b.getAttribute("data-cat")); });
-        choose(g, "custom", GPC && g.some(function (c) { return has(GPC_CATS, c); }));
+        choose(g, revokes(g) ? "withdraw" : "custom", GPC && g.some(function (c) { return has(GPC_CATS, c); }));
       }));
     }
     row.appendChild(button(T.accept, "sp-cc-accept", acceptAll));
@@ -161,7 +166,11 @@
   }
 
   state = read();
-  if (state) apply();
+  // GPC over an earlier grant of marketing / sale of data: process the opt-out and keep proof of it once
+  // (the new cookie no longer holds those grants, so later page views send nothing)
+  if (state && GPC && !state.o && state.g.some(function (c) { return has(GPC_CATS, c); })) {
+    save(state.g.filter(function (c) { return !has(GPC_CATS, c); }), "gpc", false);
+  } else if (state) apply();
   w.shopprivacyConsent = { open: function () { show(true); }, allows: allows,
     granted: function () { return state ? effective(state) : []; } };
   if (w.Shopify && w.Shopify.loadFeatures && !w.Shopify.customerPrivacy) {
