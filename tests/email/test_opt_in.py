@@ -114,3 +114,15 @@ def test_preferences_cannot_create_consent(esp):
     assert esp.email.is_suppressed("e@example.com", "offers")
     bad = esp.email_web.preferences(Request("GET", "/privacy/email/preferences", query={"t": "x"}))
     assert bad.status == 400
+
+
+def test_rejoining_relies_on_the_proof_not_on_the_purged_request(esp):
+    esp.email.confirm_opt_in(token_of(esp.email.request_opt_in("f@example.com", "offers", source="f",
+                                                               consent_text_version="v1")))
+    esp.email.unsubscribe_address("f@example.com", "offers")
+    with esp.store.begin() as conn:  # retention deletes confirmed requests after 30 days
+        conn.execute(pending_opt_ins.delete())
+    ptoken = token_of(esp.email.preferences_url("f@example.com"))
+    resp = esp.email_web.preferences(post("/privacy/email/preferences", ptoken, b"list_offers=on"))
+    assert resp.status == 200
+    assert not esp.email.is_suppressed("f@example.com", "offers")

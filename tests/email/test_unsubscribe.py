@@ -12,7 +12,7 @@ from shopprivacy.errors import BadToken, SuppressedRecipient
 from shopprivacy.store.schema import outbox
 from shopprivacy.web import Request
 
-from .conftest import post, token_of
+from .conftest import equivalent, post, token_of
 
 
 def count(sp, table):
@@ -182,7 +182,7 @@ def test_mutated_tokens_are_rejected(esp, data):
     pos = data.draw(st.integers(0, len(token) - 1))
     ch = data.draw(st.sampled_from("ABCxyz019-_."))
     mutated = token[:pos] + ch + token[pos + 1:]
-    if mutated == token:
+    if equivalent(mutated, token):  # the same bytes spelled differently (unused bits of a base64 character)
         return
     try:
         esp.email.read_unsubscribe(mutated)

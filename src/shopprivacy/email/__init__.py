@@ -10,15 +10,16 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .records import Meta
-    from .service import Change, Email
+    from .mailer import LinkMail
+    from .records import Change, Meta
+    from .service import Email
     from .settings import EmailSettings, MailingList
 
-_NAMES = {"Email": "service", "Change": "service", "Meta": "records", "EmailSettings": "settings",
-          "MailingList": "settings"}
+_NAMES = {"Email": "service", "Change": "records", "Meta": "records", "LinkMail": "mailer",
+          "EmailSettings": "settings", "MailingList": "settings"}
 
 
 __getattr__ = lazy_exports(__name__, _NAMES)
 
 
-__all__ = ["Change", "Email", "EmailSettings", "MailingList", "Meta"]
+__all__ = ["Change", "Email", "EmailSettings", "LinkMail", "MailingList", "Meta"]

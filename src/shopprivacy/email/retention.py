@@ -1,7 +1,8 @@
 """Default retention of e-mail consent data.
 
 - Confirmed double opt-in requests are deleted 30 days after confirmation: the proof lives on in
-  ``sp_email_consent_events`` (unconfirmed ones are purged by ``run-due`` when they expire).
+  ``sp_email_consent_events`` (unconfirmed ones are purged by ``run-due`` once expired and out of the re-send
+  window); re-joining a list from the preference centre relies on that proof event, not on the request.
 - The keyed IP and user-agent hashes of consent proof are redacted three years after the event (limitation
   periods); time, list, action, text version and source stay, so a confirmed opt-in remains provable for as
   long as the person stays subscribed.

@@ -81,6 +81,7 @@ class Outbox:
         self.settings = settings
         self.clock = clock
         self.handlers: dict[str, Handler] = {}
+        self._enqueue: Any = None
 
     def register(self, topic: str, handler: Handler) -> None:
         """Deliver rows of ``topic`` with ``handler``; it must raise on failure and be idempotent."""
@@ -94,9 +95,10 @@ class Outbox:
         now = self.clock()
         values = dict(topic=topic, idempotency_key=idempotency_key, payload=dict(payload), status="pending",
                       attempts=0, next_attempt_at=now + delay, created_at=now, updated_at=now)
-        ins = pg_insert(outbox) if self.store.dialect == "postgresql" else sqlite_insert(outbox)
-        stmt = ins.values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
-        return conn.execute(stmt.returning(outbox.c.id)).first() is not None
+        if self._enqueue is None:  # built once: compiling the upsert costs more than running it
+            ins = pg_insert(outbox) if self.store.dialect == "postgresql" else sqlite_insert(outbox)
+            self._enqueue = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(outbox.c.id)
+        return conn.execute(self._enqueue, values).first() is not None
 
     def _claim(self, limit: int, owner: str) -> Sequence[Any]:
         now = self.clock()
