@@ -72,3 +72,24 @@ def test_cli_forwards_with_the_apps_config(app):
     assert "schema" in result.output and "current" in result.output
     result = app.test_cli_runner().invoke(args=["shopprivacy", "audit", "verify"])
     assert result.exit_code == 0 and "intact" in result.output
+
+
+def test_sdk_pages_get_the_apps_csp_nonce_and_never_the_clients(app):
+    """The SDK's pages put the app's nonce on their style and banner tags; a client cannot choose it."""
+
+    @app.before_request
+    def nonce():
+        flask.g.csp_nonce = "n0nce-from-the-app"
+
+    sp = ShopPrivacyFlask.sp(app)
+    path = sp.email.unsubscribe_url("jane@example.com", "newsletter").replace("http://localhost", "")
+    client = app.test_client(use_cookies=False)
+    body = client.get(path, headers={"X-CSP-Nonce": "attacker"}).get_data(as_text=True)
+    assert 'nonce="n0nce-from-the-app"' in body and "attacker" not in body
+
+
+def test_a_client_sent_nonce_is_dropped_when_the_app_has_none(app):
+    sp = ShopPrivacyFlask.sp(app)
+    path = sp.email.unsubscribe_url("jane@example.com", "newsletter").replace("http://localhost", "")
+    body = app.test_client().get(path, headers={"X-CSP-Nonce": "attacker"}).get_data(as_text=True)
+    assert "attacker" not in body

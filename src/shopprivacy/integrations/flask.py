@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import DidNotEnable
-from ._common import environ_with
+from ._common import environ_with, headers_with_nonce
 
 try:
     import click
@@ -39,7 +39,8 @@ def to_request(req: flask.Request) -> Request:
         method=req.method,
         path=req.path,
         query={k: v for k, v in req.args.items()},
-        headers={k: v for k, v in req.headers.items()},
+        headers=headers_with_nonce(dict(req.headers.items()), flask.g.get("csp_nonce") if flask.has_app_context()
+                                   else None),
         cookies={k: v for k, v in req.cookies.items()},
         body=req.get_data(cache=True),
         remote_addr=req.remote_addr,

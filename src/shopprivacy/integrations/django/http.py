@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ...web.http import Request, Response
 from ...web.routes import Route
+from .._common import headers_with_nonce
 
 
 def to_request(req: HttpRequest) -> Request:
@@ -16,7 +17,7 @@ def to_request(req: HttpRequest) -> Request:
         method=req.method or "GET",
         path=req.path,
         query={k: req.GET[k] for k in req.GET},
-        headers=dict(req.headers.items()),
+        headers=headers_with_nonce(dict(req.headers.items()), getattr(req, "csp_nonce", None)),
         cookies=dict(req.COOKIES),
         body=req.body,
         remote_addr=req.META.get("REMOTE_ADDR"),

@@ -1,0 +1,61 @@
+"""The newsletter: double opt-in through the SDK, and sending with the List-Unsubscribe headers."""
+
+from __future__ import annotations
+
+from shopprivacy import ShopPrivacy
+from shopprivacy.errors import SuppressedRecipient
+
+from .accounts import Accounts
+from .mailbox import MailFolder, confirm_text
+
+LIST_ID = "newsletter"
+#: The wording the visitor agreed to; its version is kept with the proof of every opt-in.
+CONSENT_TEXT_VERSION = "newsletter-2026-01"
+
+_ON = {"opt_in_confirmed", "resubscribed"}
+_OFF = {"unsubscribed", "redact"}
+
+
+def state(sp: ShopPrivacy, address: str) -> str:
+    """``subscribed``, ``pending`` (waiting for the confirmation click) or ``not_subscribed``, from the proof."""
+    if sp.email.is_suppressed(address, LIST_ID):
+        return "not_subscribed"
+    current = "not_subscribed"
+    for event in sp.email.history(address):
+        if event["list"] not in (LIST_ID, "*"):
+            continue
+        action = event["action"]
+        if action in _ON:
+            current = "subscribed"
+        elif action in _OFF:
+            current = "not_subscribed"
+        elif action in ("opt_in_requested", "opt_in_resent") and current != "subscribed":
+            current = "pending"
+    return current
+
+
+def request(sp: ShopPrivacy, mail: MailFolder, address: str, *, source: str, ip: str | None = None,
+            user_agent: str | None = None) -> None:
+    """Store a pending opt-in and mail its confirmation link (RateLimited past the re-send limit)."""
+    link = sp.email.request_opt_in(address, LIST_ID, source=source, consent_text_version=CONSENT_TEXT_VERSION,
+                                   ip=ip, user_agent=user_agent)
+    mail.write(mail.compose(address, "Please confirm your newsletter subscription", confirm_text(link)), "optin")
+
+
+def send(sp: ShopPrivacy, accounts: Accounts, mail: MailFolder, subject: str, text: str) -> int:
+    """Mail ``text`` to every subscribed customer; ``sp.email.prepare`` adds the unsubscribe headers and
+    refuses suppressed or paused recipients. Returns how many mails were written."""
+    sent = 0
+    for cid in accounts.ids():
+        customer = accounts.get(cid)
+        if customer is None or state(sp, customer.email) != "subscribed":
+            continue
+        body = f"{text}\n\nChange what you receive: {sp.email.preferences_url(customer.email)}"
+        msg = mail.compose(customer.email, subject, body)
+        try:
+            sp.email.prepare(msg, LIST_ID)
+        except SuppressedRecipient:
+            continue
+        mail.write(msg, "newsletter")
+        sent += 1
+    return sent

@@ -1,0 +1,79 @@
+"""Fixtures for the example Flask shop: one app per test on the ``db_url`` store (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+
+pytest.importorskip("flask")
+
+from shopprivacy import Keyset
+
+BASE = "http://localhost"
+
+
+@pytest.fixture
+def app(tmp_path, db_url):
+    from examples.flask_shop import create_app
+
+    # SQLite: one file per database, as the shop runs; PostgreSQL: everything in the test's schema
+    shop_url = db_url if not db_url.startswith("sqlite") else f"sqlite:///{tmp_path / 'shop.db'}"
+    platform_url = db_url if not db_url.startswith("sqlite") else f"sqlite:///{tmp_path / 'platform.db'}"
+    app = create_app({
+        "SHOP_DATA_DIR": tmp_path / "shop",
+        "SHOP_DATABASE_URL": shop_url,
+        "SHOPPRIVACY_DATABASE_URL": db_url,
+        "SHOPPRIVACY_PLATFORM_OPTIONS": {"database_url": platform_url},
+        "SHOPPRIVACY_KEYSET": Keyset.generate().to_json(),
+        "SHOPPRIVACY_PUBLIC_BASE_URL": BASE,
+    })
+    yield app
+    app.extensions["flask_shop"].engine.dispose()
+    app.extensions["shopprivacy"].close()
+
+
+@pytest.fixture
+def sp(app):
+    return app.extensions["shopprivacy"]
+
+
+@pytest.fixture
+def shop(app):
+    return app.extensions["flask_shop"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf(client, path: str = "/") -> str:
+    html = client.get(path).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, f"no CSRF token on {path}"
+    return found.group(1)
+
+
+def sign_up(client, email: str = "jane@example.com", password: str = "correct horse battery",
+            **extra: str):
+    data = {"csrf_token": csrf(client, "/signup"), "email": email, "password": password, "first_name": "Jane",
+            "phone": "+33 6 12 34 56 78", "address": "12 rue des Lilas\n69001 Lyon", **extra}
+    return client.post("/signup", data=data)
+
+
+def log_in(client, email: str = "jane@example.com", password: str = "correct horse battery"):
+    return client.post("/login", data={"csrf_token": csrf(client, "/login"), "email": email, "password": password})
+
+
+def mails(shop, kind: str) -> list[EmailMessage]:
+    return [message_from_bytes(p.read_bytes(), policy=policy.default) for p in shop.mail.messages(kind)]
+
+
+def link_in(msg: EmailMessage, path: str) -> str:
+    """The path and query of the first link to ``path`` in the mail's text."""
+    found = re.search(re.escape(BASE + path) + r"\?t=[A-Za-z0-9._=-]+", msg.get_content())
+    assert found, f"no {path} link in the mail"
+    return found.group(0)[len(BASE):]

@@ -1,0 +1,203 @@
+"""The example Flask shop end to end with Flask's test client, on the ``db_url`` store."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from datetime import timedelta
+
+import pytest
+from examples.flask_shop import newsletter
+from examples.flask_shop.db import customers
+from sqlalchemy import func, select
+
+from shopprivacy.platforms.local import customers as platform_customers
+
+from .conftest import BASE, csrf, link_in, log_in, mails, sign_up
+
+pytestmark = pytest.mark.db
+
+EMAIL = "jane@example.com"
+
+
+def test_sign_up_stores_the_account_encrypted_and_logs_in_by_blind_index(app, client, shop, sp):
+    resp = sign_up(client, email="  Jane@Example.com ")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/account")
+    with shop.engine.connect() as conn:
+        row = conn.execute(select(customers)).one()
+    raw = " ".join(str(v) for v in row._mapping.values())
+    assert "jane@example.com" not in raw.lower() and "Lilas" not in raw and "34 56" not in raw
+    assert row.email_bidx == sp.fields.blind_index(EMAIL, kind="email")
+    assert row.password_hash.startswith("scrypt:")
+    # a token copied to another row does not decrypt
+    with pytest.raises(Exception, match="does not decrypt"):
+        sp.fields.decrypt(row.email, context="shop_customers.email", row="cu_other")
+    page = client.get("/account").get_data(as_text=True)
+    assert "Jane@Example.com" in page and "12 rue des Lilas" in page
+
+    fresh = app.test_client()
+    assert log_in(fresh, "JANE@example.COM").status_code == 302  # the blind index normalises the address
+    assert fresh.get("/account").status_code == 200
+    assert log_in(app.test_client(), EMAIL, "wrong password").status_code == 401
+    assert log_in(app.test_client(), "nobody@example.com").status_code == 401
+    again = sign_up(app.test_client())
+    assert again.status_code == 400 and "exists" in again.get_data(as_text=True)
+    with shop.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(customers)).scalar_one() == 1
+
+
+def test_bad_sign_up_input_is_a_400_page_and_writes_nothing(client, shop):
+    assert sign_up(client, email="not-an-address").status_code == 400
+    assert sign_up(client, password="short").status_code == 400
+    assert sign_up(client, address="x" * 501).status_code == 400
+    with shop.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(customers)).scalar_one() == 0
+
+
+def test_newsletter_double_opt_in_through_the_mail_folder(client, shop, sp):
+    sign_up(client, newsletter="yes")
+    assert newsletter.state(sp, EMAIL) == "pending"
+    [optin] = mails(shop, "optin")
+    assert optin["To"] == EMAIL
+    link = link_in(optin, "/privacy/email/confirm")
+    anonymous = client.application.test_client(use_cookies=False)
+    assert anonymous.get(link).status_code == 200  # a prefetch (mail scanner) confirms nothing
+    assert newsletter.state(sp, EMAIL) == "pending"
+    assert anonymous.post(link).status_code == 200
+    assert newsletter.state(sp, EMAIL) == "subscribed"
+    assert "You get the newsletter" in client.get("/account").get_data(as_text=True)
+    assert "opt_in_confirmed" in [e["action"] for e in sp.email.history(EMAIL)]
+
+
+def test_opt_in_from_the_account_page(client, shop, sp):
+    sign_up(client)
+    assert newsletter.state(sp, EMAIL) == "not_subscribed" and mails(shop, "optin") == []
+    resp = client.post("/account/newsletter", data={"csrf_token": csrf(client, "/account")})
+    assert resp.status_code == 302 and len(mails(shop, "optin")) == 1
+    for _ in range(3):  # the SDK's re-send limit (3 per day) answers 429, never 500
+        last = client.post("/account/newsletter", data={"csrf_token": csrf(client, "/account")})
+    assert last.status_code == 429 and len(mails(shop, "optin")) == 3
+
+
+def _subscribe(client, shop):
+    sign_up(client, newsletter="yes")
+    link = link_in(mails(shop, "optin")[-1], "/privacy/email/confirm")
+    assert client.post(link).status_code == 200
+
+
+def test_newsletter_carries_list_unsubscribe_and_one_click_suppresses(app, client, shop, sp):
+    _subscribe(client, shop)
+    sign_up(app.test_client(), email="bob@example.com")  # not subscribed: gets no newsletter
+    result = app.test_cli_runner().invoke(args=["send-newsletter", "--subject", "November"])
+    assert result.exit_code == 0 and "1 newsletter" in result.output
+    [letter] = mails(shop, "newsletter")
+    assert letter["To"] == EMAIL and letter["Subject"] == "November"
+    assert letter["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = re.fullmatch(r"<([^>]+)>", letter["List-Unsubscribe"]).group(1)
+    assert url.startswith(BASE + "/privacy/unsubscribe?t=")
+    path = url[len(BASE):]
+
+    mailbox_provider = app.test_client(use_cookies=False)
+    assert mailbox_provider.get(path).status_code == 200 and not sp.email.is_suppressed(EMAIL, "newsletter")
+    resp = mailbox_provider.post(path, data="List-Unsubscribe=One-Click",
+                                 content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 200
+    assert sp.email.is_suppressed(EMAIL, "newsletter") and newsletter.state(sp, EMAIL) == "not_subscribed"
+    assert mailbox_provider.post(path, data="List-Unsubscribe=One-Click",
+                                 content_type="application/x-www-form-urlencoded").status_code == 200  # idempotent
+    result = app.test_cli_runner().invoke(args=["send-newsletter"])
+    assert "0 newsletter" in result.output and len(mails(shop, "newsletter")) == 1
+
+
+def test_portal_export_is_verified_by_mail_and_downloads_the_account_data(app, client, shop, sp):
+    sign_up(client)
+    portal = app.test_client()
+    page = portal.get("/privacy/rights")
+    assert page.status_code == 200
+    csp_nonce = re.search(r"'nonce-([^']+)'", page.headers["Content-Security-Policy"]).group(1)
+    assert f'<style nonce="{csp_nonce}">' in page.get_data(as_text=True)  # the SDK's page gets the shop's nonce
+    resp = portal.post("/privacy/rights", data={"action": "export", "email": EMAIL}, headers={"Origin": BASE})
+    assert resp.status_code == 200
+    assert portal.post("/privacy/rights", data={"action": "export", "email": EMAIL}).status_code == 403  # no Origin
+
+    sp.run_due()
+    [verify] = mails(shop, "rights-verify")
+    assert verify["To"] == EMAIL
+    link = link_in(verify, "/privacy/rights/verify")
+    assert portal.get(link).status_code == 200
+    assert portal.post(link).status_code == 200
+    sp.run_due()
+    [ready] = mails(shop, "rights-export_ready")
+    download = link_in(ready, "/privacy/rights/download")
+    assert portal.get(download).status_code == 200
+    resp = portal.post(download)
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(resp.data)) as archive:
+        data = json.loads(archive.read("data.json"))
+    [row] = data["sources"]["shop_customers"]["rows"]
+    assert row["email"] == EMAIL and row["phone"] == "+33 6 12 34 56 78" and row["address"].startswith("12 rue")
+    assert portal.post(download).status_code == 410  # downloadable once
+
+
+def test_delete_account_gives_a_receipt_and_keeps_the_address_suppressed(app, client, shop, sp):
+    _subscribe(client, shop)
+    client.post("/subscribe/coffee-club", data={"csrf_token": csrf(client)})
+    pid = shop.accounts.get(shop.accounts.ids()[0]).platform_customer_id
+    assert pid is not None
+
+    wrong = client.post("/account/delete", data={"csrf_token": csrf(client, "/account"), "password": "nope"})
+    assert wrong.status_code == 303 and len(shop.accounts.ids()) == 1
+    resp = client.post("/account/delete", data={"csrf_token": csrf(client, "/account"),
+                                                "password": "correct horse battery"})
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    assert "Your account is deleted" in html and "shop_customers" in html and "crypto-shredded" in html
+    with shop.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(customers)).scalar_one() == 0
+    assert client.get("/account").status_code == 302  # signed out
+    assert log_in(app.test_client()).status_code == 401
+    assert sp.email.is_suppressed(EMAIL)  # every list, also after erasure
+    sp.run_due()  # the platform's copy is erased through the outbox
+    with shop.platform.engine.connect() as conn:
+        email = conn.execute(select(platform_customers.c.email).where(platform_customers.c.id == pid)).scalar_one()
+    assert email != EMAIL
+    request_id = re.search(r"<code>([^<]+)</code>", html).group(1)
+    assert sp.rights.get(request_id).state == "done"
+
+
+def test_renewal_command_bills_once_per_period(app, client, shop, sp):
+    sign_up(client)
+    assert client.post("/subscribe/coffee-club", data={"csrf_token": csrf(client)}).status_code == 302
+    assert client.post("/subscribe/beans-250", data={"csrf_token": csrf(client)}).status_code == 404  # not a plan
+    assert shop.platform.billing_count() == 1  # the first month, at purchase
+
+    def renew(days: int):
+        until = (sp.clock() + timedelta(days=days)).isoformat()
+        result = app.test_cli_runner().invoke(args=["renew", "--until", until])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert "nothing due" in renew(1)
+    assert "billed 1" in renew(32)
+    assert "billed 1" not in renew(32)  # the same period is never billed twice
+    assert shop.platform.billing_count() == 2
+    assert "billed 1" in renew(63)
+    assert shop.platform.billing_count() == 3
+    bad = app.test_cli_runner().invoke(args=["renew", "--until", "next tuesday"])
+    assert bad.exit_code == 2 and "ISO 8601" in bad.output
+
+
+def test_bad_links_show_localized_pages_never_a_stack_trace(client):
+    for path in ("/privacy/unsubscribe?t=forged", "/privacy/email/confirm?t=forged",
+                 "/privacy/rights/verify?t=forged", "/privacy/rights/download?t=forged"):
+        resp = client.get(path, headers={"Accept-Language": "fr"})
+        body = resp.get_data(as_text=True)
+        assert 400 <= resp.status_code < 500 and 'lang="fr"' in body and "Traceback" not in body
+        assert client.post(path).status_code < 500
+    missing = client.get("/no-such-page")
+    assert missing.status_code == 404 and "Page not found" in missing.get_data(as_text=True)
+    assert client.post("/login", data={"email": EMAIL, "password": "x"}).status_code == 400  # no CSRF token
+    assert client.get("/account").status_code == 302
+    assert client.post("/subscribe/coffee-club").status_code == 400
