@@ -129,6 +129,11 @@ def test_guard_and_prepare(esp):
     msg["Subject"] = "News"
     esp.email.prepare(msg, "newsletter")
     assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    msg.set_content("hello")
+    wire = msg.as_bytes()  # what smtplib.send_message writes: the message's own policy
+    assert b"=?utf-8?" not in wire  # never RFC 2047-encoded, which mailbox providers would not parse
+    line = next(x for x in wire.split(b"\n") if x.startswith(b"List-Unsubscribe: "))
+    assert line.rstrip(b"\r").endswith(b">") and b"https://" in line and b"?t=" in line
     esp.email.unsubscribe_address("jane@example.com", "newsletter")
     with pytest.raises(SuppressedRecipient):
         esp.email.guard("jane@example.com", "newsletter")

@@ -34,7 +34,11 @@ class SendingMixin(SuppressionMixin):
         return {"List-Unsubscribe": ", ".join(links), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
     def prepare(self, message: EmailMessage, list_id: str, *, customer_ref: str | None = None) -> EmailMessage:
-        """Check the recipient (``To``) with :meth:`guard` and add the unsubscribe headers to ``message``."""
+        """Check the recipient (``To``) with :meth:`guard` and add the unsubscribe headers to ``message``.
+
+        The message's policy is given a line limit of 998 characters so the headers are written as they are,
+        never RFC 2047-encoded (which mailbox providers do not parse).
+        """
         to = message.get("To")
         if not to or "," in to:
             raise InvalidInput("prepare() takes a message with exactly one recipient in To")
@@ -44,6 +48,11 @@ class SendingMixin(SuppressionMixin):
             for name, value in self.headers(address, list_id, customer_ref=customer_ref).items():
                 del message[name]
                 message[name] = value
+            limit = message.policy.max_line_length
+            if limit is not None and limit < 998:
+                # With the default 78, the long header would be RFC 2047-encoded on output, and mailbox
+                # providers would no longer recognise the link; RFC 5322 allows lines up to 998 characters.
+                message.policy = message.policy.clone(max_line_length=998)
         return message
 
     def preferences_url(self, address: str) -> str:
