@@ -12,26 +12,10 @@ LIST_ID = "newsletter"
 #: The wording the visitor agreed to; its version is kept with the proof of every opt-in.
 CONSENT_TEXT_VERSION = "newsletter-2026-01"
 
-_ON = {"opt_in_confirmed", "resubscribed"}
-_OFF = {"unsubscribed", "redact"}
-
-
 def state(sp: ShopPrivacy, address: str) -> str:
-    """``subscribed``, ``pending`` (waiting for the confirmation click) or ``not_subscribed``, from the proof."""
-    if sp.email.is_suppressed(address, LIST_ID):
-        return "not_subscribed"
-    current = "not_subscribed"
-    for event in sp.email.history(address):
-        if event["list"] not in (LIST_ID, "*"):
-            continue
-        action = event["action"]
-        if action in _ON:
-            current = "subscribed"
-        elif action in _OFF:
-            current = "not_subscribed"
-        elif action in ("opt_in_requested", "opt_in_resent") and current != "subscribed":
-            current = "pending"
-    return current
+    """``subscribed``, ``paused``, ``pending`` (waiting for the confirmation click), ``unsubscribed`` or
+    ``not_subscribed``."""
+    return sp.email.state(address, LIST_ID)
 
 
 def request(sp: ShopPrivacy, mail: MailFolder, address: str, *, source: str, ip: str | None = None,

@@ -21,11 +21,14 @@ def test_double_opt_in_with_proof(esp):
     assert get.status == 200 and b"method=\"post\"" in get.body  # a prefetch does not confirm
     _, states = esp.email.read_preferences(token_of(esp.email.preferences_url("jane@example.com")))
     assert states["newsletter"] == "not_subscribed"
+    assert esp.email.state("jane@example.com", "newsletter") == "pending"
+    assert esp.email.state("jane@example.com", "offers") == "not_subscribed"
     done = pages.confirm(post("/privacy/email/confirm", token, b"", remote_addr="198.51.100.2",
                               headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "UA"}))
     assert done.status == 200
     _, states = esp.email.read_preferences(token_of(esp.email.preferences_url("jane@example.com")))
     assert states["newsletter"] == "subscribed"
+    assert esp.email.state("JANE@example.com ", "newsletter") == "subscribed"
     history = esp.email.history("jane@example.com")
     assert [h["action"] for h in history] == ["opt_in_requested", "opt_in_confirmed"]
     assert history[1]["text_version"] == "newsletter-2026-11" and history[1]["source"] == "checkout-form"
@@ -38,6 +41,10 @@ def test_double_opt_in_with_proof(esp):
     esp.run_due()
     customer = shop.customer(cid)
     assert (customer["marketing_state"], customer["marketing_opt_in_level"]) == ("subscribed", "confirmed_opt_in")
+    esp.email.unsubscribe_address("jane@example.com", "newsletter")
+    assert esp.email.state("jane@example.com", "newsletter") == "unsubscribed"
+    with pytest.raises(NotFoundError):
+        esp.email.state("jane@example.com", "no-such-list")
 
 
 def test_resend_is_rate_limited_and_window_resets(esp, clock):

@@ -104,7 +104,7 @@ def test_newsletter_carries_list_unsubscribe_and_one_click_suppresses(app, clien
     resp = mailbox_provider.post(path, data="List-Unsubscribe=One-Click",
                                  content_type="application/x-www-form-urlencoded")
     assert resp.status_code == 200
-    assert sp.email.is_suppressed(EMAIL, "newsletter") and newsletter.state(sp, EMAIL) == "not_subscribed"
+    assert sp.email.is_suppressed(EMAIL, "newsletter") and newsletter.state(sp, EMAIL) == "unsubscribed"
     assert mailbox_provider.post(path, data="List-Unsubscribe=One-Click",
                                  content_type="application/x-www-form-urlencoded").status_code == 200  # idempotent
     result = app.test_cli_runner().invoke(args=["send-newsletter"])

@@ -19,7 +19,9 @@ def test_rights_commands(settings, store, capsys):
     assert "done" in out and "email.suppression retained" in out and "jane" not in out
     assert main(["rights", "show", req.id, "--json"], environ) == 0
     assert json.loads(capsys.readouterr().out)["state"] == "done"
-    assert main(["rights", "extend", other.id, "identity documents awaited"], environ) == 0
+    assert main(["rights", "extend", other.id, "identity documents awaited"], environ) == 2  # not verified
+    third = sp.rights.open("export", {"email": "sam@example.com"}, verified_by="shopify")
+    assert main(["rights", "extend", third.id, "many systems to search"], environ) == 0
     assert main(["rights", "reject", other.id, "identity could not be verified"], environ) == 0
     assert main(["rights", "reject", other.id, "again"], environ) == 2
     assert main(["rights", "process", "rr_unknown"], environ) == 2

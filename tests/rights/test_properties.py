@@ -1,4 +1,5 @@
-"""Hypothesis: tokens and portal form bodies never cause a 500 and never an exception out of a handler."""
+"""Hypothesis: tokens and portal form bodies never cause a 500 and never an exception out of a handler; order
+ids a platform names either parse or are refused."""
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -52,3 +53,17 @@ def test_cross_site_portal_posts_are_refused(sp):
 def test_routes_are_mounted(sp):
     paths = {r.full_path("/privacy") for r in sp.web_routes()}
     assert {"/privacy/rights", "/privacy/rights/verify", "/privacy/rights/download"} <= paths
+
+
+@given(orders=st.one_of(st.lists(st.one_of(st.text(max_size=210), st.integers(), st.none(), st.booleans()),
+                                 max_size=20),
+                        st.text(max_size=20), st.integers(), st.none(), st.dictionaries(st.text(), st.text())))
+def test_order_ids_parse_or_are_refused(orders):
+    from shopprivacy.errors import InvalidInput
+    from shopprivacy.rights.model import parse_orders
+    try:
+        out = parse_orders(orders)
+    except InvalidInput:
+        return
+    assert isinstance(out, tuple) and len(out) == len(set(out))
+    assert all(isinstance(o, str) and 0 < len(o) <= 200 and o.isprintable() and o == o.strip() for o in out)

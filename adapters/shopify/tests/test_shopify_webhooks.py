@@ -88,6 +88,20 @@ def test_customers_redact_opens_an_erasure(sp: ShopPrivacy) -> None:
     assert request.kind == "erase" and request.verified
 
 
+def test_customers_redact_passes_the_orders_to_redact(sp: ShopPrivacy) -> None:
+    from shopprivacy.rights import records
+
+    route = endpoint(sp)
+    assert route.handler(delivery("customers/redact", raw(REDACT), webhook_id="w-redact-2")).status == 200
+    assert sp.outbox.deliver_due().dead == 0
+    (request,) = [r for r in sp.rights.find() if r.external_id == "shopify:w-redact-2"]
+    assert request.forwarded_by == "shopify"
+    with sp.store.begin(write=False) as conn:
+        subject = records.subject_of(sp, conn, records.load(conn, request.id))
+    assert subject.order_ids == ("gid://shopify/Order/299938", "gid://shopify/Order/280263")
+    assert subject.customer_id == "gid://shopify/Customer/191167"
+
+
 def test_shop_redact_removes_everything_and_forgets_the_shop(sp: ShopPrivacy) -> None:
     route = endpoint(sp)
     assert route.handler(delivery("customers/redact", raw(REDACT), webhook_id="w-1")).status == 200

@@ -1,8 +1,8 @@
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from shopprivacy_woocommerce import consent_meta_key
-from shopprivacy_woocommerce.privacy import DELETED_EMAIL
+from shopprivacy_woocommerce import WooSubscriptionLive, consent_meta_key
+from shopprivacy_woocommerce.privacy import DELETED_EMAIL, LIVE_RETRY_SECONDS
 
 from shopprivacy.platforms import MarketingConsentUpdate
 
@@ -106,10 +106,39 @@ def test_erase_anonymises_orders_keeps_invoices_and_deletes_customer(shop, adapt
 def test_erase_waits_for_live_subscriptions(shop, adapter):
     cid = shop.add_customer("jane@example.com")
     shop.add_subscription(cid, status="active")
-    receipt = adapter.erase_customer(str(cid), idempotency_key="e1")
-    assert receipt.pending and "subscriptions" in receipt.retained
+    with pytest.raises(WooSubscriptionLive) as info:
+        adapter.erase_customer(str(cid), idempotency_key="e1")
+    assert info.value.retryable and info.value.retry_after == LIVE_RETRY_SECONDS
     assert cid in shop.customers
     assert not [c for c in shop.calls if c[0] in ("PUT", "DELETE")]
+
+
+def test_rights_erasure_is_retried_until_the_subscription_ends(shop, adapter, db_url):
+    """A live subscription: nothing is erased and the request is not reported done; it is once cancelled."""
+    from shopprivacy import Keyset, Settings, ShopPrivacy
+    from shopprivacy.store import Store
+
+    now = [AT]
+    store = Store.from_url(db_url)
+    store.upgrade()
+    settings = Settings(database_url=db_url, keyset=Keyset.generate().to_json(), platform="woocommerce",
+                        public_base_url="https://shop.example")
+    sp = ShopPrivacy(settings, store=store, adapter=adapter, clock=lambda: now[0])
+    try:
+        cid = shop.add_customer("jane@example.com")
+        sid = shop.add_subscription(cid, status="active")
+        req = sp.rights.open("erase", {"customer_id": str(cid)}, verified_by="operator")
+        assert sp.rights.process(req.id).state == "in_progress"
+        assert sp.outbox.deliver_due().retried == 1
+        assert sp.rights.get(req.id).state == "in_progress" and cid in shop.customers
+        assert sp.rights.receipt(req.id).failures == {"platform:woocommerce": "platform:woocommerce: "
+                                                                              "WooSubscriptionLive"}
+        shop.subscriptions[sid]["status"] = "cancelled"
+        now[0] += timedelta(seconds=LIVE_RETRY_SECONDS + 60)
+        sp.outbox.deliver_due()
+        assert cid not in shop.customers and sp.rights.get(req.id).state == "done"
+    finally:
+        sp.close()
 
 
 def test_doctor_reports_blank_retention_periods(shop, adapter):

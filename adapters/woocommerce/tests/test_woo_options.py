@@ -46,6 +46,18 @@ def test_plain_http_refused_unless_allowed():
     assert opts.allow_insecure_http is True
 
 
+@pytest.mark.parametrize("url", ["HTTP://shop.example", "Http://shop.example", " hTTp://shop.example/"])
+def test_plain_http_in_any_case_is_refused(url):
+    with pytest.raises(ConfigurationError, match="https"):
+        WooCommerceOptions.parse({**GOOD, "site_url": url})
+    allowed = WooCommerceOptions.parse({**GOOD, "site_url": url, "allow_insecure_http": "true"})
+    assert allowed.site_url == "http://shop.example"  # stored with the scheme lower-cased
+
+
+def test_upper_case_https_is_stored_lower_cased():
+    assert WooCommerceOptions.parse({**GOOD, "site_url": "HTTPS://Shop.example/"}).site_url == "https://Shop.example"
+
+
 @pytest.mark.parametrize(("name", "value"), [("allow_insecure_http", "maybe"), ("per_page", "500"),
                                              ("site_url", "ftp://shop"), ("consumer_key", "short"),
                                              ("hold_entity", "bad name"), ("typo_option", "x")])

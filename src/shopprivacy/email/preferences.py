@@ -40,14 +40,7 @@ class PreferencesMixin(SuppressionMixin, LinkMailMixin):
                 raise NotFoundError("the preferences link names an address this shop does not hold")
             current = records.states(conn, subject)
         now = self.sp.clock()
-        out = {}
-        for lid in self.settings.lists:
-            row = current.get(lid)
-            state = "not_subscribed" if row is None else row.state
-            if state == "paused" and row is not None and row.paused_until is not None and row.paused_until <= now:
-                state = "subscribed"
-            out[lid] = state
-        return subject, out
+        return subject, {lid: records.effective_state(current.get(lid), now) for lid in self.settings.lists}
 
     def update_preferences(self, token: str, wanted: Mapping[str, bool], *, pause_days: int | None = None,
                            meta: Meta | None = None) -> list[Change]:

@@ -118,6 +118,15 @@ def set_state(conn: Connection, *, subject: str, list_id: str, state: str, level
         "paused_until": paused_until, "updated_at": now}).first() is not None
 
 
+def effective_state(row: Any, now: datetime) -> str:
+    """The state of one ``sp_email_subscriptions`` row (or ``None``): a pause that has ended reads as subscribed."""
+    if row is None:
+        return "not_subscribed"
+    if row.state == "paused" and row.paused_until is not None and row.paused_until <= now:
+        return "subscribed"
+    return str(row.state)
+
+
 def states(conn: Connection, subject: str) -> dict[str, Any]:
     rows = conn.execute(statements(conn).states, {"s": subject}).all()
     return {r.list_id: r for r in rows}

@@ -6,14 +6,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import BadToken, NotFoundError, SuppressedRecipient
 from . import records
 from .core import ALL, EmailBase
 from .records import Change, Meta
-from .tables import email_subjects
+from .tables import email_subjects, pending_opt_ins
 
 log = logging.getLogger("shopprivacy.email")
 
@@ -79,6 +79,22 @@ class SuppressionMixin(EmailBase):
         from every list."""
         with self.sp.store.begin(write=False) as conn:
             return records.is_suppressed(conn, self._bidx(address), list_id)
+
+    def state(self, address: str, list_id: str) -> str:
+        """Where ``address`` stands on ``list_id``: ``subscribed``, ``paused``, ``pending`` (opt-in awaiting its
+        confirmation), ``unsubscribed`` (suppressed) or ``not_subscribed``."""
+        self._known_list(list_id)
+        bidx, now = self._bidx(address), self.sp.clock()
+        with self.sp.store.begin(write=False) as conn:
+            if records.is_suppressed(conn, bidx, list_id):
+                return "unsubscribed"
+            state = records.effective_state(records.states(conn, self.subject_of(address)).get(list_id), now)
+            if state != "not_subscribed":
+                return state
+            pending = conn.execute(select(pending_opt_ins.c.id).where(
+                pending_opt_ins.c.address_bidx == bidx, pending_opt_ins.c.list_id == list_id,
+                pending_opt_ins.c.confirmed_at.is_(None), pending_opt_ins.c.expires_at > now).limit(1)).first()
+        return "pending" if pending is not None else "not_subscribed"
 
     def is_paused(self, address: str, list_id: str) -> bool:
         """True while the subscriber has paused marketing on ``list_id`` from the preference centre."""

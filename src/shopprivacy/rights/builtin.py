@@ -21,8 +21,19 @@ PLATFORM_TOPIC = "rights.platform_erase"
 SDK_SOURCE = "shopprivacy"
 
 
+def _customer_refs(customer_id: str) -> list[str]:
+    """The forms a platform customer id may be stored in: as given, and a GraphQL gid's numeric tail."""
+    refs = [customer_id]
+    if customer_id.startswith("gid://"):
+        tail = customer_id.rsplit("/", 1)[-1]
+        if tail and tail != customer_id:
+            refs.append(tail)
+    return refs
+
+
 class SdkSource:
-    """What the SDK itself holds about the subject."""
+    """What the SDK itself holds about the subject: by its e-mail address, and by its customer id (the
+    addresses the SDK recorded for that platform customer)."""
 
     name = SDK_SOURCE
 
@@ -30,8 +41,35 @@ class SdkSource:
         self.rights = rights
         self.sp = rights.sp
 
+    def linked(self, subject: Subject) -> list[tuple[str, str | None]]:
+        """(e-mail subject, address or None when shredded) recorded for the subject's customer id, other than
+        the subject's own e-mail address."""
+        if not subject.customer_id:
+            return []
+        own = self.sp.email.subject_of(subject.email) if subject.email else None
+        with self.sp.store.begin(write=False) as conn:
+            rows = conn.execute(select(email_subjects.c.subject, email_subjects.c.address).where(
+                email_subjects.c.customer_ref.in_(_customer_refs(subject.customer_id)))
+                .order_by(email_subjects.c.subject)).all()
+        out: list[tuple[str, str | None]] = []
+        for row in rows:
+            if row.subject == own:
+                continue
+            address = None
+            if row.address is not None:
+                with contextlib.suppress(ShreddedError, TokenError):
+                    value = self.sp.fields.decrypt(row.address, context="sp_email_subjects.address",
+                                                   row=row.subject)
+                    address = value if isinstance(value, str) else None
+            out.append((row.subject, address))
+        return out
+
+    def _addresses(self, subject: Subject) -> list[str]:
+        found = [subject.email] if subject.email else []
+        return found + [a for _, a in self.linked(subject) if a is not None and a not in found]
+
     def find(self, subject: Subject) -> int:
-        return len(self.sp.email.history(subject.email)) if subject.email else 0
+        return sum(len(self.sp.email.history(a)) for a in self._addresses(subject))
 
     def _address_on_file(self, email: str) -> dict[str, Any] | None:
         sid = self.sp.email.subject_of(email)
@@ -46,15 +84,22 @@ class SdkSource:
         return {"address": address, "platform_customer_id": row.customer_ref,
                 "first_seen": row.created_at.isoformat()}
 
+    def _email_section(self, address: str) -> dict[str, Any]:
+        email = self.sp.email
+        lists = {lid: {"suppressed": email.is_suppressed(address, lid),
+                       "paused": email.is_paused(address, lid)} for lid in email.settings.lists}
+        return {"on_file": self._address_on_file(address), "suppressed_everywhere": email.is_suppressed(address, None),
+                "lists": lists, "consent_history": email.history(address)}
+
     def export(self, subject: Subject) -> Mapping[str, Any]:
         out: dict[str, Any] = {}
-        email = self.sp.email
         if subject.email:
-            lists = {lid: {"suppressed": email.is_suppressed(subject.email, lid),
-                           "paused": email.is_paused(subject.email, lid)} for lid in email.settings.lists}
-            out["email"] = {"on_file": self._address_on_file(subject.email),
-                            "suppressed_everywhere": email.is_suppressed(subject.email, None),
-                            "lists": lists, "consent_history": email.history(subject.email)}
+            out["email"] = self._email_section(subject.email)
+        linked = [a for a in self._addresses(subject) if a != subject.email]
+        if linked:  # addresses the SDK recorded for the customer id
+            out["email_of_customer"] = [self._email_section(a) for a in linked]
+        if subject.order_ids:
+            out["platform_orders"] = list(subject.order_ids)
         consent_id = self.rights.consent_id_of(subject.request_id)
         if consent_id:
             try:
@@ -85,25 +130,39 @@ class SdkSource:
         return SourceReceipt(self.name, (FieldOutcome("email_suppression", "corrected" if carried else "not_held",
                                                       "opt-outs carried to the corrected address", len(carried)),))
 
-    def erase(self, subject: Subject) -> SourceReceipt:
-        outcomes: list[FieldOutcome] = []
-        if subject.email:
-            email = self.sp.email
+    def _forget(self, sid: str, address: str | None) -> bool:
+        email = self.sp.email
+        if address is not None:
             # durable first: never mailed again (a retry after the shred finds the suppression already written)
             with contextlib.suppress(ShreddedError):
-                email.suppress(subject.email, "*", reason="erased")
-            sid = email.subject_of(subject.email)
-            with self.sp.store.begin() as conn:
-                email.forget_subject(conn, sid)
-            shredded = self.sp.fields.shred(sid, actor="rights")
+                email.suppress(address, "*", reason="erased")
+        with self.sp.store.begin() as conn:
+            email.forget_subject(conn, sid)
+        return bool(self.sp.fields.shred(sid, actor="rights"))
+
+    def erase(self, subject: Subject) -> SourceReceipt:
+        outcomes: list[FieldOutcome] = []
+        targets: list[tuple[str, str | None]] = []
+        if subject.email:
+            targets.append((self.sp.email.subject_of(subject.email), subject.email))
+        targets += self.linked(subject)  # what the SDK recorded for the customer id (e.g. customer.deleted)
+        if targets:
+            shredded = sum(self._forget(sid, address) for sid, address in targets)
+            n = len(targets)
+            suppressed = sum(1 for _, a in targets if a is not None)
             outcomes += [
-                FieldOutcome("email.address", "erased", "crypto-shredded" if shredded else "", 1),
-                FieldOutcome("email.platform_customer_id", "erased", rows=1),
+                FieldOutcome("email.address", "erased", "crypto-shredded" if shredded else "", n),
+                FieldOutcome("email.platform_customer_id", "erased", rows=n),
                 FieldOutcome("email.suppression", "retained",
-                             "keyed hash of the address only, so it is never mailed again", 1),
+                             "keyed hash of the address only, so it is never mailed again", suppressed),
                 FieldOutcome("email.consent_history", "retained",
-                             "proof of consent and opt-outs (GDPR Art. 7(1)), by keyed hash only", 1),
+                             "proof of consent and opt-outs (GDPR Art. 7(1)), by keyed hash only", n),
             ]
+        if subject.order_ids:
+            outcomes.append(FieldOutcome("platform_orders", "manual",
+                                         "orders the platform named: sources matching on order_id erase them "
+                                         "(see their receipts); other systems holding them need it by hand",
+                                         len(subject.order_ids)))
         if self.rights.consent_id_of(subject.request_id):
             outcomes.append(FieldOutcome("cookie_consent", "retained",
                                          "anonymous proof of choices (Art. 7(1)); its link to the person is "

@@ -44,6 +44,7 @@ class RightsRequest:
     reject_reason: str | None = None
     completed_at: datetime | None = None
     subject: str = ""  # pseudonym used in the audit log
+    forwarded_by: str | None = None  # the platform that forwarded the request (e.g. a Shopify webhook)
 
     @property
     def open(self) -> bool:
@@ -52,13 +53,18 @@ class RightsRequest:
 
 @dataclass(frozen=True)
 class Subject:
-    """The verified identifiers of the person a request is about; never logged (``repr`` hides them)."""
+    """The verified identifiers of the person a request is about; never logged (``repr`` hides them).
+
+    ``order_ids``: the orders a platform named with a forwarded request (Shopify's ``orders_to_redact`` /
+    ``orders_requested``), for sources that match on ``order_id``.
+    """
 
     email: str | None = field(default=None, repr=False)
     phone: str | None = field(default=None, repr=False)
     customer_id: str | None = field(default=None, repr=False)
     pseudonym: str = ""
     request_id: str = ""
+    order_ids: tuple[str, ...] = field(default=(), repr=False)
 
     def __bool__(self) -> bool:
         return bool(self.email or self.phone or self.customer_id)
@@ -104,7 +110,9 @@ class Notice:
     """A message the shop's sender delivers. ``to`` is an address or phone number: do not log it.
 
     ``kind``: ``verify`` (with ``link``), ``acknowledged``, ``export_ready`` (with ``link``), ``done``,
-    ``rejected``, ``extended``, ``preferences`` (with ``link``) or ``reminder`` (to the operator).
+    ``done_platform_pending`` (an erasure done here; the platform accepted its part and completes it on its
+    own schedule), ``rejected``, ``extended``, ``preferences`` (with ``link``) or ``reminder`` (to the
+    operator).
     ``channel``: ``email``, ``sms`` or ``operator``.
     """
 
@@ -131,7 +139,8 @@ class Receipt:
                 "received_at": r.received_at.isoformat(), "due_at": r.due_at.isoformat(),
                 "acknowledge_by": r.acknowledge_by.isoformat() if r.acknowledge_by else None,
                 "acknowledged_at": r.acknowledged_at.isoformat() if r.acknowledged_at else None,
-                "verified": r.verified, "verified_by": r.verified_by, "extension_reason": r.extension_reason,
+                "verified": r.verified, "verified_by": r.verified_by, "forwarded_by": r.forwarded_by,
+                "extension_reason": r.extension_reason,
                 "reject_reason": r.reject_reason, "subject": r.subject,
                 "completed_at": r.completed_at.isoformat() if r.completed_at else None,
                 "sources": [s.to_json() for s in self.sources], "failures": dict(self.failures),
@@ -191,6 +200,25 @@ def _identifier(kind: str, raw: object) -> str:
     elif kind == "phone":
         value = normalise(value, "phone")
     return value
+
+
+#: At most this many order ids travel with one request.
+MAX_ORDERS = 10_000
+
+
+def parse_orders(orders: object) -> tuple[str, ...]:
+    """Validated order ids a platform named with a request: 1-200 printable characters each, deduplicated."""
+    if isinstance(orders, (str, bytes)) or not isinstance(orders, (list, tuple)):
+        raise InvalidInput("orders must be a list of order ids")
+    if len(orders) > MAX_ORDERS:
+        raise InvalidInput(f"at most {MAX_ORDERS} order ids per request")
+    out: dict[str, None] = {}
+    for raw in orders:
+        value = str(raw) if isinstance(raw, int) and not isinstance(raw, bool) else raw
+        if not isinstance(value, str) or not 0 < len(value.strip()) <= 200 or not value.isprintable():
+            raise InvalidInput("an order id must be 1-200 printable characters")
+        out[value.strip()] = None
+    return tuple(out)
 
 
 def parse_changes(changes: object) -> dict[str, str]:

@@ -145,7 +145,7 @@ class NoticesMixin:
             if row.regime == "ccpa" and row.acknowledged_at is None:
                 records.set_state(conn, row.id, now, acknowledged_at=now)
                 self._audit(conn, row, "rights.acknowledged")
-            if p["notice"] == "done" and row.kind == "erase":
+            if p["notice"] in ("done", "done_platform_pending") and row.kind == "erase":
                 conn.execute(update(identifiers).where(identifiers.c.request_id == row.id).values(value=None))
 
     def preferences_notice(self, address: str, *, ip: str | None = None) -> None:

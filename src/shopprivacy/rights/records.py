@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 ID_CONTEXT = "sp_rights_identifiers.value"
 CHANGES_CONTEXT = "sp_rights_requests.changes"
 CONSENT_CONTEXT = "sp_rights_requests.consent_ref"
+ORDERS_CONTEXT = "sp_rights_requests.orders"
 
 
 def to_request(row: Any) -> RightsRequest:
@@ -30,7 +31,7 @@ def to_request(row: Any) -> RightsRequest:
         verified_by=row.verified_by, locale=row.locale, external_id=row.external_id,
         acknowledge_by=row.acknowledge_by, acknowledged_at=row.acknowledged_at,
         extension_reason=row.extension_reason, reject_reason=row.reject_reason, completed_at=row.completed_at,
-        subject=row.subject)
+        subject=row.subject, forwarded_by=row.forwarded_by)
 
 
 def load(conn: Connection, request_id: object, *, lock: bool = False) -> Any:
@@ -85,7 +86,19 @@ def subject_of(sp: ShopPrivacy, conn: Connection, row: Any) -> Subject:
             if value is not None:
                 found[ident.kind] = value
     return Subject(email=found.get("email"), phone=found.get("phone"), customer_id=found.get("customer_id"),
-                   pseudonym=row.subject, request_id=row.id)
+                   pseudonym=row.subject, request_id=row.id, order_ids=orders_of(sp, row))
+
+
+def orders_of(sp: ShopPrivacy, row: Any) -> tuple[str, ...]:
+    """The order ids the platform named with the request (none once they were dropped)."""
+    if row.orders is None:
+        return ()
+    value = sp.fields.decrypt(row.orders, context=ORDERS_CONTEXT, row=row.id)
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def orders_token(sp: ShopPrivacy, request_id: str, orders: tuple[str, ...]) -> str | None:
+    return sp.fields.encrypt(list(orders), context=ORDERS_CONTEXT, row=request_id) if orders else None
 
 
 def step_rows(conn: Connection, request_id: str) -> dict[str, Any]:
@@ -100,3 +113,24 @@ def save_step(conn: Connection, request_id: str, source: str, *, status: str, no
         request_id=request_id, source=source, attempts=1, **values)
     conn.execute(ins.on_conflict_do_update(index_elements=["request_id", "source"],
                                            set_={**values, "attempts": steps.c.attempts + 1}))
+
+
+def restart_steps(conn: Connection, request_id: str, now: datetime) -> int:
+    """A newly verified identifier (or order ids) joined a started request: forget the finished and failed
+    steps so the next run uses it too (sources are idempotent). A platform erasure already queued, accepted or
+    done stays (re-queueing it would reuse its idempotency key); one that found no customer runs again."""
+    done = [s for s in step_rows(conn, request_id).values() if s.status in ("done", "failed")]
+    again = [s.source for s in done if not s.source.startswith("platform:") or s.status == "failed"
+             or _held_nothing(s.receipt)]
+    if again:
+        conn.execute(delete(steps).where(steps.c.request_id == request_id, steps.c.source.in_(again)))
+        set_state(conn, request_id, now, next_attempt_at=None)
+    return len(again)
+
+
+def _held_nothing(receipt: Any) -> bool:
+    """True when a step's receipt says the source held nothing about the subject."""
+    if not isinstance(receipt, Mapping):
+        return True
+    fields = receipt.get("fields") or []
+    return all(isinstance(f, Mapping) and f.get("outcome") == "not_held" for f in fields)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -18,9 +17,10 @@ from ..errors import BadToken, ConflictError, ExpiredToken, InvalidInput
 from ..tokens import TokenSigner
 from ..web.i18n import available_locales, negotiate
 from . import processing, records
-from .archive import LOCALES, open_sealed
+from .archive import LOCALES
 from .builtin import PLATFORM_TOPIC, SdkSource
 from .deadlines import REGIMES, due_dates
+from .downloads import DownloadsMixin
 from .model import (
     KINDS,
     OPEN_STATES,
@@ -30,8 +30,9 @@ from .model import (
     Subject,
     parse_changes,
     parse_identity,
+    parse_orders,
 )
-from .notices import NOTICE_CONTEXT, NOTICE_TOPIC, NoticesMixin, Sender
+from .notices import NOTICE_CONTEXT, NOTICE_TOPIC, Sender
 from .settings import RightsSettings
 from .sources import DataSource
 from .tables import exports, identifiers, requests
@@ -43,7 +44,7 @@ log = logging.getLogger("shopprivacy.rights")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,39}$")
 
 
-class Rights(NoticesMixin):
+class Rights(DownloadsMixin):
     """Rights requests for one shop. Register the shop's sources with :meth:`register_source` and a
     :meth:`set_sender` that mails (or texts) notices; the SDK's data and the platform are built in."""
 
@@ -75,15 +76,19 @@ class Rights(NoticesMixin):
     def sources(self, *, forwarded_by: str | None = None) -> list[DataSource]:
         """Every source, the SDK's own first (its suppression is written first) and the platform last.
 
-        A request the platform itself forwarded (``verified_by`` is the adapter's name, e.g. Shopify's
-        ``customers/redact``) leaves the platform out: the platform handles its own data and asks only
-        for what the shop's app holds.
+        A request the platform itself forwarded (the request's ``forwarded_by`` is the adapter's name, e.g.
+        Shopify's ``customers/redact``, also when it merged into a request the person opened) leaves the
+        platform out: the platform handles its own data and asks only for what the shop's app holds.
         """
         out: list[DataSource] = [self.sdk_source, *self._sources.values()]
         platform = self.platform_source
-        if platform is None or (forwarded_by is not None and forwarded_by == self.sp.adapter.name):
+        if platform is None or (forwarded_by is not None and forwarded_by == self._platform_name()):
             return out
         return [*out, platform]
+
+    def _platform_name(self) -> str | None:
+        platform = self.platform_source
+        return None if platform is None else str(getattr(platform.adapter, "name", "") or "") or None
 
     def shop_sources(self) -> list[DataSource]:
         return list(self._sources.values())
@@ -96,12 +101,14 @@ class Rights(NoticesMixin):
     # -- opening --------------------------------------------------------------------------------------
     def open(self, kind: str, identity: Mapping[str, str], *, channel: str = "portal", regime: str | None = None,
              verified_by: str | None = None, changes: Mapping[str, str] | None = None, locale: str | None = None,
-             external_id: str | None = None, ip: str | None = None, consent_id: str | None = None) -> RightsRequest:
+             external_id: str | None = None, ip: str | None = None, consent_id: str | None = None,
+             orders: Sequence[str] | None = None) -> RightsRequest:
         """Open (or merge into an open one, or return the one with ``external_id``) a request.
 
         Without ``verified_by``, a signed link is sent to every identifier (the e-mail address, the phone,
         the address on file for a customer id) and only verified identifiers are ever used. The work done
-        is the same whether or not the shop knows the person, so the answer reveals nothing.
+        is the same whether or not the shop knows the person, so the answer reveals nothing. ``orders``:
+        order ids the platform named with a forwarded request (sources matching on ``order_id`` use them).
         """
         if kind not in KINDS:
             raise InvalidInput("kind must be export, rectify or erase")
@@ -118,12 +125,14 @@ class Rights(NoticesMixin):
             consent_id = None
         dropped: list[str] = []
         ids = parse_identity(identity, dropped=dropped if verified_by else None)
+        order_ids = parse_orders(orders) if orders else ()
         fixes = parse_changes(changes) if kind == "rectify" else None
         if kind != "rectify" and changes:
             raise InvalidInput("only a rectify request carries changes")
         now, lang = self.sp.clock(), self._locale(locale)
         bidxs = {k: self._bidx(k, v) for k, v in ids.items()}
         ip_hash = self.sp.keyring.keyed_hash(ip, namespace="ip") if ip else None
+        platform = self._platform_name() if verified_by else None  # before the transaction: may set up the adapter
         with self.sp.store.begin() as conn:
             self.sp.store.lock(conn, "shopprivacy:rights:open")
             if external_id is not None:
@@ -132,15 +141,16 @@ class Rights(NoticesMixin):
                     return records.to_request(row)
             if verified_by is None:
                 self._rate_limit(conn, bidxs, ip_hash, now)
-            merged = self._merge(conn, kind, ids, bidxs, fixes, verified_by, now)
+            merged = self._merge(conn, kind, ids, bidxs, fixes, verified_by, order_ids, platform, now)
             if merged is not None:
                 return merged
             return self._create(conn, kind, ids, bidxs, fixes, regime=regime, channel=channel, lang=lang,
                                 verified_by=verified_by, external_id=external_id, ip_hash=ip_hash,
-                                consent_id=consent_id, dropped=dropped, now=now)
+                                consent_id=consent_id, dropped=dropped, order_ids=order_ids, now=now)
 
     def _merge(self, conn: Connection, kind: str, ids: Mapping[str, str], bidxs: Mapping[str, str],
-               fixes: Mapping[str, str] | None, verified_by: str | None, now: datetime) -> RightsRequest | None:
+               fixes: Mapping[str, str] | None, verified_by: str | None, order_ids: tuple[str, ...],
+               platform: str | None, now: datetime) -> RightsRequest | None:
         q = (select(requests).join(identifiers, identifiers.c.request_id == requests.c.id)
              .where(requests.c.kind == kind, requests.c.state.in_(sorted(OPEN_STATES)),
                     identifiers.c.bidx.in_(list(bidxs.values())), identifiers.c.kind.in_(list(bidxs)))
@@ -155,27 +165,41 @@ class Rights(NoticesMixin):
                 if k not in have:
                     records.add_identifier(self.sp, conn, row.id, k, v, bidx=bidxs[k], origin="request",
                                            verified_at=now if verified_by else None, now=now)
+            if order_ids:
+                merged_orders = tuple(dict.fromkeys((*records.orders_of(self.sp, row), *order_ids)))
+                records.set_state(conn, row.id, now, orders=records.orders_token(self.sp, row.id, merged_orders))
+            reset = 0
             if verified_by is not None:
+                newly = [k for k in ids if k not in have or have[k].verified_at is None]
                 conn.execute(update(identifiers).where(identifiers.c.request_id == row.id,
                                                        identifiers.c.kind.in_(list(ids)),
                                                        identifiers.c.verified_at.is_(None)).values(verified_at=now))
+                forwarded = row.forwarded_by
+                if forwarded is None or verified_by == platform:
+                    forwarded = verified_by
                 if row.verified_at is None:
                     records.set_state(conn, row.id, now, verified_at=now, verified_by=verified_by,
+                                      forwarded_by=forwarded,
                                       state="verified" if row.state == "received" else row.state)
+                else:
+                    records.set_state(conn, row.id, now, forwarded_by=forwarded)
+                if newly or order_ids:
+                    reset = records.restart_steps(conn, row.id, now)
             else:
                 records.set_state(conn, row.id, now,
                                   verify_expires_at=now + timedelta(hours=self.settings.verify_max_age_hours))
                 for k in ids:
                     if have.get(k) is None or have[k].verified_at is None:
                         self.notify(conn, row.id, "verify", k, suffix=now.isoformat())
-            self._audit(conn, row, "rights.merged", fields=tuple(sorted(ids)), verified_by=verified_by)
+            self._audit(conn, row, "rights.merged", fields=tuple(sorted(ids)), verified_by=verified_by,
+                        restarted=reset or None)
             return records.to_request(records.load(conn, row.id))
         return None
 
     def _create(self, conn: Connection, kind: str, ids: Mapping[str, str], bidxs: Mapping[str, str],
                 fixes: Mapping[str, str] | None, *, regime: str, channel: str, lang: str, verified_by: str | None,
                 external_id: str | None, ip_hash: str | None, consent_id: str | None, dropped: list[str],
-                now: datetime) -> RightsRequest:
+                order_ids: tuple[str, ...], now: datetime) -> RightsRequest:
         rid = "rr_" + secrets.token_hex(12)
         if "email" in ids:
             subject = self.sp.email.subject_of(ids["email"])
@@ -186,7 +210,8 @@ class Rights(NoticesMixin):
         verified_at = now if verified_by else None
         conn.execute(requests.insert().values(
             id=rid, kind=kind, state="verified" if verified_by else "received", regime=regime, channel=channel,
-            locale=lang, external_id=external_id, subject=subject, verified_by=verified_by, verified_at=verified_at,
+            locale=lang, external_id=external_id, subject=subject, verified_by=verified_by, forwarded_by=verified_by,
+            verified_at=verified_at, orders=records.orders_token(self.sp, rid, order_ids),
             verify_expires_at=now + timedelta(hours=self.settings.verify_max_age_hours), received_at=now,
             acknowledge_by=dl.acknowledge_by, due_at=dl.due_at, ip_hash=ip_hash, attempts=0, updated_at=now,
             changes=self.sp.fields.encrypt(dict(fixes), context=records.CHANGES_CONTEXT, row=rid) if fixes else None,
@@ -240,7 +265,9 @@ class Rights(NoticesMixin):
                 if row.verified_at is None:
                     records.set_state(conn, rid, now, verified_at=now, verified_by="link",
                                       state="verified" if row.state == "received" else row.state)
-                self._audit(conn, row, "rights.verified", actor="requester", fields=(kind,))
+                restarted = records.restart_steps(conn, rid, now)
+                self._audit(conn, row, "rights.verified", actor="requester", fields=(kind,),
+                            restarted=restarted or None)
             return records.to_request(records.load(conn, rid))
 
     # -- reading --------------------------------------------------------------------------------------
@@ -264,7 +291,8 @@ class Rights(NoticesMixin):
             row = records.load(conn, request_id)
             steps = records.step_rows(conn, row.id)
         sources = tuple(SourceReceipt.from_json(s.receipt) for s in steps.values() if s.receipt)
-        failures = {name: s.last_error or "" for name, s in steps.items() if s.status == "failed"}
+        failures = {name: s.last_error or "" for name, s in steps.items()
+                    if s.status == "failed" or (s.status == "pending" and s.last_error)}
         timeline = tuple((e.at, e.action) for e in self.sp.audit.entries(subject=row.subject, limit=5000)
                          if e.meta.get("request") == row.id)
         return Receipt(records.to_request(row), sources, failures, timeline)
@@ -307,18 +335,30 @@ class Rights(NoticesMixin):
         out = {subject.pseudonym} if subject.pseudonym else set()
         if subject.email:
             out.add(self.sp.email.subject_of(subject.email))
+        out.update(sid for sid, _ in self.sdk_source.linked(subject))
         return out
 
     def forget_earlier(self, subject: Subject) -> int:
-        """Erasure of the rights data itself: earlier exports shredded and deleted, identifiers dropped."""
+        """Erasure of the rights data itself: the person's other open requests are closed first (rejected,
+        superseded by this erasure), then earlier exports shredded and deleted and identifiers dropped."""
+        now = self.sp.clock()
         with self.sp.store.begin() as conn:
             rows = self._related(conn, subject)
             ids = [r.id for r in rows]
+            for r in rows:
+                if r.state in OPEN_STATES:
+                    n = conn.execute(update(requests).where(requests.c.id == r.id,
+                                                            requests.c.state.in_(sorted(OPEN_STATES))).values(
+                        state="rejected", reject_reason=f"superseded by erasure request {subject.request_id}"[:200],
+                        completed_at=now, updated_at=now, next_attempt_at=None)).rowcount
+                    if n:
+                        self._audit(conn, r, "rights.rejected", actor="rights", superseded_by=subject.request_id)
             if ids:
                 conn.execute(update(exports).where(exports.c.request_id.in_(ids)).values(archive=None,
                                                                                          wrapped_key=None))
                 conn.execute(update(identifiers).where(identifiers.c.request_id.in_(ids)).values(value=None))
-                conn.execute(update(requests).where(requests.c.id.in_(ids)).values(changes=None, consent_ref=None))
+                conn.execute(update(requests).where(requests.c.id.in_(ids)).values(changes=None, consent_ref=None,
+                                                                                   orders=None))
         for s in {r.subject for r in rows} | {processing.export_subject(r.id) for r in rows} | self.pseudonyms(subject):
             self.sp.fields.shred(s, actor="rights")
         return len(rows)
@@ -334,6 +374,8 @@ class Rights(NoticesMixin):
             if row.state not in OPEN_STATES or row.extended_at is not None:
                 raise ConflictError(f"request {row.id} is {row.state} and cannot be extended"
                                     + (" again" if row.extended_at else ""))
+            if row.verified_at is None:
+                raise ConflictError(f"request {row.id} is not verified; only a verified request can be extended")
             due = due_dates(row.regime, row.received_at, self.settings.holidays).extended_due_at
             records.set_state(conn, row.id, now, state="extended", extended_at=now, extension_reason=reason.strip(),
                               due_at=due, reminded_at=None)
@@ -374,36 +416,7 @@ class Rights(NoticesMixin):
         self.sp.outbox.add(PLATFORM_TOPIC, {"request": request_id, "source": source, "customer": token},
                            idempotency_key=key)
 
-    # -- export download ------------------------------------------------------------------------------
-    def download_link(self, request_id: str, nonce: str) -> str:
-        return self._url("/rights/download", self._download.sign({"r": request_id, "n": nonce}))
-
-    def read_download(self, token: str) -> RightsRequest:
-        payload = self._download.verify(token, max_age_seconds=self.settings.download_days * 86400)
-        if not isinstance(payload.get("r"), str):
-            raise BadToken("the download link is not valid")
-        return self.get(payload["r"])
-
-    def download(self, token: str) -> tuple[RightsRequest, bytes]:
-        """The export zip, once: the archive is deleted in the same transaction that hands it out."""
-        payload = self._download.verify(token, max_age_seconds=self.settings.download_days * 86400)
-        rid, nonce = payload.get("r"), payload.get("n")
-        if not isinstance(rid, str) or not isinstance(nonce, str):
-            raise BadToken("the download link is not valid")
-        now = self.sp.clock()
-        with self.sp.store.begin() as conn:
-            row = records.load(conn, rid, lock=True)
-            exp = conn.execute(select(exports).where(exports.c.request_id == rid)).first()
-            if exp is None or not hmac.compare_digest(exp.nonce_hash, hashlib.sha256(nonce.encode()).hexdigest()):
-                raise BadToken("the download link is not valid")
-            if exp.downloaded_at is not None or exp.archive is None or exp.expires_at <= now:
-                raise ExpiredToken("this download was already used or has expired")
-            conn.execute(update(exports).where(exports.c.request_id == rid).values(
-                archive=None, wrapped_key=None, downloaded_at=now))
-            self._audit(conn, row, "rights.export_downloaded", actor="requester", size=exp.size)
-            data = open_sealed(self.sp.fields, exp.archive, exp.wrapped_key, request_id=rid)
-            return records.to_request(row), data
-
     def _ready_filter(self, now: datetime) -> Any:
         return and_(requests.c.state.in_(["verified", "in_progress", "extended"]), requests.c.verified_at.is_not(None),
                     (requests.c.next_attempt_at.is_(None)) | (requests.c.next_attempt_at <= now))
+

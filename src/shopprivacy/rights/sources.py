@@ -15,16 +15,21 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sqlalchemy import String, Table, Text, delete, func, select, update
+from sqlalchemy import String, Table, Text, delete, false, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import ConfigurationError, ShreddedError, TokenError
+from ..errors import ConfigurationError, InvalidInput, ShreddedError, TokenError
+from ..fields.blind_index import normalise
 from ..store.engine import make_engine
 from .model import IDENTIFIERS, FieldOutcome, SourceReceipt, Subject
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
+
+
+#: What a :class:`TableSource` can match on: an identifier, or the order ids a platform named.
+MATCHES: tuple[str, ...] = (*IDENTIFIERS, "order_id")
 
 
 @runtime_checkable
@@ -76,8 +81,10 @@ def jsonable(value: Any) -> Any:
 class TableSource:
     """A table of the shop's database as a :class:`DataSource`.
 
-    ``subject_column`` holds the identifier named by ``match`` (``email``, ``phone`` or ``customer_id``;
-    with ``blind_indexed=True`` it holds ``sp.fields.blind_index`` of it). ``fields`` are the columns
+    ``subject_column`` holds the identifier named by ``match`` (``email``, ``phone``, ``customer_id`` or
+    ``order_id``, the orders a platform named with a forwarded request; with ``blind_indexed=True`` it holds
+    ``sp.fields.blind_index`` of it). E-mail addresses match as the SDK normalises them (trimmed, casefolded,
+    NFKC), whatever their case in the table. ``fields`` are the columns
     exported. ``actions`` says per column what erasure does: ``"erase"`` (NULL, the default),
     ``"anonymise"`` (replace with ``anonymise_with[column]`` or ``"anonymised"``) or ``Retain(reason)``;
     with ``delete_rows=True`` and nothing retained, matching rows are deleted. ``rectify`` maps portal field
@@ -97,8 +104,8 @@ class TableSource:
         self.engine = make_engine(engine) if isinstance(engine, str) else engine
         self.table = table
         cols = table.c
-        if match not in IDENTIFIERS:
-            raise ConfigurationError(f"source {name!r}: match must be one of {', '.join(IDENTIFIERS)}")
+        if match not in MATCHES:
+            raise ConfigurationError(f"source {name!r}: match must be one of {', '.join(MATCHES)}")
         if key_column is None:
             pk = list(table.primary_key.columns)
             if len(pk) != 1:
@@ -135,16 +142,51 @@ class TableSource:
 
     # -- matching ---------------------------------------------------------------------------------------
     def _where(self, subject: Subject) -> ColumnElement[bool] | None:
+        col = self.table.c[self.subject_column]
+        if self.match == "order_id":
+            if not subject.order_ids:
+                return None
+            if self.blind_indexed:
+                assert self.cipher is not None
+                return col.in_([self.cipher.blind_index(v, kind="text") for v in subject.order_ids])
+            return col.in_(subject.order_ids)
         value = subject.get(self.match)
         if value is None:
             return None
-        col = self.table.c[self.subject_column]
         if self.blind_indexed:
             assert self.cipher is not None
             kind = "text" if self.match == "customer_id" else self.match
             bidx = self.cipher.blind_index(value, kind=kind)  # type: ignore[arg-type]
             return col == bidx
-        return func.lower(col) == value if self.match == "email" else col == value
+        if self.match != "email":
+            return col == value
+        keys = self._keys_of_non_ascii_email(value)
+        by_key = self.table.c[self.key_column].in_(keys) if keys else None
+        if not value.isascii():  # only a non-ASCII address normalises to a non-ASCII value
+            return false() if by_key is None else by_key
+        # SQL lower() agrees with casefold() on ASCII (SQLite's lower() knows only ASCII)
+        return func.lower(col) == value if by_key is None else or_(func.lower(col) == value, by_key)
+
+    def _keys_of_non_ascii_email(self, value: str) -> list[Any]:
+        """Keys of rows holding a non-ASCII address that normalises to ``value`` (``Straße@…`` is
+        ``strasse@…``): compared in Python, as SQL's lower() differs between databases and never casefolds."""
+        col, key = self.table.c[self.subject_column], self.table.c[self.key_column]
+        keys: list[Any] = []
+        dialect = self.engine.dialect.name
+        q = select(key, col).where(col.is_not(None))
+        if dialect == "sqlite":
+            q = q.where(col.op("GLOB")("*[^\x01-\x7f]*"))
+        elif dialect == "postgresql":
+            q = q.where(col.op("~")(r"[^\x01-\x7f]"))
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=1000).execute(q)
+            for k, address in result:
+                try:
+                    if isinstance(address, str) and normalise(address, "email") == value:
+                        keys.append(k)
+                except InvalidInput:
+                    continue
+        return keys
 
     def find(self, subject: Subject) -> int:
         where = self._where(subject)

@@ -21,6 +21,7 @@ requests = Table(
     Column("external_id", String(200), nullable=True, unique=True),
     Column("subject", String(64), nullable=False),  # pseudonym for the audit log
     Column("verified_by", String(40), nullable=True),
+    Column("forwarded_by", String(40), nullable=True),  # the platform that forwarded it (webhook), if any
     Column("verified_at", UTCDateTime, nullable=True),
     Column("verify_expires_at", UTCDateTime, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
@@ -33,6 +34,7 @@ requests = Table(
     Column("completed_at", UTCDateTime, nullable=True),
     Column("changes", Text, nullable=True),  # rectify: field token of the corrections
     Column("consent_ref", Text, nullable=True),  # field token of the requester's cookie-consent id
+    Column("orders", Text, nullable=True),  # field token of the order ids the platform named (JSON list)
     Column("ip_hash", String(90), nullable=True),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UTCDateTime, nullable=True),
@@ -64,7 +66,7 @@ steps = Table(
     metadata,
     Column("request_id", String(32), primary_key=True),
     Column("source", String(80), primary_key=True),
-    Column("status", String(12), nullable=False),  # done | pending | failed
+    Column("status", String(12), nullable=False),  # done | pending | accepted | failed
     Column("receipt", JSON, nullable=True),
     Column("attempts", Integer, nullable=False),
     Column("last_error", String(200), nullable=True),

@@ -166,7 +166,8 @@ class ShopifyWebhooks:
         return rights
 
     def deliver_customer_request(self, delivery: Delivery) -> None:
-        """Open (idempotently, by webhook id) the export or erasure request Shopify forwarded."""
+        """Open (idempotently, by webhook id) the export or erasure request Shopify forwarded, with the order
+        ids Shopify named (``gid://shopify/Order/N``) for the sources that match on ``order_id``."""
         p = delivery.payload
         webhook_id = str(p["webhook_id"])
         identity = {"customer_id": str(p["customer_id"])}
@@ -179,8 +180,10 @@ class ShopifyWebhooks:
             raise PermanentFailure(f"the sealed identity of webhook {webhook_id} cannot be read "
                                    f"({type(exc).__name__})") from None
         kind = "export" if delivery.topic == OUTBOX_TOPICS[DATA_REQUEST] else "erase"
+        orders = [str(o) for o in p.get("orders") or () if isinstance(o, str)]
+        extra: dict[str, Any] = {"orders": orders} if orders else {}  # orders_requested / orders_to_redact
         self._rights().open(kind, identity, channel="shopify", verified_by="shopify",
-                            external_id=f"shopify:{webhook_id}")
+                            external_id=f"shopify:{webhook_id}", **extra)
         log.info("shopify %s request opened for %s", kind,
                  self.sp.pseudonym(identity["customer_id"], namespace="customer"))
 

@@ -41,6 +41,9 @@ from .errors import (
     WooServerError as WooServerError,
 )
 from .errors import (
+    WooSubscriptionLive as WooSubscriptionLive,
+)
+from .errors import (
     WooUnavailable as WooUnavailable,
 )
 from .settings import WooCommerceOptions as WooCommerceOptions
@@ -59,6 +62,7 @@ __all__ = [
     "WooNotFound",
     "WooRateLimited",
     "WooServerError",
+    "WooSubscriptionLive",
     "WooUnavailable",
     "__version__",
     "consent_meta_key",

@@ -47,6 +47,11 @@ class WooUnavailable(WooCommerceError):
     """No usable answer: timeout, connection failure, or a body that is not the JSON WooCommerce sends."""
 
 
+class WooSubscriptionLive(WooCommerceError):
+    """Erasure refused for now: the customer still has a live subscription. Retried (``retry_after``) until
+    the subscription is cancelled; the outbox dead-letters it after its attempts run out."""
+
+
 _MAX_CODE = 80
 
 
@@ -77,4 +82,4 @@ def error_for(status: int, body: Any, *, operation: str, retry_after: float | No
 
 
 __all__ = ["WooAuthError", "WooCommerceError", "WooInvalidRequest", "WooNotFound", "WooRateLimited",
-           "WooServerError", "WooUnavailable", "error_code", "error_for"]
+           "WooServerError", "WooSubscriptionLive", "WooUnavailable", "error_code", "error_for"]

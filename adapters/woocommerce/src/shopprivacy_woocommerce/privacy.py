@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shopprivacy.platforms import ErasureReceipt
 
 from .client import object_id
-from .errors import WooNotFound
+from .errors import WooNotFound, WooSubscriptionLive
 from .mapping import parse_gmt
 
 if TYPE_CHECKING:
@@ -29,6 +29,8 @@ DELETED_TEXT = "[deleted]"  # what wp_privacy_anonymize_data('text') writes
 DELETED_EMAIL = "deleted@site.invalid"  # what wp_privacy_anonymize_data('email') writes
 PAID_STATUSES = frozenset({"completed", "processing", "refunded"})
 LIVE_SUBSCRIPTION = frozenset({"active", "on-hold", "pending-cancel", "pending"})
+#: A customer with a live subscription is not erased; the outbox tries again after this long.
+LIVE_RETRY_SECONDS = 6 * 3600.0
 _ADDRESS_TEXT = ("first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode",
                  "country")
 #: Gateway token meta on subscriptions (Stripe, WooPayments, PayPal, Square, Braintree, generic tokens).
@@ -114,15 +116,17 @@ class PrivacyMixin:
 
     def erase_customer(self, customer_id: str, *, idempotency_key: str) -> ErasureReceipt:
         """Anonymise the customer's orders and ended subscriptions, then delete the customer (``force=true``:
-        customers have no trash). A customer with a live subscription is left alone (``pending``): cancel
-        the subscription first. Safe to repeat: a second run finds the customer gone and the orders done."""
+        customers have no trash). A customer with a live subscription is left alone: :class:`WooSubscriptionLive`
+        (retryable, after ``LIVE_RETRY_SECONDS``) until the subscription is cancelled, so the erasure is
+        retried rather than reported done. Safe to repeat: a second run finds the customer gone and the orders
+        done."""
         cid = object_id(customer_id, what="customer")
         subs = self._subscriptions_of(cid, ("id", "status", "billing", "shipping", "meta_data"))
         live = [s for s in subs or [] if s.get("status") in LIVE_SUBSCRIPTION]
         if live:
-            return ErasureReceipt(platform=self.name, customer_id=cid, pending=True, retained={
-                "subscriptions": f"{len(live)} live subscription(s) still bill this customer: cancel them, then "
-                                 "erase again"})
+            raise WooSubscriptionLive(f"WooCommerce erasure waits: {len(live)} live subscription(s) still bill "
+                                      "this customer; cancel them and the erasure is retried",
+                                      code="live_subscription", retry_after=LIVE_RETRY_SECONDS)
         cutoff = datetime.now(timezone.utc) - timedelta(days=365 * self.options.tax_retention_years)
         kept_invoices = anonymised_orders = 0
         for order in self._orders_of(cid, ("id", "status", "date_created_gmt", "date_paid_gmt", "billing",
@@ -174,4 +178,5 @@ class PrivacyMixin:
             log.info("WooCommerce %s vanished during erasure", resource[:-1])
 
 
-__all__ = ["DELETED_EMAIL", "DELETED_TEXT", "NOT_REACHED", "PrivacyMixin", "anonymised_address"]
+__all__ = ["DELETED_EMAIL", "DELETED_TEXT", "LIVE_RETRY_SECONDS", "NOT_REACHED", "PrivacyMixin",
+           "anonymised_address"]

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -66,13 +66,14 @@ class WooCommerceOptions(BaseModel):
     @classmethod
     def _site(cls, value: str) -> str:
         parts = urlsplit(value.strip())
-        if parts.scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
+        scheme = parts.scheme.lower()  # schemes are case-insensitive (RFC 3986 3.1): HTTP:// is http://
+        if scheme not in ("https", "http") or not parts.hostname or parts.query or parts.fragment:
             raise ValueError("must be the site's absolute URL such as https://shop.example")
-        return value.strip().rstrip("/")
+        return urlunsplit(parts._replace(scheme=scheme)).rstrip("/")
 
     @model_validator(mode="after")
     def _https(self) -> WooCommerceOptions:
-        if self.site_url.startswith("http://") and not self.allow_insecure_http:
+        if urlsplit(self.site_url).scheme.lower() != "https" and not self.allow_insecure_http:
             raise ValueError("site_url must use https: WooCommerce keys travel in HTTP Basic auth "
                              "(set allow_insecure_http=true for a local test store only)")
         return self

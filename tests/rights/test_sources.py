@@ -1,0 +1,100 @@
+"""Sources: the SDK's data found by customer id, TableSource matching on order ids and on non-ASCII e-mail
+addresses the way the SDK normalises them."""
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, insert, select
+
+from shopprivacy.email.tables import email_subjects
+from shopprivacy.errors import InvalidInput
+from shopprivacy.rights import TableSource
+
+meta = MetaData()
+notes = Table("shop_notes", meta, Column("id", Integer, primary_key=True), Column("email", String(320)),
+              Column("order_ref", String(60)), Column("note", String(200)))
+
+
+@pytest.fixture
+def notes_engine(db_url):
+    engine = create_engine(db_url)
+    meta.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_erasure_by_customer_id_alone_erases_the_sdk_email_data(rsp):
+    with rsp.store.begin() as conn:
+        rsp.email.register(conn, "woo@example.com", customer_ref="77")
+        rsp.email.register(conn, "other@example.com", customer_ref="78")
+    req = rsp.rights.open("erase", {"customer_id": "77"}, verified_by="woocommerce", external_id="woo:del:77")
+    assert rsp.rights.process(req.id).state == "in_progress"  # the platform erasure waits in the outbox
+    with rsp.store.begin(write=False) as conn:
+        rows = {r.customer_ref or "-": r for r in conn.execute(select(email_subjects)).all()}
+    assert "77" not in rows and rows["78"].address is not None  # only that customer's address is dropped
+    assert rsp.email.is_suppressed("woo@example.com") and not rsp.email.is_suppressed("other@example.com")
+    sdk = {f.field: f for s in rsp.rights.receipt(req.id).sources if s.source == "shopprivacy" for f in s.fields}
+    assert sdk["email.address"].outcome == "erased" and sdk["email.address"].rows == 1
+
+
+def test_export_by_customer_id_includes_the_sdk_email_data(rsp):
+    from shopprivacy.rights.model import Subject
+    rsp.email.suppress("woo@example.com", "newsletter")
+    with rsp.store.begin() as conn:
+        rsp.email.register(conn, "woo@example.com", customer_ref="gid://shopify/Customer/77")
+    data = rsp.rights.sdk_source.export(Subject(customer_id="gid://shopify/Customer/77"))
+    [section] = data["email_of_customer"]
+    assert section["on_file"]["address"] == "woo@example.com" and section["lists"]["newsletter"]["suppressed"]
+    assert rsp.rights.sdk_source.export(Subject(customer_id="gid://shopify/Customer/1")) == {}
+
+
+def test_table_source_matches_the_orders_the_platform_named(rsp, notes_engine):
+    with notes_engine.begin() as conn:
+        conn.execute(insert(notes), [
+            {"id": 1, "email": None, "order_ref": "gid://shopify/Order/299938", "note": "gift wrap for Jane"},
+            {"id": 2, "email": None, "order_ref": "gid://shopify/Order/280263", "note": "leave at door"},
+            {"id": 3, "email": None, "order_ref": "gid://shopify/Order/1", "note": "someone else"}])
+    rsp.rights.register_source(TableSource("notes", notes_engine, notes, subject_column="order_ref",
+                                           match="order_id", fields=("order_ref", "note")))
+    req = rsp.rights.open("erase", {"customer_id": "gid://shopify/Customer/191167"}, verified_by=rsp.adapter.name,
+                          external_id="local:redact-1",
+                          orders=["gid://shopify/Order/299938", "gid://shopify/Order/280263"])
+    assert rsp.rights.process(req.id).state == "done"
+    with notes_engine.connect() as conn:
+        assert {r.id: r.note for r in conn.execute(select(notes)).all()} == {1: None, 2: None, 3: "someone else"}
+    by_source = {s.source: {f.field: f for f in s.fields} for s in rsp.rights.receipt(req.id).sources}
+    assert by_source["notes"]["note"].rows == 2
+    assert by_source["shopprivacy"]["platform_orders"].outcome == "manual"
+    assert by_source["shopprivacy"]["platform_orders"].rows == 2
+
+
+def test_orders_are_validated_and_merged(rsp):
+    with pytest.raises(InvalidInput):
+        rsp.rights.open("erase", {"customer_id": "1"}, verified_by="shopify", orders="gid://shopify/Order/1")
+    with pytest.raises(InvalidInput):
+        rsp.rights.open("erase", {"customer_id": "1"}, verified_by="shopify", orders=["\x00"])
+    a = rsp.rights.open("export", {"customer_id": "1"}, verified_by="shopify", orders=["o1"], external_id="s:1")
+    b = rsp.rights.open("export", {"customer_id": "1"}, verified_by="shopify", orders=["o2", "o1"],
+                        external_id="s:2")
+    assert a.id == b.id
+    with rsp.store.begin(write=False) as conn:
+        from shopprivacy.rights import records
+        assert records.subject_of(rsp, conn, records.load(conn, a.id)).order_ids == ("o1", "o2")
+
+
+@pytest.mark.parametrize(("stored", "typed"), [
+    ("Straße@Example.de", "straße@example.de"),
+    ("ÄÖ@ß.de", "äö@ss.de"),
+    ("JANE@EXAMPLE.COM", "jane@example.com"),
+    ("Ｊａｎｅ@example.com", "jane@example.com"),
+])
+def test_table_source_matches_addresses_as_the_sdk_normalises_them(rsp, notes_engine, stored, typed):
+    with notes_engine.begin() as conn:
+        conn.execute(insert(notes), [{"id": 1, "email": stored, "order_ref": None, "note": "x"},
+                                     {"id": 2, "email": "someone@example.de", "order_ref": None, "note": "y"}])
+    source = TableSource("notes", notes_engine, notes, subject_column="email", fields=("email", "note"))
+    from shopprivacy.rights.model import Subject, parse_identity
+    subject = Subject(email=parse_identity({"email": typed})["email"])
+    assert source.find(subject) == 1
+    assert [r["id"] for r in source.export(subject)["rows"]] == [1]
+    assert source.erase(subject).rows == 1
+    with notes_engine.connect() as conn:
+        assert {r.id: r.email for r in conn.execute(select(notes)).all()} == {1: None, 2: "someone@example.de"}
