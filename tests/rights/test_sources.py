@@ -98,3 +98,38 @@ def test_table_source_matches_addresses_as_the_sdk_normalises_them(rsp, notes_en
     assert source.erase(subject).rows == 1
     with notes_engine.connect() as conn:
         assert {r.id: r.email for r in conn.execute(select(notes)).all()} == {1: None, 2: "someone@example.de"}
+
+
+def test_erasure_with_subject_keys_in_the_sdks_own_sqlite_file(rsp, db_url):
+    """A shop table in the SDK's SQLite file, on an engine that really begins its transactions (SQLAlchemy's
+    documented pysqlite set-up): shredding must not wait on the shop's own open write transaction."""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("a SQLite locking case")
+    from sqlalchemy import event
+
+    engine = create_engine(db_url, connect_args={"timeout": 0.2})
+
+    @event.listens_for(engine, "connect")
+    def _no_pysqlite_begin(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+    accounts = Table("shop_accounts", MetaData(), Column("id", Integer, primary_key=True),
+                     Column("email", String(320)), Column("phone", String(400)), Column("key", String(60)))
+    accounts.metadata.create_all(engine)
+    token = rsp.fields.encrypt("+33612345678", context="shop_accounts.phone", row=1, subject="cust-1")
+    with engine.begin() as conn:
+        conn.execute(insert(accounts).values(id=1, email="jane@example.com", phone=token, key="cust-1"))
+    rsp.rights.register_source(TableSource("accounts", engine, accounts, subject_column="email",
+                                           fields=("email", "phone"), subject_key_column="key",
+                                           cipher=rsp.fields, delete_rows=True))
+    req = rsp.rights.open("erase", {"email": "jane@example.com"}, verified_by="staff", external_id="staff:1")
+    rsp.rights.process(req.id)
+    rsp.outbox.deliver_due()
+    assert rsp.rights.get(req.id).state == "done"
+    with engine.connect() as conn:
+        assert conn.execute(select(accounts)).all() == []
+    engine.dispose()

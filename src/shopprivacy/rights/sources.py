@@ -252,18 +252,25 @@ class TableSource:
         return value
 
     # -- erase ------------------------------------------------------------------------------------------
-    def _shred(self, conn: Connection, where: ColumnElement[bool] | None) -> int:
+    def _shred(self, where: ColumnElement[bool] | None) -> int:
+        """Destroy the subject keys of the matching rows, committed before the rows change.
+
+        The keys are read and shredded outside the shop's write transaction: when the shop's table lives in
+        the SDK's own SQLite file, shredding (a write on the SDK's connection) inside it would wait for a lock
+        the open transaction holds.
+        """
         if self.subject_key_column is None or self.cipher is None:
             return 0
         col = self.table.c[self.subject_key_column]
         q = select(col).distinct().where(col.is_not(None))
-        subjects = [r[0] for r in conn.execute(q if where is None else q.where(where))]
+        with self.engine.connect() as conn:
+            subjects = [r[0] for r in conn.execute(q if where is None else q.where(where))]
         return sum(bool(self.cipher.shred(str(s), actor="rights")) for s in subjects)
 
     def _apply(self, where: ColumnElement[bool] | None) -> SourceReceipt:
         retained = {c: a for c, a in self.actions.items() if isinstance(a, Retain)}
+        shredded = self._shred(where)  # keys first: durable even if the update below fails
         with self.engine.begin() as conn:
-            shredded = self._shred(conn, where)  # keys first: durable even if the update below fails
             if self.delete_rows and not retained:
                 stmt: Any = delete(self.table)
                 rows = conn.execute(stmt if where is None else stmt.where(where)).rowcount
