@@ -27,8 +27,19 @@ class TokenSigner:
     def sign(self, payload: Mapping[str, Any]) -> str:
         return str(self._serializer.dumps(dict(payload)))
 
-    def verify(self, token: object, *, max_age_seconds: float) -> dict[str, Any]:
-        """The payload; ExpiredToken when genuine but too old, BadToken for anything else."""
+    def verify(self, token: object, *, max_age_seconds: float, expired_ok: bool = False) -> dict[str, Any]:
+        """The payload; ExpiredToken when genuine but too old, BadToken for anything else.
+
+        ``expired_ok=True`` returns the payload of a genuine but expired token instead (to offer a fresh
+        link): the signature is checked before the age, so the payload is still authentic.
+        """
+        if expired_ok:
+            try:
+                return self.verify(token, max_age_seconds=max_age_seconds)
+            except ExpiredToken as exc:
+                if isinstance(exc.payload, dict):
+                    return exc.payload
+                raise
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             raise BadToken(f"the {self.purpose} link is malformed")
         try:

@@ -6,37 +6,25 @@ PostgreSQL schema (the same approach as the core's tests/conftest.py).
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import responses
-from hypothesis import HealthCheck
-from hypothesis import settings as hypothesis_settings
 from shopprivacy_woocommerce import WooClient, WooCommerceAdapter, WooCommerceOptions
 from shopprivacy_woocommerce.testing import FakeWooCommerce
-from sqlalchemy import create_engine, text
 
 from shopprivacy import Keyset, Settings, ShopPrivacy
 from shopprivacy.store import Store
+from shopprivacy.testing import db_url, load_hypothesis_profile, mark_db_tests  # noqa: F401 - fixtures, found by name
 
-PG_ENV = "SHOPPRIVACY_TEST_DATABASE_URL"
 SITE = "https://shop.example"
 WEBHOOK_SECRET = "whsec-0123456789abcdef"
 
-hypothesis_settings.register_profile("default", deadline=None,
-                                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-hypothesis_settings.register_profile("ci", deadline=None, print_blob=True,
-                                     suppress_health_check=[HealthCheck.function_scoped_fixture])
-hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+load_hypothesis_profile()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "db_url" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.db)
+    mark_db_tests(items)
 
 
 def make_options(**extra: object) -> WooCommerceOptions:
@@ -74,25 +62,6 @@ def adapter(shop: FakeWooCommerce, sleeps: Sleeps) -> Iterator[WooCommerceAdapte
     woo = WooCommerceAdapter(options, client=WooClient(options, sleep=sleeps))
     yield woo
     woo.close()
-
-
-@pytest.fixture
-def db_url(tmp_path: Path) -> Iterator[str]:
-    base = os.environ.get(PG_ENV)
-    if not base:
-        yield f"sqlite:///{tmp_path / 'sp.db'}"
-        return
-    schema = "t_" + secrets.token_hex(6)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    try:
-        yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

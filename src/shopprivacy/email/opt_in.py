@@ -71,12 +71,8 @@ class OptInMixin(SuppressionMixin, LinkMailMixin):
         return f"{row.id}:{window.isoformat()}:{sends}"
 
     def _pending_id(self, token: str, *, expired_ok: bool) -> str:
-        try:
-            payload = self._confirm.verify(token, max_age_seconds=self.settings.confirm_max_age_hours * 3600)
-        except ExpiredToken as exc:
-            if not expired_ok or not isinstance(exc.payload, dict):
-                raise
-            payload = exc.payload  # authentic: the signature is checked before the age
+        payload = self._confirm.verify(token, max_age_seconds=self.settings.confirm_max_age_hours * 3600,
+                                       expired_ok=expired_ok)
         pending_id = payload.get("p")
         if not isinstance(pending_id, str) or not pending_id:
             raise BadToken("the confirmation link is not valid")

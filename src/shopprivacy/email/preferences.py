@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from ..errors import BadToken, ExpiredToken, InvalidInput, NotFoundError
+from ..errors import BadToken, InvalidInput, NotFoundError
 from . import records
 from .mailer import LinkMailMixin
 from .records import Change, Meta
@@ -20,13 +20,8 @@ class PreferencesMixin(SuppressionMixin, LinkMailMixin):
     """The preference centre of :class:`~.service.Email`."""
 
     def _preferences_subject(self, token: str, *, expired_ok: bool = False) -> str:
-        try:
-            payload = self._preferences.verify(token,
-                                               max_age_seconds=self.settings.preferences_max_age_days * 86400)
-        except ExpiredToken as exc:
-            if not expired_ok or not isinstance(exc.payload, dict):
-                raise
-            payload = exc.payload  # authentic: the signature is checked before the age
+        payload = self._preferences.verify(token, max_age_seconds=self.settings.preferences_max_age_days * 86400,
+                                           expired_ok=expired_ok)
         subject = payload.get("s")
         if not isinstance(subject, str) or not subject:
             raise BadToken("the preferences link is not valid")

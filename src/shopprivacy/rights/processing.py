@@ -51,6 +51,14 @@ def _error(source: str, exc: BaseException) -> str:
     return f"{source}: {type(exc).__name__}"[:200]
 
 
+def _source_failed(rights: Rights, request_id: str, source: str, exc: BaseException, failures: list[str]) -> None:
+    """Note a source's failure (type only, never its message) in ``failures`` and in the request's step."""
+    failures.append(_error(source, exc))
+    with rights.sp.store.begin() as conn:
+        records.save_step(conn, request_id, source, status="failed", now=rights.sp.clock(),
+                          error=_error(source, exc))
+
+
 def export_subject(request_id: str) -> str:
     """The ``sp.fields`` subject whose key wraps the archive of one export (shredded on erasure)."""
     return f"rights-export:{request_id}"
@@ -132,10 +140,7 @@ def _export(rights: Rights, row: Any, subject: Subject, handle: JobHandle | None
             try:
                 data = src.export(subject)
             except Exception as exc:  # noqa: BLE001
-                failures.append(_error(src.name, exc))
-                with sp.store.begin() as conn:
-                    records.save_step(conn, row.id, src.name, status="failed", now=sp.clock(),
-                                      error=_error(src.name, exc))
+                _source_failed(rights, row.id, src.name, exc, failures)
                 continue
             if data:
                 sections[src.name] = data
@@ -190,10 +195,7 @@ def _erase(rights: Rights, row: Any, subject: Subject, handle: JobHandle | None 
         try:
             receipt = src.erase(subject)
         except Exception as exc:  # noqa: BLE001 - the request stays in progress and is retried
-            failures.append(_error(src.name, exc))
-            with sp.store.begin() as conn:
-                records.save_step(conn, row.id, src.name, status="failed", now=sp.clock(),
-                                  error=_error(src.name, exc))
+            _source_failed(rights, row.id, src.name, exc, failures)
             continue
         with sp.store.begin() as conn:
             records.save_step(conn, row.id, src.name, status="pending" if receipt.pending else "done",
@@ -288,10 +290,7 @@ def _rectify(rights: Rights, row: Any, subject: Subject, handle: JobHandle | Non
         try:
             receipt = src.rectify(subject, changes)
         except Exception as exc:  # noqa: BLE001
-            failures.append(_error(src.name, exc))
-            with sp.store.begin() as conn:
-                records.save_step(conn, row.id, src.name, status="failed", now=sp.clock(),
-                                  error=_error(src.name, exc))
+            _source_failed(rights, row.id, src.name, exc, failures)
             continue
         with sp.store.begin() as conn:
             records.save_step(conn, row.id, src.name, status="done", now=sp.clock(), receipt=receipt.to_json())
