@@ -12,25 +12,15 @@ from sqlalchemy import func, select
 
 from shopprivacy import Keyring, Keyset, ShopPrivacy
 from shopprivacy.email import LinkMail
-from shopprivacy.email.settings import EmailSettings
 from shopprivacy.email.tables import consent_events, email_subjects, pending_opt_ins, subscriptions, suppressions
 from shopprivacy.errors import RateLimited
 from shopprivacy.store.schema import audit_log, outbox
 from shopprivacy.web import Request
 
-from ..email.conftest import LISTS, equivalent, post, token_of
+from ..email.conftest import LISTS, equivalent, esp, post, token_of  # noqa: F401 - esp is a fixture
 
 CONFIRM, PREFS = "/privacy/email/confirm", "/privacy/email/preferences"
 TABLES = (consent_events, email_subjects, subscriptions, suppressions, outbox, audit_log)
-
-
-@pytest.fixture
-def esp(settings, store, tmp_path, clock):
-    s = settings.model_copy(update={"email": EmailSettings(lists=LISTS),
-                                    "platform_options": {"database_url": f"sqlite:///{tmp_path}/shop.db"}})
-    app = ShopPrivacy(s, store=store, clock=clock)
-    yield app
-    app.close()
 
 
 @pytest.fixture
