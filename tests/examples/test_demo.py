@@ -1,4 +1,4 @@
-"""``python -m shopprivacy.demo`` (``tox -e demo``): serves the example shop; ``--check`` for CI."""
+"""``python -m examples.flask_shop.demo`` (``tox -e demo``): serves the example shop; ``--check`` for CI."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("flask")
 
-from shopprivacy import demo
+from examples.flask_shop import demo
 
 
 def test_demo_serves_the_shop_and_prints_the_urls_to_try(tmp_path, capsys):
@@ -38,7 +38,7 @@ def test_the_walkthrough_is_still_there(tmp_path, capsys):
 
 
 def test_ctrl_c_stops_the_server_cleanly(tmp_path):
-    proc = subprocess.Popen([sys.executable, "-m", "shopprivacy.demo", str(tmp_path), "--port", "0"],
+    proc = subprocess.Popen([sys.executable, "-m", "examples.flask_shop.demo", str(tmp_path), "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
