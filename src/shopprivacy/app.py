@@ -109,6 +109,13 @@ class ShopPrivacy:
         adapter: PlatformAdapter = load_adapter(self.settings.platform, self.settings)
         return adapter
 
+    @property
+    def uses_platform(self) -> bool:
+        """Whether a platform adapter is in use: one is named (not the default ``local``), passed in, or the local
+        reference shop has a database of its own. Without one, nothing loads an adapter on its own."""
+        return (self.settings.platform != "local" or "adapter" in self.__dict__
+                or "database_url" in self.settings.platform_options)
+
     @cached_property
     def adapter_routes(self) -> list[Route]:
         """The adapter's webhook endpoints; building them registers its outbox handlers (once)."""
@@ -197,7 +204,7 @@ class ShopPrivacy:
         for name in DUE_CAPABILITIES:
             capability = getattr(self, name)
             tasks[name] = capability.run_due(now)
-        if self.settings.platform != "local" or "adapter" in self.__dict__:
+        if self.uses_platform:
             self.adapter_routes  # noqa: B018 - registers the adapter's outbox handlers before delivery
         delivered = self.outbox.deliver_due(limit=limit)
         return RunDueReport(outbox=delivered, tasks=tasks, dead_letters=self.outbox.counts().get("dead", 0))
@@ -207,7 +214,7 @@ class ShopPrivacy:
         routes: list[Route] = []
         for name in WEB_CAPABILITIES:
             routes.extend(getattr(self, name).web_routes())
-        if self.settings.platform != "local" or "adapter" in self.__dict__:
+        if self.uses_platform:
             routes.extend(self.adapter_routes)
         return routes
 

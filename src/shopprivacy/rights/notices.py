@@ -54,9 +54,7 @@ class NoticesMixin:
     @property
     def platform_source(self) -> PlatformSource | None:
         sp = self.sp
-        wired = sp.settings.platform != "local" or "adapter" in sp.__dict__ or "database_url" in \
-            sp.settings.platform_options
-        if not wired or not isinstance(sp.adapter, PersonalDataHost):
+        if not sp.uses_platform or not isinstance(sp.adapter, PersonalDataHost):
             return None
         return PlatformSource(cast("Rights", self), sp.adapter)
 
