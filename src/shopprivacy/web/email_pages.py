@@ -12,22 +12,20 @@ from urllib.parse import urlencode
 from ..email.records import Change, Meta
 from ..errors import ExpiredToken, InvalidInput, NotFoundError, RateLimited, TokenError
 from .http import Request, Response
-from .i18n import available_locales, catalog, negotiate
-from .pages import page
+from .pages import LocalizedPages
 from .routes import Route
 
 if TYPE_CHECKING:
-    from ..app import ShopPrivacy
+    pass
 
 log = logging.getLogger("shopprivacy.web")
 PACKAGE = "shopprivacy.email"
 
 
-class EmailPages:
+class EmailPages(LocalizedPages):
     """The framework-neutral handlers; mount them through :meth:`web_routes`."""
 
-    def __init__(self, sp: ShopPrivacy) -> None:
-        self.sp = sp
+    package = PACKAGE
 
     def web_routes(self) -> list[Route]:
         return [
@@ -37,18 +35,6 @@ class EmailPages:
         ]
 
     # -- helpers ----------------------------------------------------------------------------------------
-    def _locale(self, req: Request) -> str:
-        return negotiate(available_locales(PACKAGE), requested=req.query.get("lang"),
-                         accept_language=req.header("accept-language"), default=self.sp.settings.default_locale)
-
-    def _page(self, req: Request, title_key: str, body: str, *, status: int = 200, note: str = "") -> Response:
-        lang = self._locale(req)
-        return Response.html(page(title=catalog(PACKAGE, lang)[title_key], body_html=body, locale=lang,
-                                  nonce=req.header("x-csp-nonce"), status_text=note), status=status)
-
-    def _t(self, req: Request) -> dict[str, str]:
-        return catalog(PACKAGE, self._locale(req))
-
     def _error(self, req: Request, exc: Exception, *, action: str = "") -> Response:
         t = self._t(req)
         if isinstance(exc, NotFoundError):

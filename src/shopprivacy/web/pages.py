@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING, ClassVar
 
-from .i18n import direction
+from .http import Request, Response
+from .i18n import available_locales, catalog, direction, negotiate
+
+if TYPE_CHECKING:
+    from ..app import ShopPrivacy
 
 _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fff}"
@@ -18,8 +23,10 @@ _STYLE = (
 )
 
 
-def page(*, title: str, body_html: str, locale: str, nonce: str | None = None, status_text: str = "") -> str:
-    """A complete HTML document. ``body_html`` must already be escaped; ``title`` is escaped here.
+def page(*, title: str, body_html: str, locale: str, nonce: str | None = None, status_text: str = "",
+         head_html: str = "") -> str:
+    """A complete HTML document. ``body_html`` and ``head_html`` must already be escaped; ``title`` is escaped
+    here.
 
     The style element carries the CSP ``nonce`` when one is given, so pages work under
     ``style-src 'nonce-...'``.
@@ -30,6 +37,31 @@ def page(*, title: str, body_html: str, locale: str, nonce: str | None = None, s
         f'<!doctype html><html lang="{escape(locale)}" dir="{direction(locale)}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="robots" content="noindex">'
-        f"<title>{escape(title)}</title><style{nonce_attr}>{_STYLE}</style></head>"
+        f"<title>{escape(title)}</title><style{nonce_attr}>{_STYLE}</style>{head_html}</head>"
         f"<body><main><h1>{escape(title)}</h1>{status}{body_html}</main></body></html>"
     )
+
+
+class LocalizedPages:
+    """Base of a capability's pages: the visitor's language, its texts, and the page frame with the app's CSP
+    nonce. ``package`` names the package whose ``locales/*.json`` hold the texts."""
+
+    package: ClassVar[str]
+
+    def __init__(self, sp: ShopPrivacy) -> None:
+        self.sp = sp
+
+    def _locale(self, req: Request) -> str:
+        lang = req.query.get("lang")
+        return negotiate(available_locales(self.package), requested=lang if lang and len(lang) < 36 else None,
+                         accept_language=req.header("accept-language"), default=self.sp.settings.default_locale)
+
+    def _t(self, req: Request) -> dict[str, str]:
+        return catalog(self.package, self._locale(req))
+
+    def _page(self, req: Request, title_key: str, body: str, *, status: int = 200, note: str = "",
+              head: str = "") -> Response:
+        lang = self._locale(req)
+        return Response.html(page(title=catalog(self.package, lang)[title_key], body_html=body, locale=lang,
+                                  nonce=req.header("x-csp-nonce"), status_text=note, head_html=head),
+                             status=status)

@@ -15,23 +15,22 @@ from urllib.parse import urlsplit
 
 from ..errors import ConflictError, ExpiredToken, InvalidInput, NotFoundError, RateLimited, ShreddedError, TokenError
 from .http import Request, Response
-from .i18n import available_locales, catalog, negotiate
-from .pages import page
+from .i18n import catalog
+from .pages import LocalizedPages
 from .routes import Route
 
 if TYPE_CHECKING:
-    from ..app import ShopPrivacy
+    pass
 
 log = logging.getLogger("shopprivacy.web")
 PACKAGE = "shopprivacy.rights"
 ACTIONS = ("export", "erase", "rectify", "preferences")
 
 
-class RightsPages:
+class RightsPages(LocalizedPages):
     """Framework-neutral handlers; mount them through :meth:`web_routes`."""
 
-    def __init__(self, sp: ShopPrivacy) -> None:
-        self.sp = sp
+    package = PACKAGE
 
     def web_routes(self) -> list[Route]:
         return [
@@ -41,19 +40,6 @@ class RightsPages:
         ]
 
     # -- helpers ----------------------------------------------------------------------------------------
-    def _locale(self, req: Request) -> str:
-        lang = req.query.get("lang")
-        return negotiate(available_locales(PACKAGE), requested=lang if lang and len(lang) < 36 else None,
-                         accept_language=req.header("accept-language"), default=self.sp.settings.default_locale)
-
-    def _page(self, req: Request, title_key: str, body: str, *, status: int = 200, extra_head: str = "") -> Response:
-        lang = self._locale(req)
-        html = page(title=catalog(PACKAGE, lang)[title_key], body_html=body, locale=lang,
-                    nonce=req.header("x-csp-nonce"))
-        if extra_head:
-            html = html.replace("</head>", extra_head + "</head>", 1)
-        return Response.html(html, status=status)
-
     def _error(self, req: Request, exc: Exception) -> Response:
         t = catalog(PACKAGE, self._locale(req))
         if isinstance(exc, ConflictError):
@@ -109,7 +95,7 @@ class RightsPages:
         t = catalog(PACKAGE, lang)
         banner = self.sp.consent.banner_html(locale=lang, nonce=req.header("x-csp-nonce"))
         if req.method == "GET":
-            return self._page(req, "portal_title", self._portal_body(req, t), extra_head=banner)
+            return self._page(req, "portal_title", self._portal_body(req, t), head=banner)
         if not self._same_origin(req):
             return self._page(req, "error_title", f"<p>{escape(t['forbidden'])}</p>", status=403)
         form = req.form()
@@ -135,7 +121,7 @@ class RightsPages:
             log.info("portal request refused: %s", type(exc).__name__)
             body = (f'<p class="error" role="alert">{escape(t["invalid_input"].format(detail=str(exc)[:200]))}</p>'
                     + self._portal_body(req, t))
-            return self._page(req, "portal_title", body, status=400, extra_head=banner)
+            return self._page(req, "portal_title", body, status=400, head=banner)
         hours = str(self.sp.settings.rights.verify_max_age_hours)
         return self._page(req, "sent_title", f"<p>{escape(t['sent'].format(hours=hours))}</p>")
 
