@@ -2,6 +2,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shopprivacy.web import Request, Response
+from shopprivacy.web.http import same_origin
 
 
 def test_headers_are_case_insensitive_and_forms_parse():
@@ -27,3 +28,28 @@ def test_body_parsers_never_raise(body, ctype):
     req = Request("POST", "/", headers={"Content-Type": ctype}, body=body)
     assert isinstance(req.form(), dict)
     req.json()
+
+
+BASE = "https://shop.example"
+
+
+def test_same_origin_accepts_the_shops_own_pages_only():
+    def post(**headers: str) -> bool:
+        return same_origin(Request("POST", "/privacy/rights", headers=headers), BASE)
+
+    assert post(Origin=BASE) and not post(Origin="https://evil.example")
+    # a form on a Referrer-Policy: no-referrer page (the SDK's own) sends "Origin: null": Sec-Fetch-Site decides
+    assert post(Origin="null", **{"Sec-Fetch-Site": "same-origin"})
+    assert not post(Origin="null", **{"Sec-Fetch-Site": "cross-site"})
+    assert not post(Origin="null")  # nothing vouches for an opaque origin
+    assert not post(Origin="null", Referer=BASE + "/privacy/rights")
+    assert post(Referer=BASE + "/privacy/rights") and not post(Referer="https://shop.example.evil/")
+    assert not post()
+
+
+@given(st.text(max_size=80), st.text(max_size=30), st.text(max_size=80))
+def test_same_origin_never_raises_and_never_accepts_a_foreign_origin(origin, site, referer):
+    ok = same_origin(Request("POST", "/", headers={"Origin": origin, "Sec-Fetch-Site": site, "Referer": referer}),
+                     BASE)
+    if origin and origin not in ("null", BASE):
+        assert not ok

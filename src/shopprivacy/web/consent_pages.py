@@ -6,11 +6,10 @@ from __future__ import annotations
 import hashlib
 from importlib import resources
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from ..consent.service import Choice
 from ..errors import InvalidInput
-from .http import Request, Response
+from .http import Request, Response, same_origin
 from .routes import Route
 
 if TYPE_CHECKING:
@@ -34,19 +33,8 @@ class ConsentPages:
             Route("consent.gpc", "/.well-known/gpc.json", ("GET",), self.gpc_json, root=True),
         ]
 
-    def _origin(self) -> str:
-        parts = urlsplit(self.sp.settings.public_base_url)
-        return f"{parts.scheme}://{parts.netloc}"
-
     def _same_origin(self, req: Request) -> bool:
-        origin = req.header("origin")
-        if origin:
-            return origin == self._origin()
-        site = req.header("sec-fetch-site")
-        if site:
-            return site in ("same-origin", "none")
-        referer = req.header("referer") or ""
-        return referer.startswith(self._origin() + "/")
+        return same_origin(req, self.sp.settings.public_base_url)
 
     def record(self, req: Request) -> Response:
         """Record a choice. JSON bodies come from the banner; a cross-site JSON POST needs a CORS preflight

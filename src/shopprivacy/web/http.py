@@ -10,11 +10,30 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
+
+
+def same_origin(req: Request, public_base_url: str) -> bool:
+    """Whether a POST came from the shop's own pages: ``Origin``, else ``Sec-Fetch-Site``, else ``Referer``.
+
+    ``Origin: null`` is what browsers send for a form on a ``Referrer-Policy: no-referrer`` page (as the SDK's
+    own pages are), so it defers to ``Sec-Fetch-Site``, which that policy does not touch.
+    """
+    parts = urlsplit(public_base_url)
+    expected = f"{parts.scheme}://{parts.netloc}"
+    origin = req.header("origin")
+    if origin and origin != "null":
+        return origin == expected
+    site = req.header("sec-fetch-site")
+    if site:
+        return site in ("same-origin", "none")
+    if origin:  # "null" without Sec-Fetch-Site: nothing vouches for it
+        return False
+    return (req.header("referer") or "").startswith(expected + "/")
 
 
 @dataclass(frozen=True)

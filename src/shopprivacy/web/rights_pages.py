@@ -11,10 +11,9 @@ from __future__ import annotations
 import logging
 from html import escape
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from ..errors import ConflictError, ExpiredToken, InvalidInput, NotFoundError, RateLimited, ShreddedError, TokenError
-from .http import Request, Response
+from .http import Request, Response, same_origin
 from .i18n import catalog
 from .pages import LocalizedPages
 from .routes import Route
@@ -47,15 +46,6 @@ class RightsPages(LocalizedPages):
         key = "expired" if isinstance(exc, ExpiredToken) else "invalid"
         status = 404 if isinstance(exc, NotFoundError) else 400
         return self._page(req, "error_title", f"<p>{escape(t[key])}</p>", status=status)
-
-    def _same_origin(self, req: Request) -> bool:
-        parts = urlsplit(self.sp.settings.public_base_url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if req.header("origin"):
-            return req.header("origin") == origin
-        if req.header("sec-fetch-site"):
-            return req.header("sec-fetch-site") in ("same-origin", "none")
-        return (req.header("referer") or "").startswith(origin + "/")
 
     @staticmethod
     def _button_form(action: str, token: str, label: str) -> str:
@@ -96,7 +86,7 @@ class RightsPages(LocalizedPages):
         banner = self.sp.consent.banner_html(locale=lang, nonce=req.header("x-csp-nonce"))
         if req.method == "GET":
             return self._page(req, "portal_title", self._portal_body(req, t), head=banner)
-        if not self._same_origin(req):
+        if not same_origin(req, self.sp.settings.public_base_url):
             return self._page(req, "error_title", f"<p>{escape(t['forbidden'])}</p>", status=403)
         form = req.form()
         action = form.get("action")
