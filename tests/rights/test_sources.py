@@ -133,3 +133,138 @@ def test_erasure_with_subject_keys_in_the_sdks_own_sqlite_file(rsp, db_url):
     with engine.connect() as conn:
         assert conn.execute(select(accounts)).all() == []
     engine.dispose()
+
+
+# -- rectify: a field written to several columns, tokens under the row's subject key ------------------------
+people = Table("shop_people", MetaData(), Column("id", Integer, primary_key=True),
+               Column("email_bidx", String(64), unique=True), Column("email", String(400)),
+               Column("phone", String(400)), Column("name", String(200)), Column("customer_key", String(60)))
+
+
+def _people_source(sp, engine, **kw):
+    return TableSource("people", engine, people, subject_column="email_bidx", blind_indexed=True,
+                       fields=("email", "phone", "name"), delete_rows=True,
+                       encrypted={"email": "shop_people.email", "phone": "shop_people.phone"},
+                       subject_key_column="customer_key", cipher=sp.fields,
+                       rectify={"email": ("email", "email_bidx"), "phone": "phone", "name": "name"}, **kw)
+
+
+def _add_person(sp, engine, pid, email, key, phone=None):
+    enc = sp.fields.encrypt
+    with engine.begin() as conn:
+        conn.execute(insert(people).values(
+            id=pid, email_bidx=sp.fields.blind_index(email, kind="email"), name="Jane",
+            email=enc(email, context="shop_people.email", row=str(pid), subject=key),
+            phone=enc(phone, context="shop_people.phone", row=str(pid), subject=key), customer_key=key))
+
+
+@pytest.fixture
+def people_engine(db_url):
+    engine = create_engine(db_url)
+    people.metadata.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_rectify_writes_every_column_a_field_maps_to(rsp, people_engine):
+    from shopprivacy.rights.model import Subject
+    _add_person(rsp, people_engine, 1, "jane@example.com", "c1", "+33612345678")
+    _add_person(rsp, people_engine, 2, "bob@example.com", "c2", "+33600000000")
+    source = _people_source(rsp, people_engine)
+    receipt = source.rectify(Subject(email="jane@example.com"),
+                             {"email": "jane.doe@example.org", "phone": "+33711223344", "last_name": "Doe"})
+    assert {f.field: (f.outcome, f.rows) for f in receipt.fields} == {
+        "email": ("corrected", 1), "email_bidx": ("corrected", 1), "phone": ("corrected", 1)}
+    assert source.find(Subject(email="jane@example.com")) == 0  # the blind index moved with the address
+    [row] = source.export(Subject(email="Jane.Doe@example.org"))["rows"]
+    assert (row["id"], row["email"], row["phone"]) == (1, "jane.doe@example.org", "+33711223344")
+    [bob] = source.export(Subject(email="bob@example.com"))["rows"]
+    assert (bob["email"], bob["phone"]) == ("bob@example.com", "+33600000000")
+    nothing = source.rectify(Subject(email="nobody@example.com"), {"email": "x@example.com"})
+    assert {f.field: f.outcome for f in nothing.fields} == {"email": "not_held", "email_bidx": "not_held"}
+
+
+def test_a_corrected_value_is_shredded_with_the_rows_subject_key(rsp, people_engine):
+    """Correct, then erase: the old and the new token (copies in a backup, say) are both crypto-shredded."""
+    from shopprivacy.errors import ShreddedError
+    _add_person(rsp, people_engine, 1, "jane@example.com", "c1", "+33612345678")
+    rsp.rights.register_source(TableSource(
+        "people", people_engine, people, subject_column="email_bidx", blind_indexed=True, fields=("phone",),
+        encrypted={"phone": "shop_people.phone"}, subject_key_column="customer_key", cipher=rsp.fields,
+        rectify={"phone": "phone"}))
+    with people_engine.connect() as conn:
+        old = conn.execute(select(people)).one()
+    req = rsp.rights.open("rectify", {"email": "jane@example.com"}, verified_by="staff",
+                          changes={"phone": "+33711223344"})
+    assert rsp.rights.process(req.id).state == "done"
+    with people_engine.connect() as conn:
+        new = conn.execute(select(people)).one()
+    assert rsp.fields.decrypt(new.phone, context="shop_people.phone", row="1") == "+33711223344"
+    erase = rsp.rights.open("erase", {"email": "jane@example.com"}, verified_by="staff")
+    assert rsp.rights.process(erase.id).state == "done"
+    for token in (old.phone, new.phone):
+        with pytest.raises(ShreddedError):
+            rsp.fields.decrypt(token, context="shop_people.phone", row="1")
+
+
+def test_a_correction_colliding_with_a_unique_column_writes_nothing(rsp, people_engine):
+    from shopprivacy.errors import ConflictError
+    from shopprivacy.rights.model import Subject
+    _add_person(rsp, people_engine, 1, "jane@example.com", "c1", "+33612345678")
+    _add_person(rsp, people_engine, 2, "bob@example.com", "c2")
+    with people_engine.connect() as conn:
+        before = conn.execute(select(people).order_by(people.c.id)).all()
+    source = _people_source(rsp, people_engine)
+    with pytest.raises(ConflictError) as raised:
+        source.rectify(Subject(email="jane@example.com"), {"email": "bob@example.com", "phone": "+33711223344"})
+    assert "bob@" not in str(raised.value)
+    with people_engine.connect() as conn:
+        assert conn.execute(select(people).order_by(people.c.id)).all() == before
+
+
+def test_rectify_with_a_new_subject_key_in_the_sdks_own_database(rsp, db_url):
+    """The shop's table in the SDK's own database; the row's subject has no key yet, so encrypting the
+    correction creates it. On SQLite, with an engine that really begins its transactions, that must not
+    wait on the shop's own write transaction."""
+    from sqlalchemy import event
+
+    from shopprivacy.rights.model import Subject
+    sqlite = db_url.startswith("sqlite")
+    engine = create_engine(db_url, **({"connect_args": {"timeout": 0.2}} if sqlite else {}))
+    if sqlite:
+        @event.listens_for(engine, "connect")
+        def _no_pysqlite_begin(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN")
+
+    people.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(people).values(id=7, email_bidx=rsp.fields.blind_index("jo@example.com", kind="email"),
+                                           customer_key="cust-new"))
+    source = _people_source(rsp, engine)
+    receipt = source.rectify(Subject(email="jo@example.com"), {"email": "jo@example.org", "phone": "+33711223344"})
+    assert {f.field for f in receipt.fields if f.outcome == "corrected"} == {"email", "email_bidx", "phone"}
+    [row] = source.export(Subject(email="jo@example.org"))["rows"]
+    assert (row["email"], row["phone"]) == ("jo@example.org", "+33711223344")
+    assert rsp.fields.shred("cust-new")  # the key was created for the correction, under the row's subject
+    assert source.export(Subject(email="jo@example.org"))["rows"][0]["phone"] == "[crypto-shredded]"
+    engine.dispose()
+
+
+@pytest.mark.parametrize(("rectify", "message"), [
+    ({"email": ("email", "no_such_column")}, "no column"),
+    ({"email": ()}, "one or more column names"),
+    ({"email": ("email", 3)}, "one or more column names"),
+    ({"shoe_size": "name"}, "cannot be corrected"),
+    ({"first_name": "name", "last_name": "name"}, "corrected by both"),
+    ({"phone": ("phone", "email_bidx")}, "subject column"),
+    ({"name": "id"}, "key column"),
+])
+def test_rectify_mappings_are_checked_at_construction(rsp, rectify, message):
+    from shopprivacy.errors import ConfigurationError
+    with pytest.raises(ConfigurationError, match=message):
+        TableSource("people", "sqlite://", people, subject_column="email_bidx", blind_indexed=True,
+                    fields=("email",), cipher=rsp.fields, rectify=rectify)

@@ -11,17 +11,18 @@ from typing import TYPE_CHECKING
 from .._lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from .actions import Retain
     from .deadlines import Deadlines, add_business_days, add_months, due_dates
     from .model import FieldOutcome, Notice, Receipt, RightsRequest, SourceReceipt, Subject
     from .service import Rights
     from .settings import RightsSettings
-    from .sources import DataSource, Retain, TableSource
+    from .sources import DataSource, TableSource
 
 _EXPORTS = {
     "Deadlines": "deadlines", "add_business_days": "deadlines", "add_months": "deadlines", "due_dates": "deadlines",
     "FieldOutcome": "model", "Notice": "model", "Receipt": "model", "RightsRequest": "model",
     "SourceReceipt": "model", "Subject": "model", "Rights": "service", "RightsSettings": "settings",
-    "DataSource": "sources", "Retain": "sources", "TableSource": "sources",
+    "DataSource": "sources", "Retain": "actions", "TableSource": "sources",
 }
 
 

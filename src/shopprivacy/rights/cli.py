@@ -8,9 +8,9 @@ from typing import Any
 
 
 def _sp(args: argparse.Namespace) -> Any:
-    from ..app import ShopPrivacy
+    from ..cli import facade
 
-    return ShopPrivacy.from_env(args.environ)
+    return facade(args)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ IDENTIFIERS: tuple[str, ...] = ("email", "phone", "customer_id")
 OPEN_STATES: frozenset[str] = frozenset({"received", "verified", "in_progress", "extended"})
 CLOSED_STATES: frozenset[str] = frozenset({"done", "rejected", "expired"})
 #: Fields the self-service portal may correct; sources map them onto their own columns.
-RECTIFIABLE: frozenset[str] = frozenset({"email", "first_name", "last_name", "name", "phone"})
+RECTIFIABLE: frozenset[str] = frozenset({"email", "first_name", "last_name", "name", "phone", "address"})
 Outcome = Literal["erased", "anonymised", "retained", "corrected", "exported", "pending", "manual", "not_held"]
 
 

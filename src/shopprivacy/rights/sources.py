@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from sqlalchemy import String, Table, Text, delete, false, func, or_, select, update
+from sqlalchemy import String, Table, Text, and_, delete, false, func, or_, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 
-from ..errors import ConfigurationError, InvalidInput, ShreddedError, TokenError
+from ..errors import ConfigurationError, ConflictError, InvalidInput, ShreddedError, TokenError
 from ..fields.blind_index import normalise
 from ..store.engine import make_engine
-from .model import IDENTIFIERS, FieldOutcome, SourceReceipt, Subject
+from .actions import Action, erased_values, erasure_receipt, plan_actions, retained
+from .model import IDENTIFIERS, RECTIFIABLE, FieldOutcome, SourceReceipt, Subject
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
@@ -51,14 +52,8 @@ class DataSource(Protocol):
         """Erase or anonymise, keeping what must be retained (with the reason). Idempotent."""
 
 
-@dataclass(frozen=True)
-class Retain:
-    """Keep a field on erasure, for a stated reason (e.g. ``"invoice: tax law, 10 years"``)."""
-
-    reason: str
-
-
-Action = str | Retain  # "erase" | "anonymise" | Retain(reason)
+#: Where a portal field is corrected: one column, or several (an encrypted column and its blind index).
+Columns = str | Sequence[str]
 
 
 def jsonable(value: Any) -> Any:
@@ -88,16 +83,18 @@ class TableSource:
     exported. ``actions`` says per column what erasure does: ``"erase"`` (NULL, the default),
     ``"anonymise"`` (replace with ``anonymise_with[column]`` or ``"anonymised"``) or ``Retain(reason)``;
     with ``delete_rows=True`` and nothing retained, matching rows are deleted. ``rectify`` maps portal field
-    names (``email``, ``first_name``, ...) to columns. ``encrypted`` maps columns holding ``sp.fields``
-    tokens to their context (the row binding is ``key_column``); ``subject_key_column`` names the column
-    whose value was the ``subject=`` of those tokens: erasure crypto-shreds it. ``cipher`` is ``sp.fields``.
+    names (``email``, ``first_name``, ...) to a column or a sequence of columns, each written the way it is
+    stored (an encrypted e-mail and its blind index: ``{"email": ("email", "email_bidx")}``). ``encrypted``
+    maps columns holding ``sp.fields`` tokens to their context (the row binding is ``key_column``);
+    ``subject_key_column`` names the column whose value was the ``subject=`` of those tokens (corrected values
+    are encrypted under it too): erasure crypto-shreds it. ``cipher`` is ``sp.fields``.
     """
 
     def __init__(self, name: str, engine: Engine | str, table: Table, *, subject_column: str,
                  fields: Sequence[str], match: str = "email", key_column: str | None = None,
                  actions: Mapping[str, Action] | None = None, default_action: Action = "erase",
                  anonymise_with: Mapping[str, Any] | None = None, delete_rows: bool = False,
-                 rectify: Mapping[str, str] | None = None, encrypted: Mapping[str, str] | None = None,
+                 rectify: Mapping[str, Columns] | None = None, encrypted: Mapping[str, str] | None = None,
                  blind_indexed: bool = False, subject_key_column: str | None = None,
                  cipher: Fields | None = None) -> None:
         self.name = name
@@ -111,7 +108,8 @@ class TableSource:
             if len(pk) != 1:
                 raise ConfigurationError(f"source {name!r}: name key_column (the table has no single primary key)")
             key_column = pk[0].name
-        named = {subject_column, key_column, *fields, *(actions or {}), *(rectify or {}).values(),
+        self.rectify_map = _rectify_plan(name, rectify or {}, subject_column, key_column, match)
+        named = {subject_column, key_column, *fields, *(actions or {}), *_columns_of(self.rectify_map),
                  *(encrypted or {}), *([subject_key_column] if subject_key_column else [])}
         missing = sorted(n for n in named if n not in cols)
         if missing:
@@ -122,23 +120,12 @@ class TableSource:
         self.fields = tuple(dict.fromkeys(fields))
         self.anonymise_with = dict(anonymise_with or {})
         self.delete_rows, self.blind_indexed = delete_rows, blind_indexed
-        self.rectify_map = dict(rectify or {})
         self.encrypted = dict(encrypted or {})
         self.subject_key_column, self.cipher = subject_key_column, cipher
-        self.actions: dict[str, Action] = {c: (actions or {}).get(c, default_action)
-                                           for c in dict.fromkeys((subject_column, *self.fields))
-                                           if c != key_column}
-        for col, action in self.actions.items():
-            if isinstance(action, Retain):
-                if not action.reason.strip():
-                    raise ConfigurationError(f"source {name!r}: retaining {col!r} needs a reason")
-            elif action == "erase" and not cols[col].nullable and not delete_rows:
-                raise ConfigurationError(f"source {name!r}: {col!r} is NOT NULL; anonymise or retain it")
-            elif action == "anonymise" and col not in self.anonymise_with and not isinstance(
-                    cols[col].type, (String, Text)):
-                raise ConfigurationError(f"source {name!r}: give anonymise_with[{col!r}] for a non-text column")
-            elif action not in ("erase", "anonymise"):
-                raise ConfigurationError(f"source {name!r}: unknown action {action!r} for {col!r}")
+        self.actions = plan_actions(
+            name, (c for c in (subject_column, *self.fields) if c != key_column), actions, default_action,
+            nullable=lambda c: bool(cols[c].nullable), textual=lambda c: isinstance(cols[c].type, (String, Text)),
+            anonymise_with=self.anonymise_with, delete_rows=delete_rows)
 
     # -- matching ---------------------------------------------------------------------------------------
     def _where(self, subject: Subject) -> ColumnElement[bool] | None:
@@ -227,28 +214,48 @@ class TableSource:
 
     # -- rectify ----------------------------------------------------------------------------------------
     def rectify(self, subject: Subject, changes: Mapping[str, str]) -> SourceReceipt:
+        """Write each correction to every column its field maps to, in one transaction.
+
+        The new values (tokens under the row's subject key, blind indexes) are computed before the write
+        transaction opens: encrypting for a subject may create its key in the SDK's store, which would wait on
+        the shop's own open transaction when the table lives in the SDK's SQLite file (see :meth:`_shred`).
+        A value that collides with a unique column raises ConflictError; nothing is written then.
+        """
         where = self._where(subject)
-        wanted = {self.rectify_map[k]: v for k, v in changes.items() if k in self.rectify_map}
+        wanted = {c: v for k, v in changes.items() for c in self.rectify_map.get(k, ())}
         if where is None or not wanted:
             return SourceReceipt(self.name)
-        outcomes: list[FieldOutcome] = []
-        with self.engine.begin() as conn:
-            keys = [r[0] for r in conn.execute(select(self.table.c[self.key_column]).where(where))]
-            for col, value in wanted.items():
-                for key in keys:
-                    conn.execute(update(self.table).where(self.table.c[self.key_column] == key)
-                                 .values({col: self._stored(col, value, key)}))
-                outcomes.append(FieldOutcome(col, "corrected" if keys else "not_held", rows=len(keys)))
-        return SourceReceipt(self.name, tuple(outcomes), rows=len(keys))
+        key = self.table.c[self.key_column]
+        subject_key = (self.table.c[self.subject_key_column]
+                       if self.subject_key_column and any(c in self.encrypted for c in wanted) else None)
+        with self.engine.connect() as conn:
+            found = conn.execute(select(key, *([subject_key] if subject_key is not None else []))
+                                 .where(where).order_by(key)).all()
+        plans = [(r[0], {c: self._stored(c, v, r[0], r[1] if subject_key is not None else None)
+                         for c, v in wanted.items()}) for r in found]
+        rows = 0
+        if plans:
+            try:
+                with self.engine.begin() as conn:
+                    for k, values in plans:  # still matching: a row changed meanwhile is left alone
+                        rows += conn.execute(update(self.table).where(and_(key == k, where)).values(values)).rowcount
+            except IntegrityError:
+                raise ConflictError(f"source {self.name!r}: a corrected value is already held by another row "
+                                    f"of {self.table.name!r} (unique column)") from None
+        return SourceReceipt(self.name, tuple(FieldOutcome(c, "corrected" if rows else "not_held", rows=rows)
+                                              for c in wanted), rows=rows)
 
-    def _stored(self, col: str, value: str, key: Any) -> Any:
+    def _stored(self, col: str, value: str, key: Any, subject_key: Any = None) -> Any:
+        """``value`` as ``col`` holds it: blind-indexed (the subject column), encrypted for the row (under
+        ``subject_key`` when the row has one) or as given."""
         if col == self.subject_column and self.blind_indexed:
             assert self.cipher is not None
             kind = "text" if self.match == "customer_id" else self.match
             return self.cipher.blind_index(value, kind=kind)  # type: ignore[arg-type]
         if col in self.encrypted:
             assert self.cipher is not None
-            return self.cipher.encrypt(value, context=self.encrypted[col], row=str(key))
+            return self.cipher.encrypt(value, context=self.encrypted[col], row=str(key),
+                                       subject=None if subject_key is None else str(subject_key))
         return value
 
     # -- erase ------------------------------------------------------------------------------------------
@@ -268,27 +275,19 @@ class TableSource:
         return sum(bool(self.cipher.shred(str(s), actor="rights")) for s in subjects)
 
     def _apply(self, where: ColumnElement[bool] | None) -> SourceReceipt:
-        retained = {c: a for c, a in self.actions.items() if isinstance(a, Retain)}
         shredded = self._shred(where)  # keys first: durable even if the update below fails
+        deleted = self.delete_rows and not retained(self.actions)
         with self.engine.begin() as conn:
-            if self.delete_rows and not retained:
+            if deleted:
                 stmt: Any = delete(self.table)
                 rows = conn.execute(stmt if where is None else stmt.where(where)).rowcount
             else:
-                values = {c: None if a == "erase" else self.anonymise_with.get(c, "anonymised")
-                          for c, a in self.actions.items() if not isinstance(a, Retain)}
+                values = erased_values(self.actions, self.anonymise_with)
                 stmt = update(self.table).values(values)
                 rows = conn.execute(stmt if where is None else stmt.where(where)).rowcount if values else (
                     self.find_all(conn, where))
-        if not rows:
-            return SourceReceipt(self.name, (FieldOutcome("*", "not_held"),))
-        outcomes = [FieldOutcome(c, "retained", a.reason, rows) if isinstance(a, Retain) else
-                    FieldOutcome(c, "erased" if a == "erase" or self.delete_rows else "anonymised", rows=rows)
-                    for c, a in self.actions.items()]
-        if shredded:
-            outcomes.append(FieldOutcome(f"{self.subject_key_column}:subject-key", "erased",
-                                         "crypto-shredded", shredded))
-        return SourceReceipt(self.name, tuple(outcomes), rows=rows)
+        return erasure_receipt(self.name, self.actions, rows, deleted=deleted, shredded=shredded,
+                               key_column=self.subject_key_column)
 
     def find_all(self, conn: Connection, where: ColumnElement[bool] | None) -> int:
         q = select(func.count()).select_from(self.table)
@@ -303,6 +302,39 @@ class TableSource:
     def erase_all(self) -> SourceReceipt:
         """Apply the erasure actions to every row (a shop-wide redaction)."""
         return self._apply(None)
+
+
+def _rectify_plan(source: str, rectify: Mapping[str, Columns], subject_column: str, key_column: str,
+                  match: str) -> dict[str, tuple[str, ...]]:
+    """``rectify`` with every value a tuple of columns, checked: known portal fields, at least one column
+    each, no column written by two fields, never the key column, and the subject column only by the field it
+    matches on (it is blind-indexed or compared as that identifier)."""
+    plan: dict[str, tuple[str, ...]] = {}
+    writer: dict[str, str] = {}
+    for field_name, columns in rectify.items():
+        if field_name not in RECTIFIABLE:
+            raise ConfigurationError(f"source {source!r}: {field_name!r} cannot be corrected; rectify fields are "
+                                     f"{', '.join(sorted(RECTIFIABLE))}")
+        raw = (columns,) if isinstance(columns, str) else tuple(columns) if isinstance(columns, Sequence) else ()
+        if not raw or not all(isinstance(c, str) and c for c in raw):
+            raise ConfigurationError(f"source {source!r}: rectify[{field_name!r}] needs one or more column names")
+        cols: tuple[str, ...] = tuple(dict.fromkeys(raw))
+        for col in cols:
+            if col in writer:
+                raise ConfigurationError(f"source {source!r}: column {col!r} is corrected by both "
+                                         f"{writer[col]!r} and {field_name!r}")
+            if col == key_column:
+                raise ConfigurationError(f"source {source!r}: the key column {col!r} cannot be corrected")
+            if col == subject_column and field_name != match:
+                raise ConfigurationError(f"source {source!r}: the subject column {col!r} holds the {match}; "
+                                         f"{field_name!r} cannot be written to it")
+            writer[col] = field_name
+        plan[field_name] = cols
+    return plan
+
+
+def _columns_of(plan: Mapping[str, tuple[str, ...]]) -> list[str]:
+    return [c for cols in plan.values() for c in cols]
 
 
 def source_names(sources: Iterable[DataSource]) -> list[str]:
