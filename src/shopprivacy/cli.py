@@ -25,9 +25,11 @@ COMMAND_MODULES: tuple[str, ...] = ("shopprivacy.fields.cli", "shopprivacy.renew
 Command = Callable[[argparse.Namespace], int]
 
 
-def _sp(args: argparse.Namespace) -> ShopPrivacy:
-    """The facade from the environment the command runs in (``main(environ=...)`` for integrations)."""
-    return ShopPrivacy.from_env(args.environ)
+def facade(args: argparse.Namespace) -> ShopPrivacy:
+    """The facade a command works on: an integration's own (``main(facade=...)``), with the shop's rights
+    sources and senders registered, else one built from the environment (``main(environ=...)``)."""
+    factory: Callable[[], ShopPrivacy] | None = getattr(args, "facade", None)
+    return factory() if factory is not None else ShopPrivacy.from_env(args.environ)
 
 
 def _keyset_path(args: argparse.Namespace) -> Path:
@@ -84,20 +86,20 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    sp = _sp(args)
+    sp = facade(args)
     before, after = sp.store.upgrade()
     print(f"schema {'already ' if before == after else ''}at {after}" + ("" if before == after else f" (was {before})"))
     return 0
 
 
 def cmd_db_status(args: argparse.Namespace) -> int:
-    current, head = _sp(args).store.schema_status()
+    current, head = facade(args).store.schema_status()
     print(f"database: {current or 'empty'}; this version needs: {head}")
     return 0 if current == head else 1
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    sp = _sp(args)
+    sp = facade(args)
     try:
         report = sp.audit.verify()
     except AuditChainError as exc:
@@ -108,7 +110,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_run_due(args: argparse.Namespace) -> int:
-    sp = _sp(args)
+    sp = facade(args)
     report = sp.run_due(limit=args.limit)
     out = report.outbox
     tasks = {name: dict(counts) for name, counts in report.tasks.items()}
@@ -125,13 +127,13 @@ def cmd_run_due(args: argparse.Namespace) -> int:
 
 
 def cmd_outbox_dead(args: argparse.Namespace) -> int:
-    for row in _sp(args).outbox.dead_letters(limit=args.limit):
+    for row in facade(args).outbox.dead_letters(limit=args.limit):
         print(f"{row['id']}\t{row['topic']}\t{row['attempts']} attempts\t{row['last_error']}")
     return 0
 
 
 def cmd_outbox_requeue(args: argparse.Namespace) -> int:
-    _sp(args).outbox.requeue(args.row_id)
+    facade(args).outbox.requeue(args.row_id)
     print(f"outbox row {args.row_id} requeued")
     return 0
 
@@ -194,10 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """Run the command line; ``environ`` replaces ``os.environ`` as the source of settings."""
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
+         facade: Callable[[], ShopPrivacy] | None = None) -> int:
+    """Run the command line; ``environ`` replaces ``os.environ`` as the source of settings. ``facade``: an
+    integration's configured facade (called only by commands that need one), used instead of a new one."""
     args = build_parser().parse_args(argv)
-    args.environ = environ
+    args.environ, args.facade = environ, facade
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     func: Command = args.func

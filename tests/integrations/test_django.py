@@ -120,3 +120,124 @@ def test_encrypted_model_fields(project):
     assert raw_email.startswith("spf1.") and "Jane" not in raw_email and raw_note.startswith("spf1.")
     found = Customer.objects.get(email_bidx=BlindIndexField.of("  jane@example.COM"))
     assert found.email == "Jane@Example.com" and found.note == "likes tea"
+
+
+@pytest.fixture(scope="module")
+def member_model(project):
+    """A model with per-subject encryption, a blind index and a field kept on erasure."""
+    from django.db import connection, models
+
+    from shopprivacy.integrations.django.fields import BlindIndexField, EncryptedCharField
+
+    class Member(models.Model):
+        key = models.CharField(max_length=40, unique=True)
+        email = EncryptedCharField(max_length=200, subject_field="key", null=True)
+        email_bidx = BlindIndexField(source="email", kind="email", null=True)
+        first_name = models.CharField(max_length=100, null=True)
+        invoice_no = models.CharField(max_length=20, default="")
+
+        class Meta:
+            app_label = "shopprivacy"
+
+    with connection.schema_editor() as editor:
+        editor.create_model(Member)
+    return Member
+
+
+def _source(model, **kw):
+    from shopprivacy.integrations.django.sources import ModelSource
+
+    return ModelSource(model, lookup="email_bidx", fields=("email", "first_name", "invoice_no"),
+                       subject_key_field="key", rectify={"email": "email", "first_name": "first_name"}, **kw)
+
+
+def test_model_source_exports_rectifies_and_erases_with_shredding(project, member_model):
+    from django.db import connection
+
+    from shopprivacy.rights import Retain
+    from shopprivacy.rights.model import Subject
+
+    member_model.objects.all().delete()
+    m = member_model.objects.create(key="m1", email="Ann@Example.com", first_name="Ann", invoice_no="F-1")
+    member_model.objects.create(key="m2", email="bob@example.com", first_name="Bob")
+    with connection.cursor() as cur:
+        cur.execute("SELECT email FROM shopprivacy_member WHERE key = 'm1'")
+        old_token = cur.fetchone()[0]
+    assert old_token.startswith("spf1s.")  # under the subject key of "m1"
+    source = _source(member_model, actions={"invoice_no": Retain("invoice: tax law")})
+    ann = Subject(email="ann@example.com")
+    assert source.find(ann) == 1 and source.find(Subject(email="nobody@example.com")) == 0
+    [row] = source.export(ann)["rows"]
+    assert row["email"] == "Ann@Example.com" and row["invoice_no"] == "F-1"
+
+    receipt = source.rectify(ann, {"email": "ann.new@example.com", "phone": "+1"})
+    assert [(f.field, f.outcome) for f in receipt.fields] == [("email", "corrected")]
+    assert source.find(ann) == 0  # the blind index followed the e-mail
+    new = Subject(email="ann.new@example.com")
+    assert member_model.objects.get(pk=m.pk).email == "ann.new@example.com"
+
+    receipt = source.erase(new)
+    outcomes = {f.field: (f.outcome, f.reason) for f in receipt.fields}
+    assert outcomes["invoice_no"] == ("retained", "invoice: tax law") and outcomes["email"][0] == "erased"
+    assert outcomes["key:subject-key"] == ("erased", "crypto-shredded")
+    kept = member_model.objects.get(pk=m.pk)
+    assert kept.email is None and kept.email_bidx is None and kept.invoice_no == "F-1"
+    with pytest.raises(Exception, match="shredded"):  # a copy of the old token (a backup) is unreadable
+        project.fields.decrypt(old_token, context="shopprivacy_member.email", row="*")
+    assert member_model.objects.get(key="m2").email == "bob@example.com"  # others untouched
+    assert source.erase(new).fields[0].outcome == "not_held"  # idempotent
+
+
+def test_model_source_deletes_rows_and_a_shredded_value_loads_as_none(project, member_model):
+    from django.db import connection
+
+    from shopprivacy.rights.model import Subject
+
+    member_model.objects.all().delete()
+    member_model.objects.create(key="m3", email="cy@example.com")
+    member_model.objects.create(key="m4", email="dee@example.com")
+    project.fields.shred("m4")
+    assert member_model.objects.get(key="m4").email is None  # loads, without the destroyed value
+    receipt = _source(member_model, delete_rows=True).erase(Subject(email="cy@example.com"))
+    assert receipt.rows == 1 and {f.outcome for f in receipt.fields} == {"erased"}
+    with connection.cursor() as cur:
+        cur.execute("SELECT key FROM shopprivacy_member")
+        assert [r[0] for r in cur.fetchall()] == ["m4"]
+
+
+def test_model_source_configuration_errors_name_the_field(project, member_model):
+    from shopprivacy.errors import ConfigurationError
+    from shopprivacy.integrations.django.sources import ModelSource
+    from shopprivacy.rights import Retain
+
+    with pytest.raises(ConfigurationError, match="no field"):
+        ModelSource(member_model, lookup="email_bidx", fields=("nope",))
+    with pytest.raises(ConfigurationError, match="match must be"):
+        ModelSource(member_model, lookup="email_bidx", fields=(), match="iban")
+    with pytest.raises(ConfigurationError, match="NOT NULL"):
+        ModelSource(member_model, lookup="email_bidx", fields=("invoice_no",))
+    with pytest.raises(ConfigurationError, match="cannot correct iban"):
+        ModelSource(member_model, lookup="email_bidx", fields=(), rectify={"iban": "first_name"})
+    with pytest.raises(ConfigurationError, match="needs a reason"):
+        ModelSource(member_model, lookup="email_bidx", fields=("first_name",), actions={"first_name": Retain(" ")})
+
+
+def test_configure_hook_runs_on_the_new_facade(project):
+    from django.conf import settings
+    from django.test import override_settings
+
+    from shopprivacy.errors import ConfigurationError
+    from shopprivacy.integrations.django import get_sp
+
+    seen = []
+    try:
+        with override_settings(SHOPPRIVACY={**settings.SHOPPRIVACY, "configure": seen.append}):
+            get_sp.cache_clear()
+            assert seen == [get_sp()]
+        with override_settings(SHOPPRIVACY={**settings.SHOPPRIVACY, "configure": "no.such.module.configure"}):
+            get_sp.cache_clear()
+            with pytest.raises(ConfigurationError, match="cannot import"):
+                get_sp()
+    finally:
+        get_sp.cache_clear()
+        get_sp().store.upgrade()

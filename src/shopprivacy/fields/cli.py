@@ -9,11 +9,11 @@ from ..progress import Progress
 
 
 def cmd_reencrypt(args: argparse.Namespace) -> int:
-    from ..app import ShopPrivacy
+    from ..cli import facade
     from ..store.engine import Store
     from .reencrypt import reencrypt_column
 
-    sp = ShopPrivacy.from_env(args.environ)
+    sp = facade(args)
     target = Store.from_url(args.database_url) if args.database_url else None
     report = reencrypt_column(
         sp.fields, sp.jobs, sp.store, table=args.table, column=args.column, id_column=args.row_id_column,
@@ -26,9 +26,9 @@ def cmd_reencrypt(args: argparse.Namespace) -> int:
 
 
 def cmd_rewrap(args: argparse.Namespace) -> int:
-    from ..app import ShopPrivacy
+    from ..cli import facade
 
-    n = ShopPrivacy.from_env(args.environ).fields.subject_keys.rewrap()
+    n = facade(args).fields.subject_keys.rewrap()
     print(f"{n} subject key(s) rewrapped under the primary key")
     return 0
 

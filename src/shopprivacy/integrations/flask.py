@@ -113,7 +113,8 @@ def _cli_group(app: flask.Flask) -> click.Command:
         """shopprivacy commands with this app's SHOPPRIVACY_* configuration (e.g. `flask shopprivacy run-due`)."""
         from ..cli import main
 
-        raise SystemExit(main(list(args) or ["--help"], environ=environ_with(app.config)))
+        raise SystemExit(main(list(args) or ["--help"], environ=environ_with(app.config),
+                             facade=lambda: ShopPrivacyFlask.sp(app)))
 
     return command
 

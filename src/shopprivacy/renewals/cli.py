@@ -21,14 +21,15 @@ def _until(text: str | None) -> datetime | None:
 
 
 def cmd_renewals_run(args: argparse.Namespace) -> int:
-    from ..app import ShopPrivacy
+    from ..cli import facade
 
-    sp = ShopPrivacy.from_env(args.environ)
+    sp = facade(args)
     try:
         report = sp.renewals.run(until=_until(args.until), dry_run=args.dry_run, keep_email=not args.no_email,
                                  out=print if args.dry_run else None)
     finally:
-        sp.close()
+        if getattr(args, "facade", None) is None:  # an integration's facade stays open
+            sp.close()
     counts = report.counts()
     if args.json:
         print(json.dumps({**counts, "skipped_reasons": dict(report.skipped), "dropped": dict(report.dropped)}))

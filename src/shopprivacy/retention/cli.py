@@ -8,9 +8,9 @@ from typing import Any
 
 
 def _retention(args: argparse.Namespace) -> Any:
-    from ..app import ShopPrivacy
+    from ..cli import facade
 
-    sp = ShopPrivacy.from_env(args.environ)
+    sp = facade(args)
     if args.rules:
         sp.retention.load(args.rules)
     return sp

@@ -20,6 +20,7 @@ def shopprivacy_check(app_configs: Any = None, **kwargs: Any) -> list[Error | Wa
             continue
         code = _IDS[finding.check]
         kind = Error if code.startswith("E") else Warning
-        out.append(kind(finding.message, id=f"shopprivacy.{code}",
-                        hint="run `manage.py shopprivacy_doctor` for the full report"))
+        hint = ("`manage.py migrate` upgrades the sp_ tables too" if finding.check == "schema"
+                else "run `manage.py shopprivacy_doctor` for the full report")
+        out.append(kind(finding.message, id=f"shopprivacy.{code}", hint=hint))
     return out

@@ -3,6 +3,10 @@
 
 Row binding needs the row id, which a field does not see when Django builds the query, so these fields bind
 to the column; use ``sp.fields.encrypt(..., row=pk)`` yourself where row binding matters.
+
+``subject_field="id"`` encrypts each value under the key of the subject named by that field of the instance
+(``sp.fields.encrypt(..., subject=...)``) when the model is saved: ``sp.fields.shred(<id>)`` then makes every
+copy unreadable, in backups too. A value whose subject key is shredded loads as ``None``.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from typing import Any
 
 from django.db import models
 
+from ...errors import ConfigurationError, ShreddedError
 from ...fields.blind_index import Kind
 from ...fields.token import is_token
 from .runtime import get_sp
@@ -19,18 +24,40 @@ COLUMN_ONLY_ROW = "*"
 
 
 class _Encrypted(models.TextField):
+    def __init__(self, *args: Any, subject_field: str | None = None, **kwargs: Any) -> None:
+        self.subject_field = subject_field
+        super().__init__(*args, **kwargs)
+
     def _context(self) -> str:
         return f"{self.model._meta.db_table}.{self.column}"
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
-        return get_sp().fields.decrypt(value, context=self._context(), row=COLUMN_ONLY_ROW)
+        try:
+            return get_sp().fields.decrypt(value, context=self._context(), row=COLUMN_ONLY_ROW)
+        except ShreddedError:
+            return None
+
+    def pre_save(self, model_instance: Any, add: bool) -> Any:
+        value = super().pre_save(model_instance, add)
+        if self.subject_field is None or value is None or is_token(value):
+            return value
+        subject = getattr(model_instance, self.subject_field, None)
+        if subject in (None, ""):
+            raise ConfigurationError(f"{self.model.__name__}.{self.name}: set {self.subject_field!r} before saving")
+        return get_sp().fields.encrypt(str(value), context=self._context(), row=COLUMN_ONLY_ROW, subject=str(subject))
 
     def get_prep_value(self, value: Any) -> Any:
         if value is None or is_token(value):
             return value
         return get_sp().fields.encrypt(str(value), context=self._context(), row=COLUMN_ONLY_ROW)
+
+    def deconstruct(self) -> Any:
+        name, path, args, kwargs = super().deconstruct()
+        if self.subject_field is not None:
+            kwargs["subject_field"] = self.subject_field
+        return name, path, args, kwargs
 
 
 class EncryptedTextField(_Encrypted):

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from ...app import ShopPrivacy
 from ...web.http import Request, Response
 from ...web.routes import Route
 from .._common import headers_with_nonce
+from .runtime import get_sp
 
 
 def to_request(req: HttpRequest) -> Request:
@@ -33,11 +36,19 @@ def to_django(resp: Response) -> HttpResponse:
     return out
 
 
+@lru_cache(maxsize=2)
+def _handlers(sp: ShopPrivacy) -> dict[str, Callable[[Request], Response]]:
+    return {r.name: r.handler for r in sp.web_routes()}
+
+
 def view_for(route: Route) -> Callable[[HttpRequest], HttpResponse]:
+    """The Django view of ``route``; it calls the handler of the current facade (``get_sp()``), so a facade
+    rebuilt after a settings change (``get_sp.cache_clear()``) is the one that answers."""
+
     def view(request: HttpRequest) -> HttpResponse:
         if request.method not in route.methods:
             return HttpResponse(status=405, headers={"Allow": ", ".join(route.methods)})
-        return to_django(route.handler(to_request(request)))
+        return to_django(_handlers(get_sp())[route.name](to_request(request)))
 
     view.__name__ = "shopprivacy_" + route.name.replace(".", "_")
     return csrf_exempt(view) if route.csrf_exempt else view

@@ -6,13 +6,17 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from ...app import ShopPrivacy
+from ...errors import ConfigurationError
 from ...settings import Settings
 from .._common import environ_with, nested_to_flat
 
-#: Keys of ``settings.SHOPPRIVACY`` that configure the integration itself, not the SDK.
-INTEGRATION_KEYS = frozenset({"url_prefix"})
+#: Keys of ``settings.SHOPPRIVACY`` that configure the integration itself, not the SDK: ``url_prefix`` (where
+#: the endpoints are mounted) and ``configure`` (the dotted path of a ``configure(sp)`` callable run once on the
+#: new facade: register rights sources, set the mail senders).
+INTEGRATION_KEYS = frozenset({"url_prefix", "configure"})
 
 
 def _config() -> dict[str, Any]:
@@ -25,11 +29,25 @@ def settings_environ() -> dict[str, str]:
     return environ_with(nested_to_flat(_config()))
 
 
+def _integration(key: str, default: Any = None) -> Any:
+    return (getattr(settings, "SHOPPRIVACY", {}) or {}).get(key, default)
+
+
 def url_prefix() -> str:
-    return str((getattr(settings, "SHOPPRIVACY", {}) or {}).get("url_prefix", "/privacy"))
+    return str(_integration("url_prefix", "/privacy"))
 
 
 @lru_cache(maxsize=1)
 def get_sp() -> ShopPrivacy:
-    """The project's facade (built on first use; ``get_sp.cache_clear()`` after changing settings in tests)."""
-    return ShopPrivacy(Settings.from_env(settings_environ()))
+    """The project's facade, built on first use and handed to ``SHOPPRIVACY["configure"]`` when set
+    (``get_sp.cache_clear()`` after changing settings in tests)."""
+    sp = ShopPrivacy(Settings.from_env(settings_environ()))
+    hook = _integration("configure")
+    if hook:
+        try:
+            configure = import_string(str(hook)) if isinstance(hook, str) else hook
+        except ImportError as exc:
+            sp.close()
+            raise ConfigurationError(f"SHOPPRIVACY['configure']: cannot import {hook!r}") from exc
+        configure(sp)
+    return sp

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from shopprivacy.cli import main
-from shopprivacy.integrations.django.runtime import settings_environ
+from shopprivacy.integrations.django.runtime import get_sp, settings_environ
 
 
 class Command(BaseCommand):
@@ -17,11 +17,11 @@ class Command(BaseCommand):
         parser.add_argument("args", nargs="*")
 
     def run_from_argv(self, argv: list[str]) -> None:
-        code = main(argv[2:] or ["--help"], environ=settings_environ())
+        code = main(argv[2:] or ["--help"], environ=settings_environ(), facade=get_sp)
         if code:
             raise SystemExit(code)
 
     def handle(self, *args: str, **options: Any) -> None:
-        code = main(list(args) or ["--help"], environ=settings_environ())
+        code = main(list(args) or ["--help"], environ=settings_environ(), facade=get_sp)
         if code:
             raise CommandError(f"shopprivacy exited with status {code}", returncode=code)

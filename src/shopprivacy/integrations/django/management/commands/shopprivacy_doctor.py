@@ -7,13 +7,13 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from shopprivacy.cli import main
-from shopprivacy.integrations.django.runtime import settings_environ
+from shopprivacy.integrations.django.runtime import get_sp, settings_environ
 
 
 class Command(BaseCommand):
     help = "Check shopprivacy settings, keys, database, schema and adapters"
 
     def handle(self, *args: Any, **options: Any) -> None:
-        code = main(["doctor"], environ=settings_environ())
+        code = main(["doctor"], environ=settings_environ(), facade=get_sp)
         if code:
             raise CommandError("shopprivacy doctor found problems", returncode=code)
