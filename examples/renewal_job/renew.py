@@ -5,7 +5,7 @@
     python examples/renewal_job/renew.py ./renewal-demo             # bill, then enforce retention
 
 In production the same job is ``shopprivacy renewals run`` and ``shopprivacy run-due`` from cron, with
-``SHOPPRIVACY_*`` settings naming the platform.
+``SHOPPRIVACY_*`` settings naming the platform; ``tasks.py`` beside this file is the Celery variant.
 """
 
 from __future__ import annotations

@@ -212,3 +212,31 @@ def test_two_workers_split_the_work_without_overlap(sp, shop, tmp_path, db_url, 
     with shop.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(shop.orders)).scalar_one() == n
     assert all(len(shop.orders_of(sid)) == 1 for sid in ids[:5])
+
+
+@pytest.mark.timeout(180)
+def test_two_threads_of_one_process_never_bill_the_same_subscription(sp, shop):
+    """A thread-pool task queue runs two renewal runs in one process: the claims tell threads apart."""
+    import threading
+
+    n = 40
+    with shop.engine.begin() as conn:
+        add_subs(shop, n, conn=conn)
+    reports, errors = [], []
+
+    def run() -> None:
+        try:
+            reports.append(sp.renewals.run(shop, until=UNTIL))
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=150)
+    assert errors == [] and len(reports) == 2
+    assert sum(r.counts()["billed"] for r in reports) == n
+    assert shop.billing_count() == n
+    with shop.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(shop.orders)).scalar_one() == n

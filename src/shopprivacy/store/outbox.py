@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import socket
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -62,7 +63,9 @@ class DeliveryReport:
 
 
 def worker_id() -> str:
-    return f"{socket.gethostname()[:80]}:{os.getpid()}"
+    """``host:pid:thread``: who holds a lease or claim. The thread counts, so two runs in one process (a
+    thread-pool task queue) never take each other's claims for their own."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{threading.get_native_id()}"
 
 
 def _error_text(exc: BaseException) -> str:
