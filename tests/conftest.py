@@ -7,6 +7,7 @@ On PostgreSQL each test gets a schema of its own, dropped afterwards. An unreach
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -25,6 +26,11 @@ from shopprivacy.testing import (  # noqa: F401 - fixtures used by name
 )
 
 load_hypothesis_profile()
+
+#: Django's settings are process-wide: the Django shop's suite runs in a pytest process of its own, started by
+#: ``tests/examples/test_django_shop.py`` with this variable set.
+DJANGO_SHOP_PROCESS = "DJANGO_SHOP_TEST_PROCESS"
+collect_ignore = [] if os.environ.get(DJANGO_SHOP_PROCESS) else ["examples/django_shop"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

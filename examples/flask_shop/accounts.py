@@ -1,5 +1,6 @@
 """Customer accounts: e-mail, phone and address encrypted with ``sp.fields``, login by the e-mail's blind
-index, passwords hashed by werkzeug (scrypt). The account table is also a rights source (export, erasure)."""
+index, passwords hashed by werkzeug (scrypt). The account table is also a rights source (export, correction,
+erasure)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from shopprivacy import ShopPrivacy
-from shopprivacy.errors import ConflictError, InvalidInput
+from shopprivacy.errors import ConflictError
 from shopprivacy.rights import TableSource
 
+from ..shop_common.signup import check_sign_up
 from .db import customers
 
 #: ``sp.fields`` contexts of the encrypted columns ("table.column"): a token copied elsewhere won't decrypt.
@@ -54,20 +56,12 @@ class Accounts:
                 address: str = "") -> str:
         """Create an account and return its id. InvalidInput for a bad address or a short password,
         ConflictError when the address already has an account."""
-        email = email.strip()
-        local, _, domain = email.partition("@")
-        if not local or "." not in domain or len(email) > 320 or any(c.isspace() for c in email):
-            raise InvalidInput("please give a valid e-mail address")
-        if not 8 <= len(password) <= 200:
-            raise InvalidInput("the password needs 8 to 200 characters")
-        for name, value, limit in (("name", first_name, 200), ("phone", phone, 40), ("address", address, 500)):
-            if len(value) > limit:
-                raise InvalidInput(f"the {name} is too long")
+        form = check_sign_up(email, password, first_name=first_name, phone=phone, address=address)
         cid = "cu_" + secrets.token_hex(8)
         row: dict[str, Any] = {
-            "id": cid, "email_bidx": self._bidx(email), "email": self._enc("email", email, cid),
-            "first_name": first_name.strip() or None, "phone": self._enc("phone", phone, cid),
-            "address": self._enc("address", address, cid), "password_hash": generate_password_hash(password),
+            "id": cid, "email_bidx": self._bidx(form.email), "email": self._enc("email", form.email, cid),
+            "first_name": form.first_name or None, "phone": self._enc("phone", form.phone, cid),
+            "address": self._enc("address", form.address, cid), "password_hash": generate_password_hash(password),
             "created_at": self.sp.clock()}
         try:
             with self.engine.begin() as conn:
@@ -114,10 +108,13 @@ class Accounts:
 
     def rights_source(self) -> TableSource:
         """The account table as a rights source: found by the e-mail's blind index, exported decrypted,
-        erased by crypto-shredding the customer's key and deleting the row."""
+        corrected under the customer's key (a new e-mail moves the blind index, so the login follows), erased
+        by crypto-shredding the customer's key and deleting the row."""
         return TableSource(
             "shop_customers", self.engine, customers, subject_column="email_bidx", match="email",
             blind_indexed=True, key_column="id",
             fields=("email", "first_name", "phone", "address", "platform_customer_id", "created_at"),
-            delete_rows=True, rectify={"first_name": "first_name"}, encrypted=ENCRYPTED,
+            delete_rows=True, encrypted=ENCRYPTED,
+            rectify={"email": ("email", "email_bidx"), "first_name": "first_name", "phone": "phone",
+                     "address": "address"},
             subject_key_column="id", cipher=self.sp.fields)

@@ -19,11 +19,12 @@ from shopprivacy import Keyset
 from shopprivacy.integrations.flask import ShopPrivacyFlask
 from shopprivacy.store.engine import make_engine
 
+from ..shop_common import STATIC_DIR
+from ..shop_common.mailbox import MailFolder
 from . import commands, security, views
 from .accounts import Accounts
 from .context import Shop
 from .db import create_tables
-from .mailbox import MailFolder
 
 DEFAULT_DATA_DIR = Path("demo-data") / "flask_shop"
 
@@ -67,7 +68,7 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the shop. ``config`` overrides ``app.config`` keys (``SHOP_*``, ``SHOPPRIVACY_*``, Flask's)."""
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=STATIC_DIR)
     _configure(app, config)
     ShopPrivacyFlask(app)
     sp = ShopPrivacyFlask.sp(app)

@@ -5,7 +5,7 @@ SDK commands come with the integration: ``flask --app examples.flask_shop.app sh
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from collections.abc import Iterator
 
 import click
 from flask import Flask, current_app
@@ -13,21 +13,18 @@ from flask.cli import with_appcontext
 
 from shopprivacy.errors import ConflictError
 
-from . import newsletter
+from ..shop_common import newsletter
+from ..shop_common.seed import DEMO_EMAIL, DEMO_PASSWORD, DEMO_PROFILE, parse_when, renew, subscribe_and_welcome
 from .context import shop
 
-DEMO_EMAIL = "jane@example.com"
-DEMO_PASSWORD = "correct horse battery"  # noqa: S105 - the published demo account's password
 
-
-def _when(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    try:
-        at = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter("use an ISO 8601 date, e.g. 2026-12-31 or 2026-12-31T08:00+00:00") from None
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+def _addresses() -> Iterator[str]:
+    """Every customer's e-mail address, decrypted one account at a time."""
+    accounts = shop().accounts
+    for cid in accounts.ids():
+        customer = accounts.get(cid)
+        if customer is not None:
+            yield customer.email
 
 
 @click.command("renew")
@@ -36,9 +33,12 @@ def _when(text: str | None) -> datetime | None:
 @click.option("--dry-run", is_flag=True, help="show what would be billed; bill nothing")
 def renew_command(until: str | None, dry_run: bool) -> None:
     """Bill every due subscription once per period (safe to run from cron every few minutes)."""
+    try:
+        when = parse_when(until)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--until") from None
     s = shop()
-    report = s.sp.renewals.run(s.platform, until=_when(until), dry_run=dry_run, out=click.echo)
-    click.echo(", ".join(f"{k} {v}" for k, v in report.counts().items() if v) or "nothing due")
+    click.echo(renew(s.sp, s.platform, until=when, dry_run=dry_run, out=click.echo))
 
 
 @click.command("send-newsletter")
@@ -48,7 +48,7 @@ def renew_command(until: str | None, dry_run: bool) -> None:
 def send_newsletter_command(subject: str, text: str) -> None:
     """Mail the newsletter to every confirmed subscriber (with List-Unsubscribe headers) into the mail folder."""
     s = shop()
-    sent = newsletter.send(s.sp, s.accounts, s.mail, subject, text)
+    sent = newsletter.send(s.sp, _addresses(), s.mail, subject, text)
     click.echo(f"{sent} newsletter mail(s) written to {s.mail.folder}")
 
 
@@ -58,18 +58,13 @@ def seed_demo(app: Flask) -> str:
     with app.app_context():
         s = shop()
         try:
-            cid = s.accounts.sign_up(DEMO_EMAIL, DEMO_PASSWORD, first_name="Jane", phone="+33 6 12 34 56 78",
-                                     address="12 rue des Lilas\n69001 Lyon\nFrance")
+            cid = s.accounts.sign_up(DEMO_EMAIL, DEMO_PASSWORD, **DEMO_PROFILE)
         except ConflictError:
             found = s.accounts.authenticate(DEMO_EMAIL, DEMO_PASSWORD)
             if found is None:
                 raise click.ClickException(f"{DEMO_EMAIL} exists with another password") from None
             return found
-        link = s.sp.email.request_opt_in(DEMO_EMAIL, newsletter.LIST_ID, source="demo-seed",
-                                         consent_text_version=newsletter.CONSENT_TEXT_VERSION)
-        s.sp.email.confirm_opt_in(link.split("?t=", 1)[1], user_agent="demo-seed")
-        newsletter.send(s.sp, s.accounts, s.mail, "Welcome to the Bean There newsletter",
-                        "Thanks for subscribing! This mail carries List-Unsubscribe headers: try them.")
+        subscribe_and_welcome(s.sp, s.mail, DEMO_EMAIL, _addresses())
         return cid
 
 

@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from shopprivacy import ShopPrivacy
 from shopprivacy.platforms.local import LocalShop
 
+from ..shop_common.mailbox import MailFolder
 from .accounts import Accounts
-from .mailbox import MailFolder
 
 
 @dataclass

@@ -7,6 +7,8 @@ from sqlalchemy.engine import Engine
 
 from shopprivacy.store.types import UTCDateTime
 
+from ..shop_common.catalogue import PRODUCTS
+
 metadata = MetaData()
 
 products = Table(
@@ -34,14 +36,6 @@ customers = Table(
     Column("created_at", UTCDateTime, nullable=True),
 )
 
-PRODUCTS = (
-    {"id": "beans-250", "name": "House blend, 250 g", "price": "8.90", "interval": None,
-     "description": "Whole beans, roasted this week."},
-    {"id": "filter-papers", "name": "Filter papers (100)", "price": "3.50", "interval": None,
-     "description": "Unbleached, size 4."},
-    {"id": "coffee-club", "name": "Coffee club, 1 kg a month", "price": "24.00", "interval": "month",
-     "description": "A fresh kilo every month; cancel any time."},
-)
 
 
 def create_tables(engine: Engine) -> None:

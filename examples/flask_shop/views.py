@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from shopprivacy.errors import ConflictError, InvalidInput, RateLimited
 
-from . import newsletter
+from ..shop_common import newsletter
 from .accounts import Customer
 from .context import shop
 from .db import products

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from shopprivacy import ShopPrivacy
 from shopprivacy.errors import SuppressedRecipient
 
-from .accounts import Accounts
 from .mailbox import MailFolder, confirm_text
 
 LIST_ID = "newsletter"
 #: The wording the visitor agreed to; its version is kept with the proof of every opt-in.
 CONSENT_TEXT_VERSION = "newsletter-2026-01"
+
 
 def state(sp: ShopPrivacy, address: str) -> str:
     """``subscribed``, ``paused``, ``pending`` (waiting for the confirmation click), ``unsubscribed`` or
@@ -26,16 +28,16 @@ def request(sp: ShopPrivacy, mail: MailFolder, address: str, *, source: str, ip:
     mail.write(mail.compose(address, "Please confirm your newsletter subscription", confirm_text(link)), "optin")
 
 
-def send(sp: ShopPrivacy, accounts: Accounts, mail: MailFolder, subject: str, text: str) -> int:
-    """Mail ``text`` to every subscribed customer; ``sp.email.prepare`` adds the unsubscribe headers and
-    refuses suppressed or paused recipients. Returns how many mails were written."""
+def send(sp: ShopPrivacy, recipients: Iterable[str], mail: MailFolder, subject: str, text: str) -> int:
+    """Mail ``text`` to each of ``recipients`` (the shop's customers' addresses) who is subscribed;
+    ``sp.email.prepare`` adds the unsubscribe headers and refuses suppressed or paused recipients. Returns how
+    many mails were written."""
     sent = 0
-    for cid in accounts.ids():
-        customer = accounts.get(cid)
-        if customer is None or state(sp, customer.email) != "subscribed":
+    for address in recipients:
+        if state(sp, address) != "subscribed":
             continue
-        body = f"{text}\n\nChange what you receive: {sp.email.preferences_url(customer.email)}"
-        msg = mail.compose(customer.email, subject, body)
+        body = f"{text}\n\nChange what you receive: {sp.email.preferences_url(address)}"
+        msg = mail.compose(address, subject, body)
         try:
             sp.email.prepare(msg, LIST_ID)
         except SuppressedRecipient:

@@ -228,8 +228,11 @@ def test_arabic_is_right_to_left(page, shop):
 
 def test_keyboard_alone_reaches_and_operates_every_control(page, shop):
     open_shop(page, shop)
-    focused = page.evaluate("document.activeElement.className")
-    assert "sp-cc-btn" in focused  # focus moves into the banner
+    # focus moves to the banner itself, not onto a choice: Accept is not preselected over Reject
+    assert page.evaluate("document.activeElement.classList.contains('sp-cc')")
+    page.keyboard.press("Enter")
+    assert page.locator(".sp-cc-reject").is_visible()  # Enter chose nothing
+    page.keyboard.press("Tab")
     seen = set()
     for _ in range(6):
         seen.add(page.evaluate("document.activeElement.textContent"))

@@ -9,8 +9,8 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from examples.flask_shop import newsletter
 from examples.flask_shop.db import customers
+from examples.shop_common import newsletter
 from sqlalchemy import func, select
 
 from shopprivacy.platforms.local import customers as platform_customers
@@ -111,6 +111,11 @@ def test_newsletter_carries_list_unsubscribe_and_one_click_suppresses(app, clien
     assert "0 newsletter" in result.output and len(mails(shop, "newsletter")) == 1
 
 
+def run_due(app) -> None:
+    result = app.test_cli_runner().invoke(args=["shopprivacy", "run-due"])
+    assert result.exit_code == 0, result.output
+
+
 def test_portal_export_is_verified_by_mail_and_downloads_the_account_data(app, client, shop, sp):
     sign_up(client)
     portal = app.test_client()
@@ -122,13 +127,13 @@ def test_portal_export_is_verified_by_mail_and_downloads_the_account_data(app, c
     assert resp.status_code == 200
     assert portal.post("/privacy/rights", data={"action": "export", "email": EMAIL}).status_code == 403  # no Origin
 
-    sp.run_due()
+    run_due(app)  # `flask shopprivacy run-due`, as cron runs it: on the app's facade, with its sources
     [verify] = mails(shop, "rights-verify")
     assert verify["To"] == EMAIL
     link = link_in(verify, "/privacy/rights/verify")
     assert portal.get(link).status_code == 200
     assert portal.post(link).status_code == 200
-    sp.run_due()
+    run_due(app)  # `flask shopprivacy run-due`, as cron runs it: on the app's facade, with its sources
     [ready] = mails(shop, "rights-export_ready")
     download = link_in(ready, "/privacy/rights/download")
     assert portal.get(download).status_code == 200
@@ -201,3 +206,35 @@ def test_bad_links_show_localized_pages_never_a_stack_trace(client):
     assert client.post("/login", data={"email": EMAIL, "password": "x"}).status_code == 400  # no CSRF token
     assert client.get("/account").status_code == 302
     assert client.post("/subscribe/coffee-club").status_code == 400
+
+
+def test_rectifying_the_email_moves_the_login_and_keeps_the_customer_key(app, client, shop, sp):
+    from shopprivacy.errors import ShreddedError
+
+    sign_up(client)
+    new = "jane.doe@example.org"
+    req = sp.rights.open("rectify", {"email": EMAIL}, channel="account", verified_by="shop-login",
+                         changes={"email": "Jane.Doe@Example.org", "phone": "+33 7 11 22 33 44",
+                                  "address": "3 place Bellecour, 69002 Lyon"})
+    assert sp.rights.process(req.id).state == "done"
+    [source] = [s for s in sp.rights.receipt(req.id).sources if s.source == "shop_customers"]
+    assert {f.field: (f.outcome, f.rows) for f in source.fields} == {
+        c: ("corrected", 1) for c in ("email", "email_bidx", "phone", "address")}
+
+    assert log_in(app.test_client(), EMAIL).status_code == 401  # the old address no longer finds the account
+    fresh = app.test_client()
+    assert log_in(fresh, new).status_code == 302
+    page = fresh.get("/account").get_data(as_text=True)
+    assert new in page and "+33711223344" in page and "3 place Bellecour" in page and EMAIL not in page
+    with shop.engine.connect() as conn:
+        row = conn.execute(select(customers)).one()
+    assert row.email_bidx == sp.fields.blind_index(new, kind="email")
+    assert new not in " ".join(str(v) for v in row._mapping.values())
+
+    # the corrected tokens are under the customer's own key: deleting the account shreds them, copies included
+    resp = fresh.post("/account/delete", data={"csrf_token": csrf(fresh, "/account"),
+                                               "password": "correct horse battery"})
+    assert resp.status_code == 200 and "crypto-shredded" in resp.get_data(as_text=True)
+    for column in ("email", "phone", "address"):
+        with pytest.raises(ShreddedError):
+            sp.fields.decrypt(getattr(row, column), context=f"shop_customers.{column}", row=row.id)

@@ -154,7 +154,9 @@
     if (!detail) row.appendChild(button(T.customize, "sp-cc-customize", function () { show(true); }));
     root.appendChild(row);
     d.body.appendChild(root);
-    root.querySelector("button").focus();
+    // focus the banner itself, not a button: no choice is preselected (Enter accepts nothing), Tab reaches all
+    root.setAttribute("tabindex", "-1");
+    root.focus();
   }
   function showOpener() {
     if (!opener) {
