@@ -13,10 +13,10 @@ from werkzeug.exceptions import HTTPException
 
 from shopprivacy.errors import ShopPrivacyError
 
+from ..shop_common.shopping import CSP, client_error
+
 log = logging.getLogger("flask_shop")
 
-CSP = ("default-src 'self'; script-src 'self' 'nonce-{n}'; style-src 'self' 'nonce-{n}'; img-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 _SDK_ENDPOINTS = "shopprivacy."
 
 
@@ -55,8 +55,11 @@ def _http_error(exc: HTTPException) -> ResponseReturnValue:
 
 
 def _sdk_error(exc: ShopPrivacyError) -> ResponseReturnValue:
+    status = client_error(exc)
+    if status is None:  # the shop's own fault (database, settings, platform): never shown, logged in full
+        return _server_error(exc)
     log.info("refused: %s", type(exc).__name__)
-    return render_template("message.html", title="That did not work", text=str(exc)[:300]), 400
+    return render_template("message.html", title="That did not work", text=str(exc)[:300]), status
 
 
 def _server_error(exc: Exception) -> ResponseReturnValue:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
@@ -13,6 +11,7 @@ from sqlalchemy import select
 from shopprivacy.errors import ConflictError, InvalidInput, RateLimited
 
 from ..shop_common import newsletter
+from ..shop_common.shopping import erase_account, start_subscription
 from .accounts import Customer
 from .context import shop
 from .db import products
@@ -128,39 +127,24 @@ def subscribe(product_id: str) -> ResponseReturnValue:
         product = conn.execute(select(products).where(products.c.id == product_id[:40])).first()
     if product is None or product.interval is None:
         abort(404)
-    platform = s.platform
-    pid = customer.platform_customer_id
-    if pid is None:
-        found = platform.find_customer(email=customer.email)
-        pid = found.id if found else platform.add_customer(customer.email, first_name=customer.first_name)
-        s.accounts.link_platform(customer.id, pid)
-    now = s.sp.clock()
-    sid = platform.add_subscription(
-        customer_ref=pid, amount=str(Decimal(product.price)), currency="EUR",
-        lines=[{"variant_id": product.id, "quantity": 1, "unit_price": product.price, "requires_shipping": True}],
-        interval={"unit": product.interval, "count": 1}, next_billing_at=now - timedelta(seconds=1),
-        shipping_address={"name": customer.first_name or "", "text": customer.address or ""},
-        email=customer.email,
-        extra={"ip_address": request.remote_addr, "user_agent": request.user_agent.string[:400]})
-    # the first period is billed at once, with an idempotency key of its own (a double click bills once)
-    platform.create_billing_attempt(sid, idempotency_key=f"first:{sid}", origin_time=now)
-    flash(f"Subscribed to {product.name}. The next delivery renews in a month.")
+    sid = start_subscription(s.sp, s.platform, customer, product,
+                             link=lambda pid: s.accounts.link_platform(customer.id, pid),
+                             ip=request.remote_addr, user_agent=request.user_agent.string)
+    flash(f"Subscribed to {product.name}. The next delivery renews in a month." if sid else
+          f"You already subscribe to {product.name}.")
     return redirect(url_for("shop.account"))
 
 
 @bp.post("/account/delete")
 def delete_account() -> ResponseReturnValue:
-    """Erase the account through ``sp.rights``: the signed-in customer re-enters the password, so the request
-    starts verified; the SDK suppresses the address, the shop's row is crypto-shredded and deleted, the
-    platform erases its copy through the outbox. The receipt shows what was erased and what was kept."""
+    """Erase the account through ``sp.rights`` once the password is entered again; the page is the receipt
+    (what was erased, what was kept and why)."""
     customer = _require_login()
     s = shop()
     if s.accounts.authenticate(customer.email, request.form.get("password", "")) != customer.id:
         flash("That password is not right; your account was not deleted.")
         return redirect(url_for("shop.account")), 303
-    req = s.sp.rights.open("erase", {"email": customer.email}, channel="account", verified_by="shop-login",
-                           locale=request.accept_languages.best or None, ip=request.remote_addr)
-    done = s.sp.rights.process(req.id)
+    receipt = erase_account(s.sp, customer.email, locale=request.accept_languages.best or None,
+                            ip=request.remote_addr)
     session.clear()
-    receipt = s.sp.rights.receipt(done.id)
     return render_template("deleted.html", receipt=receipt)

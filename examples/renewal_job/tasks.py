@@ -10,8 +10,8 @@ schedule runs ``renew`` every 15 minutes and ``run_due`` every minute, as the cr
 and docs/operations.md do.
 
 Each worker process builds its facade on first use and keeps it (nothing is built at import, and a forked
-process never uses its parent's connections). Runs are safe to overlap: concurrent runs in separate worker
-processes split the work through the renewal claims, and a process runs one renewal at a time. A task draws
+process never uses its parent's connections). Runs are safe to overlap: concurrent runs split the work through
+the renewal claims, whether they run in separate worker processes or in the threads of one. A task draws
 no progress bar and prints nothing; it logs one summary line of counts and returns them.
 """
 

@@ -176,6 +176,8 @@ def test_renewal_command_bills_once_per_period(app, client, shop, sp):
     sign_up(client)
     assert client.post("/subscribe/coffee-club", data={"csrf_token": csrf(client)}).status_code == 302
     assert client.post("/subscribe/beans-250", data={"csrf_token": csrf(client)}).status_code == 404  # not a plan
+    again = client.post("/subscribe/coffee-club", data={"csrf_token": csrf(client)}, follow_redirects=True)
+    assert "You already subscribe" in again.get_data(as_text=True)  # a second click subscribes nobody twice
     assert shop.platform.billing_count() == 1  # the first month, at purchase
 
     def renew(days: int):
@@ -238,3 +240,18 @@ def test_rectifying_the_email_moves_the_login_and_keeps_the_customer_key(app, cl
     for column in ("email", "phone", "address"):
         with pytest.raises(ShreddedError):
             sp.fields.decrypt(getattr(row, column), context=f"shop_customers.{column}", row=row.id)
+
+
+def test_the_shops_own_faults_are_500_pages_that_reveal_nothing(app, client, monkeypatch):
+    from shopprivacy.errors import DatabaseUnavailable
+
+    sign_up(client)
+
+    def down(*args, **kwargs):
+        raise DatabaseUnavailable("cannot reach the database postgresql://shop:secret@db/shop")
+
+    monkeypatch.setattr(newsletter, "request", down)
+    resp = client.post("/account/newsletter", data={"csrf_token": csrf(client, "/account")})
+    body = resp.get_data(as_text=True)
+    assert resp.status_code == 500 and "Something went wrong" in body
+    assert "secret" not in body and "postgresql" not in body and "Traceback" not in body

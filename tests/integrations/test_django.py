@@ -132,7 +132,7 @@ def member_model(project):
     class Member(models.Model):
         key = models.CharField(max_length=40, unique=True)
         email = EncryptedCharField(max_length=200, subject_field="key", null=True)
-        email_bidx = BlindIndexField(source="email", kind="email", null=True)
+        email_bidx = BlindIndexField(source="email", kind="email", null=True, unique=True)
         first_name = models.CharField(max_length=100, null=True)
         invoice_no = models.CharField(max_length=20, default="")
 
@@ -154,6 +154,7 @@ def _source(model, **kw):
 def test_model_source_exports_rectifies_and_erases_with_shredding(project, member_model):
     from django.db import connection
 
+    from shopprivacy.errors import ConflictError
     from shopprivacy.rights import Retain
     from shopprivacy.rights.model import Subject
 
@@ -175,6 +176,13 @@ def test_model_source_exports_rectifies_and_erases_with_shredding(project, membe
     assert source.find(ann) == 0  # the blind index followed the e-mail
     new = Subject(email="ann.new@example.com")
     assert member_model.objects.get(pk=m.pk).email == "ann.new@example.com"
+    with connection.cursor() as cur:
+        cur.execute("SELECT email FROM shopprivacy_member WHERE key = 'm1'")
+        corrected_token = cur.fetchone()[0]
+    assert corrected_token.startswith("spf1s.")  # the corrected value is under m1's key too
+    with pytest.raises(ConflictError):  # bob's address is taken: nothing is written
+        source.rectify(Subject(email="bob@example.com"), {"email": "ann.new@example.com"})
+    assert member_model.objects.get(key="m2").email == "bob@example.com"
 
     receipt = source.erase(new)
     outcomes = {f.field: (f.outcome, f.reason) for f in receipt.fields}
@@ -182,8 +190,9 @@ def test_model_source_exports_rectifies_and_erases_with_shredding(project, membe
     assert outcomes["key:subject-key"] == ("erased", "crypto-shredded")
     kept = member_model.objects.get(pk=m.pk)
     assert kept.email is None and kept.email_bidx is None and kept.invoice_no == "F-1"
-    with pytest.raises(Exception, match="shredded"):  # a copy of the old token (a backup) is unreadable
-        project.fields.decrypt(old_token, context="shopprivacy_member.email", row="*")
+    for token in (old_token, corrected_token):  # copies (a backup) are unreadable
+        with pytest.raises(Exception, match="shredded"):
+            project.fields.decrypt(token, context="shopprivacy_member.email", row="*")
     assert member_model.objects.get(key="m2").email == "bob@example.com"  # others untouched
     assert source.erase(new).fields[0].outcome == "not_held"  # idempotent
 
@@ -216,8 +225,12 @@ def test_model_source_configuration_errors_name_the_field(project, member_model)
         ModelSource(member_model, lookup="email_bidx", fields=(), match="iban")
     with pytest.raises(ConfigurationError, match="NOT NULL"):
         ModelSource(member_model, lookup="email_bidx", fields=("invoice_no",))
-    with pytest.raises(ConfigurationError, match="cannot correct iban"):
+    with pytest.raises(ConfigurationError, match="'iban' cannot be corrected"):
         ModelSource(member_model, lookup="email_bidx", fields=(), rectify={"iban": "first_name"})
+    with pytest.raises(ConfigurationError, match="is encrypted"):
+        ModelSource(member_model, lookup="email", fields=())
+    with pytest.raises(ConfigurationError, match="'email_bidx' cannot be corrected"):
+        ModelSource(member_model, lookup="key", match="customer_id", fields=(), rectify={"email": "email_bidx"})
     with pytest.raises(ConfigurationError, match="needs a reason"):
         ModelSource(member_model, lookup="email_bidx", fields=("first_name",), actions={"first_name": Retain(" ")})
 
@@ -241,3 +254,19 @@ def test_configure_hook_runs_on_the_new_facade(project):
     finally:
         get_sp.cache_clear()
         get_sp().store.upgrade()
+
+
+def test_subject_field_must_exist_before_the_first_save(project):
+    from django.db import models
+
+    from shopprivacy.integrations.django.fields import EncryptedCharField
+
+    class AutoKeyed(models.Model):
+        email = EncryptedCharField(max_length=200, subject_field="id")
+        note = EncryptedCharField(max_length=200, subject_field="nope")
+
+        class Meta:
+            app_label = "shopprivacy"
+
+    ids = {e.id for f in (AutoKeyed._meta.get_field("email"), AutoKeyed._meta.get_field("note")) for e in f.check()}
+    assert ids == {"shopprivacy.E101", "shopprivacy.E102"}

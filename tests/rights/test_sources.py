@@ -21,6 +21,26 @@ def notes_engine(db_url):
     engine.dispose()
 
 
+
+def strict_engine(db_url):
+    """An engine whose SQLite transactions really begin at BEGIN (the documented pysqlite set-up) and give up
+    on a lock after 0.2 s, so a write waiting on another open transaction fails instead of passing by luck."""
+    from sqlalchemy import event
+
+    if not db_url.startswith("sqlite"):
+        return create_engine(db_url)
+    engine = create_engine(db_url, connect_args={"timeout": 0.2})
+
+    @event.listens_for(engine, "connect")
+    def _no_pysqlite_begin(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN")
+
+    return engine
+
 def test_erasure_by_customer_id_alone_erases_the_sdk_email_data(rsp):
     with rsp.store.begin() as conn:
         rsp.email.register(conn, "woo@example.com", customer_ref="77")
@@ -105,17 +125,8 @@ def test_erasure_with_subject_keys_in_the_sdks_own_sqlite_file(rsp, db_url):
     documented pysqlite set-up): shredding must not wait on the shop's own open write transaction."""
     if not db_url.startswith("sqlite"):
         pytest.skip("a SQLite locking case")
-    from sqlalchemy import event
 
-    engine = create_engine(db_url, connect_args={"timeout": 0.2})
-
-    @event.listens_for(engine, "connect")
-    def _no_pysqlite_begin(dbapi_conn, _record):
-        dbapi_conn.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn):
-        conn.exec_driver_sql("BEGIN")
+    engine = strict_engine(db_url)
 
     accounts = Table("shop_accounts", MetaData(), Column("id", Integer, primary_key=True),
                      Column("email", String(320)), Column("phone", String(400)), Column("key", String(60)))
@@ -226,19 +237,9 @@ def test_rectify_with_a_new_subject_key_in_the_sdks_own_database(rsp, db_url):
     """The shop's table in the SDK's own database; the row's subject has no key yet, so encrypting the
     correction creates it. On SQLite, with an engine that really begins its transactions, that must not
     wait on the shop's own write transaction."""
-    from sqlalchemy import event
 
     from shopprivacy.rights.model import Subject
-    sqlite = db_url.startswith("sqlite")
-    engine = create_engine(db_url, **({"connect_args": {"timeout": 0.2}} if sqlite else {}))
-    if sqlite:
-        @event.listens_for(engine, "connect")
-        def _no_pysqlite_begin(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None
-
-        @event.listens_for(engine, "begin")
-        def _begin(conn):
-            conn.exec_driver_sql("BEGIN")
+    engine = strict_engine(db_url)
 
     people.metadata.create_all(engine)
     with engine.begin() as conn:

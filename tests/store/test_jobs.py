@@ -69,6 +69,10 @@ def test_dead_holder_on_this_host_is_taken_over_at_once(jobs):
     assert _holder_is_dead(dead_owner)
     assert not _holder_is_dead(f"{socket.gethostname()[:80]}:{os.getpid()}")
     assert not _holder_is_dead("elsewhere:1")
+    # the current form carries a nonce per lease: the process part still decides
+    assert _holder_is_dead(f"{dead_owner}:9f3a01bc")
+    assert not _holder_is_dead(f"{socket.gethostname()[:80]}:{os.getpid()}:9f3a01bc")
+    assert not _holder_is_dead(None) and not _holder_is_dead("") and not _holder_is_dead("host-only")
     jobs.acquire("j", owner=dead_owner).save_now({"after": 7})
     assert jobs.acquire("j").checkpoint == {"after": 7}
 

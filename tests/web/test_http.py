@@ -38,13 +38,18 @@ def test_same_origin_accepts_the_shops_own_pages_only():
         return same_origin(Request("POST", "/privacy/rights", headers=headers), BASE)
 
     assert post(Origin=BASE) and not post(Origin="https://evil.example")
-    # a form on a Referrer-Policy: no-referrer page (the SDK's own) sends "Origin: null": Sec-Fetch-Site decides
+    # a form on a Referrer-Policy: no-referrer page or in a sandboxed frame sends "Origin: null": Sec-Fetch-Site decides
     assert post(Origin="null", **{"Sec-Fetch-Site": "same-origin"})
     assert not post(Origin="null", **{"Sec-Fetch-Site": "cross-site"})
     assert not post(Origin="null")  # nothing vouches for an opaque origin
     assert not post(Origin="null", Referer=BASE + "/privacy/rights")
     assert post(Referer=BASE + "/privacy/rights") and not post(Referer="https://shop.example.evil/")
     assert not post()
+    # the configured URL is compared as browsers serialise an origin: lower case, no default port
+    assert same_origin(Request("POST", "/", headers={"Origin": "https://shop.example"}), "https://Shop.Example:443/")
+    assert not same_origin(Request("POST", "/", headers={"Origin": "https://shop.example"}), "https://shop.example:8443")
+    # the SDK's own pages keep tokens in their URL out of the Referer, yet their forms carry a real Origin
+    assert Response.html("<p>x</p>").headers["Referrer-Policy"] == "strict-origin"
 
 
 @given(st.text(max_size=80), st.text(max_size=30), st.text(max_size=80))

@@ -35,14 +35,20 @@ def sign_up(email: str, password: str, *, first_name: str = "", phone: str = "",
 
 
 def authenticate(email: str, password: str) -> Customer | None:
-    """The account whose e-mail's blind index matches, when ``password`` is right."""
+    """The account whose e-mail's blind index matches, when ``password`` is right. Only the id and the hash
+    are read before the password is checked, so a login takes as long whether the account exists or not."""
     if not email.strip() or len(password) > 200:
         return None
-    customer = Customer.objects.filter(email_bidx=BlindIndexField.of(email, "email")).first()
-    if customer is None:
+    found = Customer.objects.filter(email_bidx=BlindIndexField.of(email, "email")).values_list("id", "password")
+    row = found.first()
+    if row is None:
         check_password(password, _DUMMY_HASH)
         return None
-    return customer if check_password(password, customer.password) else None
+    cid, hashed = row
+    if not check_password(password, hashed):
+        return None
+    customer: Customer | None = Customer.objects.filter(id=cid).first()
+    return customer
 
 
 def addresses() -> Iterator[str]:

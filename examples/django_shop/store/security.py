@@ -13,10 +13,10 @@ from django.shortcuts import render
 
 from shopprivacy.errors import ShopPrivacyError
 
+from ...shop_common.shopping import CSP, client_error
+
 log = logging.getLogger("django_shop")
 
-CSP = ("default-src 'self'; script-src 'self' 'nonce-{n}'; style-src 'self' 'nonce-{n}'; img-src 'self'; "
-       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 class ContentSecurityPolicyMiddleware:
@@ -34,10 +34,11 @@ class ContentSecurityPolicyMiddleware:
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, ShopPrivacyError):
-            log.info("refused: %s", type(exception).__name__)
-            return message(request, "That did not work", str(exception)[:300], 400)
-        return None
+        status = client_error(exception) if isinstance(exception, ShopPrivacyError) else None
+        if status is None:  # the shop's own fault: Django logs it and answers with the 500 page
+            return None
+        log.info("refused: %s", type(exception).__name__)
+        return message(request, "That did not work", str(exception)[:300], status)
 
 
 def message(request: HttpRequest, title: str, text: str, status: int) -> HttpResponse:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from functools import wraps
 from typing import Any
 
@@ -17,6 +16,7 @@ from shopprivacy.errors import ConflictError, InvalidInput, RateLimited
 from shopprivacy.integrations.django import get_sp
 
 from ...shop_common import newsletter
+from ...shop_common.shopping import erase_account, start_subscription
 from . import accounts
 from .models import Customer, Product
 from .privacy import mail, platform
@@ -140,40 +140,26 @@ def subscribe(request: HttpRequest, customer: Customer, product_id: str) -> Http
     product = Product.objects.filter(id=product_id[:40]).first()
     if product is None or product.interval is None:
         raise Http404
-    shop = platform()
-    pid = customer.platform_customer_id
-    if pid is None:
-        found = shop.find_customer(email=customer.email)
-        pid = found.id if found else shop.add_customer(customer.email, first_name=customer.first_name or None)
+
+    def link(pid: str) -> None:
         Customer.objects.filter(id=customer.id).update(platform_customer_id=pid)
-    now = get_sp().clock()
-    sid = shop.add_subscription(
-        customer_ref=pid, amount=str(product.price), currency="EUR",
-        lines=[{"variant_id": product.id, "quantity": 1, "unit_price": str(product.price),
-                "requires_shipping": True}],
-        interval={"unit": product.interval, "count": 1}, next_billing_at=now - timedelta(seconds=1),
-        shipping_address={"name": customer.first_name or "", "text": customer.address or ""},
-        email=customer.email,
-        extra={"ip_address": request.META.get("REMOTE_ADDR"),
-               "user_agent": request.headers.get("User-Agent", "")[:400]})
-    # the first period is billed at once, with an idempotency key of its own (a double click bills once)
-    shop.create_billing_attempt(sid, idempotency_key=f"first:{sid}", origin_time=now)
-    messages.info(request, f"Subscribed to {product.name}. The next delivery renews in a month.")
+
+    sid = start_subscription(get_sp(), platform(), customer, product, link=link,
+                             ip=request.META.get("REMOTE_ADDR"), user_agent=request.headers.get("User-Agent", ""))
+    messages.info(request, f"Subscribed to {product.name}. The next delivery renews in a month." if sid else
+                  f"You already subscribe to {product.name}.")
     return redirect("account")
 
 
 @signed_in
 @require_POST
 def delete_account(request: HttpRequest, customer: Customer) -> HttpResponse:
-    """Erase the account through ``sp.rights``: the password makes the request start verified; the SDK
-    suppresses the address, shreds the customer's key and deletes the row (``ModelSource``), and the platform
-    erases its copy through the outbox. The receipt shows what was erased and what was kept."""
+    """Erase the account through ``sp.rights`` once the password is entered again (``ModelSource`` shreds the
+    customer's key and deletes the row); the page is the receipt (what was erased, what was kept and why)."""
     if accounts.authenticate(customer.email, request.POST.get("password", "")) is None:
         messages.info(request, "That password is not right; your account was not deleted.")
         return HttpResponseRedirect(reverse("account"), status=303)
-    sp = get_sp()
-    req = sp.rights.open("erase", {"email": customer.email}, channel="account", verified_by="shop-login",
-                         locale=getattr(request, "LANGUAGE_CODE", None), ip=request.META.get("REMOTE_ADDR"))
-    done = sp.rights.process(req.id)
+    receipt = erase_account(get_sp(), customer.email, locale=getattr(request, "LANGUAGE_CODE", None),
+                            ip=request.META.get("REMOTE_ADDR"))
     request.session.flush()
-    return render(request, "store/deleted.html", {"receipt": sp.rights.receipt(done.id)})
+    return render(request, "store/deleted.html", {"receipt": receipt})

@@ -1,14 +1,14 @@
-"""What erasure does to each column of a table-like source, and the receipt it gives: shared by
-:class:`~.sources.TableSource` (SQLAlchemy tables) and the Django integration's ``ModelSource``."""
+"""What erasure and rectification do to the columns of a table-like source, and the receipt erasure gives:
+shared by :class:`~.sources.TableSource` (SQLAlchemy tables) and the Django integration's ``ModelSource``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigurationError
-from .model import FieldOutcome, SourceReceipt
+from .model import RECTIFIABLE, FieldOutcome, SourceReceipt
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class Retain:
 
 
 Action = str | Retain  # "erase" | "anonymise" | Retain(reason)
+#: Where a portal field is corrected: one column, or several (an encrypted column and its blind index).
+Columns = str | Sequence[str]
 
 
 def plan_actions(source: str, columns: Iterable[str], given: Mapping[str, Action] | None, default: Action, *,
@@ -64,3 +66,36 @@ def erasure_receipt(source: str, actions: Mapping[str, Action], rows: int, *, de
     if shredded:
         outcomes.append(FieldOutcome(f"{key_column}:subject-key", "erased", "crypto-shredded", shredded))
     return SourceReceipt(source, tuple(outcomes), rows=rows)
+
+
+def plan_rectify(source: str, rectify: Mapping[str, Columns], subject_column: str, key_column: str,
+                  match: str) -> dict[str, tuple[str, ...]]:
+    """``rectify`` with every value a tuple of columns, checked: known portal fields, at least one column
+    each, no column written by two fields, never the key column, and the subject column only by the field it
+    matches on (it is blind-indexed or compared as that identifier)."""
+    plan: dict[str, tuple[str, ...]] = {}
+    writer: dict[str, str] = {}
+    for field_name, columns in rectify.items():
+        if field_name not in RECTIFIABLE:
+            raise ConfigurationError(f"source {source!r}: {field_name!r} cannot be corrected; rectify fields are "
+                                     f"{', '.join(sorted(RECTIFIABLE))}")
+        raw = (columns,) if isinstance(columns, str) else tuple(columns) if isinstance(columns, Sequence) else ()
+        if not raw or not all(isinstance(c, str) and c for c in raw):
+            raise ConfigurationError(f"source {source!r}: rectify[{field_name!r}] needs one or more column names")
+        cols: tuple[str, ...] = tuple(dict.fromkeys(raw))
+        for col in cols:
+            if col in writer:
+                raise ConfigurationError(f"source {source!r}: column {col!r} is corrected by both "
+                                         f"{writer[col]!r} and {field_name!r}")
+            if col == key_column:
+                raise ConfigurationError(f"source {source!r}: the key column {col!r} cannot be corrected")
+            if col == subject_column and field_name != match:
+                raise ConfigurationError(f"source {source!r}: the subject column {col!r} holds the {match}; "
+                                         f"{field_name!r} cannot be written to it")
+            writer[col] = field_name
+        plan[field_name] = cols
+    return plan
+
+
+def columns_of(plan: Mapping[str, tuple[str, ...]]) -> list[str]:
+    return [c for cols in plan.values() for c in cols]

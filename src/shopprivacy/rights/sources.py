@@ -22,8 +22,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from ..errors import ConfigurationError, ConflictError, InvalidInput, ShreddedError, TokenError
 from ..fields.blind_index import normalise
 from ..store.engine import make_engine
-from .actions import Action, erased_values, erasure_receipt, plan_actions, retained
-from .model import IDENTIFIERS, RECTIFIABLE, FieldOutcome, SourceReceipt, Subject
+from .actions import Action, Columns, columns_of, erased_values, erasure_receipt, plan_actions, plan_rectify, retained
+from .model import IDENTIFIERS, FieldOutcome, SourceReceipt, Subject
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
@@ -51,9 +51,6 @@ class DataSource(Protocol):
     def erase(self, subject: Subject) -> SourceReceipt:
         """Erase or anonymise, keeping what must be retained (with the reason). Idempotent."""
 
-
-#: Where a portal field is corrected: one column, or several (an encrypted column and its blind index).
-Columns = str | Sequence[str]
 
 
 def jsonable(value: Any) -> Any:
@@ -108,8 +105,8 @@ class TableSource:
             if len(pk) != 1:
                 raise ConfigurationError(f"source {name!r}: name key_column (the table has no single primary key)")
             key_column = pk[0].name
-        self.rectify_map = _rectify_plan(name, rectify or {}, subject_column, key_column, match)
-        named = {subject_column, key_column, *fields, *(actions or {}), *_columns_of(self.rectify_map),
+        self.rectify_map = plan_rectify(name, rectify or {}, subject_column, key_column, match)
+        named = {subject_column, key_column, *fields, *(actions or {}), *columns_of(self.rectify_map),
                  *(encrypted or {}), *([subject_key_column] if subject_key_column else [])}
         missing = sorted(n for n in named if n not in cols)
         if missing:
@@ -302,39 +299,6 @@ class TableSource:
     def erase_all(self) -> SourceReceipt:
         """Apply the erasure actions to every row (a shop-wide redaction)."""
         return self._apply(None)
-
-
-def _rectify_plan(source: str, rectify: Mapping[str, Columns], subject_column: str, key_column: str,
-                  match: str) -> dict[str, tuple[str, ...]]:
-    """``rectify`` with every value a tuple of columns, checked: known portal fields, at least one column
-    each, no column written by two fields, never the key column, and the subject column only by the field it
-    matches on (it is blind-indexed or compared as that identifier)."""
-    plan: dict[str, tuple[str, ...]] = {}
-    writer: dict[str, str] = {}
-    for field_name, columns in rectify.items():
-        if field_name not in RECTIFIABLE:
-            raise ConfigurationError(f"source {source!r}: {field_name!r} cannot be corrected; rectify fields are "
-                                     f"{', '.join(sorted(RECTIFIABLE))}")
-        raw = (columns,) if isinstance(columns, str) else tuple(columns) if isinstance(columns, Sequence) else ()
-        if not raw or not all(isinstance(c, str) and c for c in raw):
-            raise ConfigurationError(f"source {source!r}: rectify[{field_name!r}] needs one or more column names")
-        cols: tuple[str, ...] = tuple(dict.fromkeys(raw))
-        for col in cols:
-            if col in writer:
-                raise ConfigurationError(f"source {source!r}: column {col!r} is corrected by both "
-                                         f"{writer[col]!r} and {field_name!r}")
-            if col == key_column:
-                raise ConfigurationError(f"source {source!r}: the key column {col!r} cannot be corrected")
-            if col == subject_column and field_name != match:
-                raise ConfigurationError(f"source {source!r}: the subject column {col!r} holds the {match}; "
-                                         f"{field_name!r} cannot be written to it")
-            writer[col] = field_name
-        plan[field_name] = cols
-    return plan
-
-
-def _columns_of(plan: Mapping[str, tuple[str, ...]]) -> list[str]:
-    return [c for cols in plan.values() for c in cols]
 
 
 def source_names(sources: Iterable[DataSource]) -> list[str]:

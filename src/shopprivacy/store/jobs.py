@@ -38,13 +38,10 @@ from .types import utcnow
 
 
 def _holder_is_dead(owner: str | None) -> bool:
-    """True when ``owner`` ("host:pid:thread", or "host:pid" from older versions) ran on this host and its
-    process no longer exists (a finished thread of a live process waits for its lease to expire)."""
-    if not owner or ":" not in owner:
-        return False
-    host, _, pid = owner.rpartition(":")
-    if host.count(":") and pid.isdigit() and host.rpartition(":")[2].isdigit():
-        host, _, pid = host.rpartition(":")
+    """True when ``owner`` ("host:pid:nonce", or "host:pid" from older versions) ran on this host and its
+    process no longer exists (a finished run of a live process waits for its lease to expire)."""
+    host, _, rest = (owner or "").partition(":")
+    pid = rest.partition(":")[0]
     if host != socket.gethostname()[:80] or not pid.isdigit():
         return False
     try:

@@ -12,8 +12,8 @@ from __future__ import annotations
 import logging
 import os
 import random
+import secrets
 import socket
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -63,9 +63,9 @@ class DeliveryReport:
 
 
 def worker_id() -> str:
-    """``host:pid:thread``: who holds a lease or claim. The thread counts, so two runs in one process (a
-    thread-pool task queue) never take each other's claims for their own."""
-    return f"{socket.gethostname()[:80]}:{os.getpid()}:{threading.get_native_id()}"
+    """``host:pid:nonce``, a new owner for each lease or claim taken: two runs in one process (threads or
+    greenlets of a task-queue pool) never take each other's claims for their own."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 def _error_text(exc: BaseException) -> str:

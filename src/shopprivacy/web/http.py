@@ -20,20 +20,23 @@ def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
 def same_origin(req: Request, public_base_url: str) -> bool:
     """Whether a POST came from the shop's own pages: ``Origin``, else ``Sec-Fetch-Site``, else ``Referer``.
 
-    ``Origin: null`` is what browsers send for a form on a ``Referrer-Policy: no-referrer`` page (as the SDK's
-    own pages are), so it defers to ``Sec-Fetch-Site``, which that policy does not touch.
+    The SDK's pages send ``Referrer-Policy: strict-origin``: a token in their URL never leaves in a
+    ``Referer``, and their forms still carry a real ``Origin``. ``Origin: null`` (a form on a page with
+    ``no-referrer``, a sandboxed frame) defers to ``Sec-Fetch-Site``, which a page cannot forge.
     """
     parts = urlsplit(public_base_url)
-    expected = f"{parts.scheme}://{parts.netloc}"
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    port = "" if parts.port in (None, {"https": 443, "http": 80}.get(scheme)) else f":{parts.port}"
+    expected = f"{scheme}://{host}{port}"
     origin = req.header("origin")
     if origin and origin != "null":
-        return origin == expected
+        return origin.lower() == expected
     site = req.header("sec-fetch-site")
     if site:
         return site in ("same-origin", "none")
     if origin:  # "null" without Sec-Fetch-Site: nothing vouches for it
         return False
-    return (req.header("referer") or "").startswith(expected + "/")
+    return (req.header("referer") or "").lower().startswith(expected + "/")
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,7 @@ class Response:
     @classmethod
     def html(cls, text: str, *, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
         hdrs = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store",
-                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
+                "X-Content-Type-Options": "nosniff", "Referrer-Policy": "strict-origin"}
         hdrs.update(headers or {})
         return cls(status, text.encode("utf-8"), hdrs)
 

@@ -127,6 +127,11 @@ def test_portal_export_is_verified_by_mail_and_downloads_the_account_data(client
     [row] = data["sources"]["store_customer"]["rows"]
     assert row["email"] == EMAIL and row["phone"] == "+33 6 12 34 56 78" and row["address"].startswith("12 rue")
     assert portal.post(download).status_code == 410  # downloadable once
+    # what a browser sends from the SDK's page: a real Origin, or "null" with Sec-Fetch-Site
+    null_origin = {"Origin": "null", "Sec-Fetch-Site": "same-origin"}
+    assert portal.post("/privacy/rights", **form, headers=null_origin).status_code == 200
+    cross_site = {"Origin": "null", "Sec-Fetch-Site": "cross-site"}
+    assert portal.post("/privacy/rights", **form, headers=cross_site).status_code == 403
 
 
 def test_rectifying_the_email_moves_the_login_and_the_blind_index(client, sp):
@@ -177,6 +182,8 @@ def test_renew_command_bills_once_per_period(client, shop, sp):
     sign_up(client)
     assert client.post("/subscribe/coffee-club", {"csrfmiddlewaretoken": csrf(client)}).status_code == 302
     assert client.post("/subscribe/beans-250", {"csrfmiddlewaretoken": csrf(client)}).status_code == 404
+    again = client.post("/subscribe/coffee-club", {"csrfmiddlewaretoken": csrf(client)}, follow=True)
+    assert "You already subscribe" in again.content.decode()  # a second click subscribes nobody twice
     assert shop.platform.billing_count() == 1
 
     def renew(days: int) -> str:
@@ -202,7 +209,7 @@ def test_bad_links_and_forms_show_pages_never_a_stack_trace(client, sp):
     no_token = client.post("/login", {"email": EMAIL, "password": "x"})  # no CSRF token
     assert no_token.status_code == 400 and "form has expired" in no_token.content.decode()
     assert client.get("/account").status_code == 302
-    assert client.post("/subscribe/coffee-club").status_code in (302, 400)
+    assert client.post("/subscribe/coffee-club").status_code == 400  # no CSRF token
 
 
 def test_the_banner_follows_the_visitors_language_and_the_shops_nonce(client, sp):
@@ -223,3 +230,22 @@ def test_manage_check_is_clean_and_migrate_upgrades_the_sdk_tables(sp):
     assert "demo customer" in manage("seed_demo")
     assert "demo customer" in manage("seed_demo")  # idempotent: the account exists
     assert len(_raw_customers()) == 1
+
+
+def test_the_shops_own_faults_are_500_pages_that_reveal_nothing(client, sp, monkeypatch):
+    from django.test import Client
+
+    from shopprivacy.errors import DatabaseUnavailable
+
+    sign_up(client)
+
+    def down(*args, **kwargs):
+        raise DatabaseUnavailable("cannot reach the database postgresql://shop:secret@db/shop")
+
+    monkeypatch.setattr(newsletter, "request", down)
+    quiet = Client(enforce_csrf_checks=True, raise_request_exception=False)
+    quiet.cookies = client.cookies
+    resp = quiet.post("/account/newsletter", {"csrfmiddlewaretoken": csrf(client, "/account")})
+    body = resp.content.decode()
+    assert resp.status_code == 500 and "Something went wrong" in body
+    assert "secret" not in body and "postgresql" not in body and "Traceback" not in body

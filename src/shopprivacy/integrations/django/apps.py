@@ -6,14 +6,24 @@ import sys
 from typing import Any
 
 from django.apps import AppConfig
+from django.db import DEFAULT_DB_ALIAS
 from django.db.models.signals import post_migrate
 
 
-def _upgrade_sdk_schema(sender: Any, verbosity: int = 1, **kwargs: Any) -> None:
-    """After ``migrate``: bring the ``sp_`` tables (Alembic, in ``SHOPPRIVACY["database_url"]``) up to date."""
-    from .runtime import get_sp
+def _upgrade_sdk_schema(sender: Any, verbosity: int = 1, using: str = DEFAULT_DB_ALIAS, **kwargs: Any) -> None:
+    """After ``migrate`` of the default database: bring the ``sp_`` tables (Alembic, in
+    ``SHOPPRIVACY["database_url"]``) up to date. ``flush`` (no migration plan) and other aliases leave them be."""
+    if using != DEFAULT_DB_ALIAS or kwargs.get("plan") is None:
+        return
+    from ...settings import Settings
+    from ...store.engine import Store
+    from .runtime import settings_environ
 
-    get_sp().store.upgrade()
+    store = Store.from_url(Settings.from_env(settings_environ()).database_url)
+    try:
+        store.upgrade()
+    finally:
+        store.dispose()
     if verbosity >= 1:
         (kwargs.get("stdout") or sys.stdout).write("  shopprivacy: the sp_ tables are up to date\n")
 

@@ -6,13 +6,18 @@ to the column; use ``sp.fields.encrypt(..., row=pk)`` yourself where row binding
 
 ``subject_field="id"`` encrypts each value under the key of the subject named by that field of the instance
 (``sp.fields.encrypt(..., subject=...)``) when the model is saved: ``sp.fields.shred(<id>)`` then makes every
-copy unreadable, in backups too. A value whose subject key is shredded loads as ``None``.
+copy unreadable, in backups too. A value whose subject key is shredded loads as ``None``. The subject's
+value must exist before the first save (a UUID or a key with a default; ``manage.py check`` refuses an
+AutoField), and only ``save()`` encrypts under it: ``QuerySet.update()`` and ``bulk_update()`` write
+column-bound tokens without the subject key, which shredding does not reach.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.core import checks
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from ...errors import ConfigurationError, ShreddedError
@@ -23,13 +28,32 @@ from .runtime import get_sp
 COLUMN_ONLY_ROW = "*"
 
 
-class _Encrypted(models.TextField):
+class EncryptedField(models.TextField):
+    """The base of the encrypted fields: a text column holding ``sp.fields`` tokens bound to the column."""
+
     def __init__(self, *args: Any, subject_field: str | None = None, **kwargs: Any) -> None:
         self.subject_field = subject_field
         super().__init__(*args, **kwargs)
 
     def _context(self) -> str:
         return f"{self.model._meta.db_table}.{self.column}"
+
+    def check(self, **kwargs: Any) -> list[Any]:
+        """``manage.py check``: ``subject_field`` must name a field whose value exists before the first save."""
+        errors: list[Any] = super().check(**kwargs)
+        if self.subject_field is None:
+            return errors
+        try:
+            target = self.model._meta.get_field(self.subject_field)
+        except FieldDoesNotExist:
+            return [*errors, checks.Error(f"subject_field {self.subject_field!r} is not a field of this model",
+                                          obj=self, id="shopprivacy.E101")]
+        if isinstance(target, models.AutoField | models.BigAutoField | models.SmallAutoField):
+            errors.append(checks.Error(
+                f"subject_field {self.subject_field!r} is set by the database on insert, after the value is "
+                "encrypted", hint="use a key the model sets itself, e.g. a UUIDField or a CharField with a default",
+                obj=self, id="shopprivacy.E102"))
+        return errors
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
@@ -60,11 +84,11 @@ class _Encrypted(models.TextField):
         return name, path, args, kwargs
 
 
-class EncryptedTextField(_Encrypted):
+class EncryptedTextField(EncryptedField):
     """A text column stored as an AES-GCM token (the model holds plaintext)."""
 
 
-class EncryptedCharField(_Encrypted):
+class EncryptedCharField(EncryptedField):
     """Like ``CharField`` for forms and validation (``max_length`` checks the plaintext); stored as text."""
 
     def __init__(self, *args: Any, max_length: int = 255, **kwargs: Any) -> None:

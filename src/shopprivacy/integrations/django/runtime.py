@@ -45,9 +45,12 @@ def get_sp() -> ShopPrivacy:
     hook = _integration("configure")
     if hook:
         try:
-            configure = import_string(str(hook)) if isinstance(hook, str) else hook
-        except ImportError as exc:
-            sp.close()
-            raise ConfigurationError(f"SHOPPRIVACY['configure']: cannot import {hook!r}") from exc
-        configure(sp)
+            try:
+                configure = import_string(str(hook)) if isinstance(hook, str) else hook
+            except ImportError as exc:
+                raise ConfigurationError(f"SHOPPRIVACY['configure']: cannot import {hook!r}") from exc
+            configure(sp)
+        except BaseException:
+            sp.close()  # a half-configured facade is never handed out (nor its connections kept)
+            raise
     return sp

@@ -18,13 +18,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 
-from ...errors import ConfigurationError
-from ...rights.actions import Action, erased_values, erasure_receipt, plan_actions, retained
-from ...rights.model import RECTIFIABLE, FieldOutcome, SourceReceipt, Subject
+from ...errors import ConfigurationError, ConflictError
+from ...rights.actions import (
+    Action,
+    Columns,
+    columns_of,
+    erased_values,
+    erasure_receipt,
+    plan_actions,
+    plan_rectify,
+    retained,
+)
+from ...rights.model import FieldOutcome, SourceReceipt, Subject
 from ...rights.sources import MATCHES, jsonable
-from .fields import BlindIndexField
+from .fields import BlindIndexField, EncryptedField
 from .runtime import get_sp
 
 
@@ -36,35 +45,41 @@ class ModelSource:
     def __init__(self, model: type[models.Model], *, lookup: str, fields: Sequence[str], match: str = "email",
                  name: str | None = None, actions: Mapping[str, Action] | None = None,
                  default_action: Action = "erase", anonymise_with: Mapping[str, Any] | None = None,
-                 delete_rows: bool = False, rectify: Mapping[str, str] | None = None,
+                 delete_rows: bool = False, rectify: Mapping[str, Columns] | None = None,
                  subject_key_field: str | None = None) -> None:
         meta = model._meta
         self.model, self.name = model, name or meta.db_table
         if match not in MATCHES:
             raise ConfigurationError(f"source {self.name!r}: match must be one of {', '.join(MATCHES)}")
-        named = {lookup, *fields, *(actions or {}), *(rectify or {}).values(),
+        pk = meta.pk.name if meta.pk is not None else "pk"
+        plan = plan_rectify(self.name, rectify or {}, lookup, pk, match)
+        named = {lookup, *fields, *(actions or {}), *columns_of(plan),
                  *([subject_key_field] if subject_key_field else [])}
-        known = {f.name for f in meta.concrete_fields}
+        known = {f.name: f for f in meta.concrete_fields}
         missing = sorted(n for n in named if n not in known)
         if missing:
             raise ConfigurationError(f"source {self.name!r}: {model.__name__} has no field(s) {', '.join(missing)}")
-        unknown = sorted(k for k in (rectify or {}) if k not in RECTIFIABLE)
-        if unknown:
-            raise ConfigurationError(f"source {self.name!r}: the portal cannot correct {', '.join(unknown)}")
+        if isinstance(known[lookup], EncryptedField):
+            raise ConfigurationError(f"source {self.name!r}: {lookup!r} is encrypted (random nonces never match); "
+                                     "look up by its BlindIndexField")
+        for name_ in columns_of(plan):
+            if isinstance(known[name_], BlindIndexField) or not known[name_].editable:
+                raise ConfigurationError(f"source {self.name!r}: {name_!r} cannot be corrected (correct the field "
+                                         "a blind index follows, never the index or a non-editable field)")
         self.lookup, self.match, self.fields = lookup, match, tuple(dict.fromkeys(fields))
-        self.rectify_map = dict(rectify or {})
+        self.rectify_map = plan
         self.subject_key_field, self.delete_rows = subject_key_field, delete_rows
         self.anonymise_with = dict(anonymise_with or {})
-        pk = meta.pk.name if meta.pk is not None else "pk"
 
         def field(name: str) -> Any:
-            return meta.get_field(name)
+            return known[name]
 
         self.actions = plan_actions(
             self.name, (c for c in (lookup, *self.fields) if c != pk), actions, default_action,
             nullable=lambda c: bool(field(c).null), anonymise_with=self.anonymise_with, delete_rows=delete_rows,
             textual=lambda c: isinstance(field(c), (models.CharField, models.TextField)))
-        self._index = field(lookup) if isinstance(field(lookup), BlindIndexField) else None
+        index = known[lookup]
+        self._index = index if isinstance(index, BlindIndexField) else None
 
     def _queryset(self, subject: Subject) -> models.QuerySet[Any] | None:
         objects = self.model._default_manager
@@ -95,15 +110,18 @@ class ModelSource:
 
     def rectify(self, subject: Subject, changes: Mapping[str, str]) -> SourceReceipt:
         qs = self._queryset(subject)
-        wanted = {self.rectify_map[k]: v for k, v in changes.items() if k in self.rectify_map}
+        wanted = {col: v for k, v in changes.items() for col in self.rectify_map.get(k, ())}
         if qs is None or not wanted:
             return SourceReceipt(self.name)
-        with transaction.atomic(using=qs.db):
-            rows = list(qs.select_for_update())
-            for obj in rows:
-                for name, value in wanted.items():
-                    setattr(obj, name, value)
-                obj.save()  # the model's fields re-encrypt, and blind indexes follow their source
+        try:
+            with transaction.atomic(using=qs.db):
+                rows = list(qs.select_for_update())
+                for obj in rows:
+                    for name, value in wanted.items():
+                        setattr(obj, name, value)
+                    obj.save()  # the model's fields re-encrypt, and blind indexes follow their source
+        except IntegrityError:
+            raise ConflictError(f"source {self.name!r}: the corrected value is already held by another row") from None
         outcomes = tuple(FieldOutcome(n, "corrected" if rows else "not_held", rows=len(rows)) for n in wanted)
         return SourceReceipt(self.name, outcomes, rows=len(rows))
 
