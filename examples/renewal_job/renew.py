@@ -4,6 +4,10 @@
     python examples/renewal_job/renew.py ./renewal-demo --dry-run   # what would be billed and minimised
     python examples/renewal_job/renew.py ./renewal-demo             # bill, then enforce retention
 
+The adapter is the one the settings choose: ``SHOPPRIVACY_*`` variables (``SHOPPRIVACY_PLATFORM=shopify`` with
+its options, ``SHOPPRIVACY_DATABASE_URL``, ``SHOPPRIVACY_KEYSET_FILE``...) win over the folder's defaults, which
+run offline on the local reference shop (``--seed`` adds subscriptions there only).
+
 In production the same job is ``shopprivacy renewals run`` and ``shopprivacy run-due`` from cron, with
 ``SHOPPRIVACY_*`` settings naming the platform; ``tasks.py`` beside this file is the Celery variant.
 """
@@ -11,6 +15,8 @@ In production the same job is ``shopprivacy renewals run`` and ``shopprivacy run
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -46,15 +52,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.folder.mkdir(parents=True, exist_ok=True)
     keyfile = args.folder / "keys.json"
-    if not keyfile.exists():
-        Keyset.generate().write(keyfile)
-    sp = ShopPrivacy(Settings(database_url=f"sqlite:///{args.folder / 'sp.db'}", keyset_file=keyfile,
-                              platform_options={"database_url": f"sqlite:///{args.folder / 'shop.db'}"}))
+    defaults = {"SHOPPRIVACY_DATABASE_URL": f"sqlite:///{args.folder / 'sp.db'}",
+                "SHOPPRIVACY_PLATFORM_OPTIONS": json.dumps({"database_url": f"sqlite:///{args.folder / 'shop.db'}"})}
+    if not (os.environ.get("SHOPPRIVACY_KEYSET") or os.environ.get("SHOPPRIVACY_KEYSET_FILE")):
+        if not keyfile.exists():
+            Keyset.generate().write(keyfile)
+        defaults["SHOPPRIVACY_KEYSET_FILE"] = str(keyfile)
+    sp = ShopPrivacy(Settings.from_env({**defaults, **os.environ}))  # the environment wins
     sp.store.upgrade()
     shop = sp.adapter
-    assert isinstance(shop, LocalShop)
+    if args.seed and not isinstance(shop, LocalShop):
+        sp.close()
+        parser.error("--seed adds subscriptions to the local reference shop only")
     now = datetime.now(timezone.utc)
-    if args.seed:
+    if args.seed and isinstance(shop, LocalShop):
         seed(shop, args.seed, now)
     report = sp.renewals.run(dry_run=args.dry_run, out=print)
     print(", ".join(f"{k} {v}" for k, v in report.counts().items() if v))

@@ -1,6 +1,9 @@
 import importlib.util
 from pathlib import Path
 
+import pytest
+
+from shopprivacy.errors import ShopPrivacyError
 from shopprivacy.renewals import assert_within_allow_list
 
 from .test_view import RAW
@@ -29,3 +32,17 @@ def test_example_job_runs_offline(tmp_path, capsys):
 
 def test_example_shop_code_stays_inside_the_allow_list():
     assert assert_within_allow_list(load().shipping_fee, RAW) == "4.90"
+
+
+def test_example_job_takes_the_adapter_and_database_the_settings_choose(tmp_path, monkeypatch, capsys, keyset):
+    job = load()
+    chosen = tmp_path / "chosen.db"
+    monkeypatch.setenv("SHOPPRIVACY_DATABASE_URL", f"sqlite:///{chosen}")
+    monkeypatch.setenv("SHOPPRIVACY_KEYSET", keyset.to_json())
+    assert job.main([str(tmp_path / "job"), "--seed", "2"]) == 0
+    assert "billed 2" in capsys.readouterr().out
+    assert chosen.exists()
+    assert not (tmp_path / "job" / "sp.db").exists() and not (tmp_path / "job" / "keys.json").exists()
+    monkeypatch.setenv("SHOPPRIVACY_PLATFORM", "no-such-platform")
+    with pytest.raises(ShopPrivacyError):
+        job.main([str(tmp_path / "job")])
