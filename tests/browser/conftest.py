@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -119,3 +120,17 @@ def page(new_context):
     return new_context(reduced_motion="reduce").new_page()
 
 
+
+
+def wait_until(page, expression: str, timeout: float = 15.0) -> None:
+    """Poll ``expression`` in ``page`` until it is truthy.
+
+    Playwright's ``wait_for_function`` compiles a string predicate with ``eval`` inside the page when it has to
+    poll, which the strict Content-Security-Policy of these pages (no ``'unsafe-eval'``) refuses, failing at
+    random with the timing; ``page.evaluate`` runs through the DevTools protocol, outside the page's policy.
+    """
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {expression}")
+        page.wait_for_timeout(25)

@@ -10,6 +10,7 @@ import pytest
 
 from shopprivacy.consent.settings import Category, ConsentSettings
 
+from .conftest import wait_until
 from .shop_app import AXE_PATH
 
 LOCALES = ["en", "fr", "de", "ar", "es", "it", "nl"]
@@ -75,14 +76,14 @@ def test_accept_all_loads_gated_tags_in_order_and_updates_consent_mode(page, sho
     open_shop(page, shop)
     with posted(page):
         page.click(".sp-cc-accept")
-    page.wait_for_function("(window.__loaded || []).length === 2")
+    wait_until(page, "(window.__loaded || []).length === 2")
     assert loaded(page) == ["/track/analytics.js", "/track/marketing.js"]
     assert page.get_attribute("iframe", "src") == "/track/embed.html"
     update = page.evaluate("JSON.stringify(Array.prototype.slice.call(window.dataLayer[1]))")
     assert json.loads(update)[2]["analytics_storage"] == "granted"
     assert json.loads(update)[2]["ad_storage"] == "granted"
     page.reload()  # the choice is kept
-    page.wait_for_function("(window.__loaded || []).length === 2")
+    wait_until(page, "(window.__loaded || []).length === 2")
     assert page.locator(".sp-cc").count() == 0
 
 
@@ -95,7 +96,7 @@ def test_customize_grants_only_the_chosen_categories(page, shop):
     page.check("#sp-cc-analytics")
     with posted(page):
         page.click(".sp-cc-save")
-    page.wait_for_function("(window.__loaded || []).length === 1")
+    wait_until(page, "(window.__loaded || []).length === 1")
     assert loaded(page) == ["/track/analytics.js"]
     assert shop.hits["/track/marketing.js"] == 0
     records = shop.sp.consent.export(shop.sp.consent.state(
@@ -156,7 +157,7 @@ def test_gpc_denies_marketing_and_sale_of_data_and_says_so(new_context, shop):
     assert page.locator(".sp-cc-gpc").is_visible()
     with posted(page):
         page.click(".sp-cc-accept")
-    page.wait_for_function("(window.__loaded || []).length === 1")
+    wait_until(page, "(window.__loaded || []).length === 1")
     assert loaded(page) == ["/track/analytics.js"]
     granted = page.evaluate("window.shopprivacyConsent.granted()")
     assert "marketing" not in granted and "sale_of_data" not in granted
@@ -183,7 +184,7 @@ def test_gpc_over_an_earlier_grant_is_recorded_once_then_explicit_reconsent_wins
     with posted(page):
         page.goto(f"{shop.base}/")
     page.wait_for_selector(".sp-cc-open")
-    page.wait_for_function("(window.__loaded || []).length === 1")
+    wait_until(page, "(window.__loaded || []).length === 1")
     assert loaded(page) == ["/track/analytics.js"] and shop.hits["/track/marketing.js"] == 1  # only the first visit
     rows = history(shop, context)
     assert [r["method"] for r in rows] == ["accept_all", "gpc"]
@@ -191,7 +192,7 @@ def test_gpc_over_an_earlier_grant_is_recorded_once_then_explicit_reconsent_wins
     assert rows[-1]["denied"] == ["marketing", "sale_of_data"]
     # the opt-out is kept in the cookie: later page views send nothing more
     page.reload()
-    page.wait_for_function("(window.__loaded || []).length === 1")
+    wait_until(page, "(window.__loaded || []).length === 1")
     assert len(history(shop, context)) == 2
     # the visitor may consent explicitly after the signal; that choice wins over it
     page.click(".sp-cc-open")
@@ -199,11 +200,11 @@ def test_gpc_over_an_earlier_grant_is_recorded_once_then_explicit_reconsent_wins
     page.check("#sp-cc-marketing")
     with posted(page):
         page.click(".sp-cc-save")
-    page.wait_for_function("(window.__loaded || []).includes('/track/marketing.js')")
+    wait_until(page, "(window.__loaded || []).includes('/track/marketing.js')")
     assert history(shop, context)[-1]["method"] == "custom"
     assert shop.sp.consent.state(consent_cookie(context), {"Sec-GPC": "1"}).allows("marketing")
     page.reload()
-    page.wait_for_function("(window.__loaded || []).length === 2")
+    wait_until(page, "(window.__loaded || []).length === 2")
     assert len(history(shop, context)) == 3  # an explicit override is not re-recorded as a GPC opt-out
 
 
@@ -246,7 +247,7 @@ def test_keyboard_alone_reaches_and_operates_every_control(page, shop):
     page.focus(".sp-cc-save")
     with posted(page):
         page.keyboard.press("Enter")
-    page.wait_for_function("(window.__loaded || []).length === 1")
+    wait_until(page, "(window.__loaded || []).length === 1")
     assert loaded(page) == ["/track/marketing.js"]
     assert page.evaluate("document.activeElement.className").find("sp-cc-open") >= 0  # focus is not lost
 
@@ -299,7 +300,7 @@ def test_zoom_and_reflow_keep_every_control_reachable(new_context, shop, view, l
     page.check("#sp-cc-analytics")
     with posted(page):
         page.click(".sp-cc-save")
-    page.wait_for_function("(window.__loaded || []).length === 1")
+    wait_until(page, "(window.__loaded || []).length === 1")
     assert page.locator(".sp-cc-open").evaluate(VISIBLE)
 
 
@@ -414,7 +415,7 @@ def test_shopify_bridge_loads_the_api_when_the_theme_has_not(new_context, shop):
         page.click(".sp-cc-save")
     assert page.evaluate("window.__calls")[1:] == [_shopify(True, False, False, True)]
     page.reload()
-    page.wait_for_function("window.__calls.length === 2")
+    wait_until(page, "window.__calls.length === 2")
     assert page.evaluate("window.__calls") == [
         ["loadFeatures", [{"name": "consent-tracking-api", "version": "0.1"}]], _shopify(True, False, False, True)]
 
@@ -468,7 +469,7 @@ def test_the_shop_sends_a_strict_csp_and_the_watch_catches_violations(new_contex
     page.wait_for_selector(".sp-cc")
     with posted(page):
         page.click(".sp-cc-accept")
-    page.wait_for_function("window.__inlineRan === true")  # the gated inline tag ran under the page's nonce
+    wait_until(page, "window.__inlineRan === true")  # the gated inline tag ran under the page's nonce
     assert csp.violations == []
     # the watch works: an inline script without the nonce is refused and reported
     page.evaluate("() => { const s = document.createElement('script'); s.textContent = 'window.__bad = 1';"

@@ -29,6 +29,8 @@ import pytest
 
 from shopprivacy import Keyset, Settings, ShopPrivacy
 
+from .conftest import wait_until
+
 ROOT = Path(__file__).resolve().parents[2]
 ANALYTICS = ("/static/analytics.js", "/static/analytics-pixel.gif")
 MARKETING = ("/static/marketing.js", "/static/marketing-pixel.gif")
@@ -184,10 +186,10 @@ def test_accept_all_loads_the_analytics_and_marketing_tags(new_context, shop):
     _open(page, shop)
     with page.expect_request(lambda r: "/static/analytics-pixel.gif" in r.url):
         _choose(page, ".sp-cc-accept")
-    page.wait_for_function("window.shopAnalyticsLoaded === true && window.shopMarketingLoaded === true")
+    wait_until(page, "window.shopAnalyticsLoaded === true && window.shopMarketingLoaded === true")
     with page.expect_request(lambda r: "/static/marketing-pixel.gif" in r.url):  # the next page, at once
         page.goto(shop.base + "/signup")
-    page.wait_for_function("window.shopAnalyticsLoaded === true")
+    wait_until(page, "window.shopAnalyticsLoaded === true")
     assert not page.locator(".sp-cc-reject").is_visible()
     assert all(shop.served(p) >= 1 for p in ANALYTICS + MARKETING)  # the server saw them: the count is real
 
@@ -202,7 +204,7 @@ def test_customize_analytics_only_leaves_marketing_off(new_context, shop):
     with page.expect_request(lambda r: "/static/analytics-pixel.gif" in r.url):
         _choose(page, ".sp-cc-save")
     page.reload()
-    page.wait_for_function("window.shopAnalyticsLoaded === true")
+    wait_until(page, "window.shopAnalyticsLoaded === true")
     assert page.evaluate("window.shopMarketingLoaded === undefined")
     assert not [u for u in requested if u.split("?")[0].endswith(MARKETING)]
 
