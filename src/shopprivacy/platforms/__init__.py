@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
 
 from ..errors import UnsupportedOperation
-from .registry import ENTRY_POINT_GROUP, available_adapters, load_adapter
+from .registry import ENTRY_POINT_GROUP, available_adapters, load_adapter, parse_platform_options
 
 if TYPE_CHECKING:
     from ..app import ShopPrivacy
@@ -200,5 +200,6 @@ __all__ = [
     "WebhookReceiver",
     "available_adapters",
     "load_adapter",
+    "parse_platform_options",
     "require",
 ]

@@ -1,9 +1,12 @@
-"""Finding platform adapters by name through entry points."""
+"""Finding platform adapters by name through entry points, and validating their ``platform_options``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from ..errors import AdapterNotFound, ConfigurationError
 
@@ -11,6 +14,8 @@ if TYPE_CHECKING:
     from ..settings import Settings
 
 ENTRY_POINT_GROUP = "shopprivacy.adapters"
+OPTIONS_SETTING = "SHOPPRIVACY_PLATFORM_OPTIONS"
+Options = TypeVar("Options", bound=BaseModel)
 
 
 def available_adapters() -> list[str]:
@@ -34,3 +39,22 @@ def load_adapter(name: str, settings: Settings) -> Any:
         raise ConfigurationError(f"the {name!r} adapter failed to import: {exc}",
                                  setting="SHOPPRIVACY_PLATFORM") from None
     return factory(settings)
+
+
+def parse_platform_options(model: type[Options], options: Mapping[str, Any], platform: str) -> Options:
+    """``options`` (``settings.platform_options``) validated by an adapter's pydantic ``model``. A failure
+    raises ConfigurationError naming the first bad option as ``SHOPPRIVACY_PLATFORM_OPTIONS.<name>``, never
+    its value (options hold access tokens)."""
+    try:
+        return model.model_validate(dict(options))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = ".".join(str(p) for p in err["loc"])
+        setting = f"{OPTIONS_SETTING}.{name}" if name else OPTIONS_SETTING
+        if err["type"] == "missing":
+            message = f"{setting} is required for the {platform} adapter"
+        elif err["type"] == "extra_forbidden":
+            message = f"{setting} is not an option of the {platform} adapter"
+        else:
+            message = f"{setting}: {str(err['msg']).removeprefix('Value error, ')}"
+        raise ConfigurationError(message, setting=setting) from None

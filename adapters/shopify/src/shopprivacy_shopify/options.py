@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from shopprivacy.errors import ConfigurationError
+from shopprivacy.platforms import parse_platform_options
 
 #: The oldest Admin API version whose schema this adapter's queries use (billing attempt ``state`` union).
 MIN_API_VERSION = "2026-04"
@@ -73,16 +73,7 @@ class ShopifyOptions(BaseModel):
     @classmethod
     def from_mapping(cls, options: Mapping[str, str]) -> ShopifyOptions:
         """Validate ``platform_options``; ConfigurationError names the first bad option (never its value)."""
-        try:
-            return cls.model_validate(dict(options))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            name = str(err["loc"][0]) if err["loc"] else "platform_options"
-            kind = "is required" if err["type"] == "missing" else (
-                "is not an option of the shopify adapter" if err["type"] == "extra_forbidden"
-                else err["msg"].removeprefix("Value error, "))
-            raise ConfigurationError(f"shopify platform option {name!r} {kind}",
-                                     setting=f"SHOPPRIVACY_PLATFORM_OPTIONS.{name}") from None
+        return parse_platform_options(cls, options, "shopify")
 
 
 __all__ = ["DEFAULT_API_VERSION", "MIN_API_VERSION", "ShopifyOptions"]

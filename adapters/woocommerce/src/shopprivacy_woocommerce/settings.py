@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
-from shopprivacy.errors import ConfigurationError
+from shopprivacy.platforms import parse_platform_options
 
-OPTION_PREFIX = "SHOPPRIVACY_PLATFORM_OPTIONS"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -85,19 +84,7 @@ class WooCommerceOptions(BaseModel):
     @classmethod
     def parse(cls, options: Mapping[str, str]) -> WooCommerceOptions:
         """Validate ``platform_options``; a failure raises ConfigurationError naming the option."""
-        try:
-            return cls.model_validate(dict(options))
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            name = ".".join(str(p) for p in err["loc"])
-            setting = f"{OPTION_PREFIX}.{name}" if name else OPTION_PREFIX
-            if err["type"] == "missing":
-                raise ConfigurationError(f"{setting} is required for the WooCommerce adapter",
-                                         setting=setting) from None
-            if err["type"] == "extra_forbidden":
-                raise ConfigurationError(f"{setting} is not a WooCommerce adapter option", setting=setting) from None
-            msg = str(err["msg"]).removeprefix("Value error, ")
-            raise ConfigurationError(f"{setting}: {msg}", setting=setting) from None
+        return parse_platform_options(cls, options, "WooCommerce")
 
 
 __all__ = ["WooCommerceOptions"]
