@@ -11,6 +11,7 @@ from shopprivacy import ShopPrivacy
 from shopprivacy.platforms.local import LocalShop
 
 from ..shop_common.mailbox import MailFolder
+from ..shop_common.shopping import local_platform
 from .accounts import Accounts
 
 
@@ -25,10 +26,7 @@ class Shop:
 
     @property
     def platform(self) -> LocalShop:
-        adapter = self.sp.adapter
-        if not isinstance(adapter, LocalShop):
-            raise RuntimeError("this example runs on the local reference platform (SHOPPRIVACY_PLATFORM=local)")
-        return adapter
+        return local_platform(self.sp)
 
 
 def shop() -> Shop:

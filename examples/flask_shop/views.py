@@ -20,12 +20,14 @@ bp = Blueprint("shop", __name__)
 
 
 def _customer() -> Customer | None:
+    """The signed-in customer, read and decrypted once per request (the view and the page frame share it)."""
+    if "shop_customer" in g:
+        return g.shop_customer  # type: ignore[no-any-return]
     cid = session.get("customer")
-    if not cid:
-        return None
-    customer = shop().accounts.get(str(cid))
-    if customer is None:  # deleted meanwhile
+    customer = shop().accounts.get(str(cid)) if cid else None
+    if cid and customer is None:  # deleted meanwhile
         session.pop("customer", None)
+    g.shop_customer = customer
     return customer
 
 

@@ -42,6 +42,14 @@ class Plan(Protocol):
     def interval(self) -> str | None: ...
 
 
+def local_platform(sp: ShopPrivacy) -> LocalShop:
+    """The platform the shops sell subscriptions on: the local reference shop the settings name."""
+    adapter = sp.adapter
+    if not isinstance(adapter, LocalShop):
+        raise RuntimeError("the example shops run on the local reference platform (SHOPPRIVACY_PLATFORM=local)")
+    return adapter
+
+
 def start_subscription(sp: ShopPrivacy, platform: LocalShop, buyer: Buyer, plan: Plan, *,
                        link: Callable[[str], None], ip: str | None, user_agent: str) -> str | None:
     """Subscribe ``buyer`` to ``plan`` on the platform and bill the first period now; the subscription id, or

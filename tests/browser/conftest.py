@@ -18,7 +18,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--no-first-run", "--disable-quic", "--disable-sync"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -40,7 +40,7 @@ def make_shop(tmp_path):
     """Start a shop; ``make_shop(consent=ConsentSettings(...))`` for another policy on the same database."""
     keyset = Keyset.generate()
     started = []
-    port = _free_port()
+    port = free_port()
 
     def make(**overrides):
         settings = Settings(database_url=f"sqlite:///{tmp_path}/sp.db", keyset=keyset.to_json(),

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -29,7 +28,7 @@ import pytest
 
 from shopprivacy import Keyset, Settings, ShopPrivacy
 
-from .conftest import wait_until
+from .conftest import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ANALYTICS = ("/static/analytics.js", "/static/analytics-pixel.gif")
@@ -59,19 +58,13 @@ class RunningShop:
         return found.group(0)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def flask_shop(tmp_path: Path) -> Iterator[RunningShop]:
     pytest.importorskip("flask")
     from examples.flask_shop import create_app
     from werkzeug.serving import make_server
 
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app({"SHOP_DATA_DIR": tmp_path, "SHOPPRIVACY_KEYSET": Keyset.generate().to_json(),
                       "SHOPPRIVACY_PUBLIC_BASE_URL": base})
@@ -105,7 +98,7 @@ def flask_shop(tmp_path: Path) -> Iterator[RunningShop]:
 @pytest.fixture
 def django_shop(tmp_path: Path) -> Iterator[RunningShop]:
     pytest.importorskip("django")
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     keyset = Keyset.generate().to_json()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SHOPPRIVACY_", "SHOP_", "DJANGO_"))}

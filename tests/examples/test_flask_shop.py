@@ -159,6 +159,7 @@ def test_delete_account_gives_a_receipt_and_keeps_the_address_suppressed(app, cl
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     assert "Your account is deleted" in html and "shop_customers" in html and "crypto-shredded" in html
+    assert "My account" not in html and ">Log in<" in html  # the receipt page is already signed out
     with shop.engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(customers)).scalar_one() == 0
     assert client.get("/account").status_code == 302  # signed out

@@ -14,6 +14,7 @@ from shopprivacy.integrations.django.sources import ModelSource
 from shopprivacy.platforms.local import LocalShop
 
 from ...shop_common.mailbox import MailFolder
+from ...shop_common.shopping import local_platform
 from .models import Customer
 
 
@@ -29,10 +30,7 @@ def mail() -> MailFolder:
 
 def platform() -> LocalShop:
     """The platform the shop sells subscriptions on: the local reference shop."""
-    adapter = get_sp().adapter
-    if not isinstance(adapter, LocalShop):
-        raise RuntimeError("this example runs on the local reference platform (SHOPPRIVACY_PLATFORM=local)")
-    return adapter
+    return local_platform(get_sp())
 
 
 def customer_source() -> ModelSource:

@@ -24,19 +24,28 @@ from .security import message
 
 
 def _customer(request: HttpRequest) -> Customer | None:
+    """The signed-in customer, read and decrypted once per request (the view and the page frame share it)."""
+    if hasattr(request, "shop_customer"):
+        known: Customer | None = request.shop_customer
+        return known
     cid = request.session.get("customer")
-    if not cid:
+    customer: Customer | None = Customer.objects.filter(id=str(cid)).first() if cid else None
+    if cid and (customer is None or not customer.email):  # deleted meanwhile
+        _log_out(request)
         return None
-    customer: Customer | None = Customer.objects.filter(id=str(cid)).first()
-    if customer is None or not customer.email:  # deleted meanwhile
-        request.session.flush()
-        return None
+    request.shop_customer = customer
     return customer
+
+
+def _log_out(request: HttpRequest) -> None:
+    request.session.flush()
+    request.shop_customer = None
 
 
 def _log_in(request: HttpRequest, customer: Customer) -> None:
     request.session.cycle_key()  # a new session id at login (no fixation)
     request.session["customer"] = customer.id
+    request.shop_customer = customer
 
 
 def shop_context(request: HttpRequest) -> dict[str, Any]:
@@ -93,7 +102,7 @@ def login(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def logout(request: HttpRequest) -> HttpResponse:
-    request.session.flush()
+    _log_out(request)
     return redirect("index")
 
 
@@ -161,5 +170,5 @@ def delete_account(request: HttpRequest, customer: Customer) -> HttpResponse:
         return HttpResponseRedirect(reverse("account"), status=303)
     receipt = erase_account(get_sp(), customer.email, locale=getattr(request, "LANGUAGE_CODE", None),
                             ip=request.META.get("REMOTE_ADDR"))
-    request.session.flush()
+    _log_out(request)
     return render(request, "store/deleted.html", {"receipt": receipt})

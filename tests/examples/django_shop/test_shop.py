@@ -166,6 +166,7 @@ def test_delete_account_gives_a_receipt_and_keeps_the_address_suppressed(client,
     resp = client.post("/account/delete", {"csrfmiddlewaretoken": token, "password": "correct horse battery"})
     html = resp.content.decode()
     assert resp.status_code == 200 and "Your account is deleted" in html and "crypto-shredded" in html
+    assert "My account" not in html and ">Log in<" in html  # the receipt page is already signed out
     assert _raw_customers() == []
     assert client.get("/account").status_code == 302  # signed out
     assert log_in(new_client()).status_code == 401
