@@ -1,7 +1,8 @@
+import copy
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from shopprivacy_woocommerce import WooSubscriptionLive, consent_meta_key
+from shopprivacy_woocommerce import WooCompanionMissing, WooSubscriptionLive, consent_meta_key
 from shopprivacy_woocommerce.privacy import DELETED_EMAIL, LIVE_RETRY_SECONDS
 
 from shopprivacy.platforms import MarketingConsentUpdate
@@ -87,25 +88,72 @@ def test_erase_anonymises_orders_keeps_invoices_and_deletes_customer(shop, adapt
     assert cid not in shop.customers
     assert not receipt.pending
     kept = shop.orders[paid]["billing"]
-    assert kept["last_name"] == "Doe" and kept["email"] == DELETED_EMAIL and kept["phone"] == ""
+    assert kept["last_name"] == "Doe" and kept["email"] == DELETED_EMAIL and kept["phone"] == "+00000000000"
+    assert shop.orders[paid]["transaction_id"] == "ch_3Pq2Rs3Tu4"
     for oid in (unpaid, old):
         billing = shop.orders[oid]["billing"]
         assert billing["last_name"] == "[deleted]" and billing["address_1"] == "[deleted]"
-        assert billing["email"] == DELETED_EMAIL
+        assert billing["email"] == DELETED_EMAIL and billing["country"] == ""
     for order in shop.orders.values():
-        assert order["shipping"]["last_name"] == "[deleted]"
-        assert order["customer_ip_address"] == "" and order["customer_note"] == ""
+        assert order["shipping"]["last_name"] == "[deleted]" and order["customer_id"] == 0
+        assert order["customer_ip_address"] == "203.0.113.0" and order["customer_note"] == ""
+        assert not [m for m in order["meta_data"] if m["key"].startswith("_wc_order_attribution_")]
     assert not [m for m in shop.subscriptions[ended]["meta_data"] if m["key"].startswith("_stripe_")]
-    assert "orders.billing.name,address" in receipt.retained
+    assert "orders.billing.name,address,transaction_id" in receipt.retained
     assert "orders.line_items,totals,taxes" in receipt.retained
     assert "product_reviews" in receipt.retained
     again = adapter.erase_customer(str(cid), idempotency_key="e1")  # repeat: customer already gone
     assert again.customer_id == str(cid)
 
 
-def test_erase_waits_for_live_subscriptions(shop, adapter):
+def test_erase_keeps_totals_and_taxes(shop, adapter):
+    """Defect 9: a REST PUT of billing/shipping makes WooCommerce recompute taxes from the emptied address."""
     cid = shop.add_customer("jane@example.com")
-    shop.add_subscription(cid, status="active")
+    orders = [shop.add_order(cid), shop.add_order(cid, status="failed")]
+    ended = shop.add_subscription(cid, status="expired")
+    money = ("total", "total_tax", "cart_tax", "shipping_total", "shipping_tax", "line_items")
+    before = {oid: {k: shop.orders[oid][k] for k in money} for oid in orders}
+    sub_before = {k: shop.subscriptions[ended][k] for k in money}
+    adapter.erase_customer(str(cid), idempotency_key="e1")
+    assert {oid: {k: shop.orders[oid][k] for k in money} for oid in orders} == before
+    assert {k: shop.subscriptions[ended][k] for k in money} == sub_before
+    assert shop.orders[orders[1]]["billing"]["country"] == ""  # the tax address is gone, the tax is not
+    assert not [path for path, body in shop.puts if not path.startswith("companion:") and
+                set(body) & {"billing", "shipping", "line_items", "shipping_lines"}]
+
+
+def test_erase_without_the_companion_plugin_changes_nothing(shop, adapter):
+    shop.companion = False
+    cid = shop.add_customer("jane@example.com")
+    oid = shop.add_order(cid)
+    before = copy.deepcopy(shop.orders[oid])
+    with pytest.raises(WooCompanionMissing, match="companion plugin") as info:
+        adapter.erase_customer(str(cid), idempotency_key="e1")
+    assert not info.value.retryable
+    assert shop.orders[oid] == before and cid in shop.customers
+    assert not [c for c in shop.calls if c[0] in ("PUT", "DELETE") and c[1].startswith("wc/v3/")]
+
+
+def test_subscription_writes_never_carry_dates_addresses_or_status(shop, adapter):
+    """Defect 10: subscription PUTs send meta_data only, so WooCommerce Subscriptions never calls
+    update_dates nor recalculates the recurring totals; the dates are the same afterwards."""
+    cid = shop.add_customer("jane@example.com")
+    live = shop.add_subscription(cid, status="active")
+    ended = shop.add_subscription(cid, status="cancelled")
+    dates = ("start_date_gmt", "trial_end_date_gmt", "next_payment_date_gmt", "end_date_gmt", "total", "total_tax")
+    snapshot = {s: {k: shop.subscriptions[s][k] for k in dates} for s in (live, ended)}
+    assert adapter.clean_object("subscriptions", str(live))
+    shop.subscriptions[live]["status"] = "cancelled"
+    adapter.erase_customer(str(cid), idempotency_key="e1")
+    assert {s: {k: shop.subscriptions[s][k] for k in dates} for s in (live, ended)} == snapshot
+    sub_puts = [body for path, body in shop.puts if path.startswith("subscriptions/")]
+    assert sub_puts and all(set(body) == {"meta_data"} for body in sub_puts)
+
+
+@pytest.mark.parametrize("status", ["pending", "active", "on-hold", "pending-cancel"])
+def test_erase_waits_for_live_subscriptions(shop, adapter, status):
+    cid = shop.add_customer("jane@example.com")
+    shop.add_subscription(cid, status=status)
     with pytest.raises(WooSubscriptionLive) as info:
         adapter.erase_customer(str(cid), idempotency_key="e1")
     assert info.value.retryable and info.value.retry_after == LIVE_RETRY_SECONDS

@@ -107,7 +107,47 @@ def test_end_to_end_renewal_run(sp, shop, adapter):
 
 
 @pytest.mark.db
-def test_run_without_charge_says_why(sp, shop, adapter):
+def test_run_without_charge_does_upkeep_and_never_bills(sp, shop, adapter):
+    """Defect 12: WooCommerce Subscriptions bills by itself; without charge= the job cleans and holds only,
+    and the dry run prints exactly the steps the real run then takes."""
+    from shopprivacy.cli import main
+
+    cid = shop.add_customer("jane@example.com")
+    due = [shop.add_subscription(cid, next_payment=f"2026-11-2{i}T09:00:00") for i in range(3)]
+    shop.add_subscription(shop.add_customer("max@example.com"), next_payment="2027-01-01T00:00:00")
+    orders_before = dict(shop.orders)
+
+    def cli(*argv):
+        import contextlib
+        import io
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert main(["renewals", "run", "--until", DUE.isoformat(), *argv], facade=lambda: sp) == 0
+        lines = buf.getvalue().splitlines()
+        return [line for line in lines if line.startswith(("would ", "did "))], lines
+
+    planned, dry_out = cli("--dry-run")
+    assert shop.puts == [] and not sp.retention.is_held("woocommerce_customers", str(cid))
+    done, real_out = cli()
+    assert [p.removeprefix("would ") for p in planned] == [d.removeprefix("did ") for d in done]
+    assert len(done) == 4  # one hold, three subscriptions cleaned
+    assert sorted(d.split(":")[0] for d in done if "clean" in d) == sorted(
+        f"did clean subscription {s}" for s in due)
+    assert shop.orders == orders_before  # nothing billed, no order created over REST
+    assert sp.retention.is_held("woocommerce_customers", str(cid))
+    for sid in due:
+        assert shop.subscriptions[sid]["customer_ip_address"] == ""
+    assert any("upkeep 4" in line and "billed_by_platform 3" in line for line in real_out)
+    again, _ = cli("--dry-run")
+    assert again == []  # nothing left to do; the next real run does nothing
+    assert cli()[0] == []
+
+
+@pytest.mark.db
+def test_charge_still_bills_through_the_shop(sp, shop, adapter):
     shop.add_subscription(shop.add_customer("jane@example.com"))
-    with pytest.raises(UnsupportedOperation, match="charge="):
-        sp.renewals.run(adapter, until=DUE)
+
+    def charge(record, *, idempotency_key):
+        return BillingResult(attempt_id=idempotency_key, status="ready", order_id=None)
+
+    assert sp.renewals.run(adapter, charge=charge, until=DUE).billed == 1

@@ -137,6 +137,46 @@ class RenewalOrderCleaner(Protocol):
 
 
 @dataclass(frozen=True)
+class UpkeepAction:
+    """One step of renewal upkeep on a platform that bills by itself (:class:`SelfBillingSource`).
+
+    ``clean_subscription``: remove ``fields`` (IP address, user agent, attribution meta) from subscription
+    ``target`` before the platform copies them into its next renewal order. ``hold_customer``: place a legal
+    hold on customer ``target`` under ``entity`` (they have a live subscription).
+    """
+
+    kind: Literal["clean_subscription", "hold_customer"]
+    target: str
+    fields: tuple[str, ...] = ()
+    entity: str = ""
+
+
+@runtime_checkable
+class SelfBillingSource(Protocol):
+    """A subscription platform that bills renewals by itself (WooCommerce Subscriptions' scheduler).
+
+    ``bills_renewals_itself`` is the capability flag the renewal runner reads: without a ``charge`` it does
+    no billing on such a platform, only upkeep — the minimal scan, subscription hygiene and legal holds.
+    ``plan_renewal_upkeep`` only reads; ``apply_renewal_upkeep`` performs a ``clean_subscription`` step and
+    returns it with the fields really gone (None when nothing changed). A dry run prints the plan, a real
+    run the applied steps, so both say the same thing when the shop behaves.
+    """
+
+    bills_renewals_itself: bool
+
+    def plan_renewal_upkeep(self, subscription: Mapping[str, Any]) -> Sequence[UpkeepAction]:
+        """The steps one due subscription (``subscription_id``, ``customer_ref``) needs; reads only."""
+
+    def apply_renewal_upkeep(self, action: UpkeepAction) -> UpkeepAction | None:
+        """Perform one ``clean_subscription`` step; return what was really done."""
+
+
+def bills_renewals_itself(adapter: object) -> bool:
+    """True when ``adapter`` declares that its platform bills renewals on its own."""
+    return isinstance(adapter, SelfBillingSource) and adapter.bills_renewals_itself is True
+
+
+@dataclass(frozen=True)
 class ErasureReceipt:
     """What the platform erased, anonymised or kept (with the reason), by field or object name."""
 
@@ -195,10 +235,13 @@ __all__ = [
     "PlatformAdapter",
     "PostalAddress",
     "RenewalOrderCleaner",
+    "SelfBillingSource",
     "SubscriptionLine",
     "SubscriptionSource",
+    "UpkeepAction",
     "WebhookReceiver",
     "available_adapters",
+    "bills_renewals_itself",
     "load_adapter",
     "parse_platform_options",
     "require",

@@ -26,7 +26,7 @@ def cmd_renewals_run(args: argparse.Namespace) -> int:
     sp = facade(args)
     try:
         report = sp.renewals.run(until=_until(args.until), dry_run=args.dry_run, keep_email=not args.no_email,
-                                 out=print if args.dry_run else None)
+                                 out=print)  # a real run prints only upkeep steps done (self-billing platforms)
     finally:
         if getattr(args, "facade", None) is None:  # an integration's facade stays open
             sp.close()

@@ -20,7 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..errors import PlatformError
-from ..platforms import BillingResult, RenewalOrderCleaner, SubscriptionSource, require
+from ..platforms import BillingResult, RenewalOrderCleaner, SubscriptionSource, bills_renewals_itself, require
 from ..progress import Progress
 from ..store.jobs import _holder_is_dead
 from ..store.outbox import worker_id
@@ -177,14 +177,20 @@ class Renewals:
         """Bill every subscription due before ``until`` (default now) once per period.
 
         ``charge(record, idempotency_key=...)`` bills through the shop's own code; without it the adapter's
-        ``create_billing_attempt`` is used. ``dry_run`` bills nothing and reports (through ``out``) what
-        would be billed and which field names the view drops. Claims left by dead workers are settled
-        first (:meth:`recover`; pass ``recover`` along with ``charge`` to settle them through the shop).
+        ``create_billing_attempt`` is used, except on a platform that bills by itself
+        (:func:`~shopprivacy.platforms.bills_renewals_itself`), where the run does upkeep only (:mod:`.upkeep`).
+        ``dry_run`` bills nothing and reports (through ``out``) what would be billed and which field names the
+        view drops. Claims left by dead workers are settled first (:meth:`recover`; pass ``recover`` along
+        with ``charge`` to settle them through the shop).
         ``encrypt_email(address, subscription_id)`` replaces the receipt address in the view (e.g. with
         ``sp.fields.encrypt(address, context="renewal.email", row=subscription_id)``).
         """
         adapter = self.sp.adapter if adapter is None else adapter
         source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
+        if charge is None and bills_renewals_itself(adapter):  # the platform bills: upkeep only (upkeep.py)
+            from .upkeep import run_upkeep
+            return run_upkeep(self.sp, adapter, until=until or self.sp.clock(), dry_run=dry_run, stream=stream,
+                              out=out)
         cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
         until = until or self.sp.clock()
         owner = worker_id()

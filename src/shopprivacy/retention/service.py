@@ -82,6 +82,12 @@ class Retention:
                          .on_conflict_do_nothing())
             self.sp.audit.append(conn, actor="retention", action="retention.hold", meta={"entity": entity[:200]})
 
+    def is_held(self, entity: str, row_key: str) -> bool:
+        """Whether a row of ``entity`` is under a legal hold."""
+        with self.sp.store.begin(write=False) as conn:
+            return conn.execute(select(legal_holds.c.row_key).where(
+                legal_holds.c.entity == entity, legal_holds.c.row_key == str(row_key))).first() is not None
+
     def release(self, entity: str, row_key: str) -> bool:
         with self.sp.store.begin() as conn:
             n = conn.execute(delete(legal_holds).where(legal_holds.c.entity == entity,

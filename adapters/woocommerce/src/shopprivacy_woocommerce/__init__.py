@@ -29,6 +29,9 @@ from .errors import (
     WooCommerceError as WooCommerceError,
 )
 from .errors import (
+    WooCompanionMissing as WooCompanionMissing,
+)
+from .errors import (
     WooInvalidRequest as WooInvalidRequest,
 )
 from .errors import (
@@ -58,6 +61,7 @@ __all__ = [
     "WooCommerceAdapter",
     "WooCommerceError",
     "WooCommerceOptions",
+    "WooCompanionMissing",
     "WooInvalidRequest",
     "WooNotFound",
     "WooRateLimited",

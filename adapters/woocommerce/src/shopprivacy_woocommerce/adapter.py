@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shopprivacy.errors import InvalidInput, UnsupportedOperation
-from shopprivacy.platforms import BillingResult, CustomerRef, MarketingConsentUpdate
+from shopprivacy.platforms import BillingResult, CustomerRef, MarketingConsentUpdate, UpkeepAction
 
 from .audit import RetentionAuditMixin
 from .client import WooClient, object_id
@@ -37,13 +37,15 @@ ATTRIBUTION_PREFIX = "_wc_order_attribution_"
 #: ``WC_Data::update_meta_data`` routes these keys to the order's setters, so a PUT can clear them.
 _INTERNAL_CLEAN = {"customer_ip_address": "_customer_ip_address", "customer_user_agent": "_customer_user_agent"}
 _LIST_ID = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
+_HYGIENE_FIELDS = ("id", "customer_ip_address", "customer_user_agent", "meta_data")
+#: Subscription dates read around a hygiene PUT to show it moved none of them.
+SUBSCRIPTION_DATES = ("start_date_gmt", "trial_end_date_gmt", "next_payment_date_gmt", "end_date_gmt")
 
 BILLING_UNSUPPORTED = (
     "WooCommerce Subscriptions bills renewals itself: its Action Scheduler job "
     "'woocommerce_scheduled_subscription_payment' creates the renewal order and the gateway charges it; the "
-    "REST API has no endpoint that charges a renewal. Leave billing to the extension (the adapter still scans "
-    "due subscriptions and cleans renewal orders), or pass charge=... to sp.renewals.run to bill with your own "
-    "gateway code")
+    "REST API has no endpoint that charges a renewal. 'shopprivacy renewals run' without charge= does upkeep "
+    "only on WooCommerce (hygiene, holds); pass charge=... to sp.renewals.run to bill with your own gateway code")
 
 
 def consent_meta_key(list_id: str) -> str:
@@ -57,6 +59,8 @@ class WooCommerceAdapter(PrivacyMixin, RetentionAuditMixin):
     """Platform adapter for WooCommerce over its REST API v3 (entry point name ``woocommerce``)."""
 
     name = "woocommerce"
+    #: WooCommerce Subscriptions bills renewals itself: the renewal job does upkeep here, never billing.
+    bills_renewals_itself = True
 
     def __init__(self, options: WooCommerceOptions, *, client: WooClient | None = None) -> None:
         self.options = options
@@ -139,27 +143,56 @@ class WooCommerceAdapter(PrivacyMixin, RetentionAuditMixin):
 
     def clean_object(self, resource: str, object_id_: str) -> tuple[str, ...]:
         """The same hygiene on an order or a subscription (``resource`` ``"orders"``/``"subscriptions"``):
-        cleaning the subscription stops WooCommerce Subscriptions copying the data into later renewals."""
+        cleaning the subscription stops WooCommerce Subscriptions copying the data into later renewals.
+
+        The PUT carries ``meta_data`` only: no ``billing``/``shipping`` (which would recompute totals), no
+        dates and no status, so WooCommerce Subscriptions never calls ``update_dates`` (CONTRACTS.md); on a
+        subscription the dates are read before and after to prove it."""
         if resource not in ("orders", "subscriptions"):
             raise InvalidInput("clean_object works on orders and subscriptions")
         oid = object_id(object_id_, what="order")
-        path, fields = f"{resource}/{oid}", ("id", "customer_ip_address", "customer_user_agent", "meta_data")
-        before = self.client.get(path, fields=fields, operation=f"GET {resource[:-1]} (hygiene)")
+        before = self._hygiene_read(resource, oid, "hygiene")
         found = _clutter(before)
         if not found:
             return ()
-        meta: list[dict[str, Any]] = []
-        for name in found:
-            if name in _INTERNAL_CLEAN:
-                meta.append({"key": _INTERNAL_CLEAN[name], "value": ""})
-            else:
-                meta.extend({"id": m["id"], "key": name, "value": None} for m in _meta_items(before)
-                            if m.get("key") == name and isinstance(m.get("id"), int))
-        self.client.put(path, {"meta_data": meta}, operation=f"PUT {resource[:-1]} (hygiene)")
-        after = _clutter(self.client.get(path, fields=fields, operation=f"GET {resource[:-1]} (hygiene check)"))
+        self.client.put(f"{resource}/{oid}", {"meta_data": _cleaning_meta(before, found)},
+                        operation=f"PUT {resource[:-1]} (hygiene)")
+        after_data = self._hygiene_read(resource, oid, "hygiene check")
+        after = _clutter(after_data)
         if after:
             log.warning("WooCommerce %s %s still carries %s after cleaning", resource[:-1], oid, ", ".join(after))
+        moved = [d for d in SUBSCRIPTION_DATES if resource == "subscriptions" and
+                 isinstance(before, Mapping) and isinstance(after_data, Mapping) and before.get(d) != after_data.get(d)]
+        if moved:
+            log.error("WooCommerce subscription %s: %s changed during hygiene", oid, ", ".join(moved))
         return tuple(name for name in found if name not in after)
+
+    def _hygiene_read(self, resource: str, oid: str, why: str) -> Any:
+        extra = SUBSCRIPTION_DATES if resource == "subscriptions" else ()
+        return self.client.get(f"{resource}/{oid}", fields=(*_HYGIENE_FIELDS, *extra),
+                               operation=f"GET {resource[:-1]} ({why})")
+
+    # -- SelfBillingSource: WooCommerce Subscriptions bills by itself -------------------------------------
+    def plan_renewal_upkeep(self, subscription: Mapping[str, Any]) -> list[UpkeepAction]:
+        """Hold the customer of a due subscription and clean the subscription before WooCommerce
+        Subscriptions copies its IP address, user agent and attribution into the renewal order (reads only)."""
+        sid = object_id(subscription.get("subscription_id"), what="subscription")
+        steps: list[UpkeepAction] = []
+        customer = subscription.get("customer_ref")
+        if customer:
+            steps.append(UpkeepAction(kind="hold_customer", target=object_id(customer, what="customer"),
+                                      entity=self.options.hold_entity))
+        found = _clutter(self._hygiene_read("subscriptions", sid, "upkeep plan"))
+        if found:
+            steps.append(UpkeepAction(kind="clean_subscription", target=sid, fields=tuple(found)))
+        return steps
+
+    def apply_renewal_upkeep(self, action: UpkeepAction) -> UpkeepAction | None:
+        """Clean one subscription; the returned step names only the fields really gone."""
+        if action.kind != "clean_subscription":
+            raise InvalidInput("the WooCommerce adapter applies clean_subscription steps only")
+        gone = self.clean_object("subscriptions", action.target)
+        return UpkeepAction(kind=action.kind, target=action.target, fields=gone) if gone else None
 
     # -- WebhookReceiver --------------------------------------------------------------------------------
     def attach(self, sp: ShopPrivacy) -> Sequence[Route]:
@@ -188,6 +221,18 @@ def _meta_value(data: Any, key: str) -> Any:
     return None
 
 
+def _cleaning_meta(before: Any, found: list[str]) -> list[dict[str, Any]]:
+    """The ``meta_data`` entries that clear ``found``: internal keys set to ``""``, attribution deleted by id."""
+    meta: list[dict[str, Any]] = []
+    for name in found:
+        if name in _INTERNAL_CLEAN:
+            meta.append({"key": _INTERNAL_CLEAN[name], "value": ""})
+        else:
+            meta.extend({"id": m["id"], "key": name, "value": None} for m in _meta_items(before)
+                        if m.get("key") == name and isinstance(m.get("id"), int))
+    return meta
+
+
 def _clutter(data: Any) -> list[str]:
     """Names of the personal clutter an order or subscription still carries."""
     names = [name for name in _INTERNAL_CLEAN
@@ -205,5 +250,5 @@ def create_adapter(settings: Settings) -> WooCommerceAdapter:
     return WooCommerceAdapter(WooCommerceOptions.parse(settings.platform_options))
 
 
-__all__ = ["ATTRIBUTION_PREFIX", "BILLING_UNSUPPORTED", "CONSENT_META_PREFIX", "WooCommerceAdapter",
-           "consent_meta_key", "create_adapter"]
+__all__ = ["ATTRIBUTION_PREFIX", "BILLING_UNSUPPORTED", "CONSENT_META_PREFIX", "SUBSCRIPTION_DATES",
+           "WooCommerceAdapter", "consent_meta_key", "create_adapter"]

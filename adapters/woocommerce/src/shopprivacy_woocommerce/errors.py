@@ -52,6 +52,11 @@ class WooSubscriptionLive(WooCommerceError):
     the subscription is cancelled; the outbox dead-letters it after its attempts run out."""
 
 
+class WooCompanionMissing(WooCommerceError):
+    """The shopprivacy companion plugin (``adapters/woocommerce/wordpress-plugin``) is not active on the shop,
+    so orders cannot be anonymised without WooCommerce recomputing their totals and taxes."""
+
+
 _MAX_CODE = 80
 
 

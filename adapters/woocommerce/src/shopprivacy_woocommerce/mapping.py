@@ -35,6 +35,10 @@ FIELD_SOURCES: Mapping[str, tuple[str, ...]] = {
     "email": ("billing.email",),
 }
 _PERIODS = frozenset({"day", "week", "month", "year"})
+#: WooCommerce Subscriptions statuses that still bill or may bill again: ``pending`` (awaiting its first
+#: payment), ``active``, ``on-hold`` (awaiting a renewal payment) and ``pending-cancel`` (paid to the end of
+#: the term). The one definition behind both the legal hold (webhooks) and the erasure refusal (privacy).
+LIVE_STATUSES: tuple[str, ...] = ("pending", "active", "on-hold", "pending-cancel")
 
 
 def wc_fields(fields: Collection[str]) -> list[str]:
@@ -160,4 +164,4 @@ def to_due(raw: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
     return out
 
 
-__all__ = ["FIELD_SOURCES", "parse_gmt", "to_due", "wc_fields"]
+__all__ = ["FIELD_SOURCES", "LIVE_STATUSES", "parse_gmt", "to_due", "wc_fields"]

@@ -1,9 +1,12 @@
-"""Export and erasure of a customer over the REST API (:class:`PersonalDataHost`).
+"""Export and erasure of a customer (:class:`PersonalDataHost`).
 
-WordPress's own exporters and erasers are admin-side PHP with no REST endpoint, so the adapter works on the
-REST resources: the customer, their orders and their subscriptions. Erasure keeps what tax law requires —
-the totals, lines and taxes of every order, and the buyer's name and address on paid orders younger than
-``tax_retention_years`` (invoice records) — and says so in the receipt, with what it cannot reach.
+Export reads the REST resources: the customer, their orders and their subscriptions. Erasure anonymises
+orders and ended subscriptions with WooCommerce's own erasers (``WC_Privacy_Erasers::remove_order_personal_data``,
+``WCS_Privacy_Erasers::remove_subscription_personal_data``) through the companion plugin's route, because a
+``PUT /wc/v3/orders/{id}`` carrying ``billing`` or ``shipping`` makes WooCommerce run ``calculate_totals(true)``
+(see CONTRACTS.md). It keeps what tax law requires — the totals, lines and taxes of every order, and the
+buyer's name, address and transaction id on paid orders younger than ``tax_retention_years`` (invoice
+records) — and says so in the receipt, with what it cannot reach.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from shopprivacy.platforms import ErasureReceipt
 
 from .client import object_id
-from .errors import WooNotFound, WooSubscriptionLive
-from .mapping import parse_gmt
+from .errors import WooCompanionMissing, WooNotFound, WooSubscriptionLive
+from .mapping import LIVE_STATUSES, parse_gmt
 
 if TYPE_CHECKING:
     from .client import WooClient
@@ -28,11 +31,13 @@ log = logging.getLogger("shopprivacy.woocommerce")
 DELETED_TEXT = "[deleted]"  # what wp_privacy_anonymize_data('text') writes
 DELETED_EMAIL = "deleted@site.invalid"  # what wp_privacy_anonymize_data('email') writes
 PAID_STATUSES = frozenset({"completed", "processing", "refunded"})
-LIVE_SUBSCRIPTION = frozenset({"active", "on-hold", "pending-cancel", "pending"})
+#: The companion plugin's REST namespace (``adapters/woocommerce/wordpress-plugin/shopprivacy-companion``).
+COMPANION_NAMESPACE = "wc-shopprivacy/v1"
+COMPANION_MISSING = ("WooCommerce erasure needs the shopprivacy companion plugin: install and activate "
+                     "adapters/woocommerce/wordpress-plugin/shopprivacy-companion on the shop (without it a REST "
+                     "update of the billing address would recompute the order's totals and taxes)")
 #: A customer with a live subscription is not erased; the outbox tries again after this long.
 LIVE_RETRY_SECONDS = 6 * 3600.0
-_ADDRESS_TEXT = ("first_name", "last_name", "company", "address_1", "address_2", "city", "state", "postcode",
-                 "country")
 #: Gateway token meta on subscriptions (Stripe, WooPayments, PayPal, Square, Braintree, generic tokens).
 _TOKEN_PREFIXES = ("_stripe_", "_wcpay_", "_ppcp_", "_paypal_", "_square_", "_wc_braintree_", "_payment_tokens")
 
@@ -63,17 +68,6 @@ def _public_meta(data: Mapping[str, Any]) -> list[dict[str, Any]]:
             key = item["key"]
             out.append({"key": key, "value": "(withheld: internal or payment data)" if key.startswith("_")
                         else item.get("value")})
-    return out
-
-
-def anonymised_address(address: Mapping[str, Any] | None, *, keep_invoice: bool) -> dict[str, str]:
-    """A billing/shipping object with personal fields replaced; ``keep_invoice`` keeps name and address."""
-    out: dict[str, str] = {"email": DELETED_EMAIL, "phone": ""}
-    for name in _ADDRESS_TEXT:
-        if keep_invoice:
-            continue
-        value = address.get(name) if isinstance(address, Mapping) else None
-        out[name] = "" if name in ("country", "state") or not value else DELETED_TEXT
     return out
 
 
@@ -115,26 +109,27 @@ class PrivacyMixin:
         }
 
     def erase_customer(self, customer_id: str, *, idempotency_key: str) -> ErasureReceipt:
-        """Anonymise the customer's orders and ended subscriptions, then delete the customer (``force=true``:
+        """Anonymise the customer's orders and ended subscriptions with WooCommerce's own erasers (through the
+        companion plugin, so totals and taxes are never recomputed), then delete the customer (``force=true``:
         customers have no trash). A customer with a live subscription is left alone: :class:`WooSubscriptionLive`
         (retryable, after ``LIVE_RETRY_SECONDS``) until the subscription is cancelled, so the erasure is
         retried rather than reported done. Safe to repeat: a second run finds the customer gone and the orders
-        done."""
+        detached from it (WooCommerce's eraser sets their ``customer_id`` to 0)."""
         cid = object_id(customer_id, what="customer")
-        subs = self._subscriptions_of(cid, ("id", "status", "billing", "shipping", "meta_data"))
-        live = [s for s in subs or [] if s.get("status") in LIVE_SUBSCRIPTION]
+        subs = self._subscriptions_of(cid, ("id", "status", "meta_data"))
+        live = [s for s in subs or [] if s.get("status") in LIVE_STATUSES]
         if live:
             raise WooSubscriptionLive(f"WooCommerce erasure waits: {len(live)} live subscription(s) still bill "
                                       "this customer; cancel them and the erasure is retried",
                                       code="live_subscription", retry_after=LIVE_RETRY_SECONDS)
         cutoff = datetime.now(timezone.utc) - timedelta(days=365 * self.options.tax_retention_years)
         kept_invoices = anonymised_orders = 0
-        for order in self._orders_of(cid, ("id", "status", "date_created_gmt", "date_paid_gmt", "billing",
-                                              "shipping")):
+        # listed first: the eraser detaches each order from the customer, which would shift later pages
+        orders = list(self._orders_of(cid, ("id", "status", "date_created_gmt", "date_paid_gmt", "meta_data")))
+        for order in orders:
             created = parse_gmt(order.get("date_paid_gmt")) or parse_gmt(order.get("date_created_gmt"))
             invoice = order.get("status") in PAID_STATUSES and (created is None or created > cutoff)
-            self._anonymise("orders", order, keep_invoice=invoice)
-            kept_invoices += invoice
+            kept_invoices += self._anonymise("orders", order, keep_invoice=invoice)
             anonymised_orders += 1
         for sub in subs or []:
             self._anonymise("subscriptions", sub, keep_invoice=False)
@@ -143,40 +138,43 @@ class PrivacyMixin:
         except WooNotFound:
             log.info("WooCommerce customer already deleted")
         retained = dict(NOT_REACHED)
-        retained["orders.line_items,totals,taxes"] = "accounting records kept for tax law"
+        retained["orders.line_items,totals,taxes"] = "accounting records kept for tax law (never recalculated)"
         if kept_invoices:
-            retained["orders.billing.name,address"] = (
+            retained["orders.billing.name,address,transaction_id"] = (
                 f"invoice records of {kept_invoices} paid order(s) younger than {self.options.tax_retention_years} "
                 "years kept for tax law; e-mail and phone removed")
         return ErasureReceipt(
             platform=self.name, customer_id=cid, erased=("customer", "orders.customer_ip_address",
                                                         "orders.customer_user_agent", "orders.attribution",
-                                                        "subscriptions.payment_tokens"),
+                                                        "orders.notes", "subscriptions.payment_tokens"),
             anonymised=(f"orders.billing x{anonymised_orders}", f"orders.shipping x{anonymised_orders}",
                         f"subscriptions x{len(subs or [])}"),
             retained=retained)
 
-    def _anonymise(self, resource: str, obj: Mapping[str, Any], *, keep_invoice: bool) -> None:
+    def _anonymise(self, resource: str, obj: Mapping[str, Any], *, keep_invoice: bool) -> bool:
+        """Run WooCommerce's eraser on one order or ended subscription through the companion plugin, deleting
+        its attribution (and, on subscriptions, gateway-token) meta first. Returns whether the invoice fields
+        were kept. Nothing is PUT to ``/wc/v3``: there ``billing``/``shipping`` would recompute the totals."""
         oid = object_id(obj.get("id"), what="order")
-        meta: list[dict[str, Any]] = [{"key": "_customer_ip_address", "value": ""},
-                                      {"key": "_customer_user_agent", "value": ""}]
-        full = obj if "meta_data" in obj else self.client.get(
-            f"{resource}/{oid}", fields=("id", "meta_data"), operation=f"GET {resource[:-1]} meta (erasure)")
-        for item in (full.get("meta_data") if isinstance(full, Mapping) else None) or ():
-            key = item.get("key") if isinstance(item, Mapping) else None
-            if isinstance(key, str) and isinstance(item.get("id"), int) and (
-                    key.startswith("_wc_order_attribution_") or key.startswith(_TOKEN_PREFIXES)):
-                meta.append({"id": item["id"], "key": key, "value": None})
-        body: dict[str, Any] = {"billing": anonymised_address(obj.get("billing"), keep_invoice=keep_invoice),
-                                "shipping": {k: v for k, v in anonymised_address(obj.get("shipping"),
-                                                                                 keep_invoice=False).items()
-                                             if k != "email"},
-                                "customer_note": "", "meta_data": meta}
+        doomed = [item["id"] for item in obj.get("meta_data") or () if isinstance(item, Mapping)
+                  and isinstance(item.get("key"), str) and isinstance(item.get("id"), int)
+                  and (item["key"].startswith("_wc_order_attribution_")
+                       or (resource == "subscriptions" and item["key"].startswith(_TOKEN_PREFIXES)))]
+        body = {"keep_invoice": keep_invoice, "delete_meta_ids": doomed}
         try:
-            self.client.put(f"{resource}/{oid}", body, operation=f"PUT {resource[:-1]} (anonymise)")
-        except WooNotFound:
+            data, _ = self.client.request("PUT", f"{resource}/{oid}/anonymize", body=body,
+                                          operation=f"PUT {resource[:-1]} (anonymise, companion)",
+                                          namespace=COMPANION_NAMESPACE)
+        except WooNotFound as exc:
+            if exc.code == "rest_no_route":
+                raise WooCompanionMissing(COMPANION_MISSING, status=404, code="rest_no_route",
+                                          retryable=False) from None
             log.info("WooCommerce %s vanished during erasure", resource[:-1])
+            return False
+        if isinstance(data, Mapping) and data.get("totals_unchanged") is False:
+            log.error("WooCommerce %s %s: totals changed during anonymisation", resource[:-1], oid)
+        return bool(isinstance(data, Mapping) and data.get("kept_invoice"))
 
 
-__all__ = ["DELETED_EMAIL", "DELETED_TEXT", "LIVE_RETRY_SECONDS", "NOT_REACHED", "PrivacyMixin",
-           "anonymised_address"]
+__all__ = ["COMPANION_NAMESPACE", "DELETED_EMAIL", "DELETED_TEXT", "LIVE_RETRY_SECONDS", "NOT_REACHED",
+           "PrivacyMixin"]

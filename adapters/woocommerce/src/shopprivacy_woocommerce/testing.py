@@ -3,6 +3,12 @@
 It answers the REST routes the adapter uses with WooCommerce's shapes: ``_fields`` filtering (nested objects,
 not lists), ``page``/``per_page`` with ``X-WP-Total``, ``X-WP-TotalPages`` and ``Link``, WordPress error JSON,
 Basic-auth checks, meta updates with WooCommerce's null-deletes semantics, and customers without trash.
+
+It also does what WooCommerce does on writes (CONTRACTS.md cites the source): a PUT of an order or a
+subscription carrying ``billing``, ``shipping`` or line items recalculates taxes and totals from the new
+address (``calculate_totals(true)``), a PUT carrying subscription dates moves them (``update_dates``), and the
+companion plugin's ``wc-shopprivacy/v1/{orders,subscriptions}/{id}/anonymize`` route runs WooCommerce's eraser
+(``companion=False`` plays a shop without the plugin).
 """
 
 from __future__ import annotations
@@ -21,6 +27,39 @@ from requests import PreparedRequest
 Reply = tuple[int, dict[str, str], str]
 
 INTERNAL_META = {"_customer_ip_address": "customer_ip_address", "_customer_user_agent": "customer_user_agent"}
+#: Request keys after which WC_REST_Orders_Controller::save_object runs calculate_totals(true).
+RECALCULATING = ("billing", "shipping", "line_items", "shipping_lines", "fee_lines", "coupon_lines")
+#: WooCommerce Subscriptions' date properties (WC_REST_Subscriptions_Controller::prepare_object_for_database).
+DATE_KEYS = ("start_date", "trial_end_date", "next_payment_date", "cancelled_date", "end_date")
+LIVE = ("pending", "active", "on-hold", "pending-cancel")
+#: A tax table: 20 % where the taxable address is in FR, nothing elsewhere (or with no address).
+TAX_RATES = {"FR": 0.20}
+_ERASED = {"customer_ip_address": "ip", "customer_user_agent": "text", "billing.first_name": "text",
+           "billing.last_name": "text", "billing.company": "text", "billing.address_1": "text",
+           "billing.address_2": "text", "billing.city": "text", "billing.postcode": "text",
+           "billing.state": "address_state", "billing.country": "address_country", "billing.phone": "phone",
+           "billing.email": "email", "shipping.first_name": "text", "shipping.last_name": "text",
+           "shipping.company": "text", "shipping.address_1": "text", "shipping.address_2": "text",
+           "shipping.city": "text", "shipping.postcode": "text", "shipping.state": "address_state",
+           "shipping.country": "address_country", "shipping.phone": "phone", "customer_id": "numeric_id",
+           "transaction_id": "numeric_id"}
+_INVOICE = {"billing.first_name", "billing.last_name", "billing.company", "billing.address_1", "billing.address_2",
+            "billing.city", "billing.postcode", "billing.state", "billing.country", "transaction_id"}
+
+
+def anonymize_data(kind: str, value: Any) -> Any:
+    """``wp_privacy_anonymize_data`` with WooCommerce's custom types (``WC_Privacy::anonymize_custom_data_types``)."""
+    if kind == "email":
+        return "deleted@site.invalid"
+    if kind == "ip":
+        return ".".join(str(value).split(".")[:3] + ["0"]) if "." in str(value) else "::"
+    if kind in ("address_state", "address_country"):
+        return ""
+    if kind == "phone":
+        return re.sub(r"\d", "0", str(value))
+    if kind == "numeric_id":
+        return 0
+    return "[deleted]"
 
 
 def wp_error(status: int, code: str, message: str) -> Reply:
@@ -58,6 +97,8 @@ class FakeWooCommerce:
         self.subscriptions: dict[int, dict[str, Any]] | None = {}
         self.account_settings: list[dict[str, Any]] = []
         self.options: dict[str, Any] | None = {}
+        self.companion = True
+        self.puts: list[tuple[str, dict[str, Any]]] = []
         self.calls: list[tuple[str, str]] = []
         self._ids = itertools.count(100)
         self._meta_ids = itertools.count(5000)
@@ -102,7 +143,7 @@ class FakeWooCommerce:
                                            "display_value": "fine"}],
                             "image": {"id": 12, "src": f"{self.site}/wp-content/uploads/coffee.jpg"}}],
             "shipping_lines": [{"id": oid * 10 + 1, "method_title": "Flat rate", "method_id": "flat_rate",
-                                "total": "3.32", "total_tax": "0.00", "taxes": []}],
+                                "total": "0.00", "total_tax": "0.00", "taxes": []}],
             "meta_data": [self.meta("_wc_order_attribution_source_type", "utm"),
                           self.meta("_wc_order_attribution_utm_source", "newsletter"),
                           self.meta("_wc_order_attribution_user_agent", "Mozilla/5.0 (X11; Linux x86_64)"),
@@ -114,7 +155,7 @@ class FakeWooCommerce:
             "date_created": "2026-10-24T11:00:00", "date_modified": "2026-10-24T11:00:05",
             "date_modified_gmt": "2026-10-24T09:00:05", "date_completed": None, "date_completed_gmt": None,
             "date_paid": "2026-10-24T11:00:05", "discount_total": "0.00", "discount_tax": "0.00",
-            "shipping_total": "3.32", "shipping_tax": "0.00", "cart_tax": "3.32", "transaction_id": "ch_3Pq2Rs3Tu4",
+            "shipping_total": "0.00", "shipping_tax": "0.00", "cart_tax": "3.32", "transaction_id": "ch_3Pq2Rs3Tu4",
             "tax_lines": [{"id": oid * 10 + 2, "rate_code": "FR-TVA-1", "rate_id": 1, "label": "TVA",
                            "compound": False, "tax_total": "3.32", "shipping_tax_total": "0.00",
                            "rate_percent": 20, "meta_data": []}],
@@ -169,6 +210,8 @@ class FakeWooCommerce:
             names = query.get("options", "").split(",")
             data: Any = {n: self.options.get(n, False) for n in names}
             return 200, {}, json.dumps(filter_fields(data, fields) if fields else data)
+        if path.startswith("wc-shopprivacy/v1/") and self.companion and method == "PUT":
+            return self._companion(path[len("wc-shopprivacy/v1/"):].split("/"), body)
         if not path.startswith("wc/v3/"):
             return wp_error(404, "rest_no_route", "No route was found matching the URL and request method.")
         parts = path[len("wc/v3/"):].split("/")
@@ -191,6 +234,7 @@ class FakeWooCommerce:
                 return wp_error(501, "woocommerce_rest_trash_not_supported", "Customers do not support trashing.")
             del store[int(parts[1])]
         elif method == "PUT":
+            self.puts.append((f"{parts[0]}/{parts[1]}", body))
             self._update(obj, body)
         return 200, {}, json.dumps(filter_fields(obj, fields) if fields else obj)
 
@@ -226,6 +270,11 @@ class FakeWooCommerce:
         for name in ("billing", "shipping"):
             if isinstance(body.get(name), Mapping):
                 obj.setdefault(name, {}).update(body[name])
+        if any(name in body for name in RECALCULATING):
+            self.calculate_totals(obj)
+        dates = {k: body[k] for k in DATE_KEYS if k in body}
+        if dates and "billing_period" in obj:  # a subscription: update_dates()
+            obj.update({f"{k}_gmt": v for k, v in dates.items()})
         for name in ("customer_note", "status"):
             if name in body:
                 obj[name] = body[name]
@@ -243,5 +292,44 @@ class FakeWooCommerce:
             else:
                 entries.append(self.meta(key, value))
 
+    @staticmethod
+    def calculate_totals(obj: dict[str, Any]) -> None:
+        """``WC_Abstract_Order::calculate_totals(true)``: taxes from the taxable address, then the total."""
+        address = obj.get("shipping") if (obj.get("shipping") or {}).get("country") else obj.get("billing")
+        rate = TAX_RATES.get(str((address or {}).get("country") or ""), 0.0)
+        lines = sum(float(item.get("total") or 0) for item in obj.get("line_items") or ())
+        shipping = sum(float(item.get("total") or 0) for item in obj.get("shipping_lines") or ())
+        tax = round(lines * rate, 2)
+        obj.update(total_tax=f"{tax:.2f}", cart_tax=f"{tax:.2f}", total=f"{lines + shipping + tax:.2f}")
 
-__all__ = ["FakeWooCommerce", "filter_fields", "wp_error"]
+    def _companion(self, parts: list[str], body: Mapping[str, Any]) -> Reply:
+        """The companion plugin: WooCommerce's eraser on one order or ended subscription, totals untouched."""
+        stores = {"orders": self.orders, "subscriptions": self.subscriptions}
+        if len(parts) != 3 or parts[0] not in stores or parts[2] != "anonymize" or stores[parts[0]] is None:
+            return wp_error(404, "rest_no_route", "No route was found matching the URL and request method.")
+        store = stores[parts[0]]
+        assert store is not None
+        obj = store.get(int(parts[1])) if parts[1].isdigit() else None
+        if obj is None:
+            return wp_error(404, "woocommerce_rest_invalid_id", "Invalid ID.")
+        if parts[0] == "subscriptions" and obj.get("status") in LIVE:
+            return wp_error(409, "shopprivacy_subscription_live", "A live subscription is not anonymised.")
+        self.puts.append((f"companion:{parts[0]}/{parts[1]}", dict(body)))
+        before = (obj["total"], obj["total_tax"])
+        doomed = set(body.get("delete_meta_ids") or ())
+        obj["meta_data"] = [m for m in obj.get("meta_data", []) if m["id"] not in doomed]
+        keep = bool(body.get("keep_invoice")) and parts[0] == "orders"
+        for prop, kind in _ERASED.items():
+            if keep and prop in _INVOICE:
+                continue
+            holder, _, name = prop.rpartition(".")
+            target = obj.get(holder) if holder else obj
+            if isinstance(target, dict) and target.get(name):
+                target[name] = anonymize_data(kind, target[name])
+        obj["meta_data"].append(self.meta("_anonymized", "yes"))
+        obj["customer_note"] = ""
+        return 200, {}, json.dumps({"id": obj["id"], "anonymized": True, "kept_invoice": keep,
+                                    "totals_unchanged": before == (obj["total"], obj["total_tax"])})
+
+
+__all__ = ["FakeWooCommerce", "anonymize_data", "filter_fields", "wp_error"]
