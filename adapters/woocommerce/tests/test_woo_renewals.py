@@ -126,7 +126,7 @@ def test_run_without_charge_does_upkeep_and_never_bills(sp, shop, adapter):
         lines = buf.getvalue().splitlines()
         return [line for line in lines if line.startswith(("would ", "did "))], lines
 
-    planned, dry_out = cli("--dry-run")
+    planned, _dry_out = cli("--dry-run")
     assert shop.puts == [] and not sp.retention.is_held("woocommerce_customers", str(cid))
     done, real_out = cli()
     assert [p.removeprefix("would ") for p in planned] == [d.removeprefix("did ") for d in done]

@@ -166,3 +166,103 @@ def test_any_request_gets_a_4xx_or_200_never_a_500(sp, endpoint, body, headers, 
         headers = {**headers, "X-WC-Webhook-Signature": sign_base64(SECRET, body)}
     response = endpoint(Request("POST", "/privacy/webhooks/woocommerce", headers=headers, body=body))
     assert response.status in (200, 400, 401, 413)
+
+
+def _holds(sp):
+    from shopprivacy.retention.tables import legal_holds
+
+    with sp.store.begin(write=False) as conn:
+        return sorted(conn.execute(select(legal_holds.c.row_key)).scalars().all())
+
+
+def test_same_second_deliveries_of_distinct_events_are_both_processed(sp, endpoint):
+    """Defect 6: wp_hash($id . strtotime('now')) repeats within a second; a bulk delete must open every erasure."""
+    same = "b6d3f4c2a1e0d9c8b7a6f5e4d3c2b1a0"
+    assert json.loads(endpoint(post(b'{"id":101}', delivery=same)).body)["detail"] == "accepted"
+    assert json.loads(endpoint(post(b'{"id":102}', delivery=same)).body)["detail"] == "accepted"
+    assert json.loads(endpoint(post(b'{"id":102}', delivery=same)).body)["detail"] == "duplicate delivery"
+    assert sp.outbox.deliver_due().delivered == 2
+    opened = sorted(r.external_id for r in sp.rights.find(limit=10))
+    assert opened == ["woocommerce:shop.example:customer.deleted:101", "woocommerce:shop.example:customer.deleted:102"]
+
+
+def test_same_second_subscription_events_of_two_customers_both_hold(sp, endpoint, shop):
+    a, b = shop.add_customer("a@example.com"), shop.add_customer("b@example.com")
+    subs = [shop.add_subscription(a), shop.add_subscription(b)]
+    for sid in subs:
+        endpoint(post(json.dumps(shop.subscriptions[sid]).encode(), topic="subscription.created", delivery="same"))
+    assert sp.outbox.deliver_due().delivered == 2
+    assert _holds(sp) == sorted([str(a), str(b)])
+
+
+def test_subscription_deleted_releases_the_hold_from_the_sdks_records(sp, endpoint, shop):
+    """Defect 7: the deletion carries only {"id": N}; the customer comes from what the SDK saw before."""
+    cid = shop.add_customer("jane@example.com")
+    sid = shop.add_subscription(cid, status="active")
+    endpoint(post(json.dumps(shop.subscriptions[sid]).encode(), topic="subscription.created", delivery="c"))
+    sp.outbox.deliver_due()
+    assert _holds(sp) == [str(cid)]
+    del shop.subscriptions[sid]  # deleted for good: WooCommerce no longer answers for it
+    assert endpoint(post(json.dumps({"id": sid}).encode(), topic="subscription.deleted", delivery="d")).status == 200
+    assert sp.outbox.deliver_due().delivered == 1
+    assert _holds(sp) == []
+
+
+def test_subscription_deleted_reads_a_trashed_subscription_for_its_customer(sp, endpoint, shop):
+    cid = shop.add_customer("jane@example.com")
+    sid = shop.add_subscription(cid, status="active")
+    sp.retention.hold("woocommerce_customers", str(cid), reason="placed before the SDK saw the subscription")
+    shop.subscriptions[sid]["status"] = "trash"
+    endpoint(post(json.dumps({"id": sid}).encode(), topic="subscription.deleted", delivery="t"))
+    sp.outbox.deliver_due()
+    assert _holds(sp) == []
+
+
+def test_subscription_deleted_keeps_the_hold_while_another_is_live(sp, endpoint, shop):
+    cid = shop.add_customer("jane@example.com")
+    gone, other = shop.add_subscription(cid), shop.add_subscription(cid, status="on-hold")
+    endpoint(post(json.dumps(shop.subscriptions[gone]).encode(), topic="subscription.updated", delivery="u"))
+    sp.outbox.deliver_due()
+    del shop.subscriptions[gone]
+    endpoint(post(json.dumps({"id": gone}).encode(), topic="subscription.deleted", delivery="d"))
+    sp.outbox.deliver_due()
+    assert _holds(sp) == [str(cid)] and other in shop.subscriptions
+
+
+@pytest.mark.parametrize("status", ["pending", "active", "on-hold", "pending-cancel", "cancelled", "expired"])
+def test_hold_and_erasure_agree_on_live_statuses(sp, endpoint, shop, adapter, status):
+    """Defect 11: a customer the erasure refuses for a live subscription is also held, and the reverse."""
+    from shopprivacy_woocommerce import WooSubscriptionLive
+
+    cid = shop.add_customer("jane@example.com")
+    sid = shop.add_subscription(cid, status=status)
+    endpoint(post(json.dumps(shop.subscriptions[sid]).encode(), topic="subscription.updated", delivery="s"))
+    sp.outbox.deliver_due()
+    try:
+        adapter.erase_customer(str(cid), idempotency_key="e")
+        refused = False
+    except WooSubscriptionLive:
+        refused = True
+    assert refused == (_holds(sp) == [str(cid)])
+
+
+@pytest.mark.parametrize("secret", ["tom&amp;jerry", "say &quot;hi&quot;", "it&#039;s", "a&#x27;b&lt;c&gt;",
+                                    "&amp;lt;", "plain-secret"])
+def test_entity_encoded_secrets_verify_as_woocommerce_signs(sp, endpoint, adapter, options_factory, secret):
+    """Defect 8: WooCommerce keys the HMAC with wp_specialchars_decode($secret, ENT_QUOTES)."""
+    from shopprivacy_woocommerce.wordpress import wp_specialchars_decode
+
+    object.__setattr__(adapter, "options", options_factory(webhook_secret=secret))
+    body = b'{"id":101}'
+    signed = post(body, signature=sign_base64(wp_specialchars_decode(secret).encode(), body))
+    assert endpoint(signed).status == 200
+
+
+def test_wp_specialchars_decode_matches_wordpress():
+    from shopprivacy_woocommerce.wordpress import wp_specialchars_decode
+
+    assert wp_specialchars_decode("tom&amp;jerry") == "tom&jerry"
+    assert wp_specialchars_decode("&amp;lt;") == "&lt;"  # one pass, like strtr
+    assert wp_specialchars_decode("&#39;&#0039;&#X27;&#x0027;") == "''''"
+    assert wp_specialchars_decode("&#38;&#x26;&#00060;&#62;&quot;&#34;&#x22;") == "&&<>\"\"\""
+    assert wp_specialchars_decode("&eacute;&nbsp;&#169;") == "&eacute;&nbsp;&#169;"  # not in the table

@@ -52,7 +52,7 @@ def anonymize_data(kind: str, value: Any) -> Any:
     if kind == "email":
         return "deleted@site.invalid"
     if kind == "ip":
-        return ".".join(str(value).split(".")[:3] + ["0"]) if "." in str(value) else "::"
+        return ".".join([*str(value).split(".")[:3], "0"]) if "." in str(value) else "::"
     if kind in ("address_state", "address_country"):
         return ""
     if kind == "phone":
