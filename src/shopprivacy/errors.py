@@ -105,6 +105,15 @@ class PlatformError(ShopPrivacyError):
         self.retryable = retryable
 
 
+class OutcomeUnknown(PlatformError):
+    """A platform write was sent but no definite answer came back (the connection broke, the answer was cut
+    off or was not the JSON expected): it may or may not have been applied. Repeat it with the *same*
+    idempotency key, never mark it as failed."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message, retry_after=retry_after, retryable=True)
+
+
 class RetryLater(ShopPrivacyError):
     """Raised by an outbox handler to ask for another attempt, optionally after ``retry_after`` seconds."""
 
@@ -158,6 +167,7 @@ __all__ = [
     "JobBusy",
     "KeysetError",
     "NotFoundError",
+    "OutcomeUnknown",
     "PermanentFailure",
     "PlatformError",
     "PurposeViolation",

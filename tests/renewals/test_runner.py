@@ -1,9 +1,6 @@
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 from datetime import timedelta
 
 import pytest
@@ -13,9 +10,7 @@ from shopprivacy.errors import PlatformError, PurposeViolation, UnsupportedOpera
 from shopprivacy.platforms import BillingResult
 from shopprivacy.renewals.tables import renewal_attempts
 
-from .conftest import T0, add_subs
-
-UNTIL = T0 + timedelta(days=1)
+from .conftest import T0, UNTIL, add_subs, spawn_worker, wait_for
 
 
 def attempts(sp):
@@ -138,49 +133,13 @@ def test_logs_carry_pseudonyms_only(sp, shop, caplog):
     assert "c_0" not in text and "example.com" not in text and "p_" in text
 
 
-WORKER = r"""
-import json, os, sys, time
-from datetime import datetime
-from shopprivacy import Settings, ShopPrivacy
-from shopprivacy.platforms.local import LocalShop
-url, marker, stop_after, delay = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-sp = ShopPrivacy(Settings(database_url=url, keyset=os.environ["KS"]))
-shop = LocalShop.from_url(url)
-calls = 0
-def charge(record, *, idempotency_key):
-    global calls
-    result = shop.create_billing_attempt(record.subscription_id, idempotency_key=idempotency_key,
-                                         origin_time=datetime.fromisoformat("2026-11-01T09:00:00+00:00"))
-    calls += 1
-    if calls == stop_after:
-        open(marker, "w").write("billed")  # billed on the platform, not yet recorded here
-        time.sleep(60)
-    time.sleep(delay)
-    return result
-report = sp.renewals.run(shop, charge=charge, until=datetime.fromisoformat(sys.argv[5]))
-print(json.dumps(report.counts()))
-"""
-
-
-def _spawn(tmp_path, db_url, keyset, marker, stop_after, delay):
-    script = tmp_path / "worker.py"
-    script.write_text(WORKER)
-    env = {**os.environ, "KS": keyset.to_json()}
-    return subprocess.Popen([sys.executable, str(script), db_url, str(marker), str(stop_after), str(delay),
-                             UNTIL.isoformat()], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_kill_9_between_billing_and_recording_never_bills_twice(sp, shop, tmp_path, db_url, keyset):
     ids = add_subs(shop, 12)
     marker = tmp_path / "marker"
-    proc = _spawn(tmp_path, db_url, keyset, marker, 5, 0.0)
-    deadline = time.time() + 60
-    while not marker.exists():
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.time() < deadline
-        time.sleep(0.05)
+    proc = spawn_worker(tmp_path, db_url, keyset, marker, 5, 0.0)
+    wait_for(marker, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert shop.billing_count() == 5
@@ -200,7 +159,7 @@ def test_two_workers_split_the_work_without_overlap(sp, shop, tmp_path, db_url, 
     n = 60
     with shop.engine.begin() as conn:
         ids = add_subs(shop, n, conn=conn)
-    procs = [_spawn(tmp_path, db_url, keyset, tmp_path / f"never{i}", 10**9, 0.01) for i in range(2)]
+    procs = [spawn_worker(tmp_path, db_url, keyset, tmp_path / f"never{i}", 10**9, 0.01) for i in range(2)]
     outs = []
     for p in procs:
         out, err = p.communicate(timeout=150)

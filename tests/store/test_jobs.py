@@ -77,6 +77,35 @@ def test_dead_holder_on_this_host_is_taken_over_at_once(jobs):
     assert jobs.acquire("j").checkpoint == {"after": 7}
 
 
+def test_abandoned_lists_dead_or_expired_running_jobs_of_a_prefix(jobs, store, clock):
+    jobs.acquire("run:a", owner="otherhost:1:aa")
+    jobs.acquire("other:b", owner="otherhost:1:bb")
+    finished = jobs.acquire("run:c", owner="otherhost:1:cc")
+    jobs.finish(finished)
+    assert jobs.abandoned("run:") == []  # live leases
+    clock.advance(minutes=2)
+    (row,) = jobs.abandoned("run:")  # only the running one of the prefix
+    assert row["name"] == "run:a"
+    assert jobs.abandoned("run%") == [] and jobs.abandoned("run_") == []  # the prefix is literal
+
+
+def test_remove_abandoned_only_when_unchanged_and_once(jobs, store, clock):
+    h = jobs.acquire("run:a", owner="otherhost:1:aa")
+    clock.advance(minutes=2)
+    (stale,) = jobs.abandoned("run:")
+    h.save_now({"n": 1})  # its holder came back after the list was read
+    with store.begin() as conn:
+        assert not jobs.remove_abandoned(conn, stale)
+    clock.advance(minutes=2)
+    (row,) = jobs.abandoned("run:")
+    with store.begin() as conn:
+        assert jobs.remove_abandoned(conn, row)
+    with store.begin() as conn:
+        assert not jobs.remove_abandoned(conn, row)  # a second recoverer finds nothing to take
+        assert not jobs.remove(conn, h)  # and the old holder learns its record is gone
+    assert jobs.status("run:a") is None
+
+
 WORKER = textwrap.dedent("""
     import sys, time
     from sqlalchemy import Column, Integer, MetaData, Table, insert

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import responses
-from shopify_fakes import ENDPOINT, Router, attempt, contract, page
+from shopify_fakes import ENDPOINT, FakeTime, Router, answer, attempt, contract, page
+from sqlalchemy import select
 
 from shopprivacy import ShopPrivacy
+from shopprivacy.renewals import Renewals
+from shopprivacy.renewals.tables import renewal_attempts
 
 UNTIL = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 SUCCESS = {"__typename": "SubscriptionBillingAttemptSuccessState", "order": {"id": "gid://shopify/Order/77"}}
 PENDING = {"__typename": "SubscriptionBillingAttemptPendingState", "processing": True}
+HTML = (200, {"Content-Type": "text/html; charset=utf-8"}, "<!DOCTYPE html><html><body>Oops</body></html>")
+CUT_OFF = (200, {"Content-Type": "application/json"}, '{"data":{"subscriptionBillingAttemptCreate":{"subscr')
+
+
+def attempt_rows(sp: ShopPrivacy) -> list[Any]:
+    with sp.store.begin(write=False) as conn:
+        return list(conn.execute(select(renewal_attempts)).all())
+
+
+def billing_keys(router: Router) -> list[str]:
+    return [c[1]["input"]["idempotencyKey"] for c in router.calls if c[0] == "SubscriptionBillingAttemptCreate"]
 
 
 @responses.activate
@@ -50,9 +65,59 @@ def test_pending_attempt_is_settled_later_with_the_same_key(sp: ShopPrivacy) -> 
 
 
 @responses.activate
-def test_platform_failure_is_counted_not_raised(sp: ShopPrivacy) -> None:
+def test_html_200_then_success_bills_once_with_one_key(sp: ShopPrivacy, fake_time: FakeTime) -> None:
+    router = (Router().on("DueSubscriptionContracts", page([contract(1)]))
+              .on("SubscriptionBillingAttemptCreate", HTML, attempt(SUCCESS)))
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    report = Renewals(sp, sleep=fake_time.sleep).run(until=UNTIL)
+    assert (report.billed, report.failed, report.errors, report.in_doubt) == (1, 0, 0, 0)
+    keys = billing_keys(router)
+    assert len(keys) == 2 and keys[0] == keys[1]  # asked again with the same key: Shopify bills once
+    (row,) = attempt_rows(sp)
+    assert (row.status, row.order_id) == ("billed", "gid://shopify/Order/77")
+
+
+@responses.activate
+def test_always_malformed_answer_is_left_open_then_settled_with_the_same_key(sp: ShopPrivacy,
+                                                                             fake_time: FakeTime) -> None:
+    router = (Router().on("DueSubscriptionContracts", page([contract(1), contract(2)]))
+              .on("SubscriptionBillingAttemptCreate", CUT_OFF))
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    renewals = Renewals(sp, sleep=fake_time.sleep)
+    report = renewals.run(until=UNTIL)
+    assert (report.in_doubt, report.failed, report.errors, report.billed) == (2, 0, 0, 0)
+    first = billing_keys(router)
+    assert len(first) == 4 and len(set(first[:3])) == 1  # 3 calls for the first, then 1 for the second
+    rows = attempt_rows(sp)
+    assert {r.status for r in rows} == {"claimed"} and {r.error_code for r in rows} == {"unknown:ShopifyResponseError"}
+    assert sp.audit.entries(action="renewal.run")[-1].meta["in_doubt"] == 2
+
+    router.queues["SubscriptionBillingAttemptCreate"] = [attempt(SUCCESS)]  # Shopify answers again
+    again = renewals.run(until=UNTIL)
+    assert (again.billed, again.already_done, again.in_doubt) == (2, 2, 0)
+    assert sorted(billing_keys(router)[4:]) == sorted(set(first))
+    assert {r.status for r in attempt_rows(sp)} == {"billed"}
+
+
+@responses.activate
+def test_5xx_on_billing_is_outcome_unknown_not_failed(sp: ShopPrivacy, fake_time: FakeTime) -> None:
     router = (Router().on("DueSubscriptionContracts", page([contract(1)]))
               .on("SubscriptionBillingAttemptCreate", (503, {"Retry-After": "1"}, "")))
     responses.add_callback(responses.POST, ENDPOINT, callback=router)
-    report = sp.renewals.run(until=UNTIL)
-    assert (report.errors, report.billed) == (1, 0)
+    report = Renewals(sp, sleep=fake_time.sleep).run(until=UNTIL)
+    assert (report.in_doubt, report.errors, report.billed, report.failed) == (1, 0, 0, 0)
+    assert [r.status for r in attempt_rows(sp)] == ["claimed"]
+
+
+@responses.activate
+def test_user_errors_settle_the_period_as_failed(sp: ShopPrivacy, fake_time: FakeTime) -> None:
+    refused = answer({"subscriptionBillingAttemptCreate": {"subscriptionBillingAttempt": None, "userErrors": [
+        {"field": ["subscriptionContractId"], "message": "Contract not active", "code": "CONTRACT_NOT_ACTIVE"}]}})
+    router = (Router().on("DueSubscriptionContracts", page([contract(1)]))
+              .on("SubscriptionBillingAttemptCreate", refused))
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    renewals = Renewals(sp, sleep=fake_time.sleep)
+    report = renewals.run(until=UNTIL)
+    assert (report.errors, report.in_doubt) == (1, 0) and len(billing_keys(router)) == 1
+    assert [(r.status, r.error_code) for r in attempt_rows(sp)] == [("failed", "ShopifyUserError")]
+    assert renewals.run(until=UNTIL).already_done == 1 and len(billing_keys(router)) == 1

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import Any
 
 import pytest
+import requests
 import responses
 from shopify_fakes import ENDPOINT, Router, answer, attempt, contract, page
 from shopprivacy_shopify import ShopifyAdapter, ShopifyUserError
 from shopprivacy_shopify.contracts import contract_selection
+from shopprivacy_shopify.errors import ShopifyAuthError, ShopifyGraphQLError, ShopifyHTTPError
 
-from shopprivacy.errors import InvalidInput
+from shopprivacy.errors import InvalidInput, OutcomeUnknown, PlatformError
 from shopprivacy.platforms import RENEWAL_FIELDS
 from shopprivacy.renewals import ALLOWED_FIELDS, build_view
 
@@ -122,3 +125,42 @@ def test_billing_attempt_user_errors_are_permanent(adapter: ShopifyAdapter) -> N
     with pytest.raises(ShopifyUserError) as info:
         adapter.create_billing_attempt("1", idempotency_key="k", origin_time=DUE)
     assert not info.value.retryable and "CONTRACT_NOT_ACTIVE" in str(info.value)
+
+
+NO_ATTEMPT = answer({"subscriptionBillingAttemptCreate": {"subscriptionBillingAttempt": None, "userErrors": []}})
+
+
+@pytest.mark.parametrize(("answer_", "cause"), [
+    ((200, {"Content-Type": "text/html"}, "<html><body>Shopify is down for maintenance</body></html>"),
+     "ResponseError"),
+    ((200, {}, '{"data": {"subscriptionBillingAttemptCreate": {"subscriptionBilling'), "ResponseError"),
+    ((200, {}, {"data": None}), "ResponseError"),
+    (NO_ATTEMPT, "ResponseError"),
+    ((502, {}, "<html>Bad Gateway</html>"), "HTTPError"),
+    (requests.ConnectionError("connection reset by peer"), "HTTPError"),
+    ({"errors": [{"message": "x", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}]}, "GraphQLError"),
+])
+@responses.activate
+def test_billing_attempt_without_a_definite_answer_is_outcome_unknown(adapter: ShopifyAdapter, answer_: Any,
+                                                                      cause: str) -> None:
+    router = Router().on("SubscriptionBillingAttemptCreate", answer_)
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    with pytest.raises(OutcomeUnknown) as info:
+        adapter.create_billing_attempt("1", idempotency_key="rn_k", origin_time=DUE)
+    assert info.value.retryable and type(info.value.__cause__).__name__ == "Shopify" + cause
+    assert {c[1]["input"]["idempotencyKey"] for c in router.calls} == {"rn_k"}
+
+
+@pytest.mark.parametrize(("answer_", "error"), [
+    ((401, {}, ""), ShopifyAuthError),
+    ((422, {}, "{}"), ShopifyHTTPError),
+    ((429, {"Retry-After": "2"}, ""), ShopifyHTTPError),
+    ({"errors": [{"message": "x", "extensions": {"code": "ACCESS_DENIED"}}]}, ShopifyGraphQLError),
+])
+@responses.activate
+def test_billing_attempt_refused_before_it_ran_is_definite(adapter: ShopifyAdapter, answer_: Any,
+                                                           error: type[PlatformError]) -> None:
+    responses.add_callback(responses.POST, ENDPOINT, callback=Router().on("SubscriptionBillingAttemptCreate", answer_))
+    with pytest.raises(error) as info:
+        adapter.create_billing_attempt("1", idempotency_key="rn_k", origin_time=DUE)
+    assert not isinstance(info.value, OutcomeUnknown)

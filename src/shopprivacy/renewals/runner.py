@@ -4,26 +4,33 @@ Every renewal is claimed in ``sp_renewal_attempts`` before the platform is asked
 idempotency key derived from (subscription, billing period). A worker killed with -9 leaves the claim;
 the next run takes it over once the holder is gone and bills with the *same* key, which the platform
 deduplicates, so no period is billed twice. Concurrent workers split the work by the claim's primary key.
+Only a definite answer settles a renewal for good; a call whose outcome is unknown is asked again with the same
+key (:mod:`.billing`). Every run leaves one ``renewal.run`` audit entry, a crashed one too (:mod:`.runs`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property, partial
 from typing import IO, TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import PlatformError
+from ..errors import OutcomeUnknown, PlatformError, ShopPrivacyError
 from ..platforms import BillingResult, RenewalOrderCleaner, SubscriptionSource, bills_renewals_itself, require
 from ..progress import Progress
-from ..store.jobs import _holder_is_dead
+from ..store.jobs import Jobs, _holder_is_dead
 from ..store.outbox import worker_id
+from .billing import UnknownOutcomeRetry, cause_name
+from .runs import RunHandle, RunLog
 from .tables import renewal_attempts
 from .view import ALLOWED_FIELDS, DropCounter, RenewalRecord, ViewResult, build_view
 
@@ -42,6 +49,8 @@ Recover = Callable[..., BillingResult]
 class _Ref:
     subscription_id: str
     period: str
+
+
 _MAX_NAMES = 500
 _FINAL = ("billed", "failed")
 
@@ -71,11 +80,29 @@ class RunReport:
 
 
 class Renewals:
-    """``sp.renewals``: the renewal view and the runner."""
+    """``sp.renewals``: the renewal view and the runner.
 
-    def __init__(self, sp: ShopPrivacy, *, claim_seconds: float = 900.0) -> None:
+    ``claim_seconds`` is how long a claim (and a run's record) holds without news from its worker;
+    ``unknown_tries`` how many calls a billing whose outcome is unknown gets in one run, ``unknown_backoff``
+    the first wait between them (doubling), ``sleep`` how to wait.
+    """
+
+    def __init__(self, sp: ShopPrivacy, *, claim_seconds: float = 900.0, unknown_tries: int = 3,
+                 unknown_backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> None:
         self.sp = sp
         self.claim = timedelta(seconds=claim_seconds)
+        self.unknown_tries = unknown_tries
+        self.unknown_backoff = unknown_backoff
+        self.sleep = sleep
+
+    @cached_property
+    def runs(self) -> RunLog:
+        """The record of runs (one ``renewal.run`` audit entry each, crashed runs included)."""
+        jobs = Jobs(self.sp.store, lease=self.claim, clock=self.sp.clock)
+        return RunLog(self.sp.store, self.sp.audit, jobs, clock=self.sp.clock)
+
+    def _retry(self) -> UnknownOutcomeRetry:
+        return UnknownOutcomeRetry(tries=self.unknown_tries, backoff=self.unknown_backoff, sleep=self.sleep)
 
     def view(self, raw: Mapping[str, Any], *, keep_email: bool = True) -> ViewResult:
         """The allow-listed :class:`RenewalRecord` of one raw subscription, and the dropped field names."""
@@ -124,13 +151,25 @@ class Renewals:
                                                           or _holder_is_dead(r.owner))]
 
     def recover(self, adapter: Any = None, *, recover: Recover | None = None, use_adapter: bool = True) -> RunReport:
-        """Settle claims left by dead workers with their stored idempotency key (the platform returns the
-        first attempt's result, so nothing is billed twice). Without ``recover`` the adapter's
-        ``create_billing_attempt`` settles them; claims it cannot settle are counted as ``in_doubt``."""
+        """Write the missing ``renewal.run`` entry of runs that crashed, then settle claims left by dead workers
+        with their stored idempotency key (the platform returns the first attempt's result, so nothing is
+        billed twice). Without ``recover`` the adapter's ``create_billing_attempt`` settles them; claims it
+        cannot settle, or whose outcome stays unknown, are counted as ``in_doubt`` and left open."""
+        report = RunReport()
+        unsettled = self._recover(adapter, worker_id(), report, self._retry(), recover=recover,
+                                  use_adapter=use_adapter)
+        report.in_doubt += len(unsettled)
+        return report
+
+    def _recover(self, adapter: Any, owner: str, report: RunReport, retry: UnknownOutcomeRetry, *,
+                 recover: Recover | None, use_adapter: bool) -> set[tuple[str, str]]:
+        """Settle stale claims; returns the (subscription, period) of those it had no way to settle."""
+        self.runs.close_crashed()
+        unsettled: set[tuple[str, str]] = set()
         adapter = self.sp.adapter if adapter is None else adapter
         source = adapter if use_adapter and isinstance(adapter, SubscriptionSource) else None
         cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
-        owner, report, t = worker_id(), RunReport(), renewal_attempts
+        t = renewal_attempts
         for row in self._stale_claims(owner):
             now = self.sp.clock()
             with self.sp.store.begin() as conn:
@@ -140,22 +179,17 @@ class Renewals:
                                      .values(owner=owner, claimed_until=now + self.claim, updated_at=now)).rowcount
             if not taken:
                 continue
-            ref = _Ref(row.subscription_id, row.period)
-            try:
-                if recover is not None:
-                    result = recover(row.subscription_id, idempotency_key=row.idempotency_key)
-                elif source is not None:
-                    result = source.create_billing_attempt(row.subscription_id, idempotency_key=row.idempotency_key,
-                                                           origin_time=now)
-                else:
-                    report.in_doubt += 1
-                    self._finish(ref, owner, claimed_until=now)
-                    continue
-            except PlatformError as exc:
-                self._failed(ref, owner, exc, report)
-                continue
-            self._settle(ref, owner, result, cleaner, report)
-        return report
+            ref, key = _Ref(row.subscription_id, row.period), str(row.idempotency_key)
+            if recover is not None:
+                self._bill(ref, owner, partial(recover, ref.subscription_id, idempotency_key=key), cleaner,
+                           report, retry)
+            elif source is not None:
+                self._bill(ref, owner, partial(source.create_billing_attempt, ref.subscription_id,
+                                               idempotency_key=key, origin_time=now), cleaner, report, retry)
+            else:
+                unsettled.add((ref.subscription_id, ref.period))
+                self._finish(ref, owner, claimed_until=now)
+        return unsettled
 
     # -- the run ---------------------------------------------------------------------------------------
     def iter_views(self, adapter: Any, *, until: datetime, keep_email: bool = True,
@@ -192,53 +226,93 @@ class Renewals:
             return run_upkeep(self.sp, adapter, until=until or self.sp.clock(), dry_run=dry_run, stream=stream,
                               out=out)
         cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
-        until = until or self.sp.clock()
-        owner = worker_id()
+        views = partial(self.iter_views, source, until=until or self.sp.clock(), keep_email=keep_email,
+                        encrypt_email=encrypt_email)
         counter = DropCounter()
-        report = RunReport() if dry_run else self.recover(adapter, recover=recover, use_adapter=charge is None)
-        with Progress("renewals", stream=stream) as progress:
-            for result in self.iter_views(source, until=until, keep_email=keep_email, counter=counter,
-                                          encrypt_email=encrypt_email):
-                report.seen += 1
-                progress.advance()
-                if result.record is None:
-                    log.info("renewal skipped: %s", result.skip_reason)
-                    continue
-                if dry_run:
+        report = RunReport(skipped=counter.skipped)
+        if dry_run:
+            with Progress("renewals", stream=stream) as progress:
+                for record, dropped in self._records(views(counter=counter), report, progress):
                     report.would_bill += 1
                     if out is not None:
-                        rec = result.record
-                        out(f"would bill {rec.subscription_id} {rec.amount} {rec.currency} period {rec.period}; "
-                            f"dropped {len(result.dropped)} field(s)")
-                    continue
-                self._renew(result.record, source, cleaner, charge, owner, report)
-        report.skipped = counter.skipped
-        report.dropped = Counter(dict(counter.dropped.most_common(_MAX_NAMES)))
-        if not dry_run:
-            self.sp.audit.record(actor="renewals", action="renewal.run", fields=sorted(ALLOWED_FIELDS),
-                                 meta={k: v for k, v in report.counts().items() if k != "would_bill"})
+                        out(f"would bill {record.subscription_id} {record.amount} {record.currency} period "
+                            f"{record.period}; dropped {len(dropped)} field(s)")
+            report.dropped = Counter(dict(counter.dropped.most_common(_MAX_NAMES)))
+            return report
+        owner, retry = worker_id(), self._retry()
+        run = self.runs.start(owner)
+        try:
+            unsettled = self._recover(adapter, owner, report, retry, recover=recover, use_adapter=charge is None)
+            with Progress("renewals", stream=stream) as progress:
+                for record, _ in self._records(views(counter=counter), report, progress, run):
+                    unsettled.discard((record.subscription_id, record.period))  # still due: billed below
+                    self._renew(record, source, cleaner, charge, owner, report, retry)
+            report.in_doubt += len(unsettled)
+        except BaseException as exc:
+            self._close(run, report, counter, outcome="aborted", error=type(exc).__name__)
+            raise
+        self._close(run, report, counter, outcome="completed")
         return report
 
+    def _records(self, views: Iterator[ViewResult], report: RunReport, progress: Progress,
+                 run: RunHandle | None = None) -> Iterator[tuple[RenewalRecord, Sequence[str]]]:
+        """The renewable records of ``views`` with their dropped field names, counting what was seen and
+        checkpointing the run's counts."""
+        for result in views:
+            report.seen += 1
+            progress.advance()
+            if result.record is None:
+                log.info("renewal skipped: %s", result.skip_reason)
+            else:
+                yield result.record, result.dropped
+            if run is not None:
+                run.progress(report.counts())
+
+    def _close(self, run: RunHandle, report: RunReport, counter: DropCounter, *, outcome: str,
+               error: str | None = None) -> None:
+        report.dropped = Counter(dict(counter.dropped.most_common(_MAX_NAMES)))
+        try:
+            self.runs.close(run, report.counts(), outcome=outcome, error=error)
+        except (ShopPrivacyError, SQLAlchemyError) as exc:
+            if outcome == "completed":
+                raise
+            # already failing: keep the first error; the run's record is closed later as crashed
+            log.warning("renewal run could not write its entry (%s)", type(exc).__name__)
+
     def _renew(self, record: RenewalRecord, source: SubscriptionSource, cleaner: RenewalOrderCleaner | None,
-               charge: Charge | None, owner: str, report: RunReport) -> None:
-        who = self.sp.pseudonym(record.customer_ref, namespace="customer")
+               charge: Charge | None, owner: str, report: RunReport, retry: UnknownOutcomeRetry) -> None:
         state, key = self._claim(record, owner)
         if key is None:
             setattr(report, state, getattr(report, state) + 1)
             return
+        # every call of one attempt is the same call: same key (and the same origin time)
+        call = (partial(charge, record, idempotency_key=key) if charge is not None else
+                partial(source.create_billing_attempt, record.subscription_id, idempotency_key=key,
+                        origin_time=self.sp.clock()))
+        result = self._bill(record, owner, call, cleaner, report, retry)
+        if result is not None:
+            log.info("renewal of %s: %s", self.sp.pseudonym(record.customer_ref, namespace="customer"),
+                     result.status)
+
+    def _bill(self, record: RenewalRecord | _Ref, owner: str, call: Callable[[], BillingResult],
+              cleaner: RenewalOrderCleaner | None, report: RunReport,
+              retry: UnknownOutcomeRetry) -> BillingResult | None:
+        """Bill through ``call`` (repeated while the outcome is unknown) and record what came of it."""
+        who = self.sp.pseudonym(record.subscription_id, namespace="subscription")
         try:
-            if charge is not None:
-                result = charge(record, idempotency_key=key)
-            else:
-                result = source.create_billing_attempt(record.subscription_id, idempotency_key=key,
-                                                       origin_time=self.sp.clock())
+            result = retry.call(call, who=who)
+        except OutcomeUnknown as exc:
+            report.in_doubt += 1  # maybe billed, maybe not: open, asked again with the same key next run
+            self._finish(record, owner, claimed_until=self.sp.clock(), error_code=f"unknown:{cause_name(exc)}"[:120])
+            return None
         except PlatformError as exc:
             self._failed(record, owner, exc, report)
-            return
+            return None
         self._settle(record, owner, result, cleaner, report)
-        log.info("renewal of %s: %s", who, result.status)
+        return result
 
     def _failed(self, record: RenewalRecord | _Ref, owner: str, exc: PlatformError, report: RunReport) -> None:
+        """A definite refusal: final unless the platform called it temporary (then left for the next run)."""
         report.errors += 1
         log.warning("renewal of subscription %s failed (%s)",
                     self.sp.pseudonym(record.subscription_id, namespace="subscription"), type(exc).__name__)

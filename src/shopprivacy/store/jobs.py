@@ -140,6 +140,30 @@ class Jobs:
             raise
         self.finish(handle)
 
+    def abandoned(self, prefix: str, *, limit: int = 100) -> list[dict[str, Any]]:
+        """Running jobs whose name starts with ``prefix`` and whose holder died or whose lease ran out (for a
+        job per run: the runs that crashed). Take one over with :meth:`remove_abandoned`."""
+        now = self.clock()
+        q = (select(jobs).where(jobs.c.name.startswith(prefix, autoescape=True), jobs.c.status == "running")
+             .order_by(jobs.c.started_at).limit(limit))
+        with self.store.begin(write=False) as conn:
+            rows = [dict(r._mapping) for r in conn.execute(q)]
+        return [r for r in rows if r["lease_until"] is None or r["lease_until"] <= now
+                or _holder_is_dead(r["lease_owner"])]
+
+    def remove_abandoned(self, conn: Connection, row: Mapping[str, Any]) -> bool:
+        """Delete an :meth:`abandoned` job in ``conn``'s transaction, unless it changed since it was read
+        (its holder came back, or another worker took it first): True when this call removed it."""
+        return bool(conn.execute(delete(jobs).where(
+            jobs.c.name == row["name"], jobs.c.status == "running", jobs.c.lease_owner == row["lease_owner"],
+            jobs.c.updated_at == row["updated_at"])).rowcount)
+
+    def remove(self, conn: Connection, handle: JobHandle) -> bool:
+        """Delete a finished one-off job (e.g. one per run) in ``conn``'s transaction; False when its lease
+        was lost and another worker already removed it."""
+        return bool(conn.execute(delete(jobs).where(jobs.c.name == handle.name,
+                                                    jobs.c.lease_owner == handle.owner)).rowcount)
+
     def status(self, name: str) -> dict[str, Any] | None:
         with self.store.begin(write=False) as conn:
             row = conn.execute(select(jobs).where(jobs.c.name == name)).first()

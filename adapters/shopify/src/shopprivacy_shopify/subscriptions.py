@@ -4,6 +4,12 @@ Shopify does not bill contracts by itself: the app decides when and creates a bi
 idempotency key, which Shopify deduplicates (the same key returns the first attempt). Attempts are
 asynchronous: a new attempt is usually *pending*; the renewal runner settles pending attempts later by
 calling :meth:`create_billing_attempt` again with the same key, which returns the attempt's current state.
+
+A billing call that ends without a definite answer — the connection failed or timed out after the client's
+retries, a 5xx, an internal GraphQL error, or an answer that is not the JSON asked for (an HTML page or a
+cut-off body on HTTP 200) — may have created the attempt: it raises :class:`~shopprivacy.errors.OutcomeUnknown`,
+so the runner asks again with the same key and never marks the period failed. Only a definite answer settles
+it: the attempt's state, ``userErrors``, or a request refused before it ran (401/403, other 4xx, throttling).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from shopprivacy.errors import InvalidInput
+from shopprivacy.errors import InvalidInput, OutcomeUnknown
 from shopprivacy.platforms import BillingResult
 
 from .bulk import BulkQuery
@@ -28,7 +34,7 @@ from .contracts import (
     to_due,
     unalias,
 )
-from .errors import ShopifyResponseError
+from .errors import ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, ShopifyResponseError
 
 CONTRACT_GID = "gid://shopify/SubscriptionContract/"
 _CONTRACT = re.compile(r"^gid://shopify/SubscriptionContract/(\d{1,20})$")
@@ -151,20 +157,39 @@ class SubscriptionOperations:
         if not idempotency_key or len(idempotency_key) > 200:
             raise InvalidInput("a billing attempt needs an idempotency key of 1-200 characters")
         origin = origin_time if origin_time.tzinfo else origin_time.replace(tzinfo=timezone.utc)
-        payload = self.client.mutate(
-            "SubscriptionBillingAttemptCreate", BILL,
-            {"id": contract_gid(subscription_id),
-             "input": {"idempotencyKey": idempotency_key,
-                       "originTime": origin.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")}},
-            "subscriptionBillingAttemptCreate")
-        attempt = payload.get("subscriptionBillingAttempt")
-        if not isinstance(attempt, Mapping):
-            raise ShopifyResponseError("no billing attempt in the answer", operation="SubscriptionBillingAttemptCreate")
+        try:
+            payload = self.client.mutate(
+                "SubscriptionBillingAttemptCreate", BILL,
+                {"id": contract_gid(subscription_id),
+                 "input": {"idempotencyKey": idempotency_key,
+                           "originTime": origin.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")}},
+                "subscriptionBillingAttemptCreate")
+            attempt = payload.get("subscriptionBillingAttempt")
+            if not isinstance(attempt, Mapping):
+                raise ShopifyResponseError("no billing attempt in the answer",
+                                           operation="SubscriptionBillingAttemptCreate")
+        except ShopifyError as exc:
+            if not outcome_unknown(exc):
+                raise
+            raise OutcomeUnknown(f"{exc} (the attempt may exist: ask again with the same idempotency key)",
+                                 retry_after=exc.retry_after) from exc
         return billing_result(attempt)
+
+
+def outcome_unknown(exc: ShopifyError) -> bool:
+    """Whether a failed mutation may still have been applied: no answer (status None), a 5xx, an internal
+    GraphQL error, or an answer that could not be read. A refusal before it ran (401/403, other 4xx, throttled)
+    and ``userErrors`` are definite."""
+    if isinstance(exc, ShopifyResponseError):
+        return True
+    if isinstance(exc, ShopifyHTTPError):
+        return exc.status is None or exc.status >= 500
+    return isinstance(exc, ShopifyGraphQLError) and exc.retryable
 
 
 def _keep(item: dict[str, Any], fields: Collection[str]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k in fields}
 
 
-__all__ = ["BILL", "CONTRACT_GID", "LINES_PER_CONTRACT", "SubscriptionOperations", "billing_result", "contract_gid"]
+__all__ = ["BILL", "CONTRACT_GID", "LINES_PER_CONTRACT", "SubscriptionOperations", "billing_result", "contract_gid",
+           "outcome_unknown"]
