@@ -21,7 +21,8 @@ MAX_HOPS = 32
 
 def parse_ip(text: str | None) -> IPAddress | None:
     """The address in a forwarded entry (``1.2.3.4``, ``1.2.3.4:80``, ``[2001:db8::1]:443``, ``"..."``), or
-    None for anything else (``unknown``, obfuscated ``_names``, garbage). IPv4-mapped IPv6 reads as IPv4."""
+    None for anything else (``unknown``, obfuscated ``_names``, zoned addresses, garbage). IPv4-mapped IPv6
+    reads as IPv4."""
     if not text:
         return None
     value = text.strip().strip('"').strip()
@@ -33,8 +34,11 @@ def parse_ip(text: str | None) -> IPAddress | None:
         addr = ipaddress.ip_address(value)
     except ValueError:
         return None
-    if isinstance(addr, IPv6Address) and addr.ipv4_mapped is not None:
-        return addr.ipv4_mapped
+    if isinstance(addr, IPv6Address):
+        if addr.scope_id is not None:  # a link-local "%zone" is no client address
+            return None
+        if addr.ipv4_mapped is not None:
+            return addr.ipv4_mapped
     return addr
 
 
