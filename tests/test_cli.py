@@ -116,3 +116,35 @@ def test_outbox_dead_and_requeue(env, capsys):
     row_id = line.split()[0]
     assert main(["outbox", "requeue", row_id]) == 0
     assert main(["outbox", "requeue", row_id]) == 2
+
+
+#: A real process running a command while its database goes away (tests/outages.py), with its real stderr.
+_OUTAGE_SCRIPT = """
+import sys
+from shopprivacy import ShopPrivacy
+from shopprivacy.cli import main
+from tests.outages import database_outage
+sp = ShopPrivacy.from_env()
+with database_outage(sp.store.engine):
+    code = main(sys.argv[1:], facade=lambda: sp)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("command", [["run-due"], ["db", "upgrade"]])
+def test_a_database_going_away_mid_command_is_one_clean_line_and_exit_3(env, command, capsys):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    main(["keys", "generate", "--out", str(env)])
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", _OUTAGE_SCRIPT, *command], cwd=root, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=120)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 3, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("error: the database ") and "try again later" in lines[0]
+    assert "Traceback" not in done.stderr and "sqlalchemy" not in done.stderr.lower()

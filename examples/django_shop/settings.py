@@ -30,8 +30,9 @@ def _secret_key() -> str:
 def _database(url: str) -> dict[str, Any]:
     """A Django ``DATABASES`` entry for an SQLAlchemy-style URL (the form the SDK's settings use)."""
     u = make_url(url)
-    if u.get_backend_name() == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": u.database or ":memory:"}
+    if u.get_backend_name() == "sqlite":  # deleted rows are overwritten, not left in the file's free pages
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": u.database or ":memory:",
+                "OPTIONS": {"init_command": "PRAGMA secure_delete=ON;"}}
     if u.get_backend_name() == "postgresql":
         options = {"options": str(u.query["options"])} if "options" in u.query else {}
         return {"ENGINE": "django.db.backends.postgresql", "NAME": u.database, "USER": u.username or "",

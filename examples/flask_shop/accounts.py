@@ -1,10 +1,11 @@
-"""Customer accounts: e-mail, phone and address encrypted with ``sp.fields``, login by the e-mail's blind
-index, passwords hashed by werkzeug (scrypt). The account table is also a rights source (export, correction,
-erasure)."""
+"""Customer accounts: e-mail, first name, phone and address encrypted with ``sp.fields``, login by the e-mail's
+blind index, passwords hashed by werkzeug (scrypt). The account table is also a rights source (export,
+correction, erasure)."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,13 +16,15 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from shopprivacy import ShopPrivacy
 from shopprivacy.errors import ConflictError
-from shopprivacy.rights import TableSource
+from shopprivacy.fields import is_token
+from shopprivacy.rights import SourceReceipt, Subject, TableSource
 
 from ..shop_common.signup import check_sign_up
-from .db import customers
+from .db import customers, forget_deleted
 
 #: ``sp.fields`` contexts of the encrypted columns ("table.column"): a token copied elsewhere won't decrypt.
-ENCRYPTED = {"email": "shop_customers.email", "phone": "shop_customers.phone", "address": "shop_customers.address"}
+ENCRYPTED = {"email": "shop_customers.email", "first_name": "shop_customers.first_name",
+             "phone": "shop_customers.phone", "address": "shop_customers.address"}
 #: A hash to compare against when no account matches, so a login takes as long either way.
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
 
@@ -36,6 +39,27 @@ class Customer:
     phone: str | None = field(repr=False)
     address: str | None = field(repr=False)
     platform_customer_id: str | None = None
+
+
+class AccountSource(TableSource):
+    """The account table as a rights source that, on SQLite, also empties the WAL after a correction or an
+    erasure: the replaced tokens (still readable under the customer's key after a correction) and the deleted
+    rows leave the ``-wal`` file, and ``secure_delete`` has zeroed them in the database file."""
+
+    def rectify(self, subject: Subject, changes: Mapping[str, str]) -> SourceReceipt:
+        receipt = super().rectify(subject, changes)
+        forget_deleted(self.engine)
+        return receipt
+
+    def erase(self, subject: Subject) -> SourceReceipt:
+        receipt = super().erase(subject)
+        forget_deleted(self.engine)
+        return receipt
+
+    def erase_all(self) -> SourceReceipt:
+        receipt = super().erase_all()
+        forget_deleted(self.engine)
+        return receipt
 
 
 class Accounts:
@@ -60,7 +84,7 @@ class Accounts:
         cid = "cu_" + secrets.token_hex(8)
         row: dict[str, Any] = {
             "id": cid, "email_bidx": self._bidx(form.email), "email": self._enc("email", form.email, cid),
-            "first_name": form.first_name or None, "phone": self._enc("phone", form.phone, cid),
+            "first_name": self._enc("first_name", form.first_name, cid), "phone": self._enc("phone", form.phone, cid),
             "address": self._enc("address", form.address, cid), "password_hash": generate_password_hash(password),
             "created_at": self.sp.clock()}
         try:
@@ -89,12 +113,24 @@ class Accounts:
             row = conn.execute(select(customers).where(customers.c.id == cid)).first()
         if row is None or row.email is None:
             return None
-        dec = self.sp.fields.decrypt
-        return Customer(id=cid, email=str(dec(row.email, context=ENCRYPTED["email"], row=cid)),
-                        first_name=row.first_name,
-                        phone=dec(row.phone, context=ENCRYPTED["phone"], row=cid) if row.phone else None,
-                        address=dec(row.address, context=ENCRYPTED["address"], row=cid) if row.address else None,
-                        platform_customer_id=row.platform_customer_id)
+        def dec(column: str) -> str | None:
+            value = getattr(row, column)
+            return None if value is None else str(self.sp.fields.decrypt(value, context=ENCRYPTED[column], row=cid))
+
+        return Customer(id=cid, email=str(dec("email")), first_name=dec("first_name"), phone=dec("phone"),
+                        address=dec("address"), platform_customer_id=row.platform_customer_id)
+
+    def encrypt_plain_names(self) -> int:
+        """Encrypt first names an earlier version of the shop stored in plaintext (run at start; idempotent).
+        Returns how many were encrypted."""
+        with self.engine.begin() as conn:
+            rows = conn.execute(select(customers.c.id, customers.c.first_name)
+                                .where(customers.c.first_name.is_not(None))).all()
+            plain = [(str(r.id), str(r.first_name)) for r in rows if not is_token(r.first_name)]
+            for cid, name in plain:
+                conn.execute(update(customers).where(customers.c.id == cid)
+                             .values(first_name=self._enc("first_name", name, cid)))
+        return len(plain)
 
     def ids(self) -> list[str]:
         with self.engine.connect() as conn:
@@ -106,11 +142,11 @@ class Accounts:
             conn.execute(update(customers).where(customers.c.id == cid)
                          .values(platform_customer_id=platform_customer_id))
 
-    def rights_source(self) -> TableSource:
+    def rights_source(self) -> AccountSource:
         """The account table as a rights source: found by the e-mail's blind index, exported decrypted,
         corrected under the customer's key (a new e-mail moves the blind index, so the login follows), erased
-        by crypto-shredding the customer's key and deleting the row."""
-        return TableSource(
+        by crypto-shredding the customer's key and deleting the row; on SQLite the WAL is emptied afterwards."""
+        return AccountSource(
             "shop_customers", self.engine, customers, subject_column="email_bidx", match="email",
             blind_indexed=True, key_column="id",
             fields=("email", "first_name", "phone", "address", "platform_customer_id", "created_at"),

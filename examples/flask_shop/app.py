@@ -77,6 +77,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     engine = make_engine(str(app.config.get("SHOP_DATABASE_URL") or os.environ["SHOP_DATABASE_URL"]))
     create_tables(engine)
     accounts = Accounts(sp, engine)
+    accounts.encrypt_plain_names()
     mail = MailFolder(Path(app.config.get("SHOP_MAIL_DIR") or os.environ["SHOP_MAIL_DIR"]))
     sp.rights.register_source(accounts.rights_source())
     sp.rights.set_sender(mail.send_notice)

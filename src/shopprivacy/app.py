@@ -210,13 +210,18 @@ class ShopPrivacy:
         return RunDueReport(outbox=delivered, tasks=tasks, dead_letters=self.outbox.counts().get("dead", 0))
 
     def web_routes(self) -> list[Route]:
-        """Every endpoint of every capability, for the Flask and Django integrations to mount."""
+        """Every endpoint of every capability, for the Flask and Django integrations to mount. Each handler
+        sees the client's address behind trusted proxies and answers 503 while the database is unavailable
+        (:mod:`shopprivacy.web.serving`)."""
+        from .web.serving import Serving
+
         routes: list[Route] = []
         for name in WEB_CAPABILITIES:
             routes.extend(getattr(self, name).web_routes())
         if self.uses_platform:
             routes.extend(self.adapter_routes)
-        return routes
+        serving = Serving(self)
+        return [serving.route(r) for r in routes]
 
     def close(self) -> None:
         """Release database connections and the adapter's sessions."""

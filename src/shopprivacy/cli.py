@@ -1,4 +1,5 @@
-"""The ``shopprivacy`` command. Exit status: 0 fine, 1 a check found a problem, 2 bad usage or settings."""
+"""The ``shopprivacy`` command. Exit status: 0 fine, 1 a check found a problem, 2 bad usage or settings, 3 the
+database is unavailable (run the command again when it is back)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 from . import __version__
 from .app import ShopPrivacy
 from .doctor import run_checks
-from .errors import AuditChainError, KeysetError, ShopPrivacyError
+from .errors import AuditChainError, DatabaseUnavailable, KeysetError, ShopPrivacyError
 from .keys import Keyset
 from .settings import Settings
 
@@ -207,6 +208,9 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     func: Command = args.func
     try:
         return func(args)
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     except ShopPrivacyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ from .fields.settings import FieldsSettings
 from .keys import Keyring, Keyset
 from .retention.settings import RetentionSettings
 from .rights.settings import RightsSettings
+from .web.settings import WebSettings
 
 ENV_PREFIX = "SHOPPRIVACY_"
 #: Variables of the SDK's own test suite and benchmarks; never settings.
@@ -77,6 +78,7 @@ class Settings(BaseModel):
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     rights: RightsSettings = Field(default_factory=RightsSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -15,24 +15,33 @@ from shopprivacy import Keyset
 BASE = "http://localhost"
 
 
-@pytest.fixture
-def app(tmp_path, db_url):
+def make_app(tmp_path, db_url, *, shop_url: str | None = None):
+    """The Flask shop on ``db_url``; its own tables in ``shop_url`` (default: as the SDK's store)."""
     from examples.flask_shop import create_app
 
     # SQLite: one file per database, as the shop runs; PostgreSQL: everything in the test's schema
-    shop_url = db_url if not db_url.startswith("sqlite") else f"sqlite:///{tmp_path / 'shop.db'}"
-    platform_url = db_url if not db_url.startswith("sqlite") else f"sqlite:///{tmp_path / 'platform.db'}"
-    app = create_app({
+    sqlite = db_url.startswith("sqlite")
+    return create_app({
         "SHOP_DATA_DIR": tmp_path / "shop",
-        "SHOP_DATABASE_URL": shop_url,
+        "SHOP_DATABASE_URL": shop_url or (f"sqlite:///{tmp_path / 'shop.db'}" if sqlite else db_url),
         "SHOPPRIVACY_DATABASE_URL": db_url,
-        "SHOPPRIVACY_PLATFORM_OPTIONS": {"database_url": platform_url},
+        "SHOPPRIVACY_PLATFORM_OPTIONS": {"database_url": f"sqlite:///{tmp_path / 'platform.db'}" if sqlite
+                                         else db_url},
         "SHOPPRIVACY_KEYSET": Keyset.generate().to_json(),
         "SHOPPRIVACY_PUBLIC_BASE_URL": BASE,
     })
-    yield app
+
+
+def close_app(app) -> None:
     app.extensions["flask_shop"].engine.dispose()
     app.extensions["shopprivacy"].close()
+
+
+@pytest.fixture
+def app(tmp_path, db_url):
+    app = make_app(tmp_path, db_url)
+    yield app
+    close_app(app)
 
 
 @pytest.fixture
@@ -77,3 +86,22 @@ def link_in(msg: EmailMessage, path: str) -> str:
     found = re.search(re.escape(BASE + path) + r"\?t=[A-Za-z0-9._=-]+", msg.get_content())
     assert found, f"no {path} link in the mail"
     return found.group(0)[len(BASE):]
+
+
+#: A profile whose values appear nowhere else, so their bytes can be looked for in the database files.
+RARE_PROFILE = {"email": "zephyrine.quillon@example.com", "first_name": "Zephyrine",
+                "phone": "+33 6 98 76 54 32", "address": "7 impasse des Glycines\n38000 Grenoble"}
+
+
+def sqlite_files(db_path) -> dict[str, bytes]:
+    """The bytes of an SQLite database and of its ``-wal`` file (empty when there is none)."""
+    from pathlib import Path
+
+    path = Path(db_path)
+    wal = path.with_name(path.name + "-wal")
+    return {path.name: path.read_bytes(), wal.name: wal.read_bytes() if wal.exists() else b""}
+
+
+def personal_bytes(values) -> list[bytes]:
+    """What must not be found in the files: each value as UTF-8, and the address as typed and casefolded."""
+    return [v.encode() for v in values] + [v.lower().encode() for v in values if "@" in v]

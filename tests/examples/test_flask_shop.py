@@ -15,7 +15,19 @@ from sqlalchemy import func, select
 
 from shopprivacy.platforms.local import customers as platform_customers
 
-from .conftest import BASE, csrf, link_in, log_in, mails, sign_up
+from .conftest import (
+    BASE,
+    RARE_PROFILE,
+    close_app,
+    csrf,
+    link_in,
+    log_in,
+    mails,
+    make_app,
+    personal_bytes,
+    sign_up,
+    sqlite_files,
+)
 
 pytestmark = pytest.mark.db
 
@@ -256,3 +268,49 @@ def test_the_shops_own_faults_are_500_pages_that_reveal_nothing(app, client, mon
     body = resp.get_data(as_text=True)
     assert resp.status_code == 500 and "Something went wrong" in body
     assert "secret" not in body and "postgresql" not in body and "Traceback" not in body
+
+
+def test_a_deleted_account_leaves_no_personal_bytes_in_the_sqlite_files(tmp_path, db_url):
+    """Every personal field is a token (the first name too), and after the deletion neither the values nor
+    their tokens and blind index are left in shop.db or shop.db-wal (secure_delete, then the WAL emptied)."""
+    shop_db = tmp_path / "own" / "shop.db"
+    shop_db.parent.mkdir()
+    app = make_app(tmp_path, db_url, shop_url=f"sqlite:///{shop_db}")
+    try:
+        shop, client = app.extensions["flask_shop"], app.test_client()
+        profile = dict(RARE_PROFILE)
+        assert sign_up(client, **profile).status_code == 302
+        assert "Hello Zephyrine" in client.get("/account").get_data(as_text=True)
+        with shop.engine.connect() as conn:
+            row = conn.execute(select(customers)).one()
+        traces = [row.email_bidx.encode()] + [getattr(row, c).encode() for c in ("email", "first_name", "phone",
+                                                                                "address")]
+        with shop.engine.connect() as conn:  # as SQLite's automatic checkpoints do: the account is in shop.db
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        held = sqlite_files(shop_db)["shop.db"]
+        assert all(v not in held for v in personal_bytes(profile.values()))
+        assert all(t in held for t in traces)  # the account is there, as tokens and its blind index
+
+        resp = client.post("/account/delete", data={"csrf_token": csrf(client, "/account"),
+                                                    "password": "correct horse battery"})
+        assert resp.status_code == 200 and shop.accounts.ids() == []
+        for name, data in sqlite_files(shop_db).items():
+            assert not [v for v in personal_bytes(profile.values()) if v in data], name
+            assert not [t for t in traces if t in data], name
+    finally:
+        close_app(app)
+
+
+def test_first_names_stored_in_plaintext_before_are_encrypted_at_start(app, client, shop, sp):
+    sign_up(client)
+    [cid] = shop.accounts.ids()
+    with shop.engine.begin() as conn:  # as the previous version of the shop stored it
+        conn.execute(customers.update().values(first_name="Jane"))
+    assert shop.accounts.encrypt_plain_names() == 1
+    assert shop.accounts.encrypt_plain_names() == 0
+    with shop.engine.connect() as conn:
+        stored = conn.execute(select(customers.c.first_name)).scalar_one()
+    assert stored != "Jane" and shop.accounts.get(cid).first_name == "Jane"
+    sp.fields.shred(cid)  # under the customer's own key, like the other fields
+    with pytest.raises(Exception, match="shredded"):
+        sp.fields.decrypt(stored, context="shop_customers.first_name", row=cid)

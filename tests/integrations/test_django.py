@@ -270,3 +270,93 @@ def test_subject_field_must_exist_before_the_first_save(project):
 
     ids = {e.id for f in (AutoKeyed._meta.get_field("email"), AutoKeyed._meta.get_field("note")) for e in f.check()}
     assert ids == {"shopprivacy.E101", "shopprivacy.E102"}
+
+
+def test_a_database_outage_is_a_503_with_retry_after_through_django(project):
+    from django.test import Client
+
+    from shopprivacy.integrations.django import get_sp
+
+    from ..outages import database_outage
+
+    project = get_sp()  # the facade the views answer with (an earlier test may have rebuilt it)
+    path = project.email.unsubscribe_url("outage@example.com", "newsletter").replace("http://testserver", "")
+    client = Client(enforce_csrf_checks=True)
+    with database_outage(project.store.engine):
+        page = client.post(path, data="List-Unsubscribe=One-Click",
+                           content_type="application/x-www-form-urlencoded", HTTP_ACCEPT_LANGUAGE="es")
+        beacon = client.post("/privacy/consent", data=json.dumps({"method": "reject_all",
+                                                                  "version": project.consent.policy.version}),
+                             content_type="application/json")
+    assert page.status_code == 503 and page["Retry-After"] == "30"
+    assert "No disponible temporalmente" in page.content.decode()
+    assert beacon.status_code == 503 and beacon.json() == {"error": "unavailable", "retry_after": 30}
+    assert not project.email.is_suppressed("outage@example.com", "newsletter")
+    resp = client.post(path, data="List-Unsubscribe=One-Click", content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 200 and project.email.is_suppressed("outage@example.com", "newsletter")
+
+
+def test_behind_a_trusted_proxy_the_portal_limits_each_client_not_the_proxy(project):
+    from django.conf import settings
+    from django.test import Client, override_settings
+
+    from shopprivacy.integrations.django import get_sp
+
+    def portal(n, forwarded):
+        return Client().post("/privacy/rights", f"action=export&email=visitor{n}%40example.com",
+                             content_type="application/x-www-form-urlencoded", HTTP_ORIGIN="http://testserver",
+                             HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR="10.0.0.5").status_code
+
+    config = {**settings.SHOPPRIVACY, "web": {"trusted_proxies": ["10.0.0.0/8"]}, "rights": {"rate_limit_ip": 3}}
+    try:
+        with override_settings(SHOPPRIVACY=config):
+            get_sp.cache_clear()
+            assert [portal(n, f"203.0.113.{n}") for n in range(5)] == [200] * 5
+            assert [portal(n, "198.51.100.8") for n in range(10, 14)] == [200, 200, 200, 429]
+            assert portal(20, "203.0.113.99, 198.51.100.8") == 429
+    finally:
+        get_sp.cache_clear()
+
+
+def test_runserver_does_not_log_link_tokens(project):
+    import logging
+    import threading
+    import time
+    import urllib.request
+
+    from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
+    from django.core.wsgi import get_wsgi_application
+
+    token = project.email.unsubscribe_url("logs@example.com", "newsletter").split("?t=", 1)[1]
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(self.format(record))
+
+    server = WSGIServer(("127.0.0.1", 0), WSGIRequestHandler)  # what `manage.py runserver` serves with
+    server.set_app(get_wsgi_application())  # applies LOGGING again: handlers go, the SDK's filter stays
+    logger, collect = logging.getLogger("django.server"), Collect()
+    logger.addHandler(collect)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/privacy/unsubscribe?t={token}"
+        with urllib.request.urlopen(urllib.request.Request(url, headers={"Host": "testserver"})) as resp:
+            assert resp.status == 200
+        one_click = urllib.request.Request(url, data=b"List-Unsubscribe=One-Click", method="POST",
+                                           headers={"Host": "testserver"})
+        with urllib.request.urlopen(one_click) as resp:
+            assert resp.status == 200
+        deadline = time.monotonic() + 10
+        while len(lines) < 2 and time.monotonic() < deadline:  # runserver logs after it has answered
+            time.sleep(0.02)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+        logger.removeHandler(collect)
+    log = "\n".join(lines)
+    assert project.email.is_suppressed("logs@example.com", "newsletter")
+    assert "GET /privacy/unsubscribe?t=[redacted]" in log and "POST /privacy/unsubscribe?t=[redacted]" in log
+    assert token not in log and token[:20] not in log

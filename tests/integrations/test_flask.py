@@ -93,3 +93,86 @@ def test_a_client_sent_nonce_is_dropped_when_the_app_has_none(app):
     path = sp.email.unsubscribe_url("jane@example.com", "newsletter").replace("http://localhost", "")
     body = app.test_client().get(path, headers={"X-CSP-Nonce": "attacker"}).get_data(as_text=True)
     assert "attacker" not in body
+
+
+def test_a_database_outage_is_a_503_with_retry_after_through_flask(sp):
+    from ..outages import database_outage
+
+    app = flask.Flask(__name__)
+    ShopPrivacyFlask(app, sp=sp)
+    path = sp.email.unsubscribe_url("jane@example.com", "newsletter").replace("https://shop.example", "")
+    client = app.test_client(use_cookies=False)
+    with database_outage(sp.store.engine):
+        page = client.post(path, data={"List-Unsubscribe": "One-Click"}, headers={"Accept-Language": "nl"})
+        beacon = client.post("/privacy/consent", json={"method": "reject_all", "version": sp.consent.policy.version})
+    assert page.status_code == 503 and page.headers["Retry-After"] == "30"
+    assert "Tijdelijk niet beschikbaar" in page.get_data(as_text=True)
+    assert beacon.status_code == 503 and beacon.json == {"error": "unavailable", "retry_after": 30}
+    assert not sp.email.is_suppressed("jane@example.com", "newsletter")
+    assert client.post(path, data={"List-Unsubscribe": "One-Click"}).status_code == 200  # the link still works
+
+
+def test_behind_a_trusted_proxy_the_portal_limits_each_client_not_the_proxy(sp):
+    """The Flask test client's peer is 127.0.0.1: as the trusted proxy, its X-Forwarded-For names the client."""
+    from shopprivacy import Settings, ShopPrivacy
+
+    settings = Settings.build({**sp.settings.model_dump(), "web": {"trusted_proxies": ["127.0.0.0/8"]},
+                               "rights": {"rate_limit_ip": 3}})
+
+    behind = ShopPrivacy(settings, store=sp.store)
+    app = flask.Flask(__name__)
+    ShopPrivacyFlask(app, sp=behind)
+    client = app.test_client(use_cookies=False)
+
+    def portal(n, forwarded):
+        return client.post("/privacy/rights", data={"action": "export", "email": f"visitor{n}@example.com"},
+                           headers={"Origin": "https://shop.example", "X-Forwarded-For": forwarded}).status_code
+
+    assert [portal(n, f"203.0.113.{n}") for n in range(6)] == [200] * 6  # six visitors, one proxy: no lockout
+    assert [portal(n, "198.51.100.7") for n in range(10, 14)] == [200, 200, 200, 429]  # one visitor: limited
+    # a client cannot escape its limit by writing its own X-Forwarded-For: the proxy appends the real address
+    assert portal(20, "203.0.113.99, 198.51.100.7") == 429
+
+
+def test_the_werkzeug_dev_server_does_not_log_link_tokens(sp):
+    import logging
+    import threading
+    import time
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    app = flask.Flask(__name__)
+    ShopPrivacyFlask(app, sp=sp)
+    token = sp.email.unsubscribe_url("jane@example.com", "newsletter").split("?t=", 1)[1]
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            lines.append(self.format(record))
+
+    logger, collect = logging.getLogger("werkzeug"), Collect()
+    logger.addHandler(collect)
+    level, logger.level = logger.level, logging.INFO
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.port}/privacy/unsubscribe?t={token}"
+        with urllib.request.urlopen(base) as resp:
+            assert resp.status == 200
+        one_click = urllib.request.Request(base + "&lang=fr", data=b"List-Unsubscribe=One-Click", method="POST")
+        with urllib.request.urlopen(one_click) as resp:
+            assert resp.status == 200
+        deadline = time.monotonic() + 10
+        while len(lines) < 2 and time.monotonic() < deadline:  # the request line is logged as the answer goes
+            time.sleep(0.02)
+    finally:
+        server.shutdown()
+        thread.join()
+        logger.removeHandler(collect)
+        logger.level = level
+    log = "\n".join(lines)
+    assert sp.email.is_suppressed("jane@example.com", "newsletter")
+    assert "/privacy/unsubscribe?t=[redacted]" in log and "t=[redacted]&lang=fr" in log
+    assert token not in log and token[:20] not in log

@@ -32,7 +32,7 @@ class Customer(models.Model):
     id = models.CharField(primary_key=True, max_length=40, default=new_customer_id, editable=False)
     email = EncryptedCharField(max_length=320, subject_field="id")
     email_bidx = BlindIndexField(source="email", kind="email", unique=True, null=True)
-    first_name = models.CharField(max_length=200, blank=True, default="")
+    first_name = EncryptedCharField(max_length=200, blank=True, default="", subject_field="id")
     phone = EncryptedCharField(max_length=40, null=True, blank=True, subject_field="id")
     address = EncryptedTextField(null=True, blank=True, subject_field="id")
     password = models.CharField(max_length=300)  # django.contrib.auth.hashers

@@ -7,10 +7,11 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import BadToken, ExpiredToken, InvalidInput, NotFoundError, RateLimited
+from ..limits import mailbox
 from . import records
 from .mailer import LINK_TOPIC, LinkMailMixin
 from .records import Change
@@ -30,8 +31,10 @@ class OptInMixin(SuppressionMixin, LinkMailMixin):
             raise InvalidInput("source and consent_text_version are required (at most 120 characters)")
         now = self.sp.clock()
         meta = self.meta(source=source, ip=ip, user_agent=user_agent, text_version=consent_text_version)
+        limit_key = self.sp.fields.blind_index(mailbox(address), kind="email")
         with self.sp.store.begin() as conn:
             subject, bidx = self.register(conn, address, customer_ref=customer_ref)
+            self._check_variants(conn, limit_key, list_id, now)
             # the newest unconfirmed request, even an expired one not yet purged: its counter carries the limit
             row = conn.execute(self._locked(select(pending_opt_ins).where(
                 pending_opt_ins.c.address_bidx == bidx, pending_opt_ins.c.list_id == list_id,
@@ -42,7 +45,8 @@ class OptInMixin(SuppressionMixin, LinkMailMixin):
                 conn.execute(pending_opt_ins.insert().values(
                     id=pending_id, subject=subject, address_bidx=bidx, list_id=list_id,
                     text_version=consent_text_version, source=source, ip_hash=meta.ip_hash, ua_hash=meta.ua_hash,
-                    requested_at=now, expires_at=self._expiry(now), sends=1, window_started_at=now))
+                    requested_at=now, expires_at=self._expiry(now), sends=1, window_started_at=now,
+                    limit_key=limit_key))
             else:
                 pending_id = row.id
                 self._count_send(conn, row, now, text_version=consent_text_version, source=source)
@@ -57,6 +61,17 @@ class OptInMixin(SuppressionMixin, LinkMailMixin):
     def _locked(query: Any, conn: Connection) -> Any:
         # PostgreSQL: lock the row so two racing re-sends count twice; SQLite's BEGIN IMMEDIATE already does
         return query.with_for_update() if conn.dialect.name == "postgresql" else query
+
+    def _check_variants(self, conn: Connection, limit_key: str, list_id: str, now: datetime) -> None:
+        """RateLimited when the variants of one mailbox (``+tag``, Gmail dots: :func:`~shopprivacy.limits.mailbox`)
+        were sent ``resend_limit`` confirmation mails for ``list_id`` within the window, all together."""
+        self.sp.store.lock(conn, f"shopprivacy:email:opt-in:{limit_key}")
+        since = now - timedelta(hours=self.settings.resend_window_hours)
+        sent = conn.execute(select(func.coalesce(func.sum(pending_opt_ins.c.sends), 0)).where(
+            pending_opt_ins.c.limit_key == limit_key, pending_opt_ins.c.list_id == list_id,
+            pending_opt_ins.c.confirmed_at.is_(None), pending_opt_ins.c.window_started_at > since)).scalar_one()
+        if sent >= self.settings.resend_limit:
+            raise RateLimited("too many confirmation mails for this address; try again later")
 
     def _count_send(self, conn: Connection, row: Any, now: datetime, **values: str) -> str:
         """Count one more confirmation mail for ``row`` (RateLimited past the limit) and extend its expiry;
@@ -123,6 +138,8 @@ class OptInMixin(SuppressionMixin, LinkMailMixin):
             self.mailing_list(row.list_id)
             if row.confirmed_at is not None:
                 return Change(row.subject, row.list_id, False)
+            if row.limit_key is not None:
+                self._check_variants(conn, row.limit_key, row.list_id, now)
             send = self._count_send(conn, row, now)
             meta = self.meta(source=row.source, ip=ip, user_agent=user_agent, text_version=row.text_version)
             records.prove(conn, subject=row.subject, bidx=row.address_bidx, list_id=row.list_id,

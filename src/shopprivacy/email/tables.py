@@ -74,6 +74,9 @@ pending_opt_ins = Table(
     Column("sends", Integer, nullable=False),
     Column("window_started_at", UTCDateTime, nullable=False),
     Column("confirmed_at", UTCDateTime, nullable=True),
+    # blind index of the address's mailbox form (shopprivacy.limits): its variants share one mail limit
+    Column("limit_key", String(64), nullable=True),
     Index("ix_sp_email_pending_lookup", "address_bidx", "list_id"),
     Index("ix_sp_email_pending_expiry", "expires_at"),
+    Index("ix_sp_email_pending_limit", "limit_key", "list_id"),
 )

@@ -4,7 +4,8 @@ It builds the facade from ``app.config`` (``SHOPPRIVACY_*`` keys over the enviro
 route of the SDK under ``url_prefix`` (default ``/privacy``; ``/.well-known/gpc.json`` at the root), exempts
 the one-click, webhook and consent endpoints from Flask-WTF's CSRF protection when it is installed, puts the
 visitor's ``ConsentState`` on ``flask.g.shopprivacy_consent``, offers ``{{ shopprivacy_banner() }}`` to
-templates (CSP nonce from ``g.csp_nonce``), and adds ``flask shopprivacy ...`` forwarding to the core CLI.
+templates (CSP nonce from ``g.csp_nonce``), adds ``flask shopprivacy ...`` forwarding to the core CLI, and keeps
+link tokens out of the werkzeug and gunicorn access logs (``shopprivacy.web.access_logs``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without Flask in
 
 from ..app import ShopPrivacy
 from ..settings import Settings
+from ..web import access_logs
 from ..web.http import Request, Response
 from ..web.routes import Route
 
@@ -87,6 +89,7 @@ class ShopPrivacyFlask:
         app.before_request(self._consent_state)
         app.jinja_env.globals["shopprivacy_banner"] = self._banner
         app.cli.add_command(_cli_group(app))
+        access_logs.install()
 
     @staticmethod
     def sp(app: flask.Flask | None = None) -> ShopPrivacy:

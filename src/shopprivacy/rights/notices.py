@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import RateLimited, RetryLater
+from ..limits import client_network, mailbox
 from ..platforms import CustomerDirectory, PersonalDataHost
 from ..store.outbox import Delivery
 from ..tokens import TokenSigner
@@ -61,12 +62,16 @@ class NoticesMixin:
     def verify_link(self, request_id: str, kind: str, bidx: str) -> str:
         return self._url("/rights/verify", self._verify.sign({"r": request_id, "k": kind, "b": bidx}))
 
-    def _rate_limit(self, conn: Connection, bidxs: Mapping[str, str], ip_hash: str | None, now: datetime) -> None:
-        """Count this attempt against each identifier and the client's IP; RateLimited past a limit."""
+    def _rate_limit(self, conn: Connection, ids: Mapping[str, str], ip: str | None, now: datetime) -> None:
+        """Count this attempt against each identifier and the client's IP; RateLimited past a limit.
+
+        The keys are keyed hashes of the limit forms of :mod:`shopprivacy.limits`: the ``+tag`` and Gmail dot
+        variants of an address share its limit, and so do the addresses of one IPv6 /64."""
         since = now - timedelta(hours=self.settings.rate_window_hours)
-        keys = [(b, self.settings.rate_limit_identity) for b in bidxs.values()]
-        if ip_hash is not None:
-            keys.append((ip_hash, self.settings.rate_limit_ip))
+        keys = [(self._bidx(k, mailbox(v) if k == "email" else v), self.settings.rate_limit_identity)
+                for k, v in ids.items()]
+        if ip:
+            keys.append((self.sp.keyring.keyed_hash(client_network(ip), namespace="ip"), self.settings.rate_limit_ip))
         for key, limit in keys:
             n = conn.execute(select(func.count()).select_from(attempts).where(
                 attempts.c.key == key, attempts.c.at > since)).scalar_one()
@@ -150,9 +155,8 @@ class NoticesMixin:
         """Mail the e-mail preference link to ``address`` when it is on a list (neutral either way)."""
         email = parse_identity({"email": address})["email"]
         now, bidx = self.sp.clock(), self._bidx("email", email)
-        ip_hash = self.sp.keyring.keyed_hash(ip, namespace="ip") if ip else None
         with self.sp.store.begin() as conn:
-            self._rate_limit(conn, {"email": bidx}, ip_hash, now)
+            self._rate_limit(conn, {"email": email}, ip, now)
             self.notify(conn, None, "preferences", "address", address=email, suffix=f"{bidx}:{now.isoformat()}")
 
 

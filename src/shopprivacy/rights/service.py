@@ -140,7 +140,7 @@ class Rights(DownloadsMixin):
                 if row is not None:
                     return records.to_request(row)
             if verified_by is None:
-                self._rate_limit(conn, bidxs, ip_hash, now)
+                self._rate_limit(conn, ids, ip, now)
             merged = self._merge(conn, kind, ids, bidxs, fixes, verified_by, order_ids, platform, now)
             if merged is not None:
                 return merged

@@ -18,8 +18,20 @@ from . import migrate
 log = logging.getLogger("shopprivacy.store")
 
 
+#: SQLite result codes (primary code, the low byte) that mean the database file cannot be used right now:
+#: BUSY, LOCKED, NOMEM, READONLY, IOERR, FULL, CANTOPEN, PROTOCOL, NOTADB.
+_SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15, 26})
+#: SQLSTATE classes of a lost or refused connection: 08 connection exception, 53 insufficient resources (too
+#: many connections), 57P operator intervention (terminated, shutting down, starting up).
+_SQLSTATE_UNAVAILABLE = ("08", "53", "57P")
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``. SQLite gets WAL mode, a busy timeout and explicit ``BEGIN``."""
+    """An engine for ``url``. SQLite gets WAL mode, ``secure_delete``, a busy timeout and explicit ``BEGIN``.
+
+    On every engine it makes, a lost or refused connection — at connect, mid-statement or at commit — raises
+    :class:`DatabaseUnavailable` (naming the database without its password, never the statement's values).
+    """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if url.startswith("sqlite"):
@@ -32,9 +44,31 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _unwrap_sdk_errors(context: Any) -> None:
-    """An SDK error raised inside statement processing (e.g. an encrypted column type) surfaces as itself."""
+    """An SDK error raised inside statement processing (e.g. an encrypted column type) surfaces as itself; a
+    database that went away, or cannot be used right now, surfaces as :class:`DatabaseUnavailable`."""
     if isinstance(context.original_exception, ShopPrivacyError):
         raise context.original_exception
+    if context.is_pre_ping or not _unavailable(context):
+        return  # the pool's pre-ping handles a dead pooled connection by opening a new one
+    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "?"
+    name = type(context.original_exception).__name__
+    if context.connection is None:
+        raise DatabaseUnavailable(f"cannot reach the database {where}: {name}")
+    raise DatabaseUnavailable(f"the database {where} is unavailable ({name}); try again later")
+
+
+def _unavailable(context: Any) -> bool:
+    """Whether the error says the database is gone or unusable right now (not that the statement is wrong)."""
+    orig = context.original_exception
+    if context.is_disconnect:
+        return True
+    if context.connection is None and isinstance(context.sqlalchemy_exception, (OperationalError, InterfaceError)):
+        return True  # while connecting
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF in _SQLITE_UNAVAILABLE
+    sqlstate = getattr(orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_SQLSTATE_UNAVAILABLE)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -45,6 +79,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if engine.url.database not in (None, "", ":memory:"):
             cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA secure_delete=ON")  # deleted rows and keys are overwritten, not left in free pages
         cur.execute("PRAGMA busy_timeout=30000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
@@ -79,6 +114,10 @@ class Store:
 
         ``write=True`` takes SQLite's write lock at the start (``BEGIN IMMEDIATE``) so read-then-write
         transactions never deadlock; PostgreSQL uses row locks and :meth:`lock` instead.
+
+        :class:`DatabaseUnavailable` when the database cannot be reached or goes away: before the commit
+        nothing of the transaction is kept; during the commit itself its outcome is unknown (retry idempotent
+        work only).
         """
         try:
             conn = self.engine.connect()

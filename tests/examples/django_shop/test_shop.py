@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from shopprivacy.platforms.local import customers as platform_customers
 
-from ..conftest import BASE, link_in, mails
+from ..conftest import BASE, RARE_PROFILE, link_in, mails, personal_bytes, sqlite_files
 from .conftest import csrf, log_in, manage, new_client, sign_up
 
 pytestmark = pytest.mark.db
@@ -250,3 +250,48 @@ def test_the_shops_own_faults_are_500_pages_that_reveal_nothing(client, sp, monk
     body = resp.content.decode()
     assert resp.status_code == 500 and "Something went wrong" in body
     assert "secret" not in body and "postgresql" not in body and "Traceback" not in body
+
+
+def test_a_deleted_account_leaves_no_personal_bytes_in_the_database(client, sp):
+    """Every personal field is a token (the first name too); on SQLite (secure_delete on), after the deletion
+    neither the values nor their tokens and blind index are left in shop.db or shop.db-wal."""
+    profile = dict(RARE_PROFILE)
+    assert sign_up(client, **profile).status_code == 302
+    assert "Hello Zephyrine" in client.get("/account").content.decode()
+    [row] = _raw_customers()
+    raw = " ".join(str(v) for v in row).encode()
+    assert not [v for v in personal_bytes(profile.values()) if v in raw]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT email_bidx, email, first_name, phone, address FROM store_customer")
+        traces = [str(v).encode() for v in cursor.fetchone()]  # the blind index and four tokens
+    assert all(t.startswith(b"spf") for t in traces[1:])
+    sqlite = connection.vendor == "sqlite"
+    if sqlite:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA secure_delete")
+            assert cursor.fetchone()[0] == 1
+        held = b"".join(sqlite_files(connection.settings_dict["NAME"]).values())
+        assert all(t in held for t in traces) and not [v for v in personal_bytes(profile.values()) if v in held]
+
+    resp = client.post("/account/delete", {"csrfmiddlewaretoken": csrf(client, "/account"),
+                                           "password": "correct horse battery"})
+    assert resp.status_code == 200 and _raw_customers() == []
+    if sqlite:
+        for name, data in sqlite_files(connection.settings_dict["NAME"]).items():
+            assert not [v for v in personal_bytes(profile.values()) if v in data], name
+            assert not [t for t in traces if t in data], name
+
+
+def test_the_migration_encrypts_first_names_stored_in_plaintext(client, sp):
+    import importlib
+
+    from examples.django_shop.store.models import Customer
+
+    migration = importlib.import_module("examples.django_shop.store.migrations.0002_encrypt_first_name")
+    sign_up(client)
+    with connection.cursor() as cursor:  # as the first version of the shop stored it
+        cursor.execute("UPDATE store_customer SET first_name = %s", ["Jane"])
+    migration.encrypt_plain_names(None, type("SchemaEditor", (), {"connection": connection})())
+    [row] = _raw_customers()
+    assert "Jane" not in " ".join(str(v) for v in row)
+    assert Customer.objects.get().first_name == "Jane"

@@ -1,4 +1,5 @@
-"""AppConfig: registers the system checks, and has ``manage.py migrate`` upgrade the SDK's own tables too."""
+"""AppConfig: registers the system checks, has ``manage.py migrate`` upgrade the SDK's own tables too, and keeps
+link tokens out of the ``runserver``, ``django.request`` and gunicorn logs (``shopprivacy.web.access_logs``)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ class ShopPrivacyConfig(AppConfig):
     verbose_name = "shopprivacy"
 
     def ready(self) -> None:
+        from ...web import access_logs
         from . import checks  # noqa: F401 - registers the checks
+
+        access_logs.install()  # after Django applied LOGGING; a later dictConfig keeps logger filters
 
         post_migrate.connect(_upgrade_sdk_schema, sender=self, dispatch_uid="shopprivacy.upgrade")
