@@ -29,7 +29,7 @@ from shopprivacy.web.webhooks import verify_base64
 
 N = 2000
 DUE = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
-ADDRESS = ("name firstName lastName company address1 address2 city province provinceCode country countryCode zip "
+ADDRESS = ("name firstName lastName company address1 address2 city province provinceCode country countryCodeV2 zip "
            "phone")
 #: Every field a renewal job that does not minimise would read from a contract.
 FULL_SELECTION = (
@@ -65,7 +65,7 @@ def full_contract(i: int) -> dict[str, Any]:
         "deliveryMethod": {"__typename": "SubscriptionDeliveryMethodShipping", "address": {
             "name": "Jane Doe", "firstName": "Jane", "lastName": "Doe", "company": None, "address1": "1 Main St",
             "address2": "Apt 4", "city": "Lyon", "province": None, "provinceCode": None, "country": "France",
-            "countryCode": "FR", "zip": "69001", "phone": "+33612345678"},
+            "countryCodeV2": "FR", "zip": "69001", "phone": "+33612345678"},
             "shippingOption": {"title": "Standard", "presentmentTitle": "Standard"}},
         "originOrder": {"id": f"gid://shopify/Order/{500000 + i}", "name": f"#{1000 + i}"},
         "lines": {"nodes": [{"id": f"gid://shopify/SubscriptionLine/{i}-{k}", "title": "Single-origin coffee beans",

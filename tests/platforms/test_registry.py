@@ -22,8 +22,8 @@ def test_local_adapter_is_registered_and_loads(tmp_path):
 
 
 def test_unknown_adapter_lists_installed_ones():
-    with pytest.raises(AdapterNotFound, match=r"'shopify'.*installed: .*local") as info:
-        load_adapter("shopify", Settings())
+    with pytest.raises(AdapterNotFound, match=r"'no-such-platform'.*installed: .*local") as info:
+        load_adapter("no-such-platform", Settings())
     assert info.value.setting == "SHOPPRIVACY_PLATFORM"
 
 

@@ -34,6 +34,17 @@ def test_missing_or_wrong_signature(sig):
         verify_base64(SECRET, BODY, sig)
 
 
+def test_non_canonical_encoding_of_the_right_mac_is_refused():
+    canonical = sign_base64(SECRET, BODY)
+    # 32 bytes in base64: the last character before "=" carries 2 unused bits
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    last = alphabet.index(canonical[-2])
+    variant = canonical[:-2] + alphabet[last | 1] + "="
+    assert variant != canonical and base64.b64decode(variant) == base64.b64decode(canonical)
+    with pytest.raises(SignatureError, match="canonical"):
+        verify_base64(SECRET, BODY, variant)
+
+
 def test_no_secret_configured():
     with pytest.raises(SignatureError, match="no webhook secret"):
         verify_base64(b"", BODY, sign_base64(b"x", BODY))

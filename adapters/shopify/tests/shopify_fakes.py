@@ -120,7 +120,7 @@ def contract(n: int, *, next_billing: str = "2026-11-20T09:00:00Z", status: str 
         "billingPolicy": {"interval": "MONTH", "intervalCount": 1}, "deliveryPrice": {"amount": "4.9"},
         "deliveryMethod": {"__typename": "SubscriptionDeliveryMethodShipping", "address": {
             "name": "Jane Doe", "address1": "1 Main St", "address2": None, "city": "Lyon", "provinceCode": None,
-            "countryCode": "FR", "zip": "69001"}},
+            "countryCodeV2": "FR", "zip": "69001"}},
         "lines": {"nodes": [{"variantId": f"gid://shopify/ProductVariant/{40 + i}", "quantity": 1,
                              "currentPrice": {"amount": "19.9"}, "requiresShipping": True,
                              "lineDiscountedPrice": {"amount": "19.9"}} for i in range(lines)],

@@ -80,7 +80,7 @@ def test_export_collects_customer_addresses_and_all_order_pages(adapter: Shopify
                 "defaultEmailAddress": {"emailAddress": "jane@example.com", "marketingState": "SUBSCRIBED",
                                         "marketingOptInLevel": "SINGLE_OPT_IN", "marketingUpdatedAt": None},
                 "defaultPhoneNumber": None,
-                "addressesV2": {"nodes": [{"address1": "1 Main St", "city": "Lyon", "countryCode": "FR"}]}}
+                "addressesV2": {"nodes": [{"address1": "1 Main St", "city": "Lyon", "countryCodeV2": "FR"}]}}
 
     def orders(after: str | None, ids: list[int], nxt: str | None) -> dict[str, object]:
         return answer({"customer": {"orders": {"nodes": [
@@ -92,7 +92,7 @@ def test_export_collects_customer_addresses_and_all_order_pages(adapter: Shopify
     responses.add_callback(responses.POST, ENDPOINT, callback=router)
     export = adapter.export_customer("9")
     assert export["customer"]["firstName"] == "Jane" and "addressesV2" not in export["customer"]
-    assert export["addresses"] == [{"address1": "1 Main St", "city": "Lyon", "countryCode": "FR"}]
+    assert export["addresses"] == [{"address1": "1 Main St", "city": "Lyon", "countryCodeV2": "FR"}]
     assert [o["id"][-1] for o in export["orders"]] == ["1", "2", "3"]
     assert export["orders"][0]["lineItems"] == [{"name": "Beans"}]
 

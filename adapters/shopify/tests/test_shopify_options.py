@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 from shopify_fakes import OPTIONS, SECRET
 from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions
+from shopprivacy_shopify.options import SUPPORTED_API_VERSIONS
 
 from shopprivacy import Keyset, Settings
 from shopprivacy.errors import ConfigurationError
@@ -32,6 +33,7 @@ def test_defaults_and_normalised_shop() -> None:
     ({"shop": "evil.example.com"}, "shop"),
     ({"api_version": "2025-10"}, "api_version"),
     ({"api_version": "2026-05"}, "api_version"),
+    ({"api_version": "2027-01"}, "api_version"),  # not validated against Shopify's schema yet
     ({"page_size": "0"}, "page_size"),
     ({"colour": "blue"}, "colour"),
 ])
@@ -42,6 +44,11 @@ def test_bad_options_name_the_option_not_the_value(change: dict[str, str | None]
     assert name in str(info.value)
     assert info.value.setting == f"SHOPPRIVACY_PLATFORM_OPTIONS.{name}"
     assert "shpat_" not in str(info.value) and SECRET not in str(info.value)
+
+
+@pytest.mark.parametrize("version", SUPPORTED_API_VERSIONS)
+def test_supported_versions_are_accepted(version: str) -> None:
+    assert ShopifyOptions.from_mapping({**OPTIONS, "api_version": version}).api_version == version
 
 
 def test_entry_point_builds_the_adapter_with_its_protocols() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Any
 
@@ -12,6 +13,7 @@ from shopify_fakes import ENDPOINT, Router, answer, attempt, contract, page
 from shopprivacy_shopify import ShopifyAdapter, ShopifyUserError
 from shopprivacy_shopify.contracts import contract_selection
 from shopprivacy_shopify.errors import ShopifyAuthError, ShopifyGraphQLError, ShopifyHTTPError
+from shopprivacy_shopify.subscriptions import BILL, ERROR_CODE_ALIASES
 
 from shopprivacy.errors import InvalidInput, OutcomeUnknown, PlatformError
 from shopprivacy.platforms import RENEWAL_FIELDS
@@ -98,9 +100,20 @@ def test_due_before_must_be_aware(adapter: ShopifyAdapter) -> None:
     ({"__typename": "SubscriptionBillingAttemptPendingState", "processing": True}, "pending", None, None),
     ({"__typename": "SubscriptionBillingAttemptSuccessState", "order": {"id": "gid://shopify/Order/5"}},
      "ready", "gid://shopify/Order/5", None),
+    # each error member's code answers under its own alias (one key "code" for all is invalid GraphQL)
     ({"__typename": "SubscriptionBillingAttemptFailedState",
-      "error": {"__typename": "SubscriptionBillingAttemptPaymentError", "code": "CARD_DECLINED"}},
+      "error": {"__typename": "SubscriptionBillingAttemptPaymentError", "paymentErrorCode": "CARD_DECLINED"}},
      "failed", None, "CARD_DECLINED"),
+    ({"__typename": "SubscriptionBillingAttemptFailedState",
+      "error": {"__typename": "SubscriptionBillingAttemptGeneralError", "generalErrorCode": "CUSTOMER_NOT_FOUND"}},
+     "failed", None, "CUSTOMER_NOT_FOUND"),
+    ({"__typename": "SubscriptionBillingAttemptFailedState",
+      "error": {"__typename": "SubscriptionBillingAttemptInventoryError",
+                "inventoryErrorCode": "INSUFFICIENT_INVENTORY"}},
+     "failed", None, "INSUFFICIENT_INVENTORY"),
+    ({"__typename": "SubscriptionBillingAttemptFailedState",
+      "error": {"__typename": "SubscriptionBillingAttemptUnexpectedError"}},
+     "failed", None, "SubscriptionBillingAttemptUnexpectedError"),
     ({"__typename": "SubscriptionBillingAttemptActionRequiredState"}, "pending", None, None),
 ])
 @responses.activate
@@ -114,6 +127,14 @@ def test_billing_attempt_states(adapter: ShopifyAdapter, state: dict[str, object
     assert result.attempt_id == "gid://shopify/SubscriptionBillingAttempt/1"
     assert router.calls[0][1] == {"id": "gid://shopify/SubscriptionContract/1",
                                   "input": {"idempotencyKey": "rn_abc", "originTime": "2026-11-24T13:00:00Z"}}
+
+
+def test_billing_attempt_error_codes_have_one_alias_each() -> None:
+    """GraphQL refuses one response key for the error members' differently typed ``code`` fields."""
+    fragments = re.findall(r"\.\.\. on (SubscriptionBillingAttempt\w+Error) \{ (\w+): code \}", BILL)
+    assert dict(fragments) == ERROR_CODE_ALIASES
+    assert len(set(ERROR_CODE_ALIASES.values())) == len(ERROR_CODE_ALIASES)
+    assert not re.search(r"\{ code \}", BILL)
 
 
 @responses.activate

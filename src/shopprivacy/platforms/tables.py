@@ -1,4 +1,4 @@
-"""Tables the platform adapters share (migration ``0007_i_woo``)."""
+"""Tables the platform adapters share (migration ``0007_subscription_owners``)."""
 
 from __future__ import annotations
 

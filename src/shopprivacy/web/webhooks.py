@@ -17,7 +17,9 @@ def sign_base64(secret: bytes, body: bytes) -> str:
 def verify_base64(secret: bytes, body: bytes, signature: str | None) -> None:
     """Raise :class:`SignatureError` unless ``signature`` is the base64 HMAC-SHA256 of the raw ``body``.
 
-    Verify the bytes exactly as received: a body parsed and serialised again will not match.
+    Verify the bytes exactly as received: a body parsed and serialised again will not match. Only the
+    canonical encoding is accepted (the platforms' own libraries compare the base64 text), so a signature
+    whose unused padding bits differ is refused too.
     """
     if not secret:
         raise SignatureError("no webhook secret is configured")
@@ -25,8 +27,11 @@ def verify_base64(secret: bytes, body: bytes, signature: str | None) -> None:
         raise SignatureError("the webhook signature header is missing")
     expected = hmac.new(secret, body, hashlib.sha256).digest()
     try:
-        given = base64.b64decode(signature.strip().encode("ascii"), validate=True)
+        text = signature.strip().encode("ascii")
+        given = base64.b64decode(text, validate=True)
     except (ValueError, UnicodeEncodeError):
         raise SignatureError("the webhook signature is not valid base64") from None
+    if base64.b64encode(given) != text:
+        raise SignatureError("the webhook signature is not canonical base64")
     if not hmac.compare_digest(expected, given):
         raise SignatureError("the webhook signature does not match the body")

@@ -24,7 +24,7 @@ from shopprivacy.platforms import RENEWAL_FIELDS
 #: Lines fetched with each contract; a contract with more is completed by a follow-up query.
 LINES_PER_CONTRACT = 10
 
-_ADDRESS = "name address1 address2 city provinceCode countryCode zip"
+_ADDRESS = "name address1 address2 city provinceCode countryCodeV2 zip"
 
 #: Short aliases of the fields the paged scan selects (one alias per schema name, each alias unique).
 ALIASES = {
@@ -32,7 +32,7 @@ ALIASES = {
     "defaultEmailAddress": "e", "emailAddress": "a", "customerPaymentMethod": "p", "billingPolicy": "b",
     "interval": "v", "intervalCount": "k", "deliveryPrice": "d", "amount": "m", "deliveryMethod": "dm",
     "address": "ad", "name": "nm", "address1": "a1", "address2": "a2", "city": "ci", "provinceCode": "pr",
-    "countryCode": "co", "zip": "z", "lines": "l", "nodes": "ns", "pageInfo": "pi", "hasNextPage": "h",
+    "countryCodeV2": "co", "zip": "z", "lines": "l", "nodes": "ns", "pageInfo": "pi", "hasNextPage": "h",
     "variantId": "vi", "quantity": "q", "currentPrice": "cp", "requiresShipping": "r", "lineDiscountedPrice": "lp",
 }
 _NAMES = {alias: name for name, alias in ALIASES.items()}
@@ -159,7 +159,7 @@ def _address(raw: Any) -> dict[str, str] | None:
     if method is None:
         return None
     names = {"name": "name", "line1": "address1", "line2": "address2", "city": "city", "region": "provinceCode",
-             "postal_code": "zip", "country": "countryCode"}
+             "postal_code": "zip", "country": "countryCodeV2"}
     out = {ours: str(method[theirs]) for ours, theirs in names.items() if method.get(theirs) not in (None, "")}
     return out or None
 

@@ -26,7 +26,7 @@ CONSENT = ("mutation CustomerEmailMarketingConsentUpdate($input: CustomerEmailMa
            "userErrors { field message code } } }")
 ERASE = ("mutation CustomerRequestDataErasure($id: ID!) { customerRequestDataErasure(customerId: $id) { "
          "customerId userErrors { field message code } } }")
-_ADDRESS = "firstName lastName company address1 address2 city provinceCode countryCode zip phone"
+_ADDRESS = "firstName lastName company address1 address2 city provinceCode countryCodeV2 zip phone"
 EXPORT = ("query CustomerExport($id: ID!) { customer(id: $id) { id firstName lastName note tags locale "
           "createdAt updatedAt defaultEmailAddress { emailAddress marketingState marketingOptInLevel "
           "marketingUpdatedAt } defaultPhoneNumber { phoneNumber } "

@@ -14,10 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from shopprivacy.platforms import parse_platform_options
 
-#: The oldest Admin API version whose schema this adapter's queries use (billing attempt ``state`` union).
-MIN_API_VERSION = "2026-04"
+#: The Admin API versions every document of this adapter is validated against (Shopify's published schemas,
+#: ``tests/contracts``). 2026-04 is the first with the billing attempt ``state`` union.
+SUPPORTED_API_VERSIONS = ("2026-04", "2026-07", "2026-10")
+#: The oldest supported version.
+MIN_API_VERSION = SUPPORTED_API_VERSIONS[0]
 #: The version pinned when none is configured.
-DEFAULT_API_VERSION = "2026-10"
+DEFAULT_API_VERSION = SUPPORTED_API_VERSIONS[-1]
 
 _SHOP = re.compile(r"^[a-z0-9][a-z0-9-]{0,60}\.myshopify\.com$")
 _VERSION = re.compile(r"^20\d\d-(01|04|07|10)$")
@@ -61,8 +64,9 @@ class ShopifyOptions(BaseModel):
     def _version(cls, value: str) -> str:
         if not _VERSION.match(value):
             raise ValueError("must be a quarterly version such as 2026-10")
-        if value < MIN_API_VERSION:
-            raise ValueError(f"must be {MIN_API_VERSION} or newer")
+        if value not in SUPPORTED_API_VERSIONS:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_API_VERSIONS)} (the versions this adapter's "
+                             "queries are validated against; upgrade shopprivacy-shopify for a newer one)")
         return value
 
     @property
@@ -76,4 +80,4 @@ class ShopifyOptions(BaseModel):
         return parse_platform_options(cls, options, "shopify")
 
 
-__all__ = ["DEFAULT_API_VERSION", "MIN_API_VERSION", "ShopifyOptions"]
+__all__ = ["DEFAULT_API_VERSION", "MIN_API_VERSION", "SUPPORTED_API_VERSIONS", "ShopifyOptions"]

@@ -39,14 +39,19 @@ from .errors import ShopifyError, ShopifyGraphQLError, ShopifyHTTPError, Shopify
 CONTRACT_GID = "gid://shopify/SubscriptionContract/"
 _CONTRACT = re.compile(r"^gid://shopify/SubscriptionContract/(\d{1,20})$")
 
+#: The failed state's error union: each member's ``code`` is its own enum type, and GraphQL refuses one
+#: response key for fields of different types, so every code gets an alias of its own.
+ERROR_CODE_ALIASES = {"SubscriptionBillingAttemptPaymentError": "paymentErrorCode",
+                      "SubscriptionBillingAttemptGeneralError": "generalErrorCode",
+                      "SubscriptionBillingAttemptInventoryError": "inventoryErrorCode"}
+
 BILL = ("mutation SubscriptionBillingAttemptCreate($id: ID!, $input: SubscriptionBillingAttemptInput!) { "
         "subscriptionBillingAttemptCreate(subscriptionContractId: $id, subscriptionBillingAttemptInput: $input) { "
         "subscriptionBillingAttempt { id state { __typename "
         "... on SubscriptionBillingAttemptSuccessState { order { id } } "
-        "... on SubscriptionBillingAttemptFailedState { error { __typename "
-        "... on SubscriptionBillingAttemptPaymentError { code } "
-        "... on SubscriptionBillingAttemptGeneralError { code } } } } } "
-        "userErrors { field message code } } }")
+        "... on SubscriptionBillingAttemptFailedState { error { __typename " +
+        "".join(f"... on {kind} {{ {key}: code }} " for kind, key in ERROR_CODE_ALIASES.items()) +
+        "} } } } userErrors { field message code } } }")
 
 
 def contract_gid(subscription_id: str) -> str:
@@ -68,7 +73,9 @@ def billing_result(attempt: Mapping[str, Any]) -> BillingResult:
         return BillingResult(attempt_id, "ready", order_id=order.get("id") if isinstance(order, Mapping) else None)
     if kind == "SubscriptionBillingAttemptFailedState":
         error = obj(state.get("error"))
-        code = error.get("code") or error.get("__typename") or "unknown"
+        member = error.get("__typename")
+        # the member's own code; a member without one (SubscriptionBillingAttemptUnexpectedError) by its name
+        code = error.get(ERROR_CODE_ALIASES.get(str(member), "")) or member or "unknown"
         return BillingResult(attempt_id, "failed", error_code=str(code)[:60])
     return BillingResult(attempt_id, "pending")  # PendingState, ActionRequiredState (3-D Secure)
 
@@ -191,5 +198,5 @@ def _keep(item: dict[str, Any], fields: Collection[str]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k in fields}
 
 
-__all__ = ["BILL", "CONTRACT_GID", "LINES_PER_CONTRACT", "SubscriptionOperations", "billing_result", "contract_gid",
-           "outcome_unknown"]
+__all__ = ["BILL", "CONTRACT_GID", "ERROR_CODE_ALIASES", "LINES_PER_CONTRACT", "SubscriptionOperations",
+           "billing_result", "contract_gid", "outcome_unknown"]

@@ -1,13 +1,19 @@
 """Shopify webhooks, framework-neutral: verify, deduplicate, enqueue, answer fast.
 
 One endpoint (``webhook_path``, default ``/webhooks/shopify`` below the integration's prefix) receives
-every topic. The handler checks ``X-Shopify-Hmac-Sha256`` over the raw body (401 when bad or missing),
-answers 404 for a shop other than the configured one (the delivery is authentic but not ours to keep),
-accepts the delivery in the inbox by ``X-Shopify-Webhook-Id`` and enqueues its work in the same
-transaction, then answers 200. The work runs later in ``run-due``: the mandatory compliance topics open
-rights requests (``customers/data_request`` → export, ``customers/redact`` → erase) and remove everything
-held for the shop (``shop/redact``). E-mail addresses and phone numbers from the payload are encrypted
-with ``sp.fields`` before they reach the outbox; logs carry topics, pseudonyms and counts only.
+every topic. The handler checks ``X-Shopify-Hmac-Sha256`` over the raw body (401 when bad or missing) and
+answers 404 for a shop other than the configured one (the delivery is authentic but not ours to keep).
+Every other authentic delivery is acknowledged with 200, since Shopify retries a delivery it counts as failed
+and in the end removes the subscription: topics without work here (``orders/create``, ``customer.tags_added``)
+at once, and a compliance delivery whose body is not its topic's (:mod:`.compliance`) or that carries no
+delivery id without work, logged and recorded in the audit log (``shopify.webhook_ignored``).
+
+A compliance delivery is accepted in the inbox under ``X-Shopify-Event-Id`` (Shopify's key for duplicates:
+one event delivered twice, or through two subscriptions, keeps it; ``X-Shopify-Webhook-Id`` when absent)
+and its work is enqueued in the same transaction. The work runs later in ``run-due``:
+``customers/data_request`` opens an export, ``customers/redact`` an erasure, and ``shop/redact`` removes
+everything held for the shop. E-mail addresses and phone numbers from the payload are encrypted with
+``sp.fields`` before they reach the outbox; logs carry topics, pseudonyms and counts only.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from shopprivacy.errors import (
@@ -33,48 +39,39 @@ from shopprivacy.web.http import Request, Response
 from shopprivacy.web.routes import Route
 from shopprivacy.web.webhooks import verify_base64
 
+from .compliance import BODIES, DATA_REQUEST, REDACT, SHOP_REDACT, CustomerRequestBody
 from .customers import customer_gid
 from .options import ShopifyOptions
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from shopprivacy.app import ShopPrivacy
 
 log = logging.getLogger("shopprivacy.shopify.webhooks")
 
 MAX_BODY = 512 * 1024
-DATA_REQUEST, REDACT, SHOP_REDACT = "customers/data_request", "customers/redact", "shop/redact"
 #: Outbox topics of the compliance work.
 OUTBOX_TOPICS = {DATA_REQUEST: "shopify.customers_data_request", REDACT: "shopify.customers_redact",
                  SHOP_REDACT: "shopify.shop_redact"}
 IDENTITY_CONTEXT = "shopify.webhook.identity"
+#: Audit action of a compliance delivery acknowledged without work.
+IGNORED_ACTION = "shopify.webhook_ignored"
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,120}$")
-_TOPIC = re.compile(r"^[a-z_]{1,40}/[a-z_]{1,60}$")
-
-
-class _Customer(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    id: int = Field(ge=1, lt=10**20)
-    email: str | None = Field(None, max_length=320)
-    phone: str | None = Field(None, max_length=64)
-
-
-class _CustomerPayload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    shop_id: int = Field(ge=1, lt=10**20)
-    shop_domain: str = Field(max_length=120)
-    customer: _Customer
-    orders_requested: list[int] = Field(default_factory=list, max_length=10_000)
-    orders_to_redact: list[int] = Field(default_factory=list, max_length=10_000)
-
-
-class _ShopPayload(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    shop_id: int = Field(ge=1, lt=10**20)
-    shop_domain: str = Field(max_length=120)
 
 
 def _text(status: int, message: str) -> Response:
     return Response.text(message, status=status)
+
+
+def delivery_key(request: Request) -> str | None:
+    """The key duplicates share: ``X-Shopify-Event-Id``, else ``X-Shopify-Webhook-Id`` (None when neither is
+    a plain id)."""
+    for header in ("x-shopify-event-id", "x-shopify-webhook-id"):
+        value = (request.header(header) or "").strip()
+        if _ID.match(value):
+            return value
+    return None
 
 
 class ShopifyWebhooks:
@@ -110,52 +107,55 @@ class ShopifyWebhooks:
         if len(request.body) > MAX_BODY:
             return _text(413, "too large")
         try:
+            if not request.body:  # Shopify always sends a JSON body; its own library refuses an empty one
+                raise SignatureError("the webhook body is empty")
             verify_base64(self.secret, request.body, request.header("x-shopify-hmac-sha256"))
         except SignatureError:
             return _text(401, "invalid signature")
-        topic = request.header("x-shopify-topic") or ""
-        webhook_id = request.header("x-shopify-webhook-id") or ""
         shop = (request.header("x-shopify-shop-domain") or "").strip().lower()
-        if not _TOPIC.match(topic) or not _ID.match(webhook_id) or not shop:
-            return _text(400, "missing or malformed webhook headers")
         if shop != self.options.shop:
             return _text(404, "not a shop served here")
-        if topic not in OUTBOX_TOPICS:
-            return _text(200, "ignored")  # authentic, but a topic this adapter does no work for
-        data = request.json(max_bytes=MAX_BODY)
-        if not isinstance(data, dict):
-            return _text(400, "the body is not a JSON object")
+        topic = request.header("x-shopify-topic") or ""
+        model = BODIES.get(topic)
+        if model is None:  # authentic, but a topic this adapter does no work for
+            log.debug("shopify webhook %.60r acknowledged (no work for its topic)", topic)
+            return _text(200, "ignored")
+        key = delivery_key(request)
+        if key is None:
+            return self._ignored(topic, "no delivery id", None)
         try:
-            payload = self._payload(topic, webhook_id, data)
+            body = model.model_validate(request.json(max_bytes=MAX_BODY))
         except ValidationError:
-            return _text(400, "the body does not have the topic's shape")
-        if payload is None:
-            return _text(400, "the body names another shop")
+            return self._ignored(topic, "body not of its topic", key)
+        if body.shop_domain.strip().lower() != self.options.shop:
+            return self._ignored(topic, "body names another shop", key)
+        payload = self._payload(topic, key, request.header("x-shopify-webhook-id") or "", body)
         with self.sp.store.begin() as conn:
-            fresh = self.sp.inbox.accept(conn, source=self.source, delivery_id=webhook_id, topic=topic)
+            fresh = self.sp.inbox.accept(conn, source=self.source, delivery_id=key, topic=topic)
             if fresh:
-                self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[topic], payload, idempotency_key=f"shopify:{webhook_id}")
+                self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[topic], payload, idempotency_key=f"shopify:{key}")
         log.info("shopify webhook %s %s", topic, "accepted" if fresh else "duplicate")
         return Response.json({"ok": True, "duplicate": not fresh})
 
-    def _payload(self, topic: str, webhook_id: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
-        if topic == SHOP_REDACT:
-            shop_body = _ShopPayload.model_validate(data)
-            if shop_body.shop_domain.lower() != self.options.shop:
-                return None
-            return {"webhook_id": webhook_id, "shop": self.options.shop, "shop_id": shop_body.shop_id}
-        body = _CustomerPayload.model_validate(data)
-        if body.shop_domain.lower() != self.options.shop:
-            return None
-        orders = body.orders_requested if topic == DATA_REQUEST else body.orders_to_redact
+    def _ignored(self, topic: str, reason: str, key: str | None) -> Response:
+        """Acknowledge an authentic compliance delivery that cannot be acted on, and leave a trace of it."""
+        log.warning("shopify webhook %s acknowledged without work: %s", topic, reason)
+        self.sp.audit.record(actor="shopify", action=IGNORED_ACTION,
+                             meta={"topic": topic, "reason": reason, "delivery": key})
+        return _text(200, "ignored")
+
+    def _payload(self, topic: str, key: str, webhook_id: str, body: BaseModel) -> dict[str, Any]:
+        base = {"key": key, "webhook_id": webhook_id[:120], "shop": self.options.shop}
+        if not isinstance(body, CustomerRequestBody):  # shop/redact
+            return base
+        customer = body.customer
 
         def seal(value: str | None) -> str | None:
             value = (value or "").strip()
-            return self.sp.fields.encrypt(value, context=IDENTITY_CONTEXT, row=webhook_id) if value else None
+            return self.sp.fields.encrypt(value, context=IDENTITY_CONTEXT, row=key) if value else None
 
-        return {"webhook_id": webhook_id, "shop": self.options.shop, "customer_id": customer_gid(body.customer.id),
-                "email": seal(body.customer.email), "phone": seal(body.customer.phone),
-                "orders": [f"gid://shopify/Order/{n}" for n in orders[:10_000]]}
+        return {**base, "customer_id": customer_gid(customer.id), "email": seal(customer.email),
+                "phone": seal(customer.phone), "orders": [f"gid://shopify/Order/{n}" for n in body.order_ids]}
 
     # -- the work (outbox handlers) ----------------------------------------------------------------------
     def _rights(self) -> Any:
@@ -166,34 +166,39 @@ class ShopifyWebhooks:
         return rights
 
     def deliver_customer_request(self, delivery: Delivery) -> None:
-        """Open (idempotently, by webhook id) the export or erasure request Shopify forwarded, with the order
+        """Open (idempotently, by delivery key) the export or erasure request Shopify forwarded, with the order
         ids Shopify named (``gid://shopify/Order/N``) for the sources that match on ``order_id``."""
         p = delivery.payload
-        webhook_id = str(p["webhook_id"])
+        key = _key_of(p)
         identity = {"customer_id": str(p["customer_id"])}
         try:
-            for key in ("email", "phone"):
-                token = p.get(key)
+            for name in ("email", "phone"):
+                token = p.get(name)
                 if token:
-                    identity[key] = str(self.sp.fields.decrypt(token, context=IDENTITY_CONTEXT, row=webhook_id))
+                    identity[name] = str(self.sp.fields.decrypt(token, context=IDENTITY_CONTEXT, row=key))
         except TokenError as exc:
-            raise PermanentFailure(f"the sealed identity of webhook {webhook_id} cannot be read "
+            raise PermanentFailure(f"the sealed identity of webhook delivery {key} cannot be read "
                                    f"({type(exc).__name__})") from None
         kind = "export" if delivery.topic == OUTBOX_TOPICS[DATA_REQUEST] else "erase"
         orders = [str(o) for o in p.get("orders") or () if isinstance(o, str)]
         extra: dict[str, Any] = {"orders": orders} if orders else {}  # orders_requested / orders_to_redact
         self._rights().open(kind, identity, channel="shopify", verified_by="shopify",
-                            external_id=f"shopify:{webhook_id}", **extra)
+                            external_id=f"shopify:{key}", **extra)
         log.info("shopify %s request opened for %s", kind,
                  self.sp.pseudonym(identity["customer_id"], namespace="customer"))
 
     def deliver_shop_redact(self, delivery: Delivery) -> None:
         """Remove everything held for the shop, then forget the shop's webhook deliveries."""
-        webhook_id = str(delivery.payload["webhook_id"])
-        self._rights().redact_shop(external_id=f"shopify:{webhook_id}")
+        self._rights().redact_shop(external_id=f"shopify:{_key_of(delivery.payload)}")
         with self.sp.store.begin() as conn:
             forgotten = self.sp.inbox.forget_source(conn, self.source)
         log.info("shopify shop/redact done; %s webhook record(s) forgotten", forgotten)
 
 
-__all__ = ["DATA_REQUEST", "OUTBOX_TOPICS", "REDACT", "SHOP_REDACT", "ShopifyWebhooks"]
+def _key_of(payload: Mapping[str, Any]) -> str:
+    """The delivery key of queued work (rows queued before event ids were used carry the webhook id only)."""
+    return str(payload.get("key") or payload["webhook_id"])
+
+
+__all__ = ["DATA_REQUEST", "IGNORED_ACTION", "OUTBOX_TOPICS", "REDACT", "SHOP_REDACT", "ShopifyWebhooks",
+           "delivery_key"]

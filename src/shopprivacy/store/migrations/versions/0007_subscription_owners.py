@@ -1,6 +1,6 @@
 """Subscription owners: the customer of each platform subscription seen, for deletion webhooks.
 
-Revision ID: 0007_i_woo
+Revision ID: 0007_subscription_owners
 Revises: 0006_rights
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 
 from shopprivacy.store.types import UTCDateTime
 
-revision = "0007_i_woo"
+revision = "0007_subscription_owners"
 down_revision = "0006_rights"
 branch_labels = None
 depends_on = None

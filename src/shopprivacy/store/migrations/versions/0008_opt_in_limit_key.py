@@ -1,8 +1,8 @@
 """E-mail opt-ins: the limit key (blind index of the address's mailbox form), so the ``+tag`` and Gmail dot
 variants of one address share its confirmation-mail limit.
 
-Revision ID: 0007_g_ops
-Revises: 0006_rights
+Revision ID: 0008_opt_in_limit_key
+Revises: 0007_subscription_owners
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_g_ops"
-down_revision = "0006_rights"
+revision = "0008_opt_in_limit_key"
+down_revision = "0007_subscription_owners"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,205 @@
+"""Every GraphQL document the adapter can send, against Shopify's published Admin API schema of each
+supported version; and every operation run end to end against answers executed from that schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from itertools import combinations
+from typing import Any
+
+import pytest
+from shopify_npm import npm_root, schema_file
+
+NPM = npm_root()  # skips this module when Shopify's npm files are not there (outside `tox -e contracts`)
+
+from datetime import datetime, timezone  # noqa: E402
+
+import responses  # noqa: E402
+from shopify_fakes import OPTIONS, SHOP, FakeTime, contract  # noqa: E402
+from shopify_schema import AdminSchema, SchemaShopify  # noqa: E402
+from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions, bulk, customers, subscriptions  # noqa: E402
+from shopprivacy_shopify.contracts import LINES_PER_CONTRACT, bulk_due_query, due_query, lines_query  # noqa: E402
+from shopprivacy_shopify.options import SUPPORTED_API_VERSIONS  # noqa: E402
+
+from shopprivacy.platforms import RENEWAL_FIELDS, MarketingConsentUpdate  # noqa: E402
+from shopprivacy.renewals import ALLOWED_FIELDS  # noqa: E402
+
+DUE = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+#: The adapter's fixed documents (the due scan's are built per field set, below).
+FIXED = {"CustomerById": customers.BY_ID, "CustomerByEmail": customers.BY_EMAIL, "consent": customers.CONSENT,
+         "erasure": customers.ERASE, "export": customers.EXPORT, "export orders": customers.EXPORT_ORDERS,
+         "billing attempt": subscriptions.BILL, "bulk run": bulk.RUN, "bulk poll": bulk.POLL}
+
+
+def every_generated_document() -> dict[str, str]:
+    """The due scan's documents for every subset of the renewal fields (distinct texts only)."""
+    names = sorted(RENEWAL_FIELDS)
+    docs: dict[str, str] = {}
+    for size in range(len(names) + 1):
+        for fields in combinations(names, size):
+            for build in (due_query, lines_query, bulk_due_query):
+                docs.setdefault(build(fields), f"{build.__name__}({', '.join(fields)})")
+            docs.setdefault(bulk_due_query(fields, extra_filter="id:>123"), f"bulk_due_query({fields}, id:>123)")
+    return docs
+
+
+@pytest.fixture
+def shop(admin: AdminSchema) -> Iterator[tuple[ShopifyAdapter, SchemaShopify]]:
+    """The adapter pinned to ``admin``'s version, talking to a fake Shopify that executes its documents."""
+    fake = SchemaShopify(admin)
+    options = ShopifyOptions.from_mapping({**OPTIONS, "api_version": admin.version})
+    time = FakeTime()
+    adapter = ShopifyAdapter(options, sleep=time.sleep, clock=time.clock)
+    with responses.RequestsMock() as mock:
+        mock.add_callback(responses.POST, f"https://{SHOP}/admin/api/{admin.version}/graphql.json", callback=fake)
+        yield adapter, fake
+    adapter.close()
+
+
+def test_every_supported_version_is_published() -> None:
+    published = sorted(p.name for p in schema_file(NPM, "x").parent.glob("admin_20*.json.gz"))
+    for version in SUPPORTED_API_VERSIONS:
+        assert f"admin_{version}.json.gz" in published, f"Shopify publishes no {version} schema: {published}"
+
+
+@pytest.mark.parametrize("name", sorted(FIXED))
+def test_fixed_documents_are_valid(admin: AdminSchema, name: str) -> None:
+    assert admin.problems(FIXED[name]) == []
+
+
+def test_every_generated_selection_is_valid(admin: AdminSchema) -> None:
+    found = {name: problems for doc, name in every_generated_document().items()
+             if (problems := admin.problems(doc))}
+    assert found == {}, f"{len(found)} invalid documents, e.g. {next(iter(found.items()))}"
+
+
+def _attempt_root(state: dict[str, Any]) -> dict[str, Any]:
+    return {"subscriptionBillingAttemptCreate": {
+        "subscriptionBillingAttempt": {"id": "gid://shopify/SubscriptionBillingAttempt/9", "state": state},
+        "userErrors": []}}
+
+
+def _failed(member: str, **fields: Any) -> dict[str, Any]:
+    return {"__typename": "SubscriptionBillingAttemptFailedState", "error": {"__typename": member, **fields}}
+
+
+def test_billing_attempt_states_map_from_the_answers_shopify_gives(
+        admin: AdminSchema, shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:
+    adapter, fake = shop
+    cases: list[tuple[dict[str, Any], tuple[str, str | None, str | None]]] = [
+        ({"__typename": "SubscriptionBillingAttemptSuccessState", "order": {"id": "gid://shopify/Order/5"}},
+         ("ready", "gid://shopify/Order/5", None)),
+        ({"__typename": "SubscriptionBillingAttemptPendingState", "processing": True}, ("pending", None, None)),
+        ({"__typename": "SubscriptionBillingAttemptActionRequiredState", "action": {}}, ("pending", None, None)),
+        (_failed("SubscriptionBillingAttemptUnexpectedError", message="boom"),
+         ("failed", None, "SubscriptionBillingAttemptUnexpectedError"))]
+    for member, enum in (("SubscriptionBillingAttemptPaymentError", "SubscriptionBillingAttemptPaymentErrorCode"),
+                         ("SubscriptionBillingAttemptGeneralError", "SubscriptionBillingAttemptGeneralErrorCode"),
+                         ("SubscriptionBillingAttemptInventoryError",
+                          "SubscriptionBillingAttemptInventoryErrorCode")):
+        for code in admin.enum_values(enum):
+            cases.append((_failed(member, code=code), ("failed", None, code)))
+    for state, expected in cases:
+        fake.on("SubscriptionBillingAttemptCreate", _attempt_root(state))
+        result = adapter.create_billing_attempt("gid://shopify/SubscriptionContract/1", idempotency_key="rn_k",
+                                                origin_time=DUE)
+        assert (result.status, result.order_id, result.error_code) == expected, state
+    assert len(fake.sent) == len(cases) > 20  # every code of every error member
+
+
+def _contracts(variables: dict[str, Any]) -> dict[str, Any]:
+    first = contract(1, lines=LINES_PER_CONTRACT, more_lines=True, email="jane@example.com")
+    second = contract(2, next_billing="2027-01-20T09:00:00Z")
+    page = [first, second] if variables.get("after") is None else [contract(3)]
+    for node in page:
+        node["deliveryMethod"]["address"]["provinceCode"] = "ARA"
+    return {"subscriptionContracts": {"nodes": page, "pageInfo": {
+        "hasNextPage": variables.get("after") is None, "endCursor": "c1"}}}
+
+
+def _more_lines(variables: dict[str, Any]) -> dict[str, Any]:
+    nodes = contract(1, lines=LINES_PER_CONTRACT + 2)["lines"]["nodes"]
+    return {"subscriptionContract": {"lines": {"nodes": nodes, "pageInfo": {"hasNextPage": False,
+                                                                             "endCursor": None}}}}
+
+
+@pytest.mark.parametrize("fields", [ALLOWED_FIELDS, ALLOWED_FIELDS - {"email"}, {"payment_ref", "currency"},
+                                    {"shipping_address", "amount"}])
+def test_due_scan_reads_the_answers_shopify_gives(shop: tuple[ShopifyAdapter, SchemaShopify],
+                                                  fields: frozenset[str]) -> None:
+    adapter, fake = shop
+    fake.on("DueSubscriptionContracts", _contracts).on("SubscriptionContractLines", _more_lines)
+    due = list(adapter.iter_due_subscriptions(due_before=DUE, fields=fields))
+    assert len(due) == 2 and all(set(d) == set(fields) for d in due)
+    first = due[0]
+    if "shipping_address" in fields:
+        assert first["shipping_address"] == {"name": "Jane Doe", "line1": "1 Main St", "city": "Lyon",
+                                             "region": "ARA", "postal_code": "69001", "country": "FR"}
+    if "email" in fields:
+        assert first["email"] == "jane@example.com"
+    if "amount" in fields:  # 12 lines of 19.9 and 4.9 delivery
+        assert first["amount"] == "243.7"
+    if "lines" in fields:
+        assert len(first["lines"]) == LINES_PER_CONTRACT + 2
+    assert [op for op, _, _ in fake.sent].count("DueSubscriptionContracts") == 2
+
+
+def _customer(variables: dict[str, Any]) -> dict[str, Any]:
+    address = {"firstName": "Jane", "lastName": "Doe", "company": None, "address1": "1 Main St", "address2": None,
+               "city": "Lyon", "provinceCode": None, "countryCodeV2": "FR", "zip": "69001", "phone": None}
+    orders = {"nodes": [{"id": "gid://shopify/Order/5", "name": "#1005", "createdAt": "2026-10-01T10:00:00Z",
+                         "currencyCode": "EUR",
+                         "totalPriceSet": {"shopMoney": {"amount": "24.8", "currencyCode": "EUR"}},
+                         "shippingAddress": address, "billingAddress": None,
+                         "lineItems": {"nodes": [{"name": "Coffee", "sku": "COF-1", "quantity": 1}]}}],
+              "pageInfo": {"hasNextPage": False, "endCursor": None}}
+    return {"customer": {
+        "id": variables["id"], "firstName": "Jane", "lastName": "Doe", "note": None, "tags": ["vip"],
+        "locale": "fr", "createdAt": "2025-01-01T00:00:00Z", "updatedAt": "2026-01-01T00:00:00Z",
+        "defaultEmailAddress": {"emailAddress": "jane@example.com", "marketingState": "SUBSCRIBED",
+                                "marketingOptInLevel": "CONFIRMED_OPT_IN", "marketingUpdatedAt": None},
+        "defaultPhoneNumber": None, "addressesV2": {"nodes": [address]}, "orders": orders}}
+
+
+def test_customer_operations_against_the_schema(shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:
+    adapter, fake = shop
+    gid = "gid://shopify/Customer/7"
+    fake.on("CustomerById", {"customer": {"id": gid}})
+    fake.on("CustomerByEmail", {"customerByIdentifier": {"id": gid}})
+    fake.on("CustomerEmailMarketingConsentUpdate",
+            {"customerEmailMarketingConsentUpdate": {"customer": {"id": gid}, "userErrors": []}})
+    fake.on("CustomerRequestDataErasure", {"customerRequestDataErasure": {"customerId": gid, "userErrors": []}})
+    fake.on("CustomerExport", _customer).on("CustomerExportOrders", _customer)
+
+    ref = adapter.find_customer(email="jane@example.com")
+    assert ref is not None and ref.id == gid
+    assert adapter.find_customer(customer_id="7") is not None
+    for subscribed, level in ((True, "confirmed_opt_in"), (True, "single_opt_in"), (False, "unknown")):
+        adapter.set_marketing_consent(MarketingConsentUpdate(list_id="news", customer_id=gid, subscribed=subscribed,
+                                                             opt_in_level=level, consent_updated_at=DUE),
+                                      idempotency_key="k")
+    export = adapter.export_customer(gid)
+    assert export["addresses"][0]["countryCodeV2"] == "FR"
+    assert export["orders"][0]["lineItems"] == [{"name": "Coffee", "sku": "COF-1", "quantity": 1}]
+    assert adapter.erase_customer(gid, idempotency_key="k").pending
+    consent = [v for op, _, v in fake.sent if op == "CustomerEmailMarketingConsentUpdate"]
+    assert [c["input"]["emailMarketingConsent"]["marketingState"] for c in consent] == [
+        "SUBSCRIBED", "SUBSCRIBED", "UNSUBSCRIBED"]
+
+
+def test_bulk_scan_document_and_polling_against_the_schema(shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:
+    adapter, fake = shop
+    admin = fake.schema
+
+    def run(variables: dict[str, Any]) -> dict[str, Any]:
+        assert admin.problems(variables["query"]) == []  # the bulk query travels as a string: check it too
+        return {"bulkOperationRunQuery": {"bulkOperation": {"id": "gid://shopify/BulkOperation/1",
+                                                            "status": "CREATED"}, "userErrors": []}}
+
+    fake.on("BulkDueScan", run).on("BulkOperationStatus", {"node": {
+        "__typename": "BulkOperation", "id": "gid://shopify/BulkOperation/1", "status": "COMPLETED",
+        "errorCode": None, "objectCount": "0", "url": None}})
+    assert list(adapter.iter_due_subscriptions_bulk(due_before=DUE, fields=ALLOWED_FIELDS,
+                                                    after_id="gid://shopify/SubscriptionContract/5")) == []
+    assert [op for op, _, _ in fake.sent] == ["BulkDueScan", "BulkOperationStatus"]
