@@ -181,3 +181,13 @@ def test_anchoring_a_broken_head_is_refused_and_leaves_the_file_alone(audit, sto
     with pytest.raises(AuditChainError, match="seal does not match"):
         audit.anchor()
     assert audit.anchor_file.path.read_bytes() == before
+
+
+def test_an_anchor_can_be_read_from_a_pipe():
+    read_end, write_end = os.pipe()
+    os.write(write_end, f"INFO shopprivacy.audit.anchor: audit head {LINE}\n".encode() * 50)
+    os.close(write_end)
+    try:
+        assert AnchorFile(f"/dev/fd/{read_end}").latest(required=True).head == HEAD
+    finally:
+        os.close(read_end)

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +107,21 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_SEQ else None
 
 
+def _tail(fd: int) -> tuple[bytes, bool]:
+    """The last :data:`TAIL_BYTES` of a file, or of a pipe read to its end (``--anchor <(grep …)``), and
+    whether that cuts off the start."""
+    info = os.fstat(fd)
+    if stat.S_ISREG(info.st_mode):
+        start = max(0, info.st_size - TAIL_BYTES)
+        return os.pread(fd, info.st_size - start, start), start > 0
+    kept, cut = b"", False
+    while chunk := os.read(fd, 65536):
+        kept += chunk
+        if len(kept) > TAIL_BYTES:
+            kept, cut = kept[-TAIL_BYTES:], True
+    return kept, cut
+
+
 def _last_line(data: bytes, *, partial_start: bool, source: str) -> str | None:
     """The last complete line of ``data`` (the end of a file); ``None`` when it holds none."""
     lines = data.split(b"\n")
@@ -153,12 +169,10 @@ class AnchorFile:
 
     def _latest(self, fd: int, *, required: bool) -> Anchor | None:
         try:
-            size = os.fstat(fd).st_size
-            start = max(0, size - TAIL_BYTES)
-            data = os.pread(fd, size - start, start)
+            data, partial_start = _tail(fd)
         except OSError as exc:
             raise AuditAnchorError(f"cannot read {self.source}: {exc.strerror}") from None
-        line = _last_line(data, partial_start=start > 0, source=self.source)
+        line = _last_line(data, partial_start=partial_start, source=self.source)
         if line is None:
             if required:
                 raise AuditAnchorError(f"{self.source} holds no anchor yet")
