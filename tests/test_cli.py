@@ -148,3 +148,107 @@ def test_a_database_going_away_mid_command_is_one_clean_line_and_exit_3(env, com
     assert done.returncode == 3, done.stderr
     assert len(lines) == 1 and lines[0].startswith("error: the database ") and "try again later" in lines[0]
     assert "Traceback" not in done.stderr and "sqlalchemy" not in done.stderr.lower()
+
+
+@pytest.fixture
+def anchored(env, tmp_path, monkeypatch):
+    """A migrated shop with three audit entries and an anchor file in a directory of its own."""
+    from shopprivacy import ShopPrivacy
+
+    (tmp_path / "anchor").mkdir(mode=0o700)
+    path = tmp_path / "anchor" / "audit.jsonl"
+    monkeypatch.setenv("SHOPPRIVACY_AUDIT__ANCHOR_PATH", str(path))
+    main(["keys", "generate", "--out", str(env)])
+    main(["db", "upgrade"])
+    sp = ShopPrivacy.from_env()
+    for i in range(3):
+        sp.audit.record(actor="cli-test", action="x", meta={"i": i})
+    sp.close()
+    return path
+
+
+def _cut_tail(db_url, keep):
+    from sqlalchemy import delete, select
+
+    from shopprivacy.store.schema import audit_head
+
+    st = Store.from_url(db_url)
+    with st.begin() as conn:
+        mac = conn.execute(select(audit_log.c.mac).where(audit_log.c.seq == keep)).scalar_one()
+        conn.execute(delete(audit_log).where(audit_log.c.seq > keep))
+        conn.execute(update(audit_head).values(last_seq=keep, last_mac=mac))
+    st.dispose()
+
+
+def test_audit_verify_anchors_then_reports_a_cut_tail_one_line_per_problem(anchored, db_url, capsys):
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 0
+    out = capsys.readouterr().out
+    assert "intact: 3 entries" in out and "no anchor in" in out and "anchored entry 3" in out
+    assert main(["audit", "verify"]) == 0
+    assert "tail matches the anchor of" in capsys.readouterr().out
+    _cut_tail(db_url, keep=1)
+    assert main(["audit", "verify"]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("audit chain BROKEN: ") for line in lines)
+    assert any("entries 2-3 were cut off" in line for line in lines)
+    assert any("seal does not match" in line for line in lines)
+    assert len(anchored.read_text().splitlines()) == 1  # nothing anchored over the cut
+
+
+def test_run_due_anchors_and_warns_when_it_cannot(anchored, db_url, capsys):
+    assert main(["run-due"]) == 0
+    assert json.loads(anchored.read_text())["last_seq"] == 3
+    capsys.readouterr()
+    assert main(["doctor"]) == 0
+    assert f"chain intact, 3 entries; anchored in {anchored}" in capsys.readouterr().out
+    _cut_tail(db_url, keep=2)
+    capsys.readouterr()
+    assert main(["run-due", "--json"]) == 0  # the shop's work goes on; the warning goes to cron's mail
+    captured = capsys.readouterr()
+    assert "warning: audit head not anchored" in captured.err
+    assert "cut off" in json.loads(captured.out.splitlines()[-1])["audit_anchor_error"]
+
+
+def test_audit_verify_against_an_anchor_file_given_on_the_command_line(anchored, db_url, tmp_path, capsys):
+    main(["audit", "anchor"])
+    shipped = tmp_path / "shipped.log"
+    shipped.write_text("INFO shopprivacy.audit.anchor: audit head " + anchored.read_text())
+    _cut_tail(db_url, keep=2)
+    anchored.unlink()  # the attacker also removed the local anchor: the shipped copy still tells
+    capsys.readouterr()
+    assert main(["audit", "verify", "--anchor", str(shipped)]) == 1
+    assert "entry 3 was cut off" in capsys.readouterr().err
+    shipped.write_text("INFO shopprivacy.audit.anchor: audit head {garbled\n")
+    assert main(["audit", "verify", "--anchor", str(shipped)]) == 2
+    assert "is garbled" in capsys.readouterr().err
+    assert main(["audit", "verify", "--anchor", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_audit_anchor_needs_the_setting_and_seal_upgrades_an_old_head(env, db_url, capsys):
+    from shopprivacy import ShopPrivacy
+    from shopprivacy.store.schema import audit_head
+
+    main(["keys", "generate", "--out", str(env)])
+    main(["db", "upgrade"])
+    capsys.readouterr()
+    assert main(["audit", "anchor"]) == 2
+    assert "SHOPPRIVACY_AUDIT__ANCHOR_PATH" in capsys.readouterr().err
+    sp = ShopPrivacy.from_env()
+    sp.audit.record(actor="cli-test", action="x")
+    sp.close()
+    st = Store.from_url(db_url)
+    with st.begin() as conn:
+        conn.execute(update(audit_head).values(key_id=None, seal=None))
+    st.dispose()
+    assert main(["audit", "verify"]) == 1
+    assert "run `shopprivacy audit seal` once" in capsys.readouterr().err
+    assert main(["audit", "seal"]) == 0
+    assert main(["audit", "seal"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["audit head sealed",
+                                                    "nothing to seal: the audit head is absent or already sealed"]
+    assert main(["audit", "verify"]) == 0
+    assert "tail NOT checked" in capsys.readouterr().out
+    assert main(["doctor"]) == 0
+    assert "not anchored, so a cut tail goes unnoticed" in capsys.readouterr().out

@@ -46,6 +46,7 @@ def test_secret_never_prints():
         ({"SHOPPRIVACY_DATABSE_URL": "sqlite://"}, "SHOPPRIVACY_DATABSE_URL"),
         ({"SHOPPRIVACY_PLATFORM_OPTIONS": "{bad json"}, "SHOPPRIVACY_PLATFORM_OPTIONS"),
         ({"SHOPPRIVACY_DEFAULT_LOCALE": "e"}, "SHOPPRIVACY_DEFAULT_LOCALE"),
+        ({"SHOPPRIVACY_AUDIT__ANCHOR_PATH": "anchor.jsonl"}, "SHOPPRIVACY_AUDIT__ANCHOR_PATH"),
     ],
 )
 def test_invalid_settings_name_the_variable(env, setting):
@@ -53,6 +54,12 @@ def test_invalid_settings_name_the_variable(env, setting):
         Settings.from_env(env)
     assert info.value.setting == setting
     assert setting in str(info.value)
+
+
+def test_audit_anchor_path_is_read_from_the_environment(tmp_path):
+    assert Settings.from_env({}).audit.anchor_path is None
+    path = tmp_path / "audit.anchor"
+    assert Settings.from_env({"SHOPPRIVACY_AUDIT__ANCHOR_PATH": str(path)}).audit.anchor_path == path
 
 
 def test_missing_and_weak_keys_fail_at_start(tmp_path):

@@ -9,10 +9,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from .errors import ShopPrivacyError
 from .keys import Keyring
 from .platforms import PlatformAdapter, WebhookReceiver, load_adapter
 from .settings import Settings
-from .store import AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
+from .store import AnchorFile, AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
 from .web.routes import Route
 
 if TYPE_CHECKING:
@@ -38,11 +39,13 @@ WEB_CAPABILITIES: tuple[str, ...] = ("email_web", "consent_web", "rights_web")
 
 @dataclass
 class RunDueReport:
-    """What one ``run-due`` pass did: outbox deliveries and counts per capability task."""
+    """What one ``run-due`` pass did: outbox deliveries and counts per capability task; ``audit_anchor_error``
+    says why the audit head could not be anchored (``None``: anchored, unchanged, or no anchor configured)."""
 
     outbox: DeliveryReport
     tasks: dict[str, Mapping[str, int]] = field(default_factory=dict)
     dead_letters: int = 0
+    audit_anchor_error: str | None = None
 
 
 class ShopPrivacy:
@@ -85,8 +88,9 @@ class ShopPrivacy:
 
     @cached_property
     def audit(self) -> AuditLog:
-        """The HMAC-chained audit log."""
-        return AuditLog(self.store, self.keyring, clock=self.clock)
+        """The HMAC-chained audit log, anchored to ``Settings.audit.anchor_path`` when set."""
+        path = self.settings.audit.anchor_path
+        return AuditLog(self.store, self.keyring, clock=self.clock, anchor_file=AnchorFile(path) if path else None)
 
     @cached_property
     def outbox(self) -> Outbox:
@@ -198,7 +202,8 @@ class ShopPrivacy:
         self.store.check()
 
     def run_due(self, *, limit: int | None = None) -> RunDueReport:
-        """Do everything that is due: capability tasks (expiry, reminders, retention), then the outbox."""
+        """Do everything that is due: capability tasks (expiry, reminders, retention), then the outbox; then
+        anchor the audit head (when ``Settings.audit.anchor_path`` is set)."""
         now = self.clock()
         tasks: dict[str, Mapping[str, int]] = {}
         for name in DUE_CAPABILITIES:
@@ -207,7 +212,13 @@ class ShopPrivacy:
         if self.uses_platform:
             self.adapter_routes  # noqa: B018 - registers the adapter's outbox handlers before delivery
         delivered = self.outbox.deliver_due(limit=limit)
-        return RunDueReport(outbox=delivered, tasks=tasks, dead_letters=self.outbox.counts().get("dead", 0))
+        report = RunDueReport(outbox=delivered, tasks=tasks, dead_letters=self.outbox.counts().get("dead", 0))
+        try:
+            self.audit.anchor()
+        except ShopPrivacyError as exc:  # the work above is committed; report, and let verify say more
+            log.error("audit anchor not written: %s", exc)
+            report.audit_anchor_error = str(exc)
+        return report
 
     def web_routes(self) -> list[Route]:
         """Every endpoint of every capability, for the Flask and Django integrations to mount. Each handler

@@ -15,9 +15,10 @@ from pathlib import Path
 from . import __version__
 from .app import ShopPrivacy
 from .doctor import run_checks
-from .errors import AuditChainError, DatabaseUnavailable, KeysetError, ShopPrivacyError
+from .errors import AuditChainError, ConfigurationError, DatabaseUnavailable, KeysetError, ShopPrivacyError
 from .keys import Keyset
 from .settings import Settings
+from .store import AnchorFile
 
 #: Modules adding subcommands: each has ``add_commands(subparsers)`` and sets ``func`` on its parsers.
 COMMAND_MODULES: tuple[str, ...] = ("shopprivacy.fields.cli", "shopprivacy.renewals.cli", "shopprivacy.retention.cli",
@@ -99,14 +100,53 @@ def cmd_db_status(args: argparse.Namespace) -> int:
     return 0 if current == head else 1
 
 
+def _broken(exc: AuditChainError) -> int:
+    for found in exc.problems:
+        print(f"audit chain BROKEN: {found}", file=sys.stderr)
+    return 1
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     sp = facade(args)
+    anchor = AnchorFile(args.anchor).latest(required=True) if args.anchor else None
     try:
-        report = sp.audit.verify()
+        report = sp.audit.verify(anchor=anchor)
+        written = sp.audit.anchor()
     except AuditChainError as exc:
-        print(f"audit chain BROKEN: {exc}", file=sys.stderr)
-        return 1
-    print(f"audit chain intact: {report.entries} entries, head {report.last_seq} {report.last_mac[:16]}")
+        return _broken(exc)
+    if report.anchor is not None:
+        tail = f"tail matches {report.anchor.describe()} (entry {report.anchor.head.last_seq})"
+    elif sp.audit.anchor_file is not None:
+        tail = f"no anchor in {sp.audit.anchor_file.path} yet"
+    else:
+        tail = "tail NOT checked: no anchor (set SHOPPRIVACY_AUDIT__ANCHOR_PATH or pass --anchor)"
+    if written is not None:
+        tail += f"; anchored entry {written.head.last_seq}"
+    print(f"audit chain intact: {report.entries} entries, head {report.last_seq} {report.last_mac[:16]}; {tail}")
+    return 0
+
+
+def cmd_audit_anchor(args: argparse.Namespace) -> int:
+    sp = facade(args)
+    if sp.audit.anchor_file is None:
+        raise ConfigurationError("no anchor file: set SHOPPRIVACY_AUDIT__ANCHOR_PATH to an absolute path outside "
+                                 "the database's reach", setting="SHOPPRIVACY_AUDIT__ANCHOR_PATH")
+    try:
+        written = sp.audit.anchor()
+    except AuditChainError as exc:
+        return _broken(exc)
+    if written is not None:
+        print(f"anchored entry {written.head.last_seq} in {sp.audit.anchor_file.path}")
+    return 0
+
+
+def cmd_audit_seal(args: argparse.Namespace) -> int:
+    sp = facade(args)
+    try:
+        sealed = sp.audit.seal()
+    except AuditChainError as exc:
+        return _broken(exc)
+    print("audit head sealed" if sealed else "nothing to seal: the audit head is absent or already sealed")
     return 0
 
 
@@ -117,13 +157,16 @@ def cmd_run_due(args: argparse.Namespace) -> int:
     tasks = {name: dict(counts) for name, counts in report.tasks.items()}
     if args.json:
         print(json.dumps({"delivered": out.delivered, "retried": out.retried, "dead": out.dead,
-                          "dead_letters": report.dead_letters, "tasks": tasks}))
+                          "dead_letters": report.dead_letters, "tasks": tasks,
+                          "audit_anchor_error": report.audit_anchor_error}))
     elif out.delivered or out.retried or out.dead or any(any(c.values()) for c in tasks.values()):
         print(f"outbox: {out.delivered} delivered, {out.retried} to retry, {out.dead} dead")
         for name, counts in tasks.items():
             print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if report.dead_letters:
         print(f"warning: {report.dead_letters} dead letter(s); see `shopprivacy outbox dead`", file=sys.stderr)
+    if report.audit_anchor_error:
+        print(f"warning: audit head not anchored: {report.audit_anchor_error}", file=sys.stderr)
     return 0
 
 
@@ -175,8 +218,15 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("status", help="schema version of the database").set_defaults(func=cmd_db_status)
 
     audit = sub.add_parser("audit", help="audit log").add_subparsers(dest="audit_cmd", required=True)
-    audit.add_parser("verify", help="check the HMAC chain; exit 1 naming the first bad entry").set_defaults(
-        func=cmd_audit_verify)
+    p = audit.add_parser("verify", help="check the chain, its sealed head and its tail against the anchor; exit 1 "
+                                        "with one line per problem; then anchor the head")
+    p.add_argument("--anchor", help="anchor file (or log lines) to check against, instead of "
+                                    "SHOPPRIVACY_AUDIT__ANCHOR_PATH")
+    p.set_defaults(func=cmd_audit_verify)
+    audit.add_parser("anchor", help="append the sealed head to the anchor file if it moved (run-due does this)"
+                     ).set_defaults(func=cmd_audit_anchor)
+    audit.add_parser("seal", help="once, for a database from before heads were sealed: verify, then seal the head"
+                     ).set_defaults(func=cmd_audit_seal)
 
     p = sub.add_parser("run-due", help="do all due work: expiries, reminders, retention, outbox deliveries")
     p.add_argument("--limit", type=int, help="deliver at most N outbox rows")

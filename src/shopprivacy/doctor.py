@@ -51,7 +51,7 @@ def _checks(environ: Mapping[str, str] | None) -> Iterator[Finding]:
             yield finding
             if schema_ok and keys_ok:
                 yield _outbox(sp)
-                yield _safe("audit", lambda: f"chain intact, {sp.audit.verify().entries} entries")[0]
+                yield _audit(sp)
         installed = available_adapters()
         yield Finding("adapters", "ok" if installed else "warning", "installed: " + (", ".join(installed) or "none"))
         finding, adapter_ok = _safe("platform", lambda: f"adapter {sp.adapter.name!r} loaded")
@@ -74,6 +74,17 @@ def _database(sp: ShopPrivacy) -> str:
 def _schema(sp: ShopPrivacy) -> str:
     sp.store.check()
     return f"current ({sp.store.schema_status()[0]})"
+
+
+def _audit(sp: ShopPrivacy) -> Finding:
+    """The audit chain, checked against its anchor; a warning when no anchor is configured."""
+    finding, ok = _safe("audit", lambda: f"chain intact, {sp.audit.verify().entries} entries")
+    if not ok:
+        return finding
+    if sp.audit.anchor_file is None:
+        return Finding("audit", "warning", finding.message + "; not anchored, so a cut tail goes unnoticed: set "
+                                                             "SHOPPRIVACY_AUDIT__ANCHOR_PATH (docs/operations.md)")
+    return Finding("audit", "ok", finding.message + f"; anchored in {sp.audit.anchor_file.path}")
 
 
 def _outbox(sp: ShopPrivacy) -> Finding:

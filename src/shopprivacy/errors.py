@@ -81,11 +81,20 @@ class SchemaVersionError(StoreError):
 
 
 class AuditChainError(StoreError):
-    """The audit chain is broken. ``seq`` is the first bad entry (or ``None`` for the head record)."""
+    """The audit chain is broken. ``seq`` is the first bad entry (or ``None`` for the head record); ``kind`` says
+    what broke (``entry``, ``head``, ``tail``, ``wiped``, ``base``, ``anchor``). When verification found several
+    problems, ``problems`` holds each (this error is the first), one line each."""
 
-    def __init__(self, message: str, *, seq: int | None) -> None:
+    def __init__(self, message: str, *, seq: int | None, kind: str = "entry",
+                 problems: tuple[AuditChainError, ...] = ()) -> None:
         super().__init__(message)
         self.seq = seq
+        self.kind = kind
+        self.problems: tuple[AuditChainError, ...] = problems or (self,)
+
+
+class AuditAnchorError(StoreError):
+    """The audit anchor cannot be used: missing, garbled, unreadable, or open to other users."""
 
 
 class AdapterNotFound(ConfigurationError):
@@ -157,6 +166,7 @@ class RuleError(ConfigurationError):
 
 __all__ = [
     "AdapterNotFound",
+    "AuditAnchorError",
     "AuditChainError",
     "BadToken",
     "ConfigurationError",

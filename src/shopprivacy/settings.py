@@ -60,6 +60,23 @@ class OutboxSettings(BaseModel):
     batch_size: int = Field(50, ge=1, le=10_000)
 
 
+class AuditSettings(BaseModel):
+    """The audit log. ``anchor_path``: the append-only file, outside the database, where the sealed head of
+    the chain is kept (see docs/operations.md); without it a cut tail cannot be detected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    anchor_path: Path | None = None
+
+    @field_validator("anchor_path")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_absolute():
+            raise ValueError("must be an absolute path such as /var/lib/shop-audit/anchor.jsonl, so the shop and "
+                             "its cron jobs use the same file")
+        return value
+
+
 class Settings(BaseModel):
     """Everything shopprivacy needs to start. Secrets are ``SecretStr`` and never print."""
 
@@ -73,6 +90,7 @@ class Settings(BaseModel):
     platform: str = "local"
     platform_options: dict[str, str] = Field(default_factory=dict)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    audit: AuditSettings = Field(default_factory=AuditSettings)
     fields: FieldsSettings = Field(default_factory=FieldsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)

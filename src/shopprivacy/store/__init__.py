@@ -1,6 +1,8 @@
-"""The SDK's durable store: engine, schema, audit chain, outbox, job checkpoints."""
+"""The SDK's durable store: engine, schema, audit chain and its anchor, outbox, job checkpoints."""
 
 from .audit import AuditEntry, AuditLog, VerifyReport
+from .audit_anchor import Anchor, AnchorFile, parse_anchor
+from .audit_seal import AuditHead
 from .engine import Store, make_engine
 from .inbox import Inbox
 from .jobs import JobHandle, Jobs
@@ -9,7 +11,10 @@ from .schema import metadata
 from .types import UTCDateTime, utcnow
 
 __all__ = [
+    "Anchor",
+    "AnchorFile",
     "AuditEntry",
+    "AuditHead",
     "AuditLog",
     "Delivery",
     "DeliveryReport",
@@ -22,5 +27,6 @@ __all__ = [
     "VerifyReport",
     "make_engine",
     "metadata",
+    "parse_anchor",
     "utcnow",
 ]

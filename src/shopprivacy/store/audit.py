@@ -1,37 +1,43 @@
-"""Append-only audit log, each entry HMAC-chained to the one before it.
+"""Append-only audit log, each entry HMAC-chained to the one before it, with a sealed and anchored head.
 
 An entry records time, actor, action, subject pseudonym and field *names*, plus small non-personal
 metadata (counts, ids of SDK objects). Values are never stored. :meth:`AuditLog.verify` detects an edited,
 deleted, inserted or reordered entry and names the first bad one.
 
-Limit: someone with write access to the database *and* an old copy of the head row could cut entries off
-the end and restore that head; keep :meth:`AuditLog.head` somewhere else (a log line, a ticket) to catch it.
+The head (newest entry and the base left by truncation) is sealed with the audit key, so writing the database
+is not enough to point it at an older entry. Entries cut off the end together with a head an attacker saved
+earlier are caught by the anchor: copies of the sealed head kept outside the database (see ``audit_anchor``
+and docs/operations.md), which :meth:`AuditLog.verify` compares the chain with.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, type_coerce, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.types import NullType
 
-from ..errors import AuditChainError, InvalidInput, UnknownKeyError
+from ..errors import InvalidInput, ShopPrivacyError
 from ..keys import Keyring
+from .audit_anchor import Anchor, AnchorFile, log_anchor
+from .audit_anchor import log as anchor_log
+from .audit_seal import EMPTY_HEAD, GENESIS, AuditHead, ChainMacs
+from .audit_verify import BAD_HEAD, TRUNCATED, ChainCheck, VerifyReport, current_head
 from .engine import Store
 from .schema import audit_head, audit_log
 from .types import utcnow
 
-GENESIS = "0" * 64
-_HEAD = select(audit_head).where(audit_head.c.id == 1)
+__all__ = ["GENESIS", "AuditEntry", "AuditLog", "VerifyReport"]
+
+_LOCK = "shopprivacy:audit"
 _INSERT = insert(audit_log)
 _MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1)
+_INSERT_HEAD = insert(audit_head)
+HEAD_SEALED = "audit.head_sealed"
 MetaValue = str | int | bool | None
 
 
@@ -44,18 +50,6 @@ class AuditEntry:
     subject: str | None
     fields: tuple[str, ...]
     meta: Mapping[str, MetaValue]
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    entries: int
-    first_seq: int | None
-    last_seq: int | None
-    last_mac: str
-
-
-def _at_text(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _encodable(text: str) -> bool:
@@ -78,20 +72,18 @@ def _check_meta(meta: Mapping[str, Any]) -> dict[str, MetaValue]:
 
 
 class AuditLog:
-    """The audit chain. Entries are appended inside the caller's transaction, so they commit with it."""
+    """The audit chain. Entries are appended inside the caller's transaction, so they commit with it.
 
-    def __init__(self, store: Store, keyring: Keyring, *, clock: Callable[[], datetime] = utcnow) -> None:
+    ``anchor_file``: where :meth:`anchor` keeps copies of the sealed head (``Settings.audit.anchor_path``).
+    """
+
+    def __init__(self, store: Store, keyring: Keyring, *, clock: Callable[[], datetime] = utcnow,
+                 anchor_file: AnchorFile | None = None) -> None:
         self.store = store
         self.keyring = keyring
         self.clock = clock
-
-    def _mac(self, key_id: str, seq: int, at: datetime, actor: str, action: str, subject: str | None,
-             fields: Sequence[str], meta: Mapping[str, Any], prev_mac: str) -> str:
-        body = json.dumps(
-            [seq, _at_text(at), actor, action, subject, list(fields), dict(meta), key_id, prev_mac],
-            sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-        ).encode()
-        return hmac.new(self.keyring.subkey("audit", key_id), body, hashlib.sha256).hexdigest()
+        self.anchor_file = anchor_file
+        self.macs = ChainMacs(keyring)
 
     def append(self, conn: Connection, *, actor: str, action: str, subject: str | None = None,
                fields: Iterable[str] = (), meta: Mapping[str, Any] | None = None) -> int:
@@ -105,21 +97,41 @@ class AuditLog:
         if "\x00" in text or not _encodable(text):
             raise InvalidInput("audit entries cannot hold NUL characters or unpaired surrogates")
         clean_meta = _check_meta(meta or {})
-        self.store.lock(conn, "shopprivacy:audit")
-        head = conn.execute(_HEAD).first()
-        if head is None:
-            conn.execute(insert(audit_head).values(id=1, last_seq=0, last_mac=GENESIS, base_seq=0,
-                                                   base_mac=GENESIS))
-            last_seq, last_mac = 0, GENESIS
-        else:
-            last_seq, last_mac = head.last_seq, head.last_mac
-        seq, at, kid = last_seq + 1, self.clock(), self.keyring.primary_id
-        mac = self._mac(kid, seq, at, actor, action, subject, names, clean_meta, last_mac)
+        self.store.lock(conn, _LOCK)
+        head, stored = self._start(conn)
+        head = self._write(conn, head, actor, action, subject, names, clean_meta)
+        return self._save(conn, head, stored)
+
+    def _start(self, conn: Connection) -> tuple[AuditHead, bool]:
+        """The head to chain from, and whether a head row exists. A head that is missing or not sealed right is
+        rebuilt from the entries, after an ``audit.bad_head`` entry that keeps the finding in the chain."""
+        head, stored, trouble = current_head(conn, self.macs)
+        if trouble is not None:
+            anchor_log.error("audit head found %s (it named entry %s); recorded as %s", trouble, head.last_seq,
+                             BAD_HEAD)
+            head = self._write(conn, head, "system", BAD_HEAD, None, (),
+                               {"found_seq": head.last_seq, "reason": trouble})
+        return head, stored
+
+    def _write(self, conn: Connection, head: AuditHead, actor: str, action: str, subject: str | None,
+               names: tuple[str, ...], meta: Mapping[str, MetaValue]) -> AuditHead:
+        seq, at, kid = head.last_seq + 1, self.clock(), self.keyring.primary_id
+        mac = self.macs.entry(kid, seq, at, actor, action, subject, names, meta, head.last_mac)
         conn.execute(_INSERT, {"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
-                               "fields": list(names), "meta": clean_meta, "key_id": kid, "prev_mac": last_mac,
+                               "fields": list(names), "meta": dict(meta), "key_id": kid, "prev_mac": head.last_mac,
                                "mac": mac})
-        conn.execute(_MOVE_HEAD, {"last_seq": seq, "last_mac": mac})
-        return seq
+        return replace(head, last_seq=seq, last_mac=mac, key_id=None, seal=None)
+
+    def _save(self, conn: Connection, head: AuditHead, stored: bool) -> int:
+        """Seal ``head`` and store it; once the transaction commits, log it as an anchor."""
+        sealed = self.macs.sealed(head)
+        values = {"last_seq": sealed.last_seq, "last_mac": sealed.last_mac, "base_seq": sealed.base_seq,
+                  "base_mac": sealed.base_mac, "key_id": sealed.key_id, "seal": sealed.seal}
+        conn.execute(_MOVE_HEAD if stored else _INSERT_HEAD, values if stored else {"id": 1, **values})
+        if anchor_log.isEnabledFor(logging.INFO):
+            at = self.clock()
+            self.store.after_commit(conn, "audit.anchor", lambda: log_anchor(sealed, at))
+        return sealed.last_seq
 
     def record(self, **kwargs: Any) -> int:
         """Append an entry in a transaction of its own."""
@@ -127,10 +139,11 @@ class AuditLog:
             return self.append(conn, **kwargs)
 
     def head(self) -> tuple[int, str]:
-        """(last sequence number, its MAC): keep it elsewhere to detect truncation of the tail."""
+        """(last sequence number, its MAC). :meth:`anchor` keeps the sealed head outside the database."""
         with self.store.begin(write=False) as conn:
-            row = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
-        return (0, GENESIS) if row is None else (row.last_seq, row.last_mac)
+            row = conn.execute(select(audit_head.c.last_seq, audit_head.c.last_mac)
+                               .where(audit_head.c.id == 1)).first()
+        return (EMPTY_HEAD.last_seq, EMPTY_HEAD.last_mac) if row is None else (row.last_seq, row.last_mac)
 
     def entries(self, *, subject: str | None = None, action: str | None = None,
                 limit: int = 1000) -> list[AuditEntry]:
@@ -145,77 +158,68 @@ class AuditLog:
         return [AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, tuple(r.fields), dict(r.meta))
                 for r in reversed(rows)]
 
-    def _rows(self, conn: Connection) -> Iterator[Any]:
-        # Time, field names and meta come back as the driver gives them and are decoded by _decoded, so a
-        # hand-edited row is reported as a corrupt entry instead of failing inside a result processor.
-        raw = [type_coerce(c, NullType()).label(c.name) if c.name in ("at", "fields", "meta") else c
-               for c in audit_log.c]
-        q = select(*raw).order_by(audit_log.c.seq)
-        yield from conn.execution_options(yield_per=2000).execute(q)
-
-    @staticmethod
-    def _decoded(row: Any) -> tuple[datetime, list[str], dict[str, Any]]:
-        """(time, field names, meta) of a raw row; AuditChainError when a value has the wrong shape."""
-        try:
-            at, names, meta = row.at, row.fields, row.meta
-            at = datetime.fromisoformat(at) if isinstance(at, str) else at
-            names = json.loads(names) if isinstance(names, str) else names
-            meta = json.loads(meta) if isinstance(meta, str) else meta
-            if not isinstance(at, datetime) or not isinstance(names, list) or not isinstance(meta, dict) \
-                    or not all(isinstance(n, str) for n in names):
-                raise TypeError("wrong shape")
-        except (TypeError, ValueError):
-            raise AuditChainError(f"audit entry {row.seq} is corrupt (unreadable time, fields or meta)",
-                                  seq=row.seq) from None
-        at = at.replace(tzinfo=timezone.utc) if at.tzinfo is None else at.astimezone(timezone.utc)
-        return at, names, meta
-
-    def verify(self) -> VerifyReport:
-        """Walk the whole chain; raise :class:`AuditChainError` naming the first bad entry."""
+    def verify(self, *, anchor: Anchor | None = None) -> VerifyReport:
+        """Walk the whole chain and check its head, its base and its tail against ``anchor`` (by default the
+        latest line of the anchor file). Raises :class:`AuditChainError` listing every problem found (its
+        ``seq`` is the first bad entry); :class:`AuditAnchorError` when the anchor file cannot be read."""
+        if anchor is None and self.anchor_file is not None:
+            anchor = self.anchor_file.latest()
         with self.store.begin(write=False) as conn:
-            head = conn.execute(select(audit_head).where(audit_head.c.id == 1)).first()
-            if head is None:
-                if conn.execute(select(func.count()).select_from(audit_log)).scalar_one():
-                    raise AuditChainError("the audit head record is missing", seq=None)
-                return VerifyReport(0, None, None, GENESIS)
-            expected, prev, count, first = head.base_seq + 1, head.base_mac, 0, None
-            for row in self._rows(conn):
-                if row.seq != expected:
-                    bad = expected if row.seq > expected else row.seq
-                    raise AuditChainError(f"audit entry {bad} is missing or out of place (deleted or inserted)",
-                                          seq=bad)
-                if row.prev_mac != prev:
-                    raise AuditChainError(f"audit entry {row.seq} does not follow entry {row.seq - 1} "
-                                          "(inserted or reordered)", seq=row.seq)
-                at, names, meta = self._decoded(row)
-                try:
-                    mac = self._mac(row.key_id, row.seq, at, row.actor, row.action, row.subject,
-                                    names, meta, row.prev_mac)
-                except UnknownKeyError:
-                    raise AuditChainError(f"audit entry {row.seq} names key {row.key_id!r}, which is not in "
-                                          "the keyset", seq=row.seq) from None
-                if not hmac.compare_digest(mac, row.mac):
-                    raise AuditChainError(f"audit entry {row.seq} was modified", seq=row.seq)
-                first = row.seq if first is None else first
-                prev, expected, count = row.mac, expected + 1, count + 1
-            if expected - 1 != head.last_seq or prev != head.last_mac:
-                raise AuditChainError(
-                    f"the audit log ends at entry {expected - 1} but its head names entry {head.last_seq}: "
-                    "entries were removed from the end or the head was edited",
-                    seq=min(expected - 1, head.last_seq) + 1)
-        return VerifyReport(count, first, head.last_seq if count else None, prev)
+            return ChainCheck(conn, self.macs, anchor).run()
+
+    def anchor(self) -> Anchor | None:
+        """Append the sealed head to the anchor file when it moved since the latest anchor; ``run-due``,
+        ``audit verify`` and :meth:`truncate` call this. Returns the new anchor (``None``: no anchor file, empty
+        log, or nothing new). Raises :class:`AuditChainError` rather than anchor a head that is not sealed
+        right, does not name the newest entry or does not extend the latest anchor, and
+        :class:`AuditAnchorError` when the file cannot be used."""
+        if self.anchor_file is None:
+            return None
+        with self.anchor_file.writer() as out:
+            latest = out.latest()
+            with self.store.begin(write=False) as conn:
+                head = ChainCheck.quick(conn, self.macs, latest)
+            if head is None or (latest is not None and latest.head.same_position(head)):
+                return None
+            at = self.clock()
+            out.append(head, at)
+        log_anchor(head, at)
+        return Anchor(head, at)
+
+    def _anchor_quietly(self) -> None:
+        try:
+            self.anchor()
+        except ShopPrivacyError as exc:  # the change is committed; run-due and verify report it again
+            anchor_log.error("audit anchor not written: %s", exc)
 
     def truncate(self, *, before: datetime, actor: str = "retention") -> int:
-        """Remove entries older than ``before``, keeping the chain verifiable. Returns how many went."""
+        """Remove entries older than ``before``, keeping the chain verifiable: the base moves to the newest entry
+        removed, an ``audit.truncated`` entry records it, and the anchor is updated. Returns how many went."""
         with self.store.begin() as conn:
-            self.store.lock(conn, "shopprivacy:audit")
+            self.store.lock(conn, _LOCK)
             last = conn.execute(select(audit_log.c.seq, audit_log.c.mac).where(audit_log.c.at < before)
                                 .order_by(audit_log.c.seq.desc()).limit(1)).first()
             if last is None:
                 return 0
-            gone = conn.execute(delete(audit_log).where(audit_log.c.seq <= last.seq)).rowcount
-            conn.execute(update(audit_head).where(audit_head.c.id == 1)
-                         .values(base_seq=last.seq, base_mac=last.mac))
-            self.append(conn, actor=actor, action="audit.truncated", meta={"through_seq": last.seq,
-                                                                             "removed": gone})
-            return int(gone)
+            head, stored = self._start(conn)
+            gone = int(conn.execute(delete(audit_log).where(audit_log.c.seq <= last.seq)).rowcount)
+            moved = replace(head, base_seq=last.seq, base_mac=last.mac)
+            head = self._write(conn, moved, actor, TRUNCATED, None, (), {"through_seq": last.seq, "removed": gone})
+            self._save(conn, head, stored)
+        self._anchor_quietly()
+        return gone
+
+    def seal(self) -> bool:
+        """Seal a head that has no seal — one written by a development version from before heads were sealed —
+        after verifying the chain, and record ``audit.head_sealed``. Returns ``False`` when the head is absent
+        or already sealed (a wrong seal is never replaced: that is tampering, reported by :meth:`verify`)."""
+        with self.store.begin() as conn:
+            self.store.lock(conn, _LOCK)
+            head, stored, trouble = current_head(conn, self.macs)
+            if not stored or trouble != "no seal":
+                return False
+            ChainCheck(conn, self.macs, None, unsealed_head_ok=True).run()
+            head = self._write(conn, head, "system", HEAD_SEALED, None, (), {"found_seq": head.last_seq})
+            self._save(conn, head, stored)
+        self._anchor_quietly()
+        return True

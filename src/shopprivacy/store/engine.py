@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ from ..errors import DatabaseUnavailable, ShopPrivacyError
 from . import migrate
 
 log = logging.getLogger("shopprivacy.store")
+_AFTER_COMMIT = "sp_after_commit"
 
 
 #: SQLite result codes (primary code, the low byte) that mean the database file cannot be used right now:
@@ -123,13 +124,32 @@ class Store:
             conn = self.engine.connect()
         except (OperationalError, InterfaceError) as exc:
             raise DatabaseUnavailable(f"cannot reach the database {self.safe_url}: {type(exc.orig).__name__}") from None
+        callbacks: dict[str, Callable[[], None]] = {}
         try:
             if write and self.dialect == "sqlite":
                 conn = conn.execution_options(sp_write=True)
-            with conn.begin():
-                yield conn
+            conn.info[_AFTER_COMMIT] = callbacks
+            try:
+                with conn.begin():
+                    yield conn
+            finally:
+                conn.info.pop(_AFTER_COMMIT, None)
         finally:
             conn.close()
+        for callback in callbacks.values():
+            try:
+                callback()
+            except Exception:  # the transaction is committed: a failing follow-up must not undo its success
+                log.exception("after-commit callback failed")
+
+    def after_commit(self, conn: Connection, key: str, callback: Callable[[], None]) -> bool:
+        """Run ``callback`` once ``conn``'s transaction (one of :meth:`begin`) has committed; a later callback with
+        the same ``key`` replaces it. Returns ``False`` (and never runs it) for a transaction begun elsewhere."""
+        pending: dict[str, Callable[[], None]] | None = conn.info.get(_AFTER_COMMIT)
+        if pending is None:
+            return False
+        pending[key] = callback
+        return True
 
     def lock(self, conn: Connection, name: str) -> None:
         """Serialise writers on ``name`` until the transaction ends (PostgreSQL advisory lock).

@@ -28,7 +28,8 @@ audit_log = Table(
     Column("mac", String(64), nullable=False),
 )
 
-#: One row (id=1): the last entry of the chain, and the anchor left by truncation of old entries.
+#: One row (id=1): the last entry of the chain and the base left by truncation of old entries, sealed with the
+#: audit key (``seal`` under ``key_id``; NULL only in rows written before heads were sealed).
 audit_head = Table(
     "sp_audit_head",
     metadata,
@@ -37,6 +38,8 @@ audit_head = Table(
     Column("last_mac", String(64), nullable=False),
     Column("base_seq", BigInteger, nullable=False),
     Column("base_mac", String(64), nullable=False),
+    Column("key_id", String(12), nullable=True),
+    Column("seal", String(64), nullable=True),
 )
 
 #: Pending side effects on platforms, delivered by ``run-due`` with retries.
