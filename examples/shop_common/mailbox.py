@@ -31,13 +31,22 @@ _NOTICE_SUBJECTS = {
     "done": "Your privacy request is complete",
     "preferences": "Your e-mail preferences",
     "reminder": "A privacy request is due soon",
+    "verify_new": "Please confirm your new e-mail address",
+    "identifier_changed": "Your e-mail address with us was changed",
 }
 _NOTICE_TEXT = {
     "verify": "Someone (hopefully you) asked us to {kind} the personal data we hold about this address.\n"
-              "Open this link to confirm it was you:\n\n{link}\n\nIf it was not you, ignore this mail.",
+              "{asked}Open this link to confirm it was you:\n\n{link}\n\nIf it was not you, ignore this mail.",
     "export_ready": "Your copy is ready. It can be downloaded once, from this link:\n\n{link}",
     "preferences": "Choose which mails you get from us:\n\n{link}",
     "done": "We have finished your request to {kind} your personal data.",
+    "verify_new": "Someone asked us to change the e-mail address of their account with us to this address:\n"
+                  "{changes}\nOpen this link to confirm it was you; nothing changes until you do:\n\n{link}\n\n"
+                  "If it was not you, ignore this mail.",
+    "identifier_changed": "At a request confirmed from this address and from the new one, we changed:\n{changes}\n"
+                          "If you did not ask for this, reply to this mail at once (or write to "
+                          "privacy@shop.example) quoting request {request}: we will restore your address and "
+                          "secure your account.",
 }
 
 
@@ -84,8 +93,13 @@ class MailFolder:
             return
         kind = notice.request.kind if notice.request else "answer"
         template = _NOTICE_TEXT.get(notice.kind, "There is news about your privacy request.{link}")
+        asked = f"The correction asked for:\n{changes_text(notice)}" if notice.changes else ""
+        if any(c.needs_proof for c in notice.changes):
+            asked += ("It changes the address you log in with: confirm only if you asked for it yourself. We then "
+                      "mail a link to the new address; nothing changes until it is confirmed from there.\n")
         text = template.format(kind={"export": "export", "erase": "delete", "rectify": "correct"}.get(kind, kind),
-                               link=notice.link or "")
+                               link=notice.link or "", changes=changes_text(notice), asked=asked,
+                               request=notice.request.id if notice.request else "")
         self.write(self.compose(notice.to, _NOTICE_SUBJECTS.get(notice.kind, "Your privacy request"), text),
                    f"rights-{notice.kind}")
 
@@ -97,6 +111,11 @@ class MailFolder:
         else:
             self.write(self.compose(mail.to, _NOTICE_SUBJECTS["preferences"],
                                     _NOTICE_TEXT["preferences"].format(link=mail.link)), "preferences")
+
+
+def changes_text(notice: Notice) -> str:
+    """The corrections of a rectify request, one per line, with the masked values the SDK gives."""
+    return "".join(f"  {c.field}: {c.old + ' -> ' if c.old else ''}{c.new}\n" for c in notice.changes)
 
 
 def confirm_text(link: str) -> str:

@@ -158,6 +158,37 @@ def test_portal_export_is_verified_by_mail_and_downloads_the_account_data(app, c
     assert portal.post(download).status_code == 410  # downloadable once
 
 
+def test_a_strangers_correction_form_and_one_careless_click_do_not_move_the_account(app, client, shop, sp):
+    sign_up(client)
+    stranger, victim, stranger_address = app.test_client(), app.test_client(), "mallory@example.net"
+    resp = stranger.post("/privacy/rights", data={"action": "rectify", "email": EMAIL, "new_email": stranger_address},
+                         headers={"Origin": BASE})
+    assert resp.status_code == 200
+    run_due(app)
+    [verify] = mails(shop, "rights-verify")
+    assert verify["To"] == EMAIL and "j***@e******.com -> m***@e******.net" in verify.get_content()
+    assert "mallory" not in verify.get_content()
+    link = link_in(verify, "/privacy/rights/verify")
+    page = victim.get(link).get_data(as_text=True)
+    assert "m***@e******.net" in page and "mallory" not in page and "Confirm only if you asked" in page
+    assert victim.post(link).status_code == 200  # the victim clicks
+    run_due(app)
+
+    assert log_in(app.test_client(), EMAIL).status_code == 302  # the account still answers to its owner
+    [new] = mails(shop, "rights-verify_new")
+    assert new["To"] == stranger_address  # the stranger's export of "their" data holds nothing of Jane:
+    assert stranger.post("/privacy/rights", data={"action": "export", "email": stranger_address},
+                         headers={"Origin": BASE}).status_code == 200
+    run_due(app)
+    [mine] = [m for m in mails(shop, "rights-verify") if m["To"] == stranger_address]
+    assert stranger.post(link_in(mine, "/privacy/rights/verify")).status_code == 200
+    run_due(app)
+    [ready] = mails(shop, "rights-export_ready")
+    with zipfile.ZipFile(io.BytesIO(stranger.post(link_in(ready, "/privacy/rights/download")).data)) as archive:
+        data = json.loads(archive.read("data.json"))
+    assert "shop_customers" not in data["sources"] and "Lilas" not in json.dumps(data)
+
+
 def test_delete_account_gives_a_receipt_and_keeps_the_address_suppressed(app, client, shop, sp):
     _subscribe(client, shop)
     client.post("/subscribe/coffee-club", data={"csrf_token": csrf(client)})
@@ -231,7 +262,20 @@ def test_rectifying_the_email_moves_the_login_and_keeps_the_customer_key(app, cl
     req = sp.rights.open("rectify", {"email": EMAIL}, channel="account", verified_by="shop-login",
                          changes={"email": "Jane.Doe@Example.org", "phone": "+33 7 11 22 33 44",
                                   "address": "3 place Bellecour, 69002 Lyon"})
+    assert sp.rights.process(req.id).state == "awaiting_new"  # the new address is confirmed from itself first
+    assert log_in(app.test_client(), EMAIL).status_code == 302 and log_in(app.test_client(), new).status_code == 401
+    run_due(app)
+    [mail] = mails(shop, "rights-verify_new")
+    assert mail["To"] == new and "j***@e******.com -> j***@e******.org" in mail.get_content()
+    link = link_in(mail, "/privacy/rights/verify-new")
+    mailbox_owner = app.test_client()
+    assert mailbox_owner.get(link).status_code == 200 and log_in(app.test_client(), new).status_code == 401
+    assert mailbox_owner.post(link).status_code == 200
+    assert mailbox_owner.post(link).status_code == 410  # single use
     assert sp.rights.process(req.id).state == "done"
+    run_due(app)
+    [told] = mails(shop, "rights-identifier_changed")  # the previous address is told, the new one masked
+    assert told["To"] == EMAIL and "j***@e******.org" in told.get_content() and new not in told.get_content()
     [source] = [s for s in sp.rights.receipt(req.id).sources if s.source == "shop_customers"]
     assert {f.field: (f.outcome, f.rows) for f in source.fields} == {
         c: ("corrected", 1) for c in ("email", "email_bidx", "phone", "address")}

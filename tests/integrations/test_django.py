@@ -229,6 +229,10 @@ def test_model_source_configuration_errors_name_the_field(project, member_model)
         ModelSource(member_model, lookup="email_bidx", fields=(), rectify={"iban": "first_name"})
     with pytest.raises(ConfigurationError, match="is encrypted"):
         ModelSource(member_model, lookup="email", fields=())
+    with pytest.raises(ConfigurationError, match="'first_name' cannot be written to it"):
+        # the lookup's blind index follows "email": only an e-mail correction (confirmed from the new address)
+        # may move it, never a name correction mapped onto it
+        ModelSource(member_model, lookup="email_bidx", fields=(), rectify={"first_name": "email"})
     with pytest.raises(ConfigurationError, match="'email_bidx' cannot be corrected"):
         ModelSource(member_model, lookup="key", match="customer_id", fields=(), rectify={"email": "email_bidx"})
     with pytest.raises(ConfigurationError, match="needs a reason"):

@@ -92,3 +92,15 @@ def verify_all(sp, mailbox, request_id):
         token = notice.link.split("?t=", 1)[1]
         resp = sp.rights_web.verify(Request("POST", "/privacy/rights/verify", query={"t": token}))
         assert resp.status == 200, resp.body
+
+
+def confirm_new(sp, mailbox, request_id):
+    """Follow the links sent to the new e-mail address or phone of a correction (POST, as the button does)."""
+    from shopprivacy.web import Request
+    sp.outbox.deliver_due()
+    notices = mailbox.of("verify_new", request_id)
+    assert notices, "no link was sent to a new address"
+    for notice in notices:
+        token = notice.link.split("?t=", 1)[1]
+        resp = sp.rights_web.verify_new(Request("POST", "/privacy/rights/verify-new", query={"t": token}))
+        assert resp.status == 200, resp.body

@@ -13,7 +13,7 @@ from shopprivacy.rights import archive
 from shopprivacy.rights.tables import exports, identifiers, requests
 from shopprivacy.web import Request
 
-from .conftest import add_orders, orders, orders_source, verify_all
+from .conftest import add_orders, confirm_new, orders, orders_source, verify_all
 
 SAME_ORIGIN = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://shop.example"}
 
@@ -200,8 +200,12 @@ def test_rectify_applies_corrections_through_sources(rsp, shop_engine, mailbox):
     rsp.outbox.deliver_due()
     page = rsp.rights_web.verify(Request("GET", "/privacy/rights/verify",
                                          query={"t": token(mailbox.link("verify", req.id))}))
-    assert b"email" in page.body
+    assert "E-mail address: <bdi>j***@e******.com</bdi> → <bdi>j***@e******.com</bdi>" in page.body.decode()
     verify_all(rsp, mailbox, req.id)
+    assert rsp.rights.process(req.id).state == "awaiting_new"  # the new address confirms first
+    with shop_engine.connect() as conn:
+        assert {r.email for r in conn.execute(select(orders)).all()} == {"jane@example.com"}
+    confirm_new(rsp, mailbox, req.id)
     assert rsp.rights.process(req.id).state == "done"
     with shop_engine.connect() as conn:
         assert {r.email for r in conn.execute(select(orders)).all()} == {"jane.doe@example.com"}

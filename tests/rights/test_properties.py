@@ -15,6 +15,7 @@ tokens = st.one_of(st.text(max_size=300), st.from_regex(r"[A-Za-z0-9_.\-]{0,200}
 @given(token=tokens, method=st.sampled_from(["GET", "POST"]))
 def test_any_token_gives_a_4xx_page(sp, token, method):
     for handler, path in ((sp.rights_web.verify, "/privacy/rights/verify"),
+                          (sp.rights_web.verify_new, "/privacy/rights/verify-new"),
                           (sp.rights_web.download, "/privacy/rights/download")):
         resp = handler(Request(method, path, query={"t": token}))
         assert 400 <= resp.status < 500 and b"<script" not in resp.body
@@ -52,7 +53,8 @@ def test_cross_site_portal_posts_are_refused(sp):
 
 def test_routes_are_mounted(sp):
     paths = {r.full_path("/privacy") for r in sp.web_routes()}
-    assert {"/privacy/rights", "/privacy/rights/verify", "/privacy/rights/download"} <= paths
+    assert {"/privacy/rights", "/privacy/rights/verify", "/privacy/rights/verify-new",
+            "/privacy/rights/download"} <= paths
 
 
 @given(orders=st.one_of(st.lists(st.one_of(st.text(max_size=210), st.integers(), st.none(), st.booleans()),

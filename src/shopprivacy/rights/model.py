@@ -9,16 +9,22 @@ from typing import Any, Literal
 
 from ..errors import InvalidInput
 from ..fields.blind_index import normalise
+from .masking import MaskedChange
 
 Kind = Literal["export", "rectify", "erase"]
 KINDS: frozenset[str] = frozenset({"export", "rectify", "erase"})
 #: Identifier keys a request may carry.
 IDENTIFIERS: tuple[str, ...] = ("email", "phone", "customer_id")
-#: States in which a request still needs work.
-OPEN_STATES: frozenset[str] = frozenset({"received", "verified", "in_progress", "extended"})
+#: States in which a request still needs work. ``awaiting_new``: a verified correction of an identifier
+#: (e-mail, phone) waits until the new value is confirmed through the link sent to it.
+OPEN_STATES: frozenset[str] = frozenset({"received", "verified", "in_progress", "extended", "awaiting_new"})
 CLOSED_STATES: frozenset[str] = frozenset({"done", "rejected", "expired"})
 #: Fields the self-service portal may correct; sources map them onto their own columns.
 RECTIFIABLE: frozenset[str] = frozenset({"email", "first_name", "last_name", "name", "phone", "address"})
+#: Correctable fields that can identify (and so authenticate) a person: requests are opened and verified with
+#: them, sources match on them (a source's subject column is written only by the identifier it matches on).
+#: Changing one that identifies people here needs proof of control of the new value (:mod:`.identifier_change`).
+AUTHENTICATING: tuple[str, ...] = tuple(k for k in IDENTIFIERS if k in RECTIFIABLE)
 Outcome = Literal["erased", "anonymised", "retained", "corrected", "exported", "pending", "manual", "not_held"]
 
 
@@ -111,9 +117,12 @@ class Notice:
 
     ``kind``: ``verify`` (with ``link``), ``acknowledged``, ``export_ready`` (with ``link``), ``done``,
     ``done_platform_pending`` (an erasure done here; the platform accepted its part and completes it on its
-    own schedule), ``rejected``, ``extended``, ``preferences`` (with ``link``) or ``reminder`` (to the
-    operator).
+    own schedule), ``rejected``, ``extended``, ``preferences`` (with ``link``), ``reminder`` (to the
+    operator), ``verify_new`` (with ``link``: to the new e-mail address or phone of a correction, which is
+    made only once it is confirmed) or ``identifier_changed`` (to the previous address or phone once the
+    correction is made: say whom to contact if it was not them).
     ``channel``: ``email``, ``sms`` or ``operator``.
+    ``changes``: for a rectify request, each correction with its values masked (``j***@e******.com``).
     """
 
     kind: str
@@ -122,6 +131,7 @@ class Notice:
     locale: str
     request: RightsRequest | None
     link: str | None = field(default=None, repr=False)
+    changes: tuple[MaskedChange, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)

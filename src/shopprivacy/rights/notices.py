@@ -23,6 +23,7 @@ from .tables import attempts, identifiers
 
 if TYPE_CHECKING:
     from ..app import ShopPrivacy
+    from .identifier_change import IdentifierChanges
     from .service import Rights
     from .settings import RightsSettings
 
@@ -39,6 +40,7 @@ class NoticesMixin:
     settings: RightsSettings
     _sender: Sender | None
     _verify: TokenSigner
+    identifier_changes: IdentifierChanges
 
     def _audit(self, conn: Connection, row: Any, action: str, *, actor: str = "system", fields: tuple[str, ...] = (),
                **meta: Any) -> None:
@@ -116,7 +118,7 @@ class NoticesMixin:
             adapter = self.sp.adapter if self.platform_source is not None else None
             found = adapter.find_customer(customer_id=value) if isinstance(adapter, CustomerDirectory) else None
             return None if found is None or not found.email else ("email", found.email, ident)
-        return ("sms" if to == "phone" else "email", value, ident)
+        return ("sms" if to in ("phone", "new_phone") else "email", value, ident)
 
     def _deliver_notice(self, delivery: Delivery) -> None:
         if self._sender is None:
@@ -125,6 +127,7 @@ class NoticesMixin:
         with self.sp.store.begin(write=False) as conn:
             row = records.load(conn, p["request"]) if p.get("request") else None
             found = self._recipient(conn, p, delivery.idempotency_key)
+            shown = self.identifier_changes.shown_for(conn, row) if row is not None and row.kind == "rectify" else ()
         if found is None:
             return
         channel, to, ident = found
@@ -133,6 +136,8 @@ class NoticesMixin:
             link = self.sp.fields.decrypt(p["link"], context=NOTICE_CONTEXT, row=delivery.idempotency_key)
         elif p["notice"] == "verify" and row is not None and ident is not None:
             link = self.verify_link(row.id, ident.kind, ident.bidx)
+        elif p["notice"] == "verify_new" and row is not None and ident is not None:
+            link = self.identifier_changes.link(row.id, ident)
         elif p["notice"] == "preferences":
             email = self.sp.email
             if not email.history(to) and not any(email.is_suppressed(to, lid) for lid in email.settings.lists):
@@ -141,7 +146,7 @@ class NoticesMixin:
         request = records.to_request(row) if row is not None else None
         self._sender(Notice(kind=str(p["notice"]), channel=channel, to=to, link=link,
                             locale=row.locale if row is not None else self.sp.settings.default_locale,
-                            request=request))
+                            request=request, changes=shown))
         if row is None or channel == "operator":
             return
         with self.sp.store.begin() as conn:

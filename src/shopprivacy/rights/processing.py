@@ -26,7 +26,7 @@ from ..progress import Progress
 from ..store.jobs import JobHandle
 from ..store.outbox import Delivery
 from . import archive, records
-from .model import CLOSED_STATES, OPEN_STATES, FieldOutcome, RightsRequest, SourceReceipt, Subject
+from .model import CLOSED_STATES, IDENTIFIERS, OPEN_STATES, FieldOutcome, RightsRequest, SourceReceipt, Subject
 from .tables import attempts, exports, identifiers, redactions, requests
 
 if TYPE_CHECKING:
@@ -84,10 +84,12 @@ def process_one(rights: Rights, request_id: str) -> tuple[RightsRequest, bool]:
             row = records.load(conn, row.id, lock=True)
             workable = row.state in WORKABLE and row.verified_at is not None
             if workable:  # checked again under the lock: it may have been rejected or finished meanwhile
-                if row.state != "in_progress":
-                    records.set_state(conn, row.id, now, state="in_progress")
-                    rights._audit(conn, row, "rights.in_progress")
                 subject = records.subject_of(sp, conn, row)
+                # a new e-mail or phone is confirmed from itself before anything is corrected
+                workable = row.kind != "rectify" or not rights.identifier_changes.hold(conn, row, subject, now)
+            if workable and row.state != "in_progress":
+                records.set_state(conn, row.id, now, state="in_progress")
+                rights._audit(conn, row, "rights.in_progress")
         if workable:
             try:
                 if row.kind == "export":
@@ -303,6 +305,7 @@ def _rectify(rights: Rights, row: Any, subject: Subject, handle: JobHandle | Non
     with sp.store.begin() as conn:
         records.load(conn, row.id, lock=True)
         _done(rights, conn, row, now, fields=",".join(sorted(changes))[:200])
+        rights.identifier_changes.announce(conn, row, changes, subject)
         rights.notify_requester(conn, row, "done")
 
 
@@ -318,13 +321,14 @@ def run_due(rights: Rights, now: datetime) -> dict[str, int]:
         for row in stale:
             records.set_state(conn, row.id, now, state="expired", completed_at=now)
             rights._audit(conn, row, "rights.expired")
-        counts["expired"] = len(stale)
+        counts["expired"] = len(stale) + rights.identifier_changes.expire_unconfirmed(conn, now)
     with sp.store.begin(write=False) as conn:
         ready = conn.execute(select(requests.c.id, requests.c.verified_at).where(rights._ready_filter(now))
                              .order_by(requests.c.due_at).limit(200)).all()
         grace = timedelta(hours=s.verify_grace_hours)
         pending = {r.request_id for r in conn.execute(select(identifiers.c.request_id).where(
-            identifiers.c.request_id.in_([r.id for r in ready]), identifiers.c.verified_at.is_(None))).all()}
+            identifiers.c.request_id.in_([r.id for r in ready]), identifiers.c.kind.in_(IDENTIFIERS),
+            identifiers.c.verified_at.is_(None))).all()}
     for r in ready:
         if r.id in pending and r.verified_at + grace > now:
             counts["waiting"] += 1  # other identifiers may still be verified

@@ -21,7 +21,9 @@ from .archive import LOCALES
 from .builtin import PLATFORM_TOPIC, SdkSource
 from .deadlines import REGIMES, due_dates
 from .downloads import DownloadsMixin
+from .identifier_change import IdentifierChanges
 from .model import (
+    IDENTIFIERS,
     KINDS,
     OPEN_STATES,
     Receipt,
@@ -56,6 +58,7 @@ class Rights(DownloadsMixin):
         self._sources: dict[str, DataSource] = {}
         self._sender: Sender | None = None
         self.sdk_source = SdkSource(self)
+        self.identifier_changes = IdentifierChanges(self)
         sp.outbox.register(NOTICE_TOPIC, self._deliver_notice)
         sp.outbox.register(PLATFORM_TOPIC, lambda d: processing.deliver_platform_erase(self, d))
 
@@ -246,7 +249,7 @@ class Rights(DownloadsMixin):
         """Verify the identifier a link was sent to. Idempotent; only that identifier becomes usable."""
         payload = self._verify.verify(token, max_age_seconds=self.settings.verify_max_age_hours * 3600)
         rid, kind, bidx = payload.get("r"), payload.get("k"), payload.get("b")
-        if not isinstance(rid, str) or not isinstance(kind, str) or not isinstance(bidx, str):
+        if not isinstance(rid, str) or kind not in IDENTIFIERS or not isinstance(bidx, str):
             raise BadToken("the verification link is not valid")
         now = self.sp.clock()
         with self.sp.store.begin() as conn:
@@ -297,15 +300,6 @@ class Rights(DownloadsMixin):
                          if e.meta.get("request") == row.id)
         return Receipt(records.to_request(row), sources, failures, timeline)
 
-    def change_names(self, request_id: str) -> list[str]:
-        """Names of the fields a rectify request corrects (for the confirmation page)."""
-        with self.sp.store.begin(write=False) as conn:
-            row = records.load(conn, request_id)
-        if row.changes is None:
-            return []
-        changes = self.sp.fields.decrypt(row.changes, context=records.CHANGES_CONTEXT, row=row.id)
-        return sorted(changes) if isinstance(changes, dict) else []
-
     def consent_id_of(self, request_id: str) -> str | None:
         if not request_id:
             return None
@@ -320,8 +314,10 @@ class Rights(DownloadsMixin):
         bidxs = [self._bidx(k, v) for k in ("email", "phone", "customer_id") if (v := subject.get(k))]
         if not bidxs:
             return []
+        # a new e-mail or phone not yet confirmed (identifier_change) links the request to nobody
+        linking = identifiers.c.kind.in_(IDENTIFIERS) | identifiers.c.verified_at.is_not(None)
         q = (select(requests).join(identifiers, identifiers.c.request_id == requests.c.id)
-             .where(identifiers.c.bidx.in_(bidxs), requests.c.id != subject.request_id).distinct())
+             .where(identifiers.c.bidx.in_(bidxs), requests.c.id != subject.request_id, linking).distinct())
         return list(conn.execute(q).all())
 
     def requests_of(self, subject: Subject) -> list[dict[str, Any]]:

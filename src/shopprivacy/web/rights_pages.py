@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import logging
 from html import escape
-from typing import TYPE_CHECKING
 
 from ..errors import ConflictError, ExpiredToken, InvalidInput, NotFoundError, RateLimited, ShreddedError, TokenError
+from ..rights.identifier_change import USED
+from ..rights.masking import MaskedChange
 from .http import Request, Response, same_origin
 from .i18n import catalog
 from .pages import LocalizedPages
 from .routes import Route
-
-if TYPE_CHECKING:
-    pass
 
 log = logging.getLogger("shopprivacy.web")
 PACKAGE = "shopprivacy.rights"
@@ -35,6 +33,7 @@ class RightsPages(LocalizedPages):
         return [
             Route("rights.portal", "/rights", ("GET", "POST"), self.portal, csrf_exempt=True),
             Route("rights.verify", "/rights/verify", ("GET", "POST"), self.verify, csrf_exempt=True),
+            Route("rights.verify_new", "/rights/verify-new", ("GET", "POST"), self.verify_new, csrf_exempt=True),
             Route("rights.download", "/rights/download", ("GET", "POST"), self.download, csrf_exempt=True),
         ]
 
@@ -46,6 +45,22 @@ class RightsPages(LocalizedPages):
         key = "expired" if isinstance(exc, ExpiredToken) else "invalid"
         status = 404 if isinstance(exc, NotFoundError) else 400
         return self._page(req, "error_title", f"<p>{escape(t[key])}</p>", status=status)
+
+    @staticmethod
+    def _changes_html(t: dict[str, str], changes: tuple[MaskedChange, ...], *, warn: bool = True) -> str:
+        """The corrections as a list, values masked; with ``warn``, a warning when one moves an identifier."""
+        if not changes:
+            return ""
+        items = []
+        for c in changes:
+            values = {"field": escape(t.get("field_" + c.field, c.field)), "new": f"<bdi>{escape(c.new)}</bdi>"}
+            if c.old is None:
+                items.append(escape(t["change_new"]).format(**values))
+            else:
+                items.append(escape(t["change_line"]).format(old=f"<bdi>{escape(c.old)}</bdi>", **values))
+        warning = (f'<p role="note"><strong>{escape(t["identifier_warning"])}</strong></p>'
+                   if warn and any(c.needs_proof for c in changes) else "")
+        return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + f"</ul>{warning}"
 
     @staticmethod
     def _button_form(action: str, token: str, label: str) -> str:
@@ -127,14 +142,39 @@ class RightsPages(LocalizedPages):
                     raise ConflictError("closed")
                 body = f"<p>{escape(t['verify_question'].format(kind=t['kind_' + request.kind]))}</p>"
                 if request.kind == "rectify":
-                    fields = ", ".join(sorted(self.sp.rights.change_names(request.id)))
-                    body += f"<p>{escape(t['verify_fields'].format(fields=fields))}</p>"
+                    body += self._changes_html(t, self.sp.rights.identifier_changes.shown(request.id))
                 return self._page(req, "verify_title", body + self._button_form(req.path, token, t["verify_button"]))
             request = self.sp.rights.verify(token)
+            changes = self.sp.rights.identifier_changes.shown(request.id) if request.kind == "rectify" else ()
         except (TokenError, NotFoundError, ConflictError) as exc:
             return self._error(req, exc)
         due = request.due_at.date().isoformat()
-        return self._page(req, "verified_title", f"<p>{escape(t['verified'].format(due=due))}</p>")
+        body = f"<p>{escape(t['verified'].format(due=due))}</p>"
+        if any(c.needs_proof for c in changes):
+            body += f"<p>{escape(t['verified_next_new'])}</p>"
+        return self._page(req, "verified_title", body)
+
+    def verify_new(self, req: Request) -> Response:
+        """The link mailed (or texted) to the new e-mail address or phone of a correction: GET shows the
+        corrections, masked, and a button; POST confirms the new value, once."""
+        token = req.query.get("t", "")
+        t = catalog(PACKAGE, self._locale(req))
+        identifier_changes = self.sp.rights.identifier_changes
+        try:
+            if req.method == "GET":
+                _, shown = identifier_changes.read(token)
+                body = f"<p>{escape(t['verify_new_text'])}</p>" + self._changes_html(t, shown, warn=False)
+                return self._page(req, "verify_new_title",
+                                  body + self._button_form(req.path, token, t["verify_button"]))
+            request = identifier_changes.confirm(token)
+        except ExpiredToken as exc:
+            if str(exc) == USED:
+                return self._page(req, "error_title", f"<p>{escape(t['link_used'])}</p>", status=410)
+            return self._error(req, exc)
+        except (TokenError, NotFoundError, ConflictError) as exc:
+            return self._error(req, exc)
+        due = request.due_at.date().isoformat()
+        return self._page(req, "verified_new_title", f"<p>{escape(t['verified_new'].format(due=due))}</p>")
 
     # -- download ---------------------------------------------------------------------------------------
     def download(self, req: Request) -> Response:

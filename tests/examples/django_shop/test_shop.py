@@ -134,10 +134,19 @@ def test_portal_export_is_verified_by_mail_and_downloads_the_account_data(client
     assert portal.post("/privacy/rights", **form, headers=cross_site).status_code == 403
 
 
-def test_rectifying_the_email_moves_the_login_and_the_blind_index(client, sp):
+def test_rectifying_the_email_moves_the_login_and_the_blind_index(client, shop, sp):
     sign_up(client)
     req = sp.rights.open("rectify", {"email": EMAIL}, channel="account", verified_by="shop-login",
                          changes={"email": "jane.doe@example.org", "phone": "+33 7 11 22 33 44"})
+    assert sp.rights.process(req.id).state == "awaiting_new"  # the new address is confirmed from itself first
+    assert log_in(new_client(), "jane.doe@example.org").status_code == 401
+    manage("shopprivacy_run_due")
+    [mail] = mails(shop, "rights-verify_new")
+    assert mail["To"] == "jane.doe@example.org" and "j***@e******.org" in mail.get_content()
+    link = link_in(mail, "/privacy/rights/verify-new")
+    mailbox_owner = new_client()
+    assert mailbox_owner.get(link).status_code == 200 and log_in(new_client()).status_code == 302
+    assert mailbox_owner.post(link).status_code == 200
     done = sp.rights.process(req.id)
     assert done.state == "done"
     outcomes = {(s.source, f.field): f.outcome for s in sp.rights.receipt(done.id).sources for f in s.fields}
@@ -149,6 +158,10 @@ def test_rectifying_the_email_moves_the_login_and_the_blind_index(client, sp):
     assert "jane.doe@example.org" in page
     assert "+33711223344" in page  # the SDK normalises a corrected phone number
     assert sp.fields.blind_index("jane.doe@example.org", kind="email") in _raw_customers()[0]
+    manage("shopprivacy_run_due")
+    [told] = mails(shop, "rights-identifier_changed")  # the previous address is told, the new one masked
+    assert told["To"] == EMAIL and "j***@e******.org" in told.get_content()
+    assert "jane.doe@example.org" not in told.get_content()
 
 
 def test_delete_account_gives_a_receipt_and_keeps_the_address_suppressed(client, shop, sp):

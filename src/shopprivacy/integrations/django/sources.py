@@ -62,6 +62,11 @@ class ModelSource:
         if isinstance(known[lookup], EncryptedField):
             raise ConfigurationError(f"source {self.name!r}: {lookup!r} is encrypted (random nonces never match); "
                                      "look up by its BlindIndexField")
+        followed = getattr(known[lookup], "source", None) if isinstance(known[lookup], BlindIndexField) else None
+        for field_name, cols in plan.items():  # the lookup's index follows its source: only the match moves it
+            if followed in cols and field_name != match:
+                raise ConfigurationError(f"source {self.name!r}: {lookup!r} indexes {followed!r}, which holds the "
+                                         f"{match}; {field_name!r} cannot be written to it")
         for name_ in columns_of(plan):
             if isinstance(known[name_], BlindIndexField) or not known[name_].editable:
                 raise ConfigurationError(f"source {self.name!r}: {name_!r} cannot be corrected (correct the field "
