@@ -74,7 +74,7 @@ def bench_audit(name: str, url: str, ring: Keyring) -> None:
 def bench_outbox(name: str, url: str) -> None:
     store = Store.from_url(url)
     store.upgrade()
-    outbox = Outbox(store, OutboxSettings(batch_size=100))
+    outbox = Outbox(store, OutboxSettings())
     outbox.register("bench", lambda d: None)
     with store.begin() as conn:
         for i in range(N_OUTBOX):

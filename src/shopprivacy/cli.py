@@ -157,10 +157,11 @@ def cmd_run_due(args: argparse.Namespace) -> int:
     tasks = {name: dict(counts) for name, counts in report.tasks.items()}
     if args.json:
         print(json.dumps({"delivered": out.delivered, "retried": out.retried, "dead": out.dead,
-                          "dead_letters": report.dead_letters, "tasks": tasks,
+                          "superseded": out.superseded, "dead_letters": report.dead_letters, "tasks": tasks,
                           "audit_anchor_error": report.audit_anchor_error}))
-    elif out.delivered or out.retried or out.dead or any(any(c.values()) for c in tasks.values()):
-        print(f"outbox: {out.delivered} delivered, {out.retried} to retry, {out.dead} dead")
+    elif out.delivered or out.retried or out.dead or out.superseded or any(any(c.values()) for c in tasks.values()):
+        superseded = f", {out.superseded} superseded by newer rows" if out.superseded else ""
+        print(f"outbox: {out.delivered} delivered, {out.retried} to retry, {out.dead} dead{superseded}")
         for name, counts in tasks.items():
             print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if report.dead_letters:

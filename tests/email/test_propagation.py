@@ -91,3 +91,34 @@ def test_delivery_retries_with_backoff_while_the_suppression_holds(flaky, clock)
     assert sp.run_due().outbox.delivered == 0  # never delivered twice
     assert shop.applied == 1
     held()  # the local suppression is the source of truth, before and after the platform
+
+
+@pytest.fixture
+def fails_once(esp, store, clock, tmp_path):
+    shop = FlakyShop(f"sqlite:///{tmp_path}/flaky.db", [PlatformError("the platform is unavailable")])
+    app = ShopPrivacy(esp.settings, store=store, clock=clock, adapter=shop)
+    yield app, shop
+    app.close()
+
+
+def test_a_failed_opt_in_retried_after_an_unsubscribe_never_resubscribes_on_the_platform(fails_once, clock):
+    """Opt-in delivery fails once, the customer unsubscribes, the opt-in's retry comes due last."""
+    sp, shop = fails_once
+    cid = shop.add_customer("jane@example.com")
+    sp.email.confirm_opt_in(token_of(sp.email.request_opt_in("jane@example.com", "newsletter", source="form",
+                                                              consent_text_version="v1")))
+    assert sp.run_due().outbox.retried == 1  # the opt-in waits for its backoff
+    opt_in_key = shop.calls[0]
+    clock.advance(seconds=1)
+    sp.email.unsubscribe(token_of(sp.email.unsubscribe_url("jane@example.com", "newsletter")))
+    assert sp.run_due().outbox.delivered == 1
+    assert shop.customer(cid)["marketing_state"] == "unsubscribed"
+    clock.advance(hours=1)  # long past the opt-in's backoff
+    sp.run_due()
+    assert shop.customer(cid)["marketing_state"] == "unsubscribed"
+    assert sp.email.state("jane@example.com", "newsletter") == "unsubscribed"  # the SDK and the platform agree
+    assert shop.calls.count(opt_in_key) == 1  # the outdated opt-in was never sent again
+    with sp.store.begin(write=False) as conn:
+        statuses = conn.execute(select(outbox.c.status).where(outbox.c.topic == "email.marketing_consent")
+                                .order_by(outbox.c.id)).scalars().all()
+    assert statuses == ["superseded", "done"]

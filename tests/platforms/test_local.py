@@ -47,3 +47,23 @@ def test_marketing_consent_is_applied_once_per_idempotency_key(shop):
                                                           consent_updated_at=at, email="ghost@example.com"),
                                    idempotency_key="k3")
     assert not info.value.retryable
+
+
+def test_an_older_consent_arriving_late_never_overwrites_a_newer_one(shop):
+    cid = shop.add_customer("jane@example.com")
+    opt_in_at = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+    opt_out_at = datetime(2026, 11, 24, 12, 0, 1, tzinfo=timezone.utc)
+    shop.set_marketing_consent(MarketingConsentUpdate(list_id="news", subscribed=False, opt_in_level="unknown",
+                                                      consent_updated_at=opt_out_at, customer_id=cid),
+                               idempotency_key="out")
+    late = MarketingConsentUpdate(list_id="news", subscribed=True, opt_in_level="confirmed_opt_in",
+                                  consent_updated_at=opt_in_at, customer_id=cid)
+    shop.set_marketing_consent(late, idempotency_key="in")  # the retry of an earlier opt-in lands last
+    held = shop.customer(cid)
+    assert held["marketing_state"] == "unsubscribed" and held["marketing_updated_at"] == opt_out_at
+    shop.set_marketing_consent(late, idempotency_key="in")  # and stays refused when repeated
+    assert shop.customer(cid)["marketing_state"] == "unsubscribed"
+    newer = MarketingConsentUpdate(list_id="news", subscribed=True, opt_in_level="confirmed_opt_in",
+                                   consent_updated_at=opt_out_at.replace(second=2), customer_id=cid)
+    shop.set_marketing_consent(newer, idempotency_key="in-again")
+    assert shop.customer(cid)["marketing_state"] == "subscribed"

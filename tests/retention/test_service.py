@@ -107,7 +107,8 @@ def test_exemptions(ret, shop_db, db_url):
 
 def test_default_rules_on_sdk_tables(sp):
     with sp.store.begin() as conn:
-        for i, (status, done_at) in enumerate([("done", OLD), ("done", NOW), ("dead", OLD), ("pending", None)]):
+        for i, (status, done_at) in enumerate([("done", OLD), ("done", NOW), ("dead", OLD), ("pending", None),
+                                               ("superseded", OLD), ("superseded", NOW)]):
             conn.execute(insert(outbox).values(topic="t", idempotency_key=f"k{i}", payload={}, status=status,
                                                attempts=1, next_attempt_at=OLD, created_at=OLD, updated_at=OLD,
                                                done_at=done_at))
@@ -118,10 +119,11 @@ def test_default_rules_on_sdk_tables(sp):
     ret.hold("sp_outbox", "3", reason="dispute")
     plan = {p.rule: p.due for p in ret.plan(now=NOW)}
     assert plan["sdk.outbox.done"] == 1 and plan["sdk.outbox.dead"] == 0 and plan["sdk.jobs.done"] == 1
+    assert plan["sdk.outbox.superseded"] == 1
     got = {r.rule: r.processed for r in ret.sweep(now=NOW)}
-    assert got["sdk.outbox.done"] == 1 and got["sdk.jobs.done"] == 1
+    assert got["sdk.outbox.done"] == 1 and got["sdk.jobs.done"] == 1 and got["sdk.outbox.superseded"] == 1
     with sp.store.begin(write=False) as conn:
-        assert sorted(conn.execute(select(outbox.c.idempotency_key)).scalars()) == ["k1", "k2", "k3"]
+        assert sorted(conn.execute(select(outbox.c.idempotency_key)).scalars()) == ["k1", "k2", "k3", "k5"]
     sp.audit.verify()
 
 

@@ -168,10 +168,53 @@ def test_user_errors_raise_with_codes_and_fields(options: ShopifyOptions, fake_t
 
 
 @responses.activate
-def test_non_json_answer_is_a_response_error(options: ShopifyOptions, fake_time: FakeTime) -> None:
+def test_non_json_answer_is_a_retryable_response_error(options: ShopifyOptions, fake_time: FakeTime) -> None:
     responses.add_callback(responses.POST, ENDPOINT, callback=Router().on("CustomerById", (200, {}, "<html>")))
-    with pytest.raises(ShopifyResponseError):
-        make(options, fake_time).execute("CustomerById", Q, {})
+    with pytest.raises(ShopifyResponseError) as info:
+        make(options, fake_time, max_attempts=3).execute("CustomerById", Q, {})
+    assert info.value.retryable and len(responses.calls) == 3 and fake_time.sleeps == [0.5, 1.0]
+
+
+@responses.activate
+@pytest.mark.parametrize("body", ["<html><body>Service temporarily unavailable</body></html>",
+                                  '{"data": {"customer": {"id": "gid://shop', "[1, 2]", '{"extensions": {}}'])
+def test_a_malformed_200_is_retried_then_succeeds(options: ShopifyOptions, fake_time: FakeTime, body: str) -> None:
+    router = Router().on("CustomerById", (200, {}, body), OK)
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    assert make(options, fake_time).execute("CustomerById", Q, {})["customer"]["id"] == "gid://shopify/Customer/1"
+    assert router.ops() == ["CustomerById", "CustomerById"]
+
+
+@responses.activate
+@pytest.mark.parametrize(("status", "header", "expected"), [(429, "3600", 3600.0), (503, "7200", 7200.0),
+                                                            (429, "999999", 86400.0)])
+def test_a_long_retry_after_is_handed_back_never_slept(options: ShopifyOptions, fake_time: FakeTime, status: int,
+                                                       header: str, expected: float) -> None:
+    router = Router().on("CustomerById", (status, {"Retry-After": header}, ""), OK)
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    with pytest.raises(ShopifyHTTPError) as info:
+        make(options, fake_time, max_wait=30).execute("CustomerById", Q, {})
+    assert info.value.retryable and info.value.retry_after == expected
+    assert fake_time.sleeps == [] and len(router.calls) == 1
+
+
+@responses.activate
+def test_a_throttle_wait_beyond_max_wait_is_handed_back(options: ShopifyOptions, fake_time: FakeTime) -> None:
+    # (1000 requested - 0 available) / 100 per second: 10 s, more than max_wait
+    router = Router().on("CustomerById", throttled(requested=1000, available=0), OK)
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    with pytest.raises(ShopifyThrottled) as info:
+        make(options, fake_time, max_wait=5).execute("CustomerById", Q, {})
+    assert info.value.retry_after == pytest.approx(10.0) and fake_time.sleeps == []
+
+
+@responses.activate
+def test_a_bulk_download_never_sleeps_past_max_wait(options: ShopifyOptions, fake_time: FakeTime) -> None:
+    url = "https://storage.example/bulk.jsonl"
+    responses.add(responses.GET, url, status=503, headers={"Retry-After": "600"})
+    with pytest.raises(ShopifyHTTPError) as info:
+        list(make(options, fake_time, max_wait=30).download_lines(url, operation="BulkDueScan"))
+    assert info.value.retry_after == 600.0 and fake_time.sleeps == []
 
 
 @given(st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=5),

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 import pytest
 import responses
 from shopify_fakes import ENDPOINT, Router, answer
-from shopprivacy_shopify import ShopifyAdapter
+from shopprivacy_shopify import ShopifyAdapter, ShopifyResponseError
 from shopprivacy_shopify.customers import customer_gid
 
 from shopprivacy.errors import InvalidInput, PlatformError
@@ -44,6 +44,7 @@ def test_marketing_consent_update(adapter: ShopifyAdapter) -> None:
     ok = answer({"customerEmailMarketingConsentUpdate": {"customer": {"id": "gid://shopify/Customer/9"},
                                                           "userErrors": []}})
     router = (Router().on("CustomerEmailMarketingConsentUpdate", ok)
+              .on("CustomerMarketingConsent", held(None), held("2026-11-24T11:59:59Z"))
               .on("CustomerByEmail", answer({"customerByIdentifier": {"id": "gid://shopify/Customer/9"}})))
     responses.add_callback(responses.POST, ENDPOINT, callback=router)
     adapter.set_marketing_consent(MarketingConsentUpdate(list_id="news", subscribed=True,
@@ -60,6 +61,91 @@ def test_marketing_consent_update(adapter: ShopifyAdapter) -> None:
             "consentUpdatedAt": "2026-11-24T12:00:00+00:00"}},
         {"customerId": "gid://shopify/Customer/9", "emailMarketingConsent": {
             "marketingState": "UNSUBSCRIBED", "consentUpdatedAt": "2026-11-24T12:00:00+00:00"}}]
+    reads = [c for c in router.calls if c[0] == "CustomerMarketingConsent"]
+    assert [c[1] for c in reads] == [{"id": "gid://shopify/Customer/9"}] * 2
+    assert "defaultEmailAddress { marketingUpdatedAt }" in reads[0][2]  # the consent time, nothing personal
+
+
+def held(at: str | None, *, address: bool = True) -> dict:
+    """The answer to CustomerMarketingConsent: Shopify's consent time for customer 9."""
+    email = {"marketingUpdatedAt": at} if address else None
+    return answer({"customer": {"id": "gid://shopify/Customer/9", "defaultEmailAddress": email}})
+
+
+@responses.activate
+def test_an_older_consent_is_not_sent_over_a_newer_one_shopify_holds(adapter: ShopifyAdapter) -> None:
+    ok = answer({"customerEmailMarketingConsentUpdate": {"customer": {"id": "gid://shopify/Customer/9"},
+                                                          "userErrors": []}})
+    router = (Router().on("CustomerEmailMarketingConsentUpdate", ok)
+              .on("CustomerMarketingConsent", held("2026-11-24T12:00:01Z"), held("2026-11-24T12:00:00Z"),
+                  held(None, address=False)))
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+
+    def send(at: datetime) -> None:
+        adapter.set_marketing_consent(MarketingConsentUpdate(
+            list_id="news", subscribed=True, opt_in_level="confirmed_opt_in", consent_updated_at=at,
+            customer_id="9"), idempotency_key="k")
+
+    send(AT)  # Shopify holds a consent one second newer: the late opt-in is not sent
+    assert router.ops() == ["CustomerMarketingConsent"]
+    send(AT)  # the same time: sent again (repeating a state is harmless)
+    send(AT)  # no consent held yet: sent
+    assert router.ops().count("CustomerEmailMarketingConsentUpdate") == 2
+
+
+@responses.activate
+@pytest.mark.parametrize("answer_", [
+    {"customer": {"id": "gid://shopify/Customer/9", "defaultEmailAddress": {"marketingUpdatedAt": "yesterday"}}},
+    {"customer": {"id": "gid://shopify/Customer/9", "defaultEmailAddress": {"marketingUpdatedAt": "2026-11-24"}}},
+    {"customer": {"id": "gid://shopify/Customer/9", "defaultEmailAddress": "jane@example.com"}},
+    {"customer": "gid://shopify/Customer/9"},
+    {},
+])
+def test_a_malformed_consent_read_is_retryable_and_sends_nothing(adapter: ShopifyAdapter, answer_: dict) -> None:
+    router = Router().on("CustomerMarketingConsent", answer(answer_))
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    with pytest.raises(ShopifyResponseError) as info:
+        adapter.set_marketing_consent(MarketingConsentUpdate(
+            list_id="news", subscribed=False, opt_in_level="unknown", consent_updated_at=AT, customer_id="9"),
+            idempotency_key="k")
+    assert info.value.retryable and "jane" not in str(info.value)
+    assert "CustomerEmailMarketingConsentUpdate" not in router.ops()
+
+
+@responses.activate
+def test_consent_is_sent_with_its_time_when_the_app_may_not_read_the_consent_held(adapter: ShopifyAdapter) -> None:
+    denied = {"errors": [{"message": "Access denied for defaultEmailAddress field.", "path": ["customer"],
+                          "extensions": {"code": "ACCESS_DENIED"}}], "data": {"customer": None}}
+    ok = answer({"customerEmailMarketingConsentUpdate": {"customer": {"id": "gid://shopify/Customer/9"},
+                                                          "userErrors": []}})
+    router = Router().on("CustomerMarketingConsent", denied).on("CustomerEmailMarketingConsentUpdate", ok)
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    adapter.set_marketing_consent(MarketingConsentUpdate(
+        list_id="news", subscribed=False, opt_in_level="unknown", consent_updated_at=AT, customer_id="9"),
+        idempotency_key="k")
+    assert router.ops() == ["CustomerMarketingConsent", "CustomerEmailMarketingConsentUpdate"]
+    assert router.calls[1][1]["input"]["emailMarketingConsent"]["consentUpdatedAt"] == AT.isoformat()
+
+
+@responses.activate
+def test_consent_for_a_deleted_customer_is_permanent(adapter: ShopifyAdapter) -> None:
+    responses.add_callback(responses.POST, ENDPOINT,
+                           callback=Router().on("CustomerMarketingConsent", answer({"customer": None})))
+    with pytest.raises(PlatformError) as info:
+        adapter.set_marketing_consent(MarketingConsentUpdate(
+            list_id="news", subscribed=False, opt_in_level="unknown", consent_updated_at=AT, customer_id="9"),
+            idempotency_key="k")
+    assert not info.value.retryable
+
+
+@responses.activate
+@pytest.mark.parametrize("data", [{}, {"customerByIdentifier": "gid://shopify/Customer/9"},
+                                  {"customerByIdentifier": {"id": 9}}])
+def test_a_malformed_lookup_is_not_taken_for_no_such_customer(adapter: ShopifyAdapter, data: dict) -> None:
+    responses.add_callback(responses.POST, ENDPOINT, callback=Router().on("CustomerByEmail", answer(data)))
+    with pytest.raises(ShopifyResponseError) as info:
+        adapter.find_customer(email="jane@example.com")
+    assert info.value.retryable
 
 
 @responses.activate

@@ -79,7 +79,11 @@ class EmailBase:
 
     def _propagate(self, conn: Connection, subject: str, list_id: str, *, subscribed: bool, level: str,
                    now: datetime) -> None:
-        """Queue the change for the platform in ``conn``'s transaction (delivered by ``run-due``)."""
+        """Queue the change for the platform in ``conn``'s transaction (delivered by ``run-due``).
+
+        Rows of one subject and list share an ordering key (pseudonym and list id only): they reach the
+        platform in order, and a newer change supersedes an older one still waiting for a retry."""
         key = f"{TOPIC}:{subject}:{list_id}:{'in' if subscribed else 'out'}:{now.isoformat()}"
         self.sp.outbox.enqueue(conn, TOPIC, {"subject": subject, "list": list_id, "subscribed": subscribed,
-                                             "level": level, "at": now.isoformat()}, idempotency_key=key[:200])
+                                             "level": level, "at": now.isoformat()}, idempotency_key=key[:200],
+                               ordering_key=f"{TOPIC}:{subject}:{list_id}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Column, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, MetaData, String, Table, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from ..errors import InvalidInput, NotFoundError, PlatformError
@@ -100,6 +100,8 @@ class LocalShop(LocalSubscriptionsMixin):
 
     # -- MarketingConsentSink ---------------------------------------------------------------------------
     def set_marketing_consent(self, update_: MarketingConsentUpdate, *, idempotency_key: str) -> None:
+        """Record the state with its consent time. A write older than the state held is refused (recorded
+        as applied, changing nothing), so a late retry never overwrites a newer consent."""
         ref = self.find_customer(customer_id=update_.customer_id) if update_.customer_id else (
             self.find_customer(email=update_.email) if update_.email else None)
         with self.engine.begin() as conn:
@@ -108,12 +110,14 @@ class LocalShop(LocalSubscriptionsMixin):
                 return
             if ref is None:
                 raise PlatformError("the local shop has no such customer", retryable=False)
-            conn.execute(update(customers).where(customers.c.id == ref.id).values(
+            held = customers.c.marketing_updated_at
+            changed = conn.execute(update(customers).where(
+                customers.c.id == ref.id, or_(held.is_(None), held <= update_.consent_updated_at)).values(
                 marketing_state="subscribed" if update_.subscribed else "unsubscribed",
                 marketing_opt_in_level=update_.opt_in_level,
-                marketing_updated_at=update_.consent_updated_at))
-            conn.execute(insert(applied_writes).values(idempotency_key=idempotency_key,
-                                                       operation="marketing_consent", result=ref.id))
+                marketing_updated_at=update_.consent_updated_at)).rowcount
+            conn.execute(insert(applied_writes).values(idempotency_key=idempotency_key, operation="marketing_consent",
+                                                       result=ref.id if changed else "older than the state held"))
 
     # -- PersonalDataHost -------------------------------------------------------------------------------
     def export_customer(self, customer_id: str) -> dict[str, Any]:

@@ -18,12 +18,15 @@ RULE_PROVIDERS: tuple[str, ...] = ("shopprivacy.retention.defaults", "shopprivac
 
 
 def retention_rules() -> list[Rule]:
-    """Foundation tables: delivered and dead outbox rows, webhook dedupe keys, finished jobs, old audit."""
+    """Foundation tables: delivered, superseded and dead outbox rows, webhook dedupe keys, finished jobs, old audit."""
     hold = (Exemption(kind="legal_hold"),)
     return [
         Rule(name="sdk.outbox.done", table="sp_outbox", anchor="done_at", keep_for=timedelta(days=30),
              where={"status": "done"}, exempt=hold,
              description="delivered platform side effects"),
+        Rule(name="sdk.outbox.superseded", table="sp_outbox", anchor="done_at", keep_for=timedelta(days=30),
+             where={"status": "superseded"}, exempt=hold,
+             description="platform side effects made pointless by a newer one, never delivered"),
         Rule(name="sdk.outbox.dead", table="sp_outbox", anchor="updated_at", keep_for=timedelta(days=180),
              where={"status": "dead"}, exempt=hold,
              description="dead letters, kept long enough to inspect and requeue"),

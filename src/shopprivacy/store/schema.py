@@ -50,7 +50,7 @@ outbox = Table(
     Column("topic", String(120), nullable=False),
     Column("idempotency_key", String(200), nullable=False, unique=True),
     Column("payload", JSON, nullable=False),
-    Column("status", String(16), nullable=False),  # pending | delivering | done | dead
+    Column("status", String(16), nullable=False),  # pending | delivering | done | dead | superseded
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UTCDateTime, nullable=False),
     Column("lease_until", UTCDateTime, nullable=True),
@@ -59,7 +59,11 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime, nullable=True),
+    #: Rows sharing a key carry successive states of one thing (a subject's consent on one list): delivered
+    #: one at a time in ``id`` order, and only the newest one (see :mod:`shopprivacy.store.outbox`).
+    Column("ordering_key", String(200), nullable=True),
     Index("ix_sp_outbox_due", "status", "next_attempt_at"),
+    Index("ix_sp_outbox_ordering", "ordering_key", "id"),
 )
 
 #: Checkpoints and leases of long jobs (re-encrypt, retention, renewals, export).

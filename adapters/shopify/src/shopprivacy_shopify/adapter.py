@@ -36,7 +36,7 @@ class ShopifyAdapter(CustomerOperations, SubscriptionOperations):
     def __init__(self, options: ShopifyOptions, *, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
-        self.client = AdminClient(options, session=session, sleep=sleep,
+        self.client = AdminClient(options, session=session, sleep=sleep, max_wait=options.max_wait,
                                   throttle=CostThrottle(clock=clock, sleep=sleep))
         self.bulk = BulkQuery(self.client, sleep=sleep, clock=clock)
         self.page_size = options.page_size

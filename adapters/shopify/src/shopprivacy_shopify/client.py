@@ -2,9 +2,14 @@
 
 Connection set-up failures are retried by urllib3's ``Retry`` on the session's adapter (nothing was sent
 yet, so that is safe for every request). Everything that needs Shopify's semantics is handled here, with
-an injectable ``sleep``: HTTP 429 and 5xx honouring ``Retry-After``, read timeouts, and ``THROTTLED``
-answers (waiting for the bucket by ``extensions.cost``). Every operation the adapter sends is safe to repeat:
-reads, state-setting mutations, and billing attempts carrying an idempotency key.
+an injectable ``sleep``: HTTP 429 and 5xx honouring ``Retry-After``, read timeouts, malformed answers (an
+HTML page or a truncated body with status 200), and ``THROTTLED`` answers (waiting for the bucket by
+``extensions.cost``). Every operation the adapter sends is safe to repeat: reads, state-setting mutations,
+and billing attempts carrying an idempotency key.
+
+No single wait is longer than ``max_wait``: when Shopify asks for more (a ``Retry-After`` of an hour), the
+retryable error is raised at once with ``retry_after`` set, so an outbox delivery hands the wait back to
+the outbox, which reschedules the row, instead of sleeping inside its lease.
 """
 
 from __future__ import annotations
@@ -36,13 +41,17 @@ log = logging.getLogger("shopprivacy.shopify")
 USER_AGENT = "shopprivacy-shopify"
 
 
+#: The longest ``Retry-After`` taken literally (a day); longer asks are read as this.
+MAX_RETRY_AFTER = 86_400.0
+
+
 def _retry_after(response: requests.Response) -> float | None:
     value = response.headers.get("Retry-After")
     try:
         seconds = float(value) if value is not None else None
     except ValueError:
         return None
-    return seconds if seconds is not None and 0 <= seconds <= 3600 else None
+    return min(seconds, MAX_RETRY_AFTER) if seconds is not None and 0 <= seconds < float("inf") else None
 
 
 def make_session(options: ShopifyOptions) -> requests.Session:
@@ -61,13 +70,14 @@ class AdminClient:
 
     def __init__(self, options: ShopifyOptions, *, session: requests.Session | None = None,
                  throttle: CostThrottle | None = None, sleep: Callable[[float], None] = time.sleep,
-                 max_attempts: int = 6, max_backoff: float = 30.0) -> None:
+                 max_attempts: int = 6, max_backoff: float = 30.0, max_wait: float = 30.0) -> None:
         self.options = options
         self.session = session or make_session(options)
         self.throttle = throttle or CostThrottle(sleep=sleep)
         self.sleep = sleep
         self.max_attempts = max_attempts
         self.max_backoff = max_backoff
+        self.max_wait = max_wait
         #: Response body bytes received (GraphQL answers and bulk downloads).
         self.bytes_received = 0
         #: Seconds slept on retries (HTTP 429/5xx, timeouts, THROTTLED).
@@ -84,6 +94,15 @@ class AdminClient:
     def _wait(self, seconds: float) -> None:
         self.retry_waited += seconds
         self.sleep(seconds)
+
+    def _too_long(self, error: ShopifyError, delay: float) -> bool:
+        """True (and ``error.retry_after`` set) when ``delay`` is beyond ``max_wait``: the caller waits instead."""
+        if delay <= self.max_wait:
+            return False
+        error.retry_after = max(delay, error.retry_after or 0.0)
+        log.info("shopify %s: asked to wait %.0fs, longer than max_wait; handing the wait back", error.operation,
+                 delay)
+        return True
 
     def execute(self, operation: str, query: str, variables: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The ``data`` of ``query``; raises a :class:`ShopifyError` subclass naming ``operation``."""
@@ -107,6 +126,8 @@ class AdminClient:
             if not last.retryable or attempt == self.max_attempts:
                 break
             delay = last.retry_after if isinstance(last, ShopifyThrottled) else self._backoff(attempt, last.retry_after)
+            if self._too_long(last, delay or 0.0):
+                break
             log.info("shopify %s attempt %s failed (%s); retrying in %.1fs", operation, attempt,
                      type(last).__name__, delay or 0.0)
             self._wait(delay or 0.0)
@@ -199,9 +220,10 @@ class AdminClient:
                 error = ShopifyHTTPError(f"download HTTP {response.status_code}", operation=operation,
                                          status=response.status_code, retry_after=_retry_after(response))
                 response.close()
-            if not error.retryable or attempt == self.max_attempts:
+            delay = self._backoff(attempt, error.retry_after)
+            if not error.retryable or attempt == self.max_attempts or self._too_long(error, delay):
                 raise error
-            self._wait(self._backoff(attempt, error.retry_after))
+            self._wait(delay)
 
 
-__all__ = ["USER_AGENT", "AdminClient", "make_session"]
+__all__ = ["MAX_RETRY_AFTER", "USER_AGENT", "AdminClient", "make_session"]

@@ -1,19 +1,24 @@
 """Customer operations: lookup, e-mail marketing consent, data export and erasure requests.
 
-Each query selects what its purpose needs: a lookup asks for the id only; the consent update returns the
-id only; only the export (the customer's own data request) reads names, addresses and orders.
+Each query selects what its purpose needs: a lookup asks for the id only; the consent update reads the
+time of the consent Shopify holds and returns the id only; only the export (the customer's own data
+request) reads names, addresses and orders.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from shopprivacy.errors import InvalidInput
 from shopprivacy.platforms import CustomerRef, ErasureReceipt, MarketingConsentUpdate
 
 from .client import AdminClient
-from .errors import ShopifyError
+from .errors import ShopifyError, ShopifyGraphQLError, ShopifyResponseError
+
+log = logging.getLogger("shopprivacy.shopify")
 
 CUSTOMER_GID = "gid://shopify/Customer/"
 _GID = re.compile(r"^gid://shopify/Customer/\d{1,20}$")
@@ -21,6 +26,8 @@ _GID = re.compile(r"^gid://shopify/Customer/\d{1,20}$")
 BY_ID = "query CustomerById($id: ID!) { customer(id: $id) { id } }"
 BY_EMAIL = ("query CustomerByEmail($email: String!) { "
             "customerByIdentifier(identifier: {emailAddress: $email}) { id } }")
+CONSENT_HELD = ("query CustomerMarketingConsent($id: ID!) { customer(id: $id) { id "
+                "defaultEmailAddress { marketingUpdatedAt } } }")
 CONSENT = ("mutation CustomerEmailMarketingConsentUpdate($input: CustomerEmailMarketingConsentUpdateInput!) { "
            "customerEmailMarketingConsentUpdate(input: $input) { customer { id } "
            "userErrors { field message code } } }")
@@ -58,19 +65,23 @@ class CustomerOperations:
     client: AdminClient
 
     def find_customer(self, *, email: str | None = None, customer_id: str | None = None) -> CustomerRef | None:
+        """The customer, or None when Shopify answers that there is none; ShopifyResponseError (retryable)
+        when the answer is malformed, so a broken answer is never taken for "no such customer"."""
         if customer_id:
-            node = self.client.execute("CustomerById", BY_ID, {"id": customer_gid(customer_id)}).get("customer")
+            operation, field = "CustomerById", "customer"
+            data = self.client.execute(operation, BY_ID, {"id": customer_gid(customer_id)})
         elif email and "@" in email:
-            node = self.client.execute("CustomerByEmail", BY_EMAIL, {"email": email.strip()}).get(
-                "customerByIdentifier")
+            operation, field = "CustomerByEmail", "customerByIdentifier"
+            data = self.client.execute(operation, BY_EMAIL, {"email": email.strip()})
         else:
             raise InvalidInput("find_customer needs an e-mail or a customer id")
-        if not isinstance(node, dict) or not isinstance(node.get("id"), str):
-            return None
-        return CustomerRef(id=node["id"], email=email.strip() if email else None)
+        node = _node(data, field, operation)
+        return None if node is None else CustomerRef(id=node["id"], email=email.strip() if email else None)
 
     def set_marketing_consent(self, update: MarketingConsentUpdate, *, idempotency_key: str) -> None:
-        """Mirror the state with ``customerEmailMarketingConsentUpdate`` (setting a state is idempotent)."""
+        """Mirror the state with ``customerEmailMarketingConsentUpdate`` and its ``consentUpdatedAt``. When
+        Shopify already holds a newer consent (``marketingUpdatedAt``), nothing is sent: a late retry never
+        overwrites a newer state. Setting the same state again is harmless."""
         customer_id = update.customer_id
         if not customer_id and update.email:
             found = self.find_customer(email=update.email)
@@ -80,6 +91,10 @@ class CustomerOperations:
             customer_id = found.id
         if not customer_id:
             raise InvalidInput("a marketing consent update needs a customer id or an e-mail address")
+        held_at = self._consent_held_at(customer_gid(customer_id))
+        if held_at is not None and held_at > update.consent_updated_at:
+            log.info("shopify marketing consent not sent: Shopify holds a newer consent for this customer")
+            return
         consent: dict[str, Any] = {
             "marketingState": "SUBSCRIBED" if update.subscribed else "UNSUBSCRIBED",
             "consentUpdatedAt": update.consent_updated_at.isoformat(),
@@ -89,6 +104,34 @@ class CustomerOperations:
         self.client.mutate("CustomerEmailMarketingConsentUpdate", CONSENT,
                            {"input": {"customerId": customer_gid(customer_id), "emailMarketingConsent": consent}},
                            "customerEmailMarketingConsentUpdate")
+
+    def _consent_held_at(self, gid: str) -> datetime | None:
+        """When the e-mail marketing consent Shopify holds for the customer was last updated (None: never, or
+        the app may not read it: then Shopify's own rule, the most recent ``consentUpdatedAt`` wins, is left)."""
+        operation = "CustomerMarketingConsent"
+        try:
+            data = self.client.execute(operation, CONSENT_HELD, {"id": gid})
+        except ShopifyGraphQLError as exc:
+            if "ACCESS_DENIED" not in exc.codes:
+                raise
+            log.info("shopify consent time not readable (ACCESS_DENIED); sending the update with its time only")
+            return None
+        node = _node(data, "customer", operation)
+        if node is None:
+            raise ShopifyError("no customer has this id", operation=operation, retryable=False)
+        address = node.get("defaultEmailAddress")
+        if address is None:
+            return None
+        raw = address.get("marketingUpdatedAt") if isinstance(address, dict) else ""
+        if raw is None:
+            return None
+        try:
+            at = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            raise ShopifyResponseError("marketingUpdatedAt is not a date-time with offset", operation=operation)
+        return at
 
     def export_customer(self, customer_id: str) -> dict[str, Any]:
         """The customer, their addresses and orders, as Shopify holds them (JSON-able)."""
@@ -110,6 +153,19 @@ class CustomerOperations:
         self.client.mutate("CustomerRequestDataErasure", ERASE, {"id": gid}, "customerRequestDataErasure")
         return ErasureReceipt(platform="shopify", customer_id=gid, pending=True,
                               retained={"customer": "erasure requested; Shopify completes it on its own schedule"})
+
+
+def _node(data: dict[str, Any], field: str, operation: str) -> dict[str, Any] | None:
+    """``data[field]``: None when Shopify answered null, the object when it has an id; otherwise the answer
+    is malformed (ShopifyResponseError)."""
+    if field not in data:
+        raise ShopifyResponseError(f"the answer has no {field}", operation=operation)
+    node = data[field]
+    if node is None:
+        return None
+    if not isinstance(node, dict) or not isinstance(node.get("id"), str):
+        raise ShopifyResponseError(f"the answer's {field} has no id", operation=operation)
+    return node
 
 
 __all__ = ["CUSTOMER_GID", "CustomerOperations", "customer_gid"]

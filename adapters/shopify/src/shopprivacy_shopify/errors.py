@@ -72,10 +72,12 @@ class ShopifyBulkError(ShopifyError):
 
 
 class ShopifyResponseError(ShopifyError):
-    """The answer was not the JSON shape the query asks for (a schema change, a proxy page)."""
+    """The answer was not the JSON shape the query asks for: an HTML page from a proxy, a truncated body, a
+    schema change. Retryable: a passing fault clears on a later attempt, and the outbox dead-letters a row
+    whose answers stay malformed once its attempts run out."""
 
     def __init__(self, message: str, *, operation: str) -> None:
-        super().__init__(message, operation=operation, retryable=False)
+        super().__init__(message, operation=operation, retryable=True)
 
 
 __all__ = ["ShopifyAuthError", "ShopifyBulkError", "ShopifyError", "ShopifyGraphQLError", "ShopifyHTTPError",

@@ -2,7 +2,7 @@
 
 Option names (``SHOPPRIVACY_PLATFORM_OPTIONS`` keys): ``shop`` (``name.myshopify.com`` or ``name``),
 ``access_token``, ``api_version``, ``client_secret`` (the app's secret that signs webhooks), and optionally
-``page_size``, ``bulk_threshold``, ``timeout``, ``webhook_path``.
+``page_size``, ``bulk_threshold``, ``timeout``, ``max_wait``, ``webhook_path``.
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ class ShopifyOptions(BaseModel):
     #: Use a bulk operation for due scans once the shop has at least this many contracts (0 = never).
     bulk_threshold: int = Field(0, ge=0)
     timeout: float = Field(20.0, gt=0, le=120)
+    #: The longest single wait (``Retry-After``, backoff, THROTTLED) slept in-process; a longer one raises a
+    #: retryable error carrying ``retry_after``, so the outbox reschedules instead of a delivery sleeping.
+    max_wait: float = Field(30.0, ge=0, le=600)
     webhook_path: str = Field("/webhooks/shopify", pattern=r"^/[A-Za-z0-9/_-]{1,100}$")
 
     @field_validator("shop")

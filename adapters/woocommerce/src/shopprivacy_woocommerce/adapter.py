@@ -17,7 +17,7 @@ from shopprivacy.platforms import BillingResult, CustomerRef, MarketingConsentUp
 
 from .audit import RetentionAuditMixin
 from .client import WooClient, object_id
-from .errors import WooNotFound
+from .errors import WooNotFound, WooUnavailable
 from .mapping import parse_gmt, to_due, wc_fields
 from .privacy import PrivacyMixin
 from .settings import WooCommerceOptions
@@ -75,18 +75,23 @@ class WooCommerceAdapter(PrivacyMixin, RetentionAuditMixin):
 
     # -- CustomerDirectory ------------------------------------------------------------------------------
     def find_customer(self, *, email: str | None = None, customer_id: str | None = None) -> CustomerRef | None:
+        """The customer, or None when WooCommerce answers that there is none; WooUnavailable (retryable) when
+        the answer is not the shape WooCommerce sends, so a broken answer is never taken for "no customer"."""
         if customer_id:
             cid = object_id(customer_id, what="customer")
             try:
                 data = self.client.get(f"customers/{cid}", fields=("id", "email"), operation="GET customer")
             except WooNotFound:
                 return None
-            return _ref(data)
+            return _ref(data, "GET customer")
         if not email or "@" not in email or len(email) > 320:
             raise InvalidInput("find_customer needs an e-mail address or a customer id")
-        data = self.client.get("customers", fields=("id", "email"), operation="GET customers (by e-mail)",
+        operation = "GET customers (by e-mail)"
+        data = self.client.get("customers", fields=("id", "email"), operation=operation,
                                params={"email": email.strip(), "role": "all", "per_page": 1})
-        return _ref(data[0]) if isinstance(data, list) and data else None
+        if not isinstance(data, list):
+            raise WooUnavailable(f"WooCommerce {operation}: expected a list")
+        return _ref(data[0], operation) if data else None
 
     # -- MarketingConsentSink ---------------------------------------------------------------------------
     def set_marketing_consent(self, update: MarketingConsentUpdate, *, idempotency_key: str) -> None:
@@ -102,6 +107,9 @@ class WooCommerceAdapter(PrivacyMixin, RetentionAuditMixin):
             data = self.client.get(f"customers/{ref.id}", fields=("id", "meta_data"), operation="GET customer meta")
         except WooNotFound:
             return
+        if not isinstance(data, Mapping) or not isinstance(data.get("meta_data"), list):
+            # without the meta held, an older update could overwrite a newer one: try again later instead
+            raise WooUnavailable("WooCommerce GET customer meta: the answer has no meta_data list")
         current = _meta_value(data, key)
         at = update.consent_updated_at.isoformat()
         if isinstance(current, Mapping):
@@ -202,9 +210,9 @@ class WooCommerceAdapter(PrivacyMixin, RetentionAuditMixin):
         return WooWebhooks(self, sp).routes()
 
 
-def _ref(data: Any) -> CustomerRef | None:
-    if not isinstance(data, Mapping) or data.get("id") in (None, 0, ""):
-        return None
+def _ref(data: Any, operation: str) -> CustomerRef:
+    if not isinstance(data, Mapping) or data.get("id") in (None, 0, "") or isinstance(data.get("id"), bool):
+        raise WooUnavailable(f"WooCommerce {operation}: the answer has no customer id")
     email = data.get("email")
     return CustomerRef(id=str(data["id"]), email=email if isinstance(email, str) and email else None)
 
