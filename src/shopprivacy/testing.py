@@ -21,9 +21,10 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import pytest
-from sqlalchemy import create_engine, func, inspect, literal, select, table, text, union_all
+from sqlalchemy import Engine, create_engine, func, inspect, literal, select, table, text, union_all
 
 from .keys import Keyring, Keyset
 from .store import Store
@@ -132,10 +133,19 @@ def respond(sp: ShopPrivacy, request: Request, *, url_prefix: str = "/privacy") 
     return Response.text("not found", status=404)
 
 
+_SP_TABLES: WeakKeyDictionary[Engine, tuple[str, ...]] = WeakKeyDictionary()
+
+
 def row_counts(store: Store) -> dict[str, int]:
-    """Rows in every ``sp_`` table of ``store``, in one query: compare two calls to show a request wrote nothing."""
+    """Rows in every ``sp_`` table of ``store``, in one query: compare two calls to show a request wrote nothing.
+
+    The table names are read from the database once per engine (catalog queries are slow on a busy server), so
+    upgrade the store before the first call."""
     with store.begin(write=False) as conn:
-        names = sorted(n for n in inspect(conn).get_table_names() if n.startswith("sp_"))
+        names = _SP_TABLES.get(store.engine)
+        if not names:
+            names = _SP_TABLES[store.engine] = tuple(sorted(
+                n for n in inspect(conn).get_table_names() if n.startswith("sp_")))
         query = union_all(*(select(literal(n).label("name"), func.count().label("n")).select_from(table(n))
                             for n in names))
         return {name: n for name, n in conn.execute(query)}

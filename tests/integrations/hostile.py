@@ -2,12 +2,11 @@
 of every ``sp_`` table). Shared by the Flask and the Django runs of ``test_hostile_requests``.
 
 A request starts as one the endpoint accepts (its method, a valid token, a well-formed body, headers of the
-shop's own pages) and gets one or more hostile changes from a *family*: ``method`` (any other, ``HEAD`` included),
-``token`` (garbled, foreign, missing,
-huge), ``headers`` (Origin, Referer, Sec-Fetch-Site, Cookie, Accept-Language, ... set to odd values or dropped),
-``body`` (deep, odd-typed or huge JSON, too many form fields, NUL, bad UTF-8, another content type) or ``mixed``
-(any of these). Starting from an accepted request makes each change reach the code behind
-the checks it does not break.
+shop's own pages) and gets one to three hostile changes from a *family*: ``method`` (any other, ``HEAD``
+included), ``token`` (garbled, foreign, missing, huge), ``headers`` (Origin, Referer, Sec-Fetch-Site, Cookie,
+Accept-Language, ... set to odd values or dropped), ``body`` (deep, odd-typed or huge JSON, too many form fields,
+NUL, bad UTF-8, another content type) or ``mixed`` (any of these). Starting from an accepted request lets each
+change reach the code behind the checks it does not break.
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Hostile:
-    """A request to send. ``query`` pairs are percent-encoded (surrogates as their UTF-8 bytes) after ``junk``
-    is appended; ``headers`` hold text as generated (each client turns it into what its server would pass)."""
+    """A request to send. ``query`` pairs are percent-encoded (surrogates as their UTF-8 bytes), then ``junk`` is
+    appended; ``headers`` hold text as generated (each client turns it into what its server would pass)."""
 
     method: str
     path: str

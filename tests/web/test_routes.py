@@ -52,3 +52,13 @@ def test_a_route_may_accept_larger_bodies():
     route = Route("hook", "/hook", ("POST",), lambda r: Response.text(str(len(r.body))), max_body=1 << 20)
     assert route.respond(Request("POST", "/hook", body=b"x" * 500_000)).body == b"500000"
     assert route.respond(Request("POST", "/hook", body=b"x" * ((1 << 20) + 1))).status == 413
+
+
+def test_invalid_input_a_handler_did_not_catch_is_a_400():
+    from shopprivacy.errors import InvalidInput
+
+    def handler(req):
+        raise InvalidInput("text with a NUL character or a lone surrogate cannot be stored")
+
+    resp = Route("x", "/x", ("POST",), handler).respond(Request("POST", "/x"))
+    assert resp.status == 400 and b"NUL" in resp.body

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from ..errors import MalformedRequest
+from ..errors import InvalidInput, MalformedRequest
 from .http import MAX_BODY_BYTES, Request, Response
 
 Handler = Callable[[Request], Response]
@@ -43,7 +43,8 @@ class Route:
         ``HEAD`` is answered as ``GET`` (a prefetch must not act, as a POST would); another method the route
         does not list gets 405. A request outside the bounds of :meth:`Request.check`, or whose body its
         parser refuses (:class:`~shopprivacy.errors.MalformedRequest`), gets that error's 4xx and reaches no
-        write.
+        write; any other :class:`~shopprivacy.errors.InvalidInput` out of the handler is a 400 (its
+        transaction was rolled back).
         """
         if req.method == "HEAD" and "GET" in self.methods:
             req = replace(req, method="GET")
@@ -56,3 +57,5 @@ class Route:
             return self.handler(req)
         except MalformedRequest as exc:
             return Response.text(str(exc), status=exc.status)
+        except InvalidInput as exc:  # input a handler did not check itself, e.g. text the store refuses
+            return Response.text(str(exc)[:200], status=400)
