@@ -35,6 +35,15 @@ class InvalidInput(ShopPrivacyError):
     """Input from a caller or a request is malformed; nothing was written."""
 
 
+class MalformedRequest(InvalidInput):
+    """An HTTP request is outside the SDK's bounds or cannot be parsed (too large, too many form fields, text
+    HTTP or UTF-8 does not allow); ``status`` is the 4xx to answer. Nothing was written."""
+
+    def __init__(self, message: str, *, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class TokenError(InvalidInput):
     """A signed token or ciphertext could not be accepted."""
 
@@ -176,6 +185,7 @@ __all__ = [
     "InvalidInput",
     "JobBusy",
     "KeysetError",
+    "MalformedRequest",
     "NotFoundError",
     "OutcomeUnknown",
     "PermanentFailure",

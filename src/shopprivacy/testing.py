@@ -17,14 +17,21 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Engine, create_engine, func, inspect, literal, select, table, text, union_all
 
 from .keys import Keyring, Keyset
 from .store import Store
+
+if TYPE_CHECKING:
+    from .app import ShopPrivacy
+    from .web.http import Request, Response
 
 PG_ENV = "SHOPPRIVACY_TEST_DATABASE_URL"
 
@@ -40,9 +47,17 @@ def mark_db_tests(items: Iterable[pytest.Item]) -> None:
 @pytest.fixture
 def db_url(tmp_path: Path) -> Iterator[str]:
     """A fresh, empty database URL: SQLite file, or a new PostgreSQL schema when the variable is set."""
+    with fresh_database_url(tmp_path) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database_url(folder: Path) -> Iterator[str]:
+    """What :func:`db_url` yields, for fixtures of a wider scope: an SQLite file in ``folder``, or a PostgreSQL
+    schema of its own (dropped on exit) when ``SHOPPRIVACY_TEST_DATABASE_URL`` is set. Mark their tests ``db``."""
     base = os.environ.get(PG_ENV)
     if not base:
-        yield f"sqlite:///{tmp_path / 'sp.db'}"
+        yield f"sqlite:///{folder / 'sp.db'}"
         return
     schema = "t_" + secrets.token_hex(6)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
@@ -104,3 +119,33 @@ def load_hypothesis_profile() -> None:
     settings.register_profile("ci", deadline=None, print_blob=True,
                               suppress_health_check=[HealthCheck.function_scoped_fixture])
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def respond(sp: ShopPrivacy, request: Request, *, url_prefix: str = "/privacy") -> Response:
+    """Answer a plain request as the Flask and Django integrations do: through the route mounted at
+    ``request.path`` (:meth:`~shopprivacy.web.routes.Route.respond`, with its method, size and header checks);
+    404 when no route is mounted there."""
+    from .web.http import Response
+
+    for route in sp.web_routes():
+        if route.full_path(url_prefix) == request.path:
+            return route.respond(request)
+    return Response.text("not found", status=404)
+
+
+_SP_TABLES: WeakKeyDictionary[Engine, tuple[str, ...]] = WeakKeyDictionary()
+
+
+def row_counts(store: Store) -> dict[str, int]:
+    """Rows in every ``sp_`` table of ``store``, in one query: compare two calls to show a request wrote nothing.
+
+    The table names are read from the database once per engine (catalog queries are slow on a busy server), so
+    upgrade the store before the first call."""
+    with store.begin(write=False) as conn:
+        names = _SP_TABLES.get(store.engine)
+        if not names:
+            names = _SP_TABLES[store.engine] = tuple(sorted(
+                n for n in inspect(conn).get_table_names() if n.startswith("sp_")))
+        query = union_all(*(select(literal(n).label("name"), func.count().label("n")).select_from(table(n))
+                            for n in names))
+        return {name: n for name, n in conn.execute(query)}

@@ -77,7 +77,7 @@ class ShopApp:
             body = Path(os.environ["SHOPPRIVACY_TEST_AXE"]).read_bytes()
             resp = Response(200, body, {"Content-Type": "text/javascript"})
         elif path in self.routes:
-            resp = self.routes[path].handler(req)
+            resp = self.routes[path].respond(req)
         elif path == "/":
             resp = self.page(query.get("lang", "en"), secrets.token_urlsafe(16))
         else:

@@ -12,6 +12,7 @@ from shopprivacy.consent.service import Choice
 from shopprivacy.consent.settings import Category, ConsentSettings, CookieDecl
 from shopprivacy.consent.tables import consent_records
 from shopprivacy.errors import ConfigurationError, InvalidInput, NotFoundError
+from shopprivacy.testing import respond
 from shopprivacy.web import Request
 
 
@@ -147,8 +148,7 @@ def test_endpoint_noscript_form_and_origin_check(sp):
                                                            "text/plain", "multipart/form-data"]))
 def test_malformed_bodies_get_4xx_and_write_nothing(sp, body, ctype):
     before = records(sp)
-    resp = sp.consent_web.record(Request("POST", "/privacy/consent", headers={"Content-Type": ctype}, body=body,
-                                         ))
+    resp = respond(sp, Request("POST", "/privacy/consent", headers={"Content-Type": ctype}, body=body))
     if resp.status < 400:
         # only a well-formed reject (a cross-site form may reject, never grant) can pass
         assert b"reject_all" in body or b"accept_all" in body or b"custom" in body or b"withdraw" in body
@@ -253,3 +253,67 @@ def test_endpoint_expires_declared_cookies_of_denied_categories(settings, store)
     assert expired == ["_ga=; Max-Age=0; Path=/; Domain=.shop.example; Secure", "_ga=; Max-Age=0; Path=/; Secure",
                        "_pk_id.1.ab=; Max-Age=0; Path=/; Secure", "_pk_idx=; Max-Age=0; Path=/; Secure"]
     assert sp.consent.expire_headers(["sp_consent", "cart"], frozenset()) == []
+
+
+# -- hostile bodies and headers: a 4xx and nothing written, or a record without the unusable part -------------
+def _page_urls(sp):
+    with sp.store.begin(write=False) as conn:
+        return [r[0] for r in conn.execute(select(consent_records.c.page_url).order_by(consent_records.c.id))]
+
+
+def test_every_field_of_a_choice_checks_its_type(sp):
+    v = sp.consent.policy.version
+    for field in ("method", "version", "granted", "page", "gpc", "override"):
+        for odd in (["accept_all"], {"a": 1}, 0, 1.5, "yes", [["analytics"]], "x" * 3000):
+            body = {"method": "custom", "version": v, "granted": ["analytics"], "page": "https://shop.example/",
+                    "gpc": False, "override": False, field: odd}
+            with pytest.raises(InvalidInput):
+                sp.consent.parse_choice(body)
+            assert _post_json(sp, body).status == 400, body
+    assert records(sp) == 0
+
+
+def test_a_list_as_method_is_a_400():
+    with pytest.raises(InvalidInput):
+        Choice(granted=frozenset(), method=["accept_all"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput):
+        Choice(granted=["analytics"], method="custom")  # type: ignore[arg-type]
+
+
+def test_a_malformed_page_is_a_400_and_writes_nothing(sp):
+    v = sp.consent.policy.version
+    for page in ("http://[::1", "https://shop.example:99999/", "https://shop.example/\ud800",
+                 "https://shop.example/\x00", "https://shop.example/ a", "https://" + "h" * 3000):
+        assert _post_json(sp, {"method": "reject_all", "version": v, "page": page}).status == 400, page
+        with pytest.raises(InvalidInput):
+            sp.consent.parse_choice({"method": "reject_all", "version": v, "page": page})
+    assert records(sp) == 0
+
+
+def test_a_malformed_referer_is_not_kept_and_fails_nothing(sp):
+    v = sp.consent.policy.version
+    for referer in ("http://[::1", "https://shop.example:99999/", "https://jane:secret@shop.example/x"):
+        assert _post_json(sp, {"method": "reject_all", "version": v}, Referer=referer).status == 200
+    _post_json(sp, {"method": "reject_all", "version": v}, Referer="https://shop.example/cart?email=jane")
+    assert _page_urls(sp) == [None, None, None, "https://shop.example/cart"]  # the query is never kept
+
+
+def test_the_form_redirects_to_the_shops_own_pages_only(sp):
+    v = sp.consent.policy.version.encode()
+    form = {"Content-Type": "application/x-www-form-urlencoded", "Origin": "https://shop.example"}
+    for referer, back in (("https://evil.example/phish", "/"), ("https://shop.example@evil.example/", "/"),
+                          ("https://shop.example.evil.example/", "/"), ("http://shop.example/", "/"),
+                          ("//evil.example/", "/"), ("javascript:alert(1)", "/"),
+                          ("https://shop.example/cart?x=1", "https://shop.example/cart?x=1")):
+        resp = sp.consent_web.record(Request("POST", "/privacy/consent", body=b"method=reject_all&version=" + v,
+                                             headers={**form, "Referer": referer}))
+        assert resp.status == 303 and resp.headers["Location"] == back, referer
+
+
+def test_only_cookie_names_are_echoed_in_set_cookie(sp, settings, store):
+    s = settings.model_copy(update={"consent": ConsentSettings(categories={
+        "analytics": Category(cookies=[CookieDecl(name="_ga*")])})})
+    app = ShopPrivacy(s, store=store)
+    lines = app.consent.expire_headers(["_ga", "_ga\r\nSet-Cookie: x=1", "_ga; Domain=evil.example", "_ga_X1"],
+                                       frozenset())
+    assert lines == ["_ga=; Max-Age=0; Path=/; Secure", "_ga_X1=; Max-Age=0; Path=/; Secure"]

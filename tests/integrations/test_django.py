@@ -2,35 +2,18 @@
 
 import json
 import sys
-import types
 
 import pytest
 
 django = pytest.importorskip("django")
 
-from shopprivacy import Keyset  # noqa: E402
+from .django_project import URLCONF, configure  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    from django.conf import settings
-
-    tmp = tmp_path_factory.mktemp("django")
-    urls = types.ModuleType("sp_test_urls")
-    sys.modules["sp_test_urls"] = urls
-    if not settings.configured:
-        settings.configure(
-            DEBUG=False, SECRET_KEY="test-only", ALLOWED_HOSTS=["testserver"], ROOT_URLCONF="sp_test_urls",
-            INSTALLED_APPS=["django.contrib.contenttypes", "shopprivacy.integrations.django"],
-            MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware",
-                        "shopprivacy.integrations.django.middleware.ConsentMiddleware"],
-            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(tmp / "shop.db")}},
-            TEMPLATES=[{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True}],
-            SHOPPRIVACY={"database_url": f"sqlite:///{tmp / 'sp.db'}", "keyset": Keyset.generate().to_json(),
-                         "public_base_url": "http://testserver"},
-            USE_TZ=True,
-        )
-    django.setup()
+    configure(tmp_path_factory.mktemp("django"))
+    urls = sys.modules[URLCONF]
     from django.http import JsonResponse
     from django.template import engines
     from django.urls import include, path
@@ -364,3 +347,19 @@ def test_runserver_does_not_log_link_tokens(project):
     assert project.email.is_suppressed("logs@example.com", "newsletter")
     assert "GET /privacy/unsubscribe?t=[redacted]" in log and "POST /privacy/unsubscribe?t=[redacted]" in log
     assert token not in log and token[:20] not in log
+
+
+def test_bodies_past_the_bound_or_with_a_broken_length_are_refused_before_reading(project):
+    from django.test import Client
+
+    url = project.email.unsubscribe_url("ann@example.com", "newsletter").replace("http://testserver", "")
+    client = Client()
+    form = "application/x-www-form-urlencoded"
+    assert client.post(url, data=b"x" * (64 * 1024 + 1), content_type=form).status_code == 413
+    for length in ("abc", "-1"):
+        assert client.post(url, data=b"List-Unsubscribe=One-Click", content_type=form,
+                           CONTENT_LENGTH=length).status_code == 400
+    too_many = "List-Unsubscribe=One-Click&" + "&".join(f"f{i}=1" for i in range(200))
+    assert client.post(url, data=too_many, content_type=form).status_code == 400
+    assert client.head(url).status_code == 200
+    assert not project.email.is_suppressed("ann@example.com", "newsletter")

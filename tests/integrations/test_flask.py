@@ -176,3 +176,24 @@ def test_the_werkzeug_dev_server_does_not_log_link_tokens(sp):
     assert sp.email.is_suppressed("jane@example.com", "newsletter")
     assert "/privacy/unsubscribe?t=[redacted]" in log and "t=[redacted]&lang=fr" in log
     assert token not in log and token[:20] not in log
+
+
+def test_head_on_a_link_never_acts(app):
+    """Flask routes HEAD to every GET view: a link scanner's HEAD gets the GET page and unsubscribes nobody."""
+    sp = ShopPrivacyFlask.sp(app)
+    path = sp.email.unsubscribe_url("jane@example.com", "newsletter").replace("http://localhost", "")
+    resp = app.test_client(use_cookies=False).head(path)
+    assert resp.status_code == 200 and not sp.email.is_suppressed("jane@example.com", "newsletter")
+
+
+def test_a_body_past_the_routes_bound_is_never_read(app):
+    sp = ShopPrivacyFlask.sp(app)
+    path = sp.email.unsubscribe_url("jane@example.com", "newsletter").replace("http://localhost", "")
+    client = app.test_client(use_cookies=False)
+    resp = client.post(path, data=b"List-Unsubscribe=One-Click&" + b"x" * (64 * 1024),
+                       content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 413 and not sp.email.is_suppressed("jane@example.com", "newsletter")
+    fields = "&".join(f"f{i}=1" for i in range(200))
+    resp = client.post(path, data="List-Unsubscribe=One-Click&" + fields,
+                       content_type="application/x-www-form-urlencoded")
+    assert resp.status_code == 400 and not sp.email.is_suppressed("jane@example.com", "newsletter")

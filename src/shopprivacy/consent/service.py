@@ -6,17 +6,19 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from html import escape
-from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlsplit
+from itertools import islice
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from itsdangerous import BadData, TimestampSigner
 from sqlalchemy import insert, select
 
 from ..errors import InvalidInput, NotFoundError
+from ..web.http import MAX_URL_CHARS, http_url
 from ..web.i18n import available_locales, catalog, direction, negotiate
 from .policy import Policy
 from .settings import ConsentSettings
@@ -30,6 +32,9 @@ log = logging.getLogger("shopprivacy.consent")
 Method = Literal["accept_all", "reject_all", "custom", "gpc", "withdraw"]
 METHODS = frozenset({"accept_all", "reject_all", "custom", "gpc", "withdraw"})
 LOCALES = "shopprivacy.consent.static"
+#: Most request cookies :meth:`Consent.expire_headers` looks at.
+MAX_COOKIES = 200
+_COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
 
 
 @dataclass(frozen=True)
@@ -50,8 +55,10 @@ class Choice:
         Global Privacy Control overriding an earlier grant, so it needs the signal and grants neither
         marketing nor sale of data.
         """
-        if self.method not in METHODS:
+        if not isinstance(self.method, str) or self.method not in METHODS:
             raise InvalidInput("unknown consent method")
+        if not isinstance(self.granted, frozenset) or not all(isinstance(c, str) for c in self.granted):
+            raise InvalidInput("granted must be a frozenset of category names")
         if self.method == "reject_all" and self.granted:
             raise InvalidInput("reject_all grants nothing")
         if self.method == "gpc" and (not self.gpc or self.override or self.granted & GPC_DENIES):
@@ -118,7 +125,7 @@ class Consent:
         if not isinstance(data, dict):
             raise InvalidInput("the consent body must be a JSON object")
         method = data.get("method")
-        if method not in METHODS:
+        if not isinstance(method, str) or method not in METHODS:
             raise InvalidInput("unknown consent method")
         if data.get("version") != self.policy.version:
             raise InvalidInput("the consent was given for another version of the policy")
@@ -127,21 +134,22 @@ class Consent:
         except ValueError:
             raise InvalidInput("granted must list known optional categories") from None
         page = data.get("page")
-        if page is not None and not isinstance(page, str):
-            raise InvalidInput("page must be a URL")
+        page = None if page == "" else page
+        if page is not None and http_url(page) is None:
+            raise InvalidInput(f"page must be an http(s) URL of at most {MAX_URL_CHARS} printable ASCII characters")
         gpc, override = data.get("gpc", False), data.get("override", False)
         if not isinstance(gpc, bool) or not isinstance(override, bool):
             raise InvalidInput("gpc and override must be true or false")
-        return Choice(granted=granted, method=method, gpc=gpc, override=override, page_url=page)
+        return Choice(granted=granted, method=cast("Method", method), gpc=gpc, override=override, page_url=page)
 
     @staticmethod
     def _clean_url(url: str | None) -> str | None:
-        if not url:
+        """Scheme, host and path of an http(s) URL, at most 500 characters (its query and user info may hold
+        personal data); ``None`` for anything else, such as a malformed ``Referer``."""
+        parts = http_url(url)
+        if parts is None:
             return None
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            return None
-        return f"{parts.scheme}://{parts.netloc}{parts.path}"[:500]  # the query may hold personal data
+        return f"{parts.scheme.lower()}://{parts.netloc}{parts.path}"[:500]
 
     def record(self, choice: Choice, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, str]:
         """Append the proof row (audited) and return ``(consent_id, Set-Cookie header)``."""
@@ -163,15 +171,17 @@ class Consent:
     def expire_headers(self, cookie_names: Iterable[str], granted: frozenset[str]) -> list[str]:
         """``Set-Cookie`` headers deleting the declared cookies of every category not in ``granted`` among
         ``cookie_names`` (the request's cookies). The banner deletes what script can see; this reaches
-        ``HttpOnly`` cookies too, on the host and on the declared domain."""
+        ``HttpOnly`` cookies too, on the host and on the declared domain. Only names that are cookie tokens
+        (RFC 6265) are echoed, from the first ``MAX_COOKIES`` (a browser keeps fewer per site)."""
         secure = "; Secure" if self.sp.settings.public_base_url.startswith("https://") else ""
+        names = [n for n in islice(cookie_names, MAX_COOKIES) if isinstance(n, str) and _COOKIE_NAME.fullmatch(n)]
         out: list[str] = []
         for category, decl in self.settings.categories.items():
             if category == "necessary" or category in granted:
                 continue
             for c in decl.cookies:
                 prefix = c.name[:-1] if c.name.endswith("*") else None
-                for name in cookie_names:
+                for name in names:
                     if name == self.settings.cookie_name or not (name.startswith(prefix) if prefix else name == c.name):
                         continue
                     for domain in ("", *([f"; Domain={c.domain}"] if c.domain else [])):

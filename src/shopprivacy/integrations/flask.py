@@ -60,7 +60,10 @@ def to_flask(resp: Response) -> flask.Response:
 
 def _view(route: Route) -> Callable[[], ResponseReturnValue]:
     def view() -> ResponseReturnValue:
-        return to_flask(route.handler(to_request(flask.request)))
+        req = flask.request
+        if req.max_content_length is None or req.max_content_length > route.max_body:
+            req.max_content_length = route.max_body  # a larger body is never read: Flask answers 413
+        return to_flask(route.respond(to_request(req)))
 
     view.__name__ = "shopprivacy_" + route.name.replace(".", "_")
     return view

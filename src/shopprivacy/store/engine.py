@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from ..errors import DatabaseUnavailable, ShopPrivacyError
+from ..errors import DatabaseUnavailable, InvalidInput, ShopPrivacyError
 from . import migrate
 
 log = logging.getLogger("shopprivacy.store")
@@ -41,7 +42,21 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     else:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     event.listen(engine, "handle_error", _unwrap_sdk_errors)
+    event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     return engine
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+def _refuse_unstorable_text(_conn: Any, _cursor: Any, _statement: str, parameters: Any, _context: Any,
+                            executemany: bool) -> None:
+    """InvalidInput, before the driver sees it, for text no database keeps: a NUL character (PostgreSQL refuses
+    it) or a lone surrogate (no UTF-8 encoding). The same on SQLite and PostgreSQL; the transaction rolls back."""
+    for row in parameters if executemany else (parameters,):
+        for value in row.values() if isinstance(row, Mapping) else row or ():
+            if isinstance(value, str) and _UNSTORABLE.search(value):
+                raise InvalidInput("text with a NUL character or a lone surrogate cannot be stored")
 
 
 def _unwrap_sdk_errors(context: Any) -> None:

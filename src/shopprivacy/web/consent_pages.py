@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from ..consent.service import Choice
 from ..errors import InvalidInput
-from .http import Request, Response, same_origin
+from .http import Request, Response, same_origin, same_origin_url
 from .routes import Route
 
 if TYPE_CHECKING:
@@ -61,9 +61,8 @@ class ConsentPages:
                         override=choice.override, page_url=choice.page_url or req.header("referer"),
                         consent_id=current.consent_id)
         consent_id, cookie = consent.record(choice, ip=req.remote_addr, user_agent=req.header("user-agent"))
-        if form:
-            back = req.header("referer") if self._same_origin(req) and req.header("referer") else "/"
-            resp = Response.redirect(back or "/")
+        if form:  # back to the page the form was on, only when it is one of the shop's own
+            resp = Response.redirect(same_origin_url(req.header("referer"), self.sp.settings.public_base_url) or "/")
         else:
             resp = Response.json({"consent_id": consent_id, "granted": sorted(choice.granted)})
         resp.set_cookies.append(cookie)

@@ -163,6 +163,8 @@ class EmailPages(LocalizedPages):
                 if form.get("all") == "off":
                     wanted = dict.fromkeys(wanted, False)
                 pause = form.get("pause_days") or None
+                if pause is not None and not (pause.isascii() and pause.isdigit() and len(pause) <= 3):
+                    raise InvalidInput("a pause lasts 1 to 365 days")
                 email.update_preferences(token, wanted, pause_days=int(pause) if pause else None,
                                          meta=self._meta(req, "preference-centre"))
                 status = t["saved"]

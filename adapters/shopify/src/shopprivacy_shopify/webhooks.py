@@ -88,7 +88,7 @@ class ShopifyWebhooks:
             self.sp.outbox.register(OUTBOX_TOPICS[topic], self.deliver_customer_request)
         self.sp.outbox.register(OUTBOX_TOPICS[SHOP_REDACT], self.deliver_shop_redact)
         return [Route(name="shopify_webhooks", path=self.options.webhook_path, methods=("POST",),
-                      handler=self.handle, csrf_exempt=True)]
+                      handler=self.handle, csrf_exempt=True, max_body=MAX_BODY)]
 
     # -- the endpoint -----------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:

@@ -96,7 +96,7 @@ class WooWebhooks:
 
     def routes(self) -> list[Route]:
         return [Route(name="woocommerce_webhook", path="/webhooks/woocommerce", methods=("POST",),
-                      handler=self.handle, csrf_exempt=True)]
+                      handler=self.handle, csrf_exempt=True, max_body=MAX_BODY)]
 
     # -- the endpoint ------------------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from ...app import ShopPrivacy
@@ -37,18 +37,38 @@ def to_django(resp: Response) -> HttpResponse:
 
 
 @lru_cache(maxsize=2)
-def _handlers(sp: ShopPrivacy) -> dict[str, Callable[[Request], Response]]:
-    return {r.name: r.handler for r in sp.web_routes()}
+def _routes(sp: ShopPrivacy) -> dict[str, Route]:
+    return {r.name: r for r in sp.web_routes()}
+
+
+def _body_refused(request: HttpRequest, max_body: int) -> HttpResponse | None:
+    """A 4xx when the body must not be read: a ``Content-Length`` that is not a number (Django would raise on
+    it), one past ``max_body``, or a stream already consumed by ``request.POST``."""
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = -1
+    if declared < 0:
+        return HttpResponse(b"malformed Content-Length", status=400, content_type="text/plain")
+    if declared > max_body:
+        return HttpResponse(b"the body is too large", status=413, content_type="text/plain")
+    try:
+        request.body  # noqa: B018 - read now (bounded by the declared length) so to_request cannot fail
+    except RawPostDataException:
+        return HttpResponse(b"the body was already read as a form", status=400, content_type="text/plain")
+    return None
 
 
 def view_for(route: Route) -> Callable[[HttpRequest], HttpResponse]:
-    """The Django view of ``route``; it calls the handler of the current facade (``get_sp()``), so a facade
-    rebuilt after a settings change (``get_sp.cache_clear()``) is the one that answers."""
+    """The Django view of ``route``; it answers through the route of the current facade (``get_sp()``), so a
+    facade rebuilt after a settings change (``get_sp.cache_clear()``) is the one that answers."""
 
     def view(request: HttpRequest) -> HttpResponse:
-        if request.method not in route.methods:
-            return HttpResponse(status=405, headers={"Allow": ", ".join(route.methods)})
-        return to_django(_handlers(get_sp())[route.name](to_request(request)))
+        current = _routes(get_sp())[route.name]
+        refused = _body_refused(request, current.max_body)
+        if refused is not None:
+            return refused
+        return to_django(current.respond(to_request(request)))
 
     view.__name__ = "shopprivacy_" + route.name.replace(".", "_")
     return csrf_exempt(view) if route.csrf_exempt else view
