@@ -64,7 +64,12 @@ Change = Callable[[Delivery], Delivery]
 
 def _field(path: tuple[str, ...], value: Any) -> Change:
     def change(d: Delivery) -> Delivery:
-        data = json.loads(d.body) if d.body.startswith(b"{") else {}
+        try:  # an earlier change may have left a body that is no JSON object (e.g. b"{")
+            data = json.loads(d.body)
+        except (ValueError, RecursionError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
         target = data
         for key in path[:-1]:
             target = target.setdefault(key, {}) if isinstance(target.get(key, {}), dict) else {}

@@ -64,7 +64,12 @@ Change = Callable[[Delivery], Delivery]
 
 def _field(key: str, value: Any) -> Change:
     def change(d: Delivery) -> Delivery:
-        data = json.loads(d.body) if d.body.startswith(b"{") else {}
+        try:  # an earlier change may have left a body that is no JSON object (e.g. b"{")
+            data = json.loads(d.body)
+        except (ValueError, RecursionError):
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
         return replace(d, body=json.dumps({**data, key: value}).encode("utf-8", "surrogatepass"))
     return change
 
