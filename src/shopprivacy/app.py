@@ -18,13 +18,13 @@ from .web.routes import Route
 
 if TYPE_CHECKING:
     from .consent.service import Consent
+    from .email.pages import EmailPages
     from .email.service import Email
     from .fields import Fields
     from .renewals import Renewals
     from .retention import Retention
     from .rights import Rights
     from .web.consent_pages import ConsentPages
-    from .web.email_pages import EmailPages
     from .web.rights_pages import RightsPages
 
 log = logging.getLogger("shopprivacy")
@@ -155,14 +155,16 @@ class ShopPrivacy:
         """E-mail consent: unsubscribe links and headers, suppression, double opt-in, preferences, proof."""
         from .email.service import Email
 
-        return Email(self)
+        return Email(self.settings.email, store=self.store, audit=self.audit, keyring=self.keyring,
+                     fields=self.fields, outbox=self.outbox, clock=self.clock,
+                     public_base_url=self.settings.public_base_url, adapter=lambda: self.adapter)
 
     @cached_property
     def email_web(self) -> EmailPages:
         """Web pages of e-mail consent (unsubscribe, opt-in confirmation, preference centre)."""
-        from .web.email_pages import EmailPages
+        from .email.pages import EmailPages
 
-        return EmailPages(self)
+        return EmailPages(self.email, default_locale=self.settings.default_locale)
 
     @cached_property
     def renewals(self) -> Renewals:

@@ -19,14 +19,14 @@ def test_double_opt_in_with_proof(esp):
     pages = esp.email_web
     get = pages.confirm(Request("GET", "/privacy/email/confirm", query={"t": token}))
     assert get.status == 200 and b"method=\"post\"" in get.body  # a prefetch does not confirm
-    _, states = esp.email.read_preferences(token_of(esp.email.preferences_url("jane@example.com")))
+    _, states = esp.email.preferences.read(token_of(esp.email.preferences_url("jane@example.com")))
     assert states["newsletter"] == "not_subscribed"
     assert esp.email.state("jane@example.com", "newsletter") == "pending"
     assert esp.email.state("jane@example.com", "offers") == "not_subscribed"
     done = pages.confirm(post("/privacy/email/confirm", token, b"", remote_addr="198.51.100.2",
                               headers={"Content-Type": "application/x-www-form-urlencoded", "User-Agent": "UA"}))
     assert done.status == 200
-    _, states = esp.email.read_preferences(token_of(esp.email.preferences_url("jane@example.com")))
+    _, states = esp.email.preferences.read(token_of(esp.email.preferences_url("jane@example.com")))
     assert states["newsletter"] == "subscribed"
     assert esp.email.state("JANE@example.com ", "newsletter") == "subscribed"
     history = esp.email.history("jane@example.com")

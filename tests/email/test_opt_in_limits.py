@@ -39,9 +39,9 @@ def test_re_sends_count_against_the_variants_limit_too(esp):
     esp.email.set_sender(lambda mail: None)
     first = token_of(opt_in(esp, "sam+a@example.com"))
     opt_in(esp, "sam+b@example.com")
-    esp.email.resend_confirmation(first)
+    esp.email.opt_in.resend_confirmation(first)
     with pytest.raises(RateLimited):
-        esp.email.resend_confirmation(first)
+        esp.email.opt_in.resend_confirmation(first)
 
 
 def test_requests_stored_before_the_limit_key_existed_keep_their_own_limit(esp):

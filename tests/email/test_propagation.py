@@ -52,7 +52,7 @@ def flaky(esp, store, clock, tmp_path):
 def test_delivery_retries_with_backoff_while_the_suppression_holds(flaky, clock):
     sp, shop = flaky
     cid = shop.add_customer("jane@example.com")
-    sp.email.unsubscribe(token_of(sp.email.unsubscribe_url("jane@example.com", "newsletter")))
+    sp.email.suppression.unsubscribe(token_of(sp.email.unsubscribe_url("jane@example.com", "newsletter")))
 
     def held() -> None:
         assert sp.email.is_suppressed("jane@example.com", "newsletter")
@@ -110,7 +110,7 @@ def test_a_failed_opt_in_retried_after_an_unsubscribe_never_resubscribes_on_the_
     assert sp.run_due().outbox.retried == 1  # the opt-in waits for its backoff
     opt_in_key = shop.calls[0]
     clock.advance(seconds=1)
-    sp.email.unsubscribe(token_of(sp.email.unsubscribe_url("jane@example.com", "newsletter")))
+    sp.email.suppression.unsubscribe(token_of(sp.email.unsubscribe_url("jane@example.com", "newsletter")))
     assert sp.run_due().outbox.delivered == 1
     assert shop.customer(cid)["marketing_state"] == "unsubscribed"
     clock.advance(hours=1)  # long past the opt-in's backoff

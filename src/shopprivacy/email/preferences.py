@@ -3,57 +3,68 @@ to a list with an earlier confirmed opt-in. Every change is recorded as proof.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
 from ..errors import BadToken, InvalidInput, NotFoundError
 from . import records
-from .mailer import LinkMailMixin
+from .links import Links
+from .mailer import LinkMailer
+from .propagation import Propagation
 from .records import Change, Meta
-from .suppression import SuppressionMixin
+from .settings import EmailSettings
+from .suppression import Suppression
 from .tables import consent_events
 
+if TYPE_CHECKING:
+    from ..store.audit import AuditLog
+    from ..store.engine import Store
 
-class PreferencesMixin(SuppressionMixin, LinkMailMixin):
-    """The preference centre of :class:`~.service.Email`."""
 
-    def _preferences_subject(self, token: str, *, expired_ok: bool = False) -> str:
-        payload = self._preferences.verify(token, max_age_seconds=self.settings.preferences_max_age_days * 86400,
-                                           expired_ok=expired_ok)
-        subject = payload.get("s")
-        if not isinstance(subject, str) or not subject:
-            raise BadToken("the preferences link is not valid")
-        return subject
+class Preferences:
+    """The preference centre of ``sp.email``: read and change where a subscriber stands on each list."""
 
-    def read_preferences(self, token: str) -> tuple[str, dict[str, str]]:
+    def __init__(self, settings: EmailSettings, *, store: Store, audit: AuditLog, clock: Callable[[], datetime],
+                 links: Links, suppression: Suppression, propagation: Propagation, mailer: LinkMailer) -> None:
+        self._settings = settings
+        self._store = store
+        self._audit = audit
+        self._clock = clock
+        self._links = links
+        self._suppression = suppression
+        self._propagation = propagation
+        self._mailer = mailer
+
+    def read(self, token: str) -> tuple[str, dict[str, str]]:
         """(subject, {list id: state}) for a preference-centre token."""
-        subject = self._preferences_subject(token)
-        with self.sp.store.begin(write=False) as conn:
+        subject = self._links.preferences_subject(token)
+        with self._store.begin(write=False) as conn:
             if records.subject_row(conn, subject) is None:
                 raise NotFoundError("the preferences link names an address this shop does not hold")
             current = records.states(conn, subject)
-        now = self.sp.clock()
-        return subject, {lid: records.effective_state(current.get(lid), now) for lid in self.settings.lists}
+        now = self._clock()
+        return subject, {lid: records.effective_state(current.get(lid), now) for lid in self._settings.lists}
 
-    def update_preferences(self, token: str, wanted: Mapping[str, bool], *, pause_days: int | None = None,
+    def update(self, token: str, wanted: Mapping[str, bool], *, pause_days: int | None = None,
                            meta: Meta | None = None) -> list[Change]:
         """Apply choices from the preference centre. Subscribing here needs an existing confirmed opt-in
         for that list (a preference page cannot create consent); leaving or pausing always works."""
-        subject, current = self.read_preferences(token)
-        unknown = set(wanted) - set(self.settings.lists)
+        subject, current = self.read(token)
+        unknown = set(wanted) - set(self._settings.lists)
         if unknown:
             raise NotFoundError(f"unknown mailing list(s): {', '.join(sorted(unknown))}")
         if pause_days is not None and not 1 <= pause_days <= 365:
             raise InvalidInput("a pause lasts 1 to 365 days")
         meta = meta or Meta(source="preference-centre")
         changes: list[Change] = []
-        now = self.sp.clock()
+        now = self._clock()
         for lid, subscribe in wanted.items():
             state = current[lid]
             if not subscribe and state in ("subscribed", "paused"):
-                changes.append(self._opt_out(subject, lid, meta, reason="unsubscribed"))
+                changes.append(self._suppression.opt_out(subject, lid, meta, reason="unsubscribed"))
             elif subscribe and state == "unsubscribed":
                 changes.append(self._resubscribe(subject, lid, meta, now))
             elif subscribe and pause_days and state == "subscribed":
@@ -61,7 +72,7 @@ class PreferencesMixin(SuppressionMixin, LinkMailMixin):
         return changes
 
     def _resubscribe(self, subject: str, list_id: str, meta: Meta, now: datetime) -> Change:
-        with self.sp.store.begin() as conn:
+        with self._store.begin() as conn:
             row = records.subject_row(conn, subject)
             # the proof event, not the pending request: confirmed requests are purged by retention
             confirmed = conn.execute(select(consent_events.c.id).where(
@@ -71,49 +82,49 @@ class PreferencesMixin(SuppressionMixin, LinkMailMixin):
                 raise InvalidInput("subscribing to this list needs a confirmed opt-in first")
             records.set_state(conn, subject=subject, list_id=list_id, state="subscribed", level="confirmed_opt_in",
                               now=now)
-            self._lift_suppression(conn, row.address_bidx, list_id, now)
+            self._suppression.lift(conn, row.address_bidx, list_id, now)
             records.prove(conn, subject=subject, bidx=row.address_bidx, list_id=list_id, action="resubscribed",
                           meta=meta, now=now)
-            self.sp.audit.append(conn, actor=meta.source, action="email.resubscribed", subject=subject,
+            self._audit.append(conn, actor=meta.source, action="email.resubscribed", subject=subject,
                                  fields=["email"], meta={"list": list_id})
-            self._propagate(conn, subject, list_id, subscribed=True, level="confirmed_opt_in", now=now)
+            self._propagation.enqueue(conn, subject, list_id, subscribed=True, level="confirmed_opt_in", now=now)
         return Change(subject, list_id, True)
 
     def _pause(self, subject: str, list_id: str, meta: Meta, until: datetime, now: datetime) -> Change:
-        with self.sp.store.begin() as conn:
+        with self._store.begin() as conn:
             row = records.subject_row(conn, subject)
             changed = records.set_state(conn, subject=subject, list_id=list_id, state="paused",
                                         level="confirmed_opt_in", now=now, paused_until=until)
             if changed:
                 records.prove(conn, subject=subject, bidx=row.address_bidx, list_id=list_id, action="paused",
                               meta=meta, now=now)
-                self.sp.audit.append(conn, actor=meta.source, action="email.paused", subject=subject,
+                self._audit.append(conn, actor=meta.source, action="email.paused", subject=subject,
                                      fields=["email"], meta={"list": list_id})
         return Change(subject, list_id, changed)
 
-    def preferences_resendable(self, token: str) -> bool:
+    def resendable(self, token: str) -> bool:
         """True when a fresh preference link can be mailed for this (authentic, possibly expired) link: a
         sender is set and the address is still held (not erased)."""
-        if not self.can_mail_links:
+        if not self._mailer.can_mail_links:
             return False
         try:
-            subject = self._preferences_subject(token, expired_ok=True)
+            subject = self._links.preferences_subject(token, expired_ok=True)
         except BadToken:
             return False
-        with self.sp.store.begin(write=False) as conn:
+        with self._store.begin(write=False) as conn:
             row = records.subject_row(conn, subject)
         return row is not None and row.address is not None
 
-    def resend_preferences(self, token: str, *, locale: str = "en") -> None:
+    def resend(self, token: str, *, locale: str = "en") -> None:
         """Mail a fresh preference-centre link (through the sender, via the outbox) for an authentic link,
         expired or not. RateLimited past ``resend_limit`` per ``resend_window_hours``; NotFoundError when the
         address is no longer held."""
-        subject = self._preferences_subject(token, expired_ok=True)
-        if not self.can_mail_links:
+        subject = self._links.preferences_subject(token, expired_ok=True)
+        if not self._mailer.can_mail_links:
             raise InvalidInput("this shop cannot mail a new link here; use the link in a more recent mail")
-        now = self.sp.clock()
-        with self.sp.store.begin() as conn:
+        now = self._clock()
+        with self._store.begin() as conn:
             row = records.subject_row(conn, subject)
             if row is None or row.address is None:
                 raise NotFoundError("the preferences link names an address this shop does not hold")
-            self._queue_limited(conn, "preferences", subject, locale=locale, now=now)
+            self._mailer.queue_limited(conn, "preferences", subject, locale=locale, now=now)

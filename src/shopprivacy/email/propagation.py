@@ -1,31 +1,58 @@
-"""Mirroring consent changes on the platform: the outbox handler that calls the adapter's
-``set_marketing_consent`` (retried with backoff by the outbox until it succeeds)."""
+"""Mirroring consent changes on the platform: outbox rows queued with each change, and the outbox handler
+that calls the adapter's ``set_marketing_consent`` (retried with backoff by the outbox until it succeeds)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
-from ..errors import ShreddedError
-from ..platforms import CustomerDirectory, MarketingConsentSink, MarketingConsentUpdate
-from ..store.outbox import Delivery
+from sqlalchemy.engine import Connection
+
+from ..platforms import CustomerDirectory, MarketingConsentSink, MarketingConsentUpdate, PlatformAdapter
 from . import records
-from .core import EmailBase
+from .subjects import Subjects
+
+if TYPE_CHECKING:
+    from ..store.engine import Store
+    from ..store.outbox import Delivery, Outbox
+
+#: Outbox topic of marketing-consent changes mirrored on the platform.
+TOPIC = "email.marketing_consent"
 
 
-class PropagationMixin(EmailBase):
-    """The outbox handler of :data:`~.core.TOPIC`."""
+class Propagation:
+    """Queues consent changes for the platform and delivers them (the handler of :data:`TOPIC`)."""
 
-    def _deliver(self, delivery: Delivery) -> None:
-        adapter = self.sp.adapter
+    def __init__(self, *, store: Store, outbox: Outbox, subjects: Subjects,
+                 adapter: Callable[[], PlatformAdapter]) -> None:
+        self._store = store
+        self._outbox = outbox
+        self._subjects = subjects
+        self._adapter = adapter
+
+    def enqueue(self, conn: Connection, subject: str, list_id: str, *, subscribed: bool, level: str,
+                now: datetime) -> None:
+        """Queue the change for the platform in ``conn``'s transaction (delivered by ``run-due``).
+
+        Rows of one subject and list share an ordering key (pseudonym and list id only): they reach the
+        platform in order, and a newer change supersedes an older one still waiting for a retry."""
+        key = f"{TOPIC}:{subject}:{list_id}:{'in' if subscribed else 'out'}:{now.isoformat()}"
+        self._outbox.enqueue(conn, TOPIC, {"subject": subject, "list": list_id, "subscribed": subscribed,
+                                           "level": level, "at": now.isoformat()}, idempotency_key=key[:200],
+                             ordering_key=f"{TOPIC}:{subject}:{list_id}")
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Set the subscriber's marketing consent on the platform (the outbox handler of :data:`TOPIC`)."""
+        adapter = self._adapter()
         if not isinstance(adapter, MarketingConsentSink):
             return  # the platform keeps no marketing consent: nothing to mirror
         p = delivery.payload
-        with self.sp.store.begin(write=False) as conn:
+        with self._store.begin(write=False) as conn:
             row = records.subject_row(conn, str(p["subject"]))
         if row is None:
             return
-        address = self._address(row)
+        address = self._subjects.address_of(row)
         customer_id = row.customer_ref
         if customer_id is None and isinstance(adapter, CustomerDirectory) and address:
             found = adapter.find_customer(email=address)
@@ -38,12 +65,3 @@ class PropagationMixin(EmailBase):
             list_id=str(p["list"]), subscribed=bool(p["subscribed"]), opt_in_level=p["level"],
             consent_updated_at=datetime.fromisoformat(str(p["at"])), customer_id=customer_id, email=address),
             idempotency_key=delivery.idempotency_key)
-
-    def _address(self, row: Any) -> str | None:
-        """The clear address of a subject row; None once erased (shredded or dropped)."""
-        if row.address is None:
-            return None
-        try:
-            return str(self.sp.fields.decrypt(row.address, context="sp_email_subjects.address", row=row.subject))
-        except ShreddedError:
-            return None

@@ -1,36 +1,52 @@
-"""Sending marketing mail: signed unsubscribe and preference links, the RFC 2369 / RFC 8058 headers, and
-:meth:`prepare`, which guards an ``EmailMessage`` and adds them."""
+"""Sending marketing mail: the send guard, signed unsubscribe and preference links, the RFC 2369 / RFC 8058
+headers, and :meth:`SendingGuard.prepare`, which guards an ``EmailMessage`` and adds them."""
 
 from __future__ import annotations
 
 from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
-from ..errors import ExpiredToken, InvalidInput
-from .suppression import SuppressionMixin
+from ..errors import InvalidInput, SuppressedRecipient
+from .links import Links
+from .settings import EmailSettings
+from .subjects import Subjects
+from .suppression import Suppression
+
+if TYPE_CHECKING:
+    from ..store.engine import Store
 
 
-class SendingMixin(SuppressionMixin):
-    """Links and headers of :class:`~.service.Email`."""
+class SendingGuard:
+    """What a shop calls before and while sending a marketing mail."""
+
+    def __init__(self, settings: EmailSettings, *, store: Store, subjects: Subjects, links: Links,
+                 suppression: Suppression) -> None:
+        self._settings = settings
+        self._store = store
+        self._subjects = subjects
+        self._links = links
+        self._suppression = suppression
+
+    def guard(self, address: str, list_id: str) -> None:
+        """Raise SuppressedRecipient unless a marketing mail to ``address`` on ``list_id`` may be sent.
+        Transactional lists are never blocked."""
+        if self._settings.mailing_list(list_id).kind == "transactional":
+            return
+        if self._suppression.is_suppressed(address, list_id) or self._suppression.is_paused(address, list_id):
+            raise SuppressedRecipient(f"the recipient unsubscribed from or paused {list_id!r}; not sending")
 
     def unsubscribe_url(self, address: str, list_id: str, *, customer_ref: str | None = None) -> str:
         """A signed one-click unsubscribe link for ``address`` on ``list_id`` (``"*"``: every list)."""
-        self._known_list(list_id)
-        with self.sp.store.begin() as conn:
-            subject, _ = self.register(conn, address, customer_ref=customer_ref)
-        return self._url("/unsubscribe", self._unsubscribe.sign({"s": subject, "l": list_id}))
-
-    def fresh_unsubscribe_token(self, expired: ExpiredToken) -> str | None:
-        """A new token for the subject and list of an authentic but expired unsubscribe link."""
-        p = expired.payload
-        if not isinstance(p, dict) or not isinstance(p.get("s"), str) or not isinstance(p.get("l"), str):
-            return None
-        return self._unsubscribe.sign({"s": p["s"], "l": p["l"]})
+        self._settings.check_list(list_id)
+        with self._store.begin() as conn:
+            subject, _ = self._subjects.register(conn, address, customer_ref=customer_ref)
+        return self._links.unsubscribe_url(subject, list_id)
 
     def headers(self, address: str, list_id: str, *, customer_ref: str | None = None) -> dict[str, str]:
         """``List-Unsubscribe`` (HTTPS, optional mailto) and ``List-Unsubscribe-Post`` (RFC 8058)."""
         links = [f"<{self.unsubscribe_url(address, list_id, customer_ref=customer_ref)}>"]
-        if self.settings.unsubscribe_mailto:
-            links.append(f"<mailto:{self.settings.unsubscribe_mailto}?subject=unsubscribe>")
+        if self._settings.unsubscribe_mailto:
+            links.append(f"<mailto:{self._settings.unsubscribe_mailto}?subject=unsubscribe>")
         return {"List-Unsubscribe": ", ".join(links), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
     def prepare(self, message: EmailMessage, list_id: str, *, customer_ref: str | None = None) -> EmailMessage:
@@ -44,7 +60,7 @@ class SendingMixin(SuppressionMixin):
             raise InvalidInput("prepare() takes a message with exactly one recipient in To")
         address = to.split("<")[-1].rstrip(">").strip()
         self.guard(address, list_id)
-        if self.mailing_list(list_id).kind == "marketing":
+        if self._settings.mailing_list(list_id).kind == "marketing":
             for name, value in self.headers(address, list_id, customer_ref=customer_ref).items():
                 del message[name]
                 message[name] = value
@@ -57,6 +73,6 @@ class SendingMixin(SuppressionMixin):
 
     def preferences_url(self, address: str) -> str:
         """A signed link to the preference centre of ``address``."""
-        with self.sp.store.begin() as conn:
-            subject, _ = self.register(conn, address)
-        return self._url("/email/preferences", self._preferences.sign({"s": subject}))
+        with self._store.begin() as conn:
+            subject, _ = self._subjects.register(conn, address)
+        return self._links.preferences_url(subject)

@@ -6,6 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ..errors import NotFoundError
+
+#: The list id meaning "every list".
+ALL = "*"
+
 
 class MailingList(BaseModel):
     """A list the shop sends to. ``names`` maps language tags to the name shown on pages."""
@@ -20,6 +25,8 @@ class MailingList(BaseModel):
 
 
 class EmailSettings(BaseModel):
+    """Lists, link lifetimes, re-send limits and where the pages are mounted."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     #: The lists, by id. Transactional lists (receipts, renewal notices) are never blocked by suppression.
@@ -37,6 +44,18 @@ class EmailSettings(BaseModel):
     unsubscribe_mailto: str | None = None
     #: Where the web handlers are mounted below the public base URL.
     path_prefix: str = "/privacy"
+
+    def mailing_list(self, list_id: str) -> MailingList:
+        """The declared list; NotFoundError for an unknown id."""
+        try:
+            return self.lists[list_id]
+        except KeyError:
+            raise NotFoundError(f"unknown mailing list {list_id!r}") from None
+
+    def check_list(self, list_id: str) -> None:
+        """NotFoundError unless ``list_id`` is a declared list or ``"*"`` (every list)."""
+        if list_id != ALL:
+            self.mailing_list(list_id)
 
     @field_validator("lists")
     @classmethod

@@ -1,4 +1,4 @@
-"""The e-mail pages of shopprivacy.web.email_pages: confirmation and preference-centre links that cannot be
+"""The e-mail pages of shopprivacy.email.pages: confirmation and preference-centre links that cannot be
 used get a localized 400 page (never a Confirm button, nothing written) and, when authentic but expired, an
 offer to mail a fresh link within the re-send limit."""
 
@@ -106,7 +106,7 @@ def test_expired_confirmation_offers_a_fresh_link_by_mail(esp, mailed, clock):
     assert "jane" not in repr(mail)
     fresh = token_of(mail.link)
     assert esp.email_web.confirm(post(CONFIRM, fresh, b"")).status == 200
-    _, states = esp.email.read_preferences(token_of(esp.email.preferences_url("jane@example.com")))
+    _, states = esp.email.preferences.read(token_of(esp.email.preferences_url("jane@example.com")))
     assert states["newsletter"] == "subscribed"
     actions = [h["action"] for h in esp.email.history("jane@example.com")]
     assert actions == ["opt_in_requested", "opt_in_resent", "opt_in_confirmed"]

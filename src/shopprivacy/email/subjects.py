@@ -1,0 +1,88 @@
+"""The addresses e-mail consent holds: each as a subject pseudonym, a blind index and the address encrypted
+under the subject's own key (``sp_email_subjects``); proof metadata; and forgetting an address on erasure."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+
+from ..errors import ShreddedError
+from ..fields.blind_index import normalise
+from ..keys import Keyring
+from . import records
+from .records import Meta
+from .tables import EMAIL_ADDRESS_CONTEXT, email_subjects
+
+if TYPE_CHECKING:
+    from ..fields.api import Fields
+    from ..store.engine import Store
+
+
+class Subjects:
+    """Who an address is to the SDK, and the records kept of it."""
+
+    def __init__(self, *, store: Store, keyring: Keyring, fields: Fields, clock: Callable[[], datetime]) -> None:
+        self._store = store
+        self._keyring = keyring
+        self._fields = fields
+        self._clock = clock
+
+    def subject_of(self, address: str) -> str:
+        """The opaque subject of an address: a keyed pseudonym, stable, never the address."""
+        return self._keyring.pseudonym(normalise(address, "email"), namespace="email", length=24)
+
+    def blind_index(self, address: str) -> str:
+        """The blind index suppressions, proof and opt-in requests are keyed by."""
+        return self._fields.blind_index(address, kind="email", bits=128)
+
+    def register(self, conn: Connection, address: str, *, customer_ref: str | None = None) -> tuple[str, str]:
+        """Record the address (encrypted under its subject key) in ``conn``; returns (subject, blind index)."""
+        subject, bidx = self.subject_of(address), self.blind_index(address)
+        if records.subject_row(conn, subject) is None:
+            token = self._fields.encrypt(normalise(address, "email"), context=EMAIL_ADDRESS_CONTEXT,
+                                         row=subject, subject=subject, conn=conn)
+            records.ensure_subject(conn, subject=subject, bidx=bidx, address_token=token,
+                                   customer_ref=customer_ref, now=self._clock())
+        elif customer_ref is not None:
+            records.ensure_subject(conn, subject=subject, bidx=bidx, address_token=None,
+                                   customer_ref=customer_ref, now=self._clock())
+        return subject, bidx
+
+    def address_of(self, row: Any) -> str | None:
+        """The clear address of a subject row; None once erased (shredded or dropped)."""
+        if row.address is None:
+            return None
+        try:
+            return str(self._fields.decrypt(row.address, context=EMAIL_ADDRESS_CONTEXT, row=row.subject))
+        except ShreddedError:
+            return None
+
+    def meta(self, *, source: str = "web", ip: str | None = None, user_agent: str | None = None,
+             text_version: str | None = None) -> Meta:
+        """Proof metadata with IP address and user agent as keyed hashes."""
+        ring = self._keyring
+        return Meta(source=source, text_version=text_version,
+                    ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
+                    ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None)
+
+    def history(self, address: str) -> list[dict[str, Any]]:
+        """Every opt-in, confirmation, opt-out and preference change for ``address``, oldest first."""
+        with self._store.begin(write=False) as conn:
+            return records.history(conn, self.blind_index(address))
+
+    @staticmethod
+    def forget(conn: Connection, subject: str) -> int:
+        """Erasure: drop the encrypted address and platform id of ``subject`` in ``conn``; the suppression
+        (blind index) and the proof stay. Returns the rows changed (0 or 1)."""
+        return int(conn.execute(update(email_subjects).where(email_subjects.c.subject == subject)
+                                .values(address=None, customer_ref=None)).rowcount)
+
+    @staticmethod
+    def forget_all(conn: Connection) -> int:
+        """Shop redaction: drop every encrypted address and platform id in ``conn``; suppressions and proof
+        stay. Returns the rows changed."""
+        return int(conn.execute(update(email_subjects).values(address=None, customer_ref=None)).rowcount)
