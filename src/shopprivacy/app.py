@@ -17,13 +17,13 @@ from .store import AnchorFile, AuditLog, DeliveryReport, Inbox, Jobs, Outbox, St
 from .web.routes import Route
 
 if TYPE_CHECKING:
+    from .consent.pages import ConsentPages
     from .consent.service import Consent
     from .email.service import Email
     from .fields import Fields
     from .renewals import Renewals
     from .retention import Retention
     from .rights import Rights
-    from .web.consent_pages import ConsentPages
     from .web.email_pages import EmailPages
     from .web.rights_pages import RightsPages
 
@@ -141,14 +141,16 @@ class ShopPrivacy:
         """Cookie consent: banner tags, server-side state with GPC, proof of every choice."""
         from .consent.service import Consent
 
-        return Consent(self)
+        return Consent(self.settings.consent, store=self.store, audit=self.audit, keyring=self.keyring,
+                       public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale,
+                       clock=self.clock)
 
     @cached_property
     def consent_web(self) -> ConsentPages:
         """Consent endpoint, banner assets and ``/.well-known/gpc.json``."""
-        from .web.consent_pages import ConsentPages
+        from .consent.pages import ConsentPages
 
-        return ConsentPages(self)
+        return ConsentPages(self.consent)
 
     @cached_property
     def email(self) -> Email:
@@ -231,7 +233,7 @@ class ShopPrivacy:
             routes.extend(getattr(self, name).web_routes())
         if self.uses_platform:
             routes.extend(self.adapter_routes)
-        serving = Serving(self)
+        serving = Serving(self.settings.web, self.settings.default_locale)
         return [serving.route(r) for r in routes]
 
     def close(self) -> None:
