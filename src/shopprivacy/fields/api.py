@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import BadToken, InvalidInput
 from ..keys import Keyring
-from . import token as fmt
+from . import ciphertext as fmt
 from .blind_index import Kind, blind_index
 from .settings import FieldsSettings
 from .subject_keys import SubjectKeys
