@@ -17,8 +17,8 @@ CAPABILITIES = ("consent", "email", "fields", "renewals", "retention", "rights")
 
 #: Modules that build the facade (or are the facade): only these may import ``shopprivacy.app``, take
 #: ``ShopPrivacy`` from the package face, or import another entry point.
-ENTRY_POINTS = frozenset({"shopprivacy", "shopprivacy.__main__", "shopprivacy.app", "shopprivacy.cli", "shopprivacy.doctor",
-                          "shopprivacy.demo", "shopprivacy.testing",
+ENTRY_POINTS = frozenset({"shopprivacy", "shopprivacy.__main__", "shopprivacy.app", "shopprivacy.cli",
+                          "shopprivacy.doctor", "shopprivacy.demo", "shopprivacy.testing",
                           *(f"shopprivacy.{c}.cli" for c in CAPABILITIES)})
 FACADE_MODULES = ENTRY_POINTS - {"shopprivacy"}
 
