@@ -49,7 +49,8 @@ def main() -> None:
         make_table(shop_url, rows)
         sp = ShopPrivacy(Settings(database_url=f"sqlite:///{tmp}/sp.db", keyset=Keyset.generate().to_json()))
         sp.store.upgrade()
-        retention = Retention(sp, defaults=False)
+        retention = Retention(sp.settings.retention, store=sp.store, audit=sp.audit, jobs=sp.jobs,
+                              clock=sp.clock, defaults=False)
         retention.add(Rule(name="orders", entity="sql", database_url=shop_url, table="orders", anchor="completed_at",
                            keep_for=timedelta(days=365), batch_size=2000))
         started = time.perf_counter()

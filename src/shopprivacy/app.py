@@ -17,6 +17,7 @@ from .store import AnchorFile, AuditLog, DeliveryReport, Inbox, Jobs, Outbox, St
 from .web.routes import Route
 
 if TYPE_CHECKING:
+    from .consent.pages import ConsentPages
     from .consent.service import Consent
     from .email.pages import EmailPages
     from .email.service import Email
@@ -24,17 +25,9 @@ if TYPE_CHECKING:
     from .renewals import Renewals
     from .retention import Retention
     from .rights import Rights
-    from .web.consent_pages import ConsentPages
     from .web.rights_pages import RightsPages
 
 log = logging.getLogger("shopprivacy")
-
-#: Capabilities with periodic work: ``run_due`` builds each (which registers its outbox handlers) and calls
-#: its ``run_due(now) -> Mapping[str, int]`` before delivering the outbox.
-DUE_CAPABILITIES: tuple[str, ...] = ("email", "retention", "rights")
-
-#: Capabilities with web endpoints: each has ``web_routes() -> list[Route]`` (see ``shopprivacy.web.routes``).
-WEB_CAPABILITIES: tuple[str, ...] = ("email_web", "consent_web", "rights_web")
 
 
 @dataclass
@@ -141,14 +134,16 @@ class ShopPrivacy:
         """Cookie consent: banner tags, server-side state with GPC, proof of every choice."""
         from .consent.service import Consent
 
-        return Consent(self)
+        return Consent(self.settings.consent, store=self.store, audit=self.audit, keyring=self.keyring,
+                       public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale,
+                       clock=self.clock)
 
     @cached_property
     def consent_web(self) -> ConsentPages:
         """Consent endpoint, banner assets and ``/.well-known/gpc.json``."""
-        from .web.consent_pages import ConsentPages
+        from .consent.pages import ConsentPages
 
-        return ConsentPages(self)
+        return ConsentPages(self.consent)
 
     @cached_property
     def email(self) -> Email:
@@ -171,14 +166,16 @@ class ShopPrivacy:
         """Purpose-bound subscription renewals (view, guard, runner)."""
         from .renewals import Renewals
 
-        return Renewals(self)
+        return Renewals(store=self.store, audit=self.audit, keyring=self.keyring, retention=self.retention,
+                        adapter=lambda: self.adapter, clock=self.clock)
 
     @cached_property
     def retention(self) -> Retention:
         """Retention rules: plan and sweep."""
         from .retention import Retention
 
-        return Retention(self)
+        return Retention(self.settings.retention, store=self.store, audit=self.audit, jobs=self.jobs,
+                         adapter=lambda: self.adapter, fields=lambda: self.fields, clock=self.clock)
 
     @cached_property
     def rights(self) -> Rights:
@@ -207,10 +204,12 @@ class ShopPrivacy:
         """Do everything that is due: capability tasks (expiry, reminders, retention), then the outbox; then
         anchor the audit head (when ``Settings.audit.anchor_path`` is set)."""
         now = self.clock()
-        tasks: dict[str, Mapping[str, int]] = {}
-        for name in DUE_CAPABILITIES:
-            capability = getattr(self, name)
-            tasks[name] = capability.run_due(now)
+        # Capabilities with periodic work; building each registers its outbox handlers before delivery.
+        tasks: dict[str, Mapping[str, int]] = {
+            "email": self.email.run_due(now),
+            "retention": self.retention.run_due(now),
+            "rights": self.rights.run_due(now),
+        }
         if self.uses_platform:
             self.adapter_routes  # noqa: B018 - registers the adapter's outbox handlers before delivery
         delivered = self.outbox.deliver_due(limit=limit)
@@ -228,12 +227,11 @@ class ShopPrivacy:
         (:mod:`shopprivacy.web.serving`)."""
         from .web.serving import Serving
 
-        routes: list[Route] = []
-        for name in WEB_CAPABILITIES:
-            routes.extend(getattr(self, name).web_routes())
+        routes: list[Route] = [*self.email_web.web_routes(), *self.consent_web.web_routes(),
+                               *self.rights_web.web_routes()]
         if self.uses_platform:
             routes.extend(self.adapter_routes)
-        serving = Serving(self)
+        serving = Serving(self.settings.web, self.settings.default_locale)
         return [serving.route(r) for r in routes]
 
     def close(self) -> None:

@@ -4,7 +4,6 @@ database is unavailable (run the command again when it is back)."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import os
@@ -16,13 +15,13 @@ from . import __version__
 from .app import ShopPrivacy
 from .doctor import run_checks
 from .errors import AuditChainError, ConfigurationError, DatabaseUnavailable, KeysetError, ShopPrivacyError
+from .fields.cli import add_commands as add_fields_commands
 from .keys import Keyset
+from .renewals.cli import add_commands as add_renewals_commands
+from .retention.cli import add_commands as add_retention_commands
+from .rights.cli import add_commands as add_rights_commands
 from .settings import Settings
 from .store import AnchorFile
-
-#: Modules adding subcommands: each has ``add_commands(subparsers)`` and sets ``func`` on its parsers.
-COMMAND_MODULES: tuple[str, ...] = ("shopprivacy.fields.cli", "shopprivacy.renewals.cli", "shopprivacy.retention.cli",
-                                     "shopprivacy.rights.cli")
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -243,8 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_outbox_requeue)
 
     sub.add_parser("doctor", help="check settings, keys, database, schema, adapters").set_defaults(func=cmd_doctor)
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).add_commands(sub)
+    # Each capability's subcommands (its ``add_commands`` sets ``func`` on its parsers).
+    for add_commands in (add_fields_commands, add_renewals_commands, add_retention_commands, add_rights_commands):
+        add_commands(sub)
     return parser
 
 

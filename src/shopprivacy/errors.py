@@ -31,6 +31,11 @@ class UnknownKeyError(KeysetError):
         self.key_id = key_id
 
 
+class DidNotEnable(ConfigurationError):
+    """A framework integration cannot run: its framework is missing or older than it supports (the message
+    names the installed and the required version, and the extra to install)."""
+
+
 class InvalidInput(ShopPrivacyError):
     """Input from a caller or a request is malformed; nothing was written."""
 
@@ -181,6 +186,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "DatabaseUnavailable",
+    "DidNotEnable",
     "ExpiredToken",
     "InvalidInput",
     "JobBusy",

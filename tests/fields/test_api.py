@@ -98,6 +98,23 @@ def test_subject_keys_and_crypto_shredding(sp):
     assert len(shredded) == 1 and shredded[0].subject == sp.pseudonym("c_1")
 
 
+def test_shred_in_the_callers_transaction_commits_or_rolls_back_with_it(sp):
+    token = sp.fields.encrypt("jane@example.com", context="customers.email", row=1, subject="c_7")
+    assert sp.fields.decrypt(token, context="customers.email", row=1) == "jane@example.com"  # key now cached
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), sp.store.begin() as conn:
+        assert sp.fields.shred("c_7", conn=conn) is True
+        raise Abort
+    assert sp.fields.decrypt(token, context="customers.email", row=1) == "jane@example.com"
+    with sp.store.begin() as conn:
+        assert sp.fields.shred("c_7", conn=conn) is True
+    with pytest.raises(ShreddedError):  # the cached key went with it
+        sp.fields.decrypt(token, context="customers.email", row=1)
+
+
 def test_shred_reaches_other_processes_after_cache(settings, store):
     writer = ShopPrivacy(settings, store=store)
     token = writer.fields.encrypt("x", context="c.e", row=1, subject="c_9")
@@ -176,7 +193,7 @@ def test_mutated_subject_tokens_never_decrypt_or_escape(fields, data):
 @hsettings(max_examples=300)
 @given(st.text(max_size=200) | st.from_regex(r"spf1s?\.[a-z0-9]{1,24}\.[A-Za-z0-9+/=]{0,80}", fullmatch=True))
 def test_the_token_parser_raises_only_bad_token(text):
-    from shopprivacy.fields import token as fmt
+    from shopprivacy.fields import ciphertext as fmt
     try:
         parsed = fmt.parse(text)
     except BadToken:

@@ -23,7 +23,7 @@ def test_vectors_encrypt_exactly_and_decrypt(fixed_keyring, value, token):
 
 
 def test_vector_matches_the_documented_format(fixed_keyring):
-    # Recompute the first vector from the primitives described in shopprivacy.fields.token.
+    # Recompute the first vector from the primitives described in shopprivacy.fields.ciphertext.
     key = fixed_keyring.subkey("fields", "k1")
     sealed = AESGCM(key).encrypt(bytes(12), b"s" + b"jane@example.com", b"spf1.k1\x00customers.email\x0042")
     import base64

@@ -14,6 +14,12 @@ from shopprivacy.renewals.tables import renewal_attempts
 from .conftest import UNTIL, add_subs
 
 
+def renewals_of(sp, **options):
+    """The renewals capability wired from the facade's collaborators, as ``sp.renewals`` is."""
+    return Renewals(store=sp.store, audit=sp.audit, keyring=sp.keyring, retention=sp.retention,
+                    adapter=lambda: sp.adapter, clock=sp.clock, **options)
+
+
 def attempts(sp):
     with sp.store.begin(write=False) as conn:
         return {r.subscription_id: r for r in conn.execute(select(renewal_attempts))}
@@ -26,7 +32,7 @@ def sleeps():
 
 @pytest.fixture
 def renewals(sp, sleeps):
-    return Renewals(sp, sleep=sleeps.append)
+    return renewals_of(sp, sleep=sleeps.append)
 
 
 class ResetAfterBilling(LocalShop):
@@ -68,7 +74,7 @@ def test_lost_answer_from_the_adapter_is_settled_by_the_same_key(sp, db_url, sle
     shop.lost = set()
     try:
         ids = add_subs(shop, 2)
-        report = Renewals(sp, sleep=sleeps.append).run(shop, until=UNTIL)
+        report = renewals_of(sp, sleep=sleeps.append).run(shop, until=UNTIL)
         assert (report.billed, report.in_doubt, report.failed, report.cleaned_orders) == (2, 0, 0, 2)
         assert shop.billing_count() == 2 and all(len(shop.orders_of(sid)) == 1 for sid in ids)
         assert len(shop.lost) == 2 and {r.idempotency_key for r in attempts(sp).values()} == shop.lost

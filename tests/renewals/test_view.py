@@ -135,3 +135,12 @@ def test_drop_counter_is_bounded():
     for i in range(1500):
         counter.add(build_view({**RAW, f"x{i}": 1}))
     assert len(counter.dropped) == counter.max_names + 1 and counter.dropped["(other)"] > 0
+
+
+def test_the_allow_list_is_the_renewal_vocabulary_and_the_record_declares_exactly_it():
+    from shopprivacy.platforms import DueSubscription, PostalAddress, SubscriptionLine
+    from shopprivacy.renewals.view import ADDRESS_FIELDS, LINE_FIELDS, RenewalLine, ShippingAddress
+
+    assert ALLOWED_FIELDS == frozenset(DueSubscription.__annotations__) == frozenset(RenewalRecord.model_fields)
+    assert LINE_FIELDS == frozenset(SubscriptionLine.__annotations__) == frozenset(RenewalLine.model_fields)
+    assert ADDRESS_FIELDS == frozenset(PostalAddress.__annotations__) == frozenset(ShippingAddress.model_fields)

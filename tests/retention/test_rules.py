@@ -122,6 +122,10 @@ def test_defaults_are_valid_and_unique():
     assert len(names) == len(set(names)) and "sdk.audit" in names and "sdk.outbox.dead" in names
 
 
-def test_providers_missing_from_this_build_are_skipped():
-    rules = default_rules(("shopprivacy.not_merged_yet.retention", "shopprivacy.retention.defaults"))
-    assert rules and all(r.name.startswith("sdk.") for r in rules)
+def test_rules_come_from_each_provider_in_order():
+    from shopprivacy.consent.retention import retention_rules as consent_rules
+    from shopprivacy.retention.defaults import RULE_PROVIDERS, retention_rules
+
+    assert consent_rules in RULE_PROVIDERS and retention_rules in RULE_PROVIDERS
+    rules = default_rules((consent_rules, retention_rules))
+    assert [r.name for r in rules] == [r.name for r in consent_rules()] + [r.name for r in retention_rules()]

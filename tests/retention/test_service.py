@@ -46,9 +46,15 @@ def sql_rule(db_url, **kw):
     return Rule.model_validate({**base, **kw})
 
 
+def retention_of(sp, **options):
+    """The retention capability wired from the facade's collaborators, as ``sp.retention`` is."""
+    return Retention(sp.settings.retention, store=sp.store, audit=sp.audit, jobs=sp.jobs, adapter=lambda: sp.adapter,
+                     fields=lambda: sp.fields, clock=sp.clock, **options)
+
+
 @pytest.fixture
 def ret(sp):
-    r = Retention(sp, defaults=False)
+    r = retention_of(sp, defaults=False)
     yield r
     r.close()
 
@@ -115,7 +121,7 @@ def test_default_rules_on_sdk_tables(sp):
         conn.execute(insert(jobs).values(name="old", status="done", processed=1, started_at=OLD, updated_at=OLD,
                                          finished_at=OLD))
     sp.inbox.accept  # noqa: B018
-    ret = Retention(sp)
+    ret = retention_of(sp)
     ret.hold("sp_outbox", "3", reason="dispute")
     plan = {p.rule: p.due for p in ret.plan(now=NOW)}
     assert plan["sdk.outbox.done"] == 1 and plan["sdk.outbox.dead"] == 0 and plan["sdk.jobs.done"] == 1
@@ -133,7 +139,7 @@ def test_audit_truncation_rule(sp):
     app.audit.record(actor="t", action="old")
     clock_at[0] = NOW
     app.audit.record(actor="t", action="new")
-    ret = Retention(app, defaults=False)
+    ret = retention_of(app, defaults=False)
     ret.add(Rule(name="audit", entity="audit", action="truncate", anchor="at", keep_for=timedelta(days=30)))
     assert ret.plan(now=NOW)[0].due == 1
     assert ret.sweep(now=NOW)[0].processed == 1
@@ -141,15 +147,13 @@ def test_audit_truncation_rule(sp):
 
 
 def test_shred_needs_fields_capability(sp, ret, shop_db, db_url):
-    from types import SimpleNamespace
-
     from shopprivacy.retention.sweeper import shredder
 
     engine, orders = shop_db
     fill(engine, orders, 3)
     rule = sql_rule(db_url, action="shred", subject_column="customer_id")
     with pytest.raises(UnsupportedOperation, match="sp.fields"):
-        shredder(SimpleNamespace(fields=None), rule)
+        shredder(None, sp.store, rule)
     sp.__dict__["fields"] = None  # an installation without encrypted fields
     ret.add(rule)
     with pytest.raises(UnsupportedOperation, match="sp.fields"):
@@ -253,7 +257,7 @@ def test_platform_objects_through_the_adapter(settings, store):
     orders = [shop.create_billing_attempt(sid, idempotency_key=f"k{sid}", origin_time=T0 - timedelta(days=200)).order_id
               for sid in [r["subscription_id"] for r in shop.iter_due_subscriptions(
                   due_before=T0 + timedelta(days=1), fields={"subscription_id"})]]
-    ret = Retention(app, defaults=False)
+    ret = retention_of(app, defaults=False)
     ret.add(Rule(name="order_meta", entity="platform", table="orders", anchor="created_at", keep_for="90d",
                  action="redact", fields=("ip_address", "user_agent", "attribution"),
                  exempt=[{"kind": "legal_hold"}]))
@@ -280,7 +284,7 @@ def test_platform_rule_needs_a_capable_adapter(settings, store):
             pass
 
     app = ShopPrivacy(settings, store=store, adapter=Bare())
-    ret = Retention(app, defaults=False)
+    ret = retention_of(app, defaults=False)
     ret.add(Rule(name="p", entity="platform", table="orders", anchor="created_at", keep_for="90d"))
     with pytest.raises(UnsupportedOperation, match="bare"):
         ret.plan()

@@ -11,7 +11,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, select
 
 from shopprivacy.errors import ConflictError, JobBusy
 from shopprivacy.store import Jobs
-from shopprivacy.store.jobs import _holder_is_dead
+from shopprivacy.store.jobs import holder_is_dead
 
 
 @pytest.fixture
@@ -66,13 +66,13 @@ def test_dead_holder_on_this_host_is_taken_over_at_once(jobs):
     import socket
 
     dead_owner = f"{socket.gethostname()[:80]}:{proc.pid}"
-    assert _holder_is_dead(dead_owner)
-    assert not _holder_is_dead(f"{socket.gethostname()[:80]}:{os.getpid()}")
-    assert not _holder_is_dead("elsewhere:1")
+    assert holder_is_dead(dead_owner)
+    assert not holder_is_dead(f"{socket.gethostname()[:80]}:{os.getpid()}")
+    assert not holder_is_dead("elsewhere:1")
     # the current form carries a nonce per lease: the process part still decides
-    assert _holder_is_dead(f"{dead_owner}:9f3a01bc")
-    assert not _holder_is_dead(f"{socket.gethostname()[:80]}:{os.getpid()}:9f3a01bc")
-    assert not _holder_is_dead(None) and not _holder_is_dead("") and not _holder_is_dead("host-only")
+    assert holder_is_dead(f"{dead_owner}:9f3a01bc")
+    assert not holder_is_dead(f"{socket.gethostname()[:80]}:{os.getpid()}:9f3a01bc")
+    assert not holder_is_dead(None) and not holder_is_dead("") and not holder_is_dead("host-only")
     jobs.acquire("j", owner=dead_owner).save_now({"after": 7})
     assert jobs.acquire("j").checkpoint == {"after": 7}
 

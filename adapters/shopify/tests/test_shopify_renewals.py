@@ -20,6 +20,12 @@ HTML = (200, {"Content-Type": "text/html; charset=utf-8"}, "<!DOCTYPE html><html
 CUT_OFF = (200, {"Content-Type": "application/json"}, '{"data":{"subscriptionBillingAttemptCreate":{"subscr')
 
 
+def renewals_of(sp: ShopPrivacy, **options: Any) -> Renewals:
+    """The renewals capability wired from the facade's collaborators, as ``sp.renewals`` is."""
+    return Renewals(store=sp.store, audit=sp.audit, keyring=sp.keyring, retention=sp.retention,
+                    adapter=lambda: sp.adapter, clock=sp.clock, **options)
+
+
 def attempt_rows(sp: ShopPrivacy) -> list[Any]:
     with sp.store.begin(write=False) as conn:
         return list(conn.execute(select(renewal_attempts)).all())
@@ -69,7 +75,7 @@ def test_html_200_then_success_bills_once_with_one_key(sp: ShopPrivacy, fake_tim
     router = (Router().on("DueSubscriptionContracts", page([contract(1)]))
               .on("SubscriptionBillingAttemptCreate", HTML, attempt(SUCCESS)))
     responses.add_callback(responses.POST, ENDPOINT, callback=router)
-    report = Renewals(sp, sleep=fake_time.sleep).run(until=UNTIL)
+    report = renewals_of(sp, sleep=fake_time.sleep).run(until=UNTIL)
     assert (report.billed, report.failed, report.errors, report.in_doubt) == (1, 0, 0, 0)
     keys = billing_keys(router)
     assert len(keys) == 2 and keys[0] == keys[1]  # asked again with the same key: Shopify bills once
@@ -83,7 +89,7 @@ def test_always_malformed_answer_is_left_open_then_settled_with_the_same_key(sp:
     router = (Router().on("DueSubscriptionContracts", page([contract(1), contract(2)]))
               .on("SubscriptionBillingAttemptCreate", CUT_OFF))
     responses.add_callback(responses.POST, ENDPOINT, callback=router)
-    renewals = Renewals(sp, sleep=fake_time.sleep)
+    renewals = renewals_of(sp, sleep=fake_time.sleep)
     report = renewals.run(until=UNTIL)
     assert (report.in_doubt, report.failed, report.errors, report.billed) == (2, 0, 0, 0)
     first = billing_keys(router)
@@ -106,7 +112,7 @@ def test_5xx_on_billing_is_outcome_unknown_not_failed(sp: ShopPrivacy, fake_time
     router = (Router().on("DueSubscriptionContracts", page([contract(1)]))
               .on("SubscriptionBillingAttemptCreate", (503, {"Retry-After": "1"}, "")))
     responses.add_callback(responses.POST, ENDPOINT, callback=router)
-    report = Renewals(sp, sleep=fake_time.sleep).run(until=UNTIL)
+    report = renewals_of(sp, sleep=fake_time.sleep).run(until=UNTIL)
     assert (report.in_doubt, report.errors, report.billed, report.failed) == (1, 0, 0, 0)
     assert [r.status for r in attempt_rows(sp)] == ["claimed"]
 
@@ -118,7 +124,7 @@ def test_user_errors_settle_the_period_as_failed(sp: ShopPrivacy, fake_time: Fak
     router = (Router().on("DueSubscriptionContracts", page([contract(1)]))
               .on("SubscriptionBillingAttemptCreate", refused))
     responses.add_callback(responses.POST, ENDPOINT, callback=router)
-    renewals = Renewals(sp, sleep=fake_time.sleep)
+    renewals = renewals_of(sp, sleep=fake_time.sleep)
     report = renewals.run(until=UNTIL)
     assert (report.errors, report.in_doubt) == (1, 0) and len(billing_keys(router)) == 1
     assert [(r.status, r.error_code) for r in attempt_rows(sp)] == [("failed", "ShopifyUserError")]

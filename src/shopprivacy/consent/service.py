@@ -8,25 +8,25 @@ import json
 import logging
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from itertools import islice
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import Any, Literal, cast
 
 from itsdangerous import BadData, TimestampSigner
 from sqlalchemy import insert, select
 
 from ..errors import InvalidInput, NotFoundError
-from ..web.http import MAX_URL_CHARS, http_url
-from ..web.i18n import available_locales, catalog, direction, negotiate
+from ..i18n import available_locales, catalog, direction, negotiate
+from ..keys import Keyring
+from ..store import AuditLog, Store, utcnow
+from ..urls import MAX_URL_CHARS, http_url
 from .policy import Policy
 from .settings import ConsentSettings
 from .state import GPC_DENIES, NO_CONSENT, ConsentState
 from .tables import consent_records
-
-if TYPE_CHECKING:
-    from ..app import ShopPrivacy
 
 log = logging.getLogger("shopprivacy.consent")
 Method = Literal["accept_all", "reject_all", "custom", "gpc", "withdraw"]
@@ -70,13 +70,20 @@ def _b64(data: bytes) -> str:
 
 
 class Consent:
-    """Cookie consent for one shop."""
+    """Cookie consent for one shop.
 
-    def __init__(self, sp: ShopPrivacy) -> None:
-        self.sp = sp
-        self.settings: ConsentSettings = sp.settings.consent
+    ``public_base_url`` and ``default_locale`` are the shop's (``Settings``): the banner's links point there,
+    cookies are ``Secure`` on https, and the banner speaks ``default_locale`` when the visitor's is not offered.
+    """
+
+    def __init__(self, settings: ConsentSettings, *, store: Store, audit: AuditLog, keyring: Keyring,
+                 public_base_url: str, default_locale: str = "en",
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.store, self.audit, self.keyring, self.clock = store, audit, keyring, clock
+        self.public_base_url, self.default_locale = public_base_url, default_locale
         self.policy = Policy(self.settings)
-        self._signer = TimestampSigner(sp.keyring.subkeys("consent-cookie"), salt="shopprivacy.consent-cookie",
+        self._signer = TimestampSigner(keyring.subkeys("consent-cookie"), salt="shopprivacy.consent-cookie",
                                        key_derivation="hmac", digest_method=hashlib.sha256)
         self._max_age = self.settings.max_age_days * 86400
 
@@ -90,7 +97,7 @@ class Consent:
         return self._signer.sign(body).decode("ascii")
 
     def set_cookie_header(self, value: str) -> str:
-        secure = "; Secure" if self.sp.settings.public_base_url.startswith("https://") else ""
+        secure = "; Secure" if self.public_base_url.startswith("https://") else ""
         return f"{self.settings.cookie_name}={value}; Max-Age={self._max_age}; Path=/; SameSite=Lax{secure}"
 
     def _read_cookie(self, raw: str) -> dict[str, Any] | None:
@@ -155,14 +162,14 @@ class Consent:
         """Append the proof row (audited) and return ``(consent_id, Set-Cookie header)``."""
         consent_id = choice.consent_id or "c_" + secrets.token_hex(10)
         denied = sorted(set(self.policy.optional) - choice.granted)
-        ring, now = self.sp.keyring, self.sp.clock()
-        with self.sp.store.begin() as conn:
+        ring, now = self.keyring, self.clock()
+        with self.store.begin() as conn:
             conn.execute(insert(consent_records).values(
                 consent_id=consent_id, policy_version=self.policy.version, granted=sorted(choice.granted),
                 denied=denied, method=choice.method, gpc=choice.gpc, page_url=self._clean_url(choice.page_url),
                 ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
                 ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now))
-            self.sp.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
+            self.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
                                  meta={"method": choice.method, "policy": self.policy.version,
                                        "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc})
         value = self.cookie_value(consent_id, choice.granted, choice.override)
@@ -173,7 +180,7 @@ class Consent:
         ``cookie_names`` (the request's cookies). The banner deletes what script can see; this reaches
         ``HttpOnly`` cookies too, on the host and on the declared domain. Only names that are cookie tokens
         (RFC 6265) are echoed, from the first ``MAX_COOKIES`` (a browser keeps fewer per site)."""
-        secure = "; Secure" if self.sp.settings.public_base_url.startswith("https://") else ""
+        secure = "; Secure" if self.public_base_url.startswith("https://") else ""
         names = [n for n in islice(cookie_names, MAX_COOKIES) if isinstance(n, str) and _COOKIE_NAME.fullmatch(n)]
         out: list[str] = []
         for category, decl in self.settings.categories.items():
@@ -190,7 +197,7 @@ class Consent:
 
     def export(self, consent_id: str) -> list[dict[str, Any]]:
         """Every recorded choice of one consent id, oldest first (proof under GDPR Art. 7(1))."""
-        with self.sp.store.begin(write=False) as conn:
+        with self.store.begin(write=False) as conn:
             rows = conn.execute(select(consent_records).where(consent_records.c.consent_id == consent_id)
                                 .order_by(consent_records.c.at, consent_records.c.id)).all()
         if not rows:
@@ -210,7 +217,7 @@ class Consent:
                          "desc": decl.descriptions.get(locale) or decl.descriptions.get("en") or t[f"desc_{name}"]})
         cookies = [{"c": name, "n": c.name, "d": c.domain} for name, decl in self.settings.categories.items()
                    for c in decl.cookies if name != "necessary"]
-        base = self.sp.settings.public_base_url + self.settings.path_prefix.rstrip("/")
+        base = self.public_base_url + self.settings.path_prefix.rstrip("/")
         keys = ("title", "text", "accept", "reject", "customize", "save", "settings", "gpc", "always", "policy")
         return {"version": self.policy.version, "cookie": self.settings.cookie_name, "endpoint": f"{base}/consent",
                 "categories": cats, "cookies": cookies, "gcm": self.settings.consent_mode,
@@ -225,9 +232,9 @@ class Consent:
         it, never on the visitor's choice, so pages stay cacheable.
         """
         lang = negotiate(available_locales(LOCALES), requested=locale if locale and "," not in locale else None,
-                         accept_language=locale, default=self.sp.settings.default_locale)
+                         accept_language=locale, default=self.default_locale)
         cfg = json.dumps(self.config(lang), separators=(",", ":"), ensure_ascii=False)
-        base = self.sp.settings.public_base_url + self.settings.path_prefix.rstrip("/")
+        base = self.public_base_url + self.settings.path_prefix.rstrip("/")
         n = f' nonce="{escape(nonce)}"' if nonce else ""
         t = catalog(LOCALES, lang)
         return (f'<link rel="stylesheet" href="{base}/consent/consent.css"{n}>'

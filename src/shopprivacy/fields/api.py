@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import BadToken, InvalidInput
 from ..keys import Keyring
-from . import token as fmt
+from . import ciphertext as fmt
 from .blind_index import Kind, blind_index
 from .settings import FieldsSettings
 from .subject_keys import SubjectKeys
@@ -135,9 +135,13 @@ class Fields:
         """Keyed, truncated HMAC of the normalised value for equality lookups (see docs/fields.md)."""
         return blind_index(self.keyring, value, kind=kind, bits=bits or self.settings.blind_index_bits)
 
-    def shred(self, subject: str, *, actor: str = "system") -> bool:
-        """Destroy the subject's data key: all its tokens, in backups and exports too, become unreadable."""
-        return self.subject_keys.shred(subject, actor=actor)
+    def shred(self, subject: str, *, actor: str = "system", conn: Connection | None = None) -> bool:
+        """Destroy the subject's data key: all its tokens, in backups and exports too, become unreadable.
+
+        With ``conn``, in that transaction of the SDK's database (it commits or rolls back with the caller's
+        work); the key is dropped from this process's cache either way. True if a key was destroyed.
+        """
+        return self.subject_keys.shred(subject, actor=actor, conn=conn)
 
     def _encrypt_with_nonce(self, value: Any, *, context: str, row: str | int, nonce: bytes) -> str:
         """Deterministic encryption for the format's test vectors only."""

@@ -20,8 +20,8 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, SerializationInfo, ValidationInfo
 
+from .ciphertext import is_token
 from .redacted import Redacted
-from .token import is_token
 
 
 def _binding(info: ValidationInfo | SerializationInfo) -> tuple[Any, Any] | None:

@@ -21,7 +21,7 @@ from ..progress import Progress
 from ..store.engine import Store
 from ..store.jobs import Jobs
 from .api import Fields
-from .token import is_token
+from .ciphertext import is_token
 
 
 @dataclass

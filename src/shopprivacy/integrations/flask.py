@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from . import DidNotEnable
+from . import DidNotEnable, require_version
 from ._common import environ_with, headers_with_nonce
 
 try:
@@ -22,6 +22,8 @@ try:
     from markupsafe import Markup
 except ImportError as exc:  # pragma: no cover - exercised only without Flask installed
     raise DidNotEnable("the Flask integration needs Flask: pip install 'shopprivacy[flask]'") from exc
+else:
+    require_version("Flask", (3, 0), "flask")
 
 from ..app import ShopPrivacy
 from ..settings import Settings

@@ -13,14 +13,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
+from typing import Any, Literal, Protocol, TypedDict, TypeVar, runtime_checkable
 
 from ..errors import UnsupportedOperation
 from .registry import ENTRY_POINT_GROUP, available_adapters, load_adapter, parse_platform_options
-
-if TYPE_CHECKING:
-    from ..app import ShopPrivacy
-    from ..web.routes import Route
 
 
 @runtime_checkable
@@ -199,8 +195,12 @@ class PersonalDataHost(Protocol):
 
 @runtime_checkable
 class WebhookReceiver(Protocol):
-    def attach(self, sp: ShopPrivacy) -> Sequence[Route]:
+    def attach(self, sp: Any) -> Sequence[Any]:
         """Register the adapter's outbox handlers on ``sp.outbox`` and return its webhook endpoints.
+
+        ``sp`` is the :class:`~shopprivacy.ShopPrivacy` facade: an adapter's webhooks are an entry point, like
+        the integrations, and may use any capability. The core's plug-in point names neither the facade nor
+        the web kit (see docs/architecture.md), so both are typed loosely here and precisely in the adapters.
 
         The facade calls this once, before mounting web routes and before ``run_due`` delivers the outbox,
         so webhook work queued by one process is delivered by another. Endpoints are framework-neutral

@@ -25,9 +25,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import OutcomeUnknown, PlatformError, ShopPrivacyError
+from ..keys import Keyring
 from ..platforms import BillingResult, RenewalOrderCleaner, SubscriptionSource, bills_renewals_itself, require
 from ..progress import Progress
-from ..store.jobs import Jobs, _holder_is_dead
+from ..store import AuditLog, Store, utcnow
+from ..store.jobs import Jobs, holder_is_dead
 from ..store.outbox import worker_id
 from .billing import UnknownOutcomeRetry, cause_name
 from .runs import RunHandle, RunLog
@@ -35,7 +37,7 @@ from .tables import renewal_attempts
 from .view import ALLOWED_FIELDS, DropCounter, RenewalRecord, ViewResult, build_view
 
 if TYPE_CHECKING:
-    from ..app import ShopPrivacy
+    from ..retention import Retention
 
 log = logging.getLogger("shopprivacy.renewals")
 
@@ -82,14 +84,19 @@ class RunReport:
 class Renewals:
     """``sp.renewals``: the renewal view and the runner.
 
+    ``adapter`` gives the platform adapter when a run is not handed one; ``retention`` is used on platforms
+    that bill by themselves, to keep customers with a live subscription under a legal hold.
     ``claim_seconds`` is how long a claim (and a run's record) holds without news from its worker;
     ``unknown_tries`` how many calls a billing whose outcome is unknown gets in one run, ``unknown_backoff``
     the first wait between them (doubling), ``sleep`` how to wait.
     """
 
-    def __init__(self, sp: ShopPrivacy, *, claim_seconds: float = 900.0, unknown_tries: int = 3,
-                 unknown_backoff: float = 1.0, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.sp = sp
+    def __init__(self, *, store: Store, audit: AuditLog, keyring: Keyring, retention: Retention,
+                 adapter: Callable[[], Any], clock: Callable[[], datetime] = utcnow, claim_seconds: float = 900.0,
+                 unknown_tries: int = 3, unknown_backoff: float = 1.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.store, self.audit, self.keyring, self.retention, self.clock = store, audit, keyring, retention, clock
+        self._adapter = adapter
         self.claim = timedelta(seconds=claim_seconds)
         self.unknown_tries = unknown_tries
         self.unknown_backoff = unknown_backoff
@@ -98,8 +105,8 @@ class Renewals:
     @cached_property
     def runs(self) -> RunLog:
         """The record of runs (one ``renewal.run`` audit entry each, crashed runs included)."""
-        jobs = Jobs(self.sp.store, lease=self.claim, clock=self.sp.clock)
-        return RunLog(self.sp.store, self.sp.audit, jobs, clock=self.sp.clock)
+        jobs = Jobs(self.store, lease=self.claim, clock=self.clock)
+        return RunLog(self.store, self.audit, jobs, clock=self.clock)
 
     def _retry(self) -> UnknownOutcomeRetry:
         return UnknownOutcomeRetry(tries=self.unknown_tries, backoff=self.unknown_backoff, sleep=self.sleep)
@@ -111,9 +118,9 @@ class Renewals:
     # -- claims ----------------------------------------------------------------------------------------
     def _claim(self, record: RenewalRecord, owner: str) -> tuple[str, str | None]:
         """('go', key) when this worker owns the (subscription, period) now, else (reason, None)."""
-        now = self.sp.clock()
+        now = self.clock()
         key, t = record.idempotency_key, renewal_attempts
-        store = self.sp.store
+        store = self.store
         with store.begin() as conn:
             ins = pg_insert(t) if store.dialect == "postgresql" else sqlite_insert(t)
             inserted = conn.execute(ins.values(
@@ -127,7 +134,7 @@ class Renewals:
             if row.status in _FINAL:
                 return "already_done", None
             live = row.claimed_until is not None and row.claimed_until > now
-            if live and row.owner != owner and not _holder_is_dead(row.owner):
+            if live and row.owner != owner and not holder_is_dead(row.owner):
                 return "busy", None
             conn.execute(update(t).where(t.c.subscription_id == row.subscription_id, t.c.period == row.period)
                          .values(status="claimed", owner=owner, claimed_until=now + self.claim, updated_at=now))
@@ -135,20 +142,20 @@ class Renewals:
 
     def _finish(self, record: RenewalRecord | _Ref, owner: str, **values: Any) -> None:
         t = renewal_attempts
-        with self.sp.store.begin() as conn:
+        with self.store.begin() as conn:
             conn.execute(update(t).where(t.c.subscription_id == record.subscription_id,
                                          t.c.period == record.period, t.c.owner == owner)
-                         .values(updated_at=self.sp.clock(), **values))
+                         .values(updated_at=self.clock(), **values))
 
     def _stale_claims(self, owner: str) -> list[Any]:
         """Claims (and pending attempts) whose holder died or whose claim ran out."""
-        t, now = renewal_attempts, self.sp.clock()
-        with self.sp.store.begin(write=False) as conn:
+        t, now = renewal_attempts, self.clock()
+        with self.store.begin(write=False) as conn:
             rows = conn.execute(select(t.c.subscription_id, t.c.period, t.c.idempotency_key, t.c.owner,
                                        t.c.claimed_until).where(t.c.status.in_(("claimed", "pending")))
                                 .order_by(t.c.updated_at).limit(10_000)).all()
         return [r for r in rows if r.owner != owner and (r.claimed_until is None or r.claimed_until <= now
-                                                          or _holder_is_dead(r.owner))]
+                                                          or holder_is_dead(r.owner))]
 
     def recover(self, adapter: Any = None, *, recover: Recover | None = None, use_adapter: bool = True) -> RunReport:
         """Write the missing ``renewal.run`` entry of runs that crashed, then settle claims left by dead workers
@@ -166,13 +173,13 @@ class Renewals:
         """Settle stale claims; returns the (subscription, period) of those it had no way to settle."""
         self.runs.close_crashed()
         unsettled: set[tuple[str, str]] = set()
-        adapter = self.sp.adapter if adapter is None else adapter
+        adapter = self._adapter() if adapter is None else adapter
         source = adapter if use_adapter and isinstance(adapter, SubscriptionSource) else None
         cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
         t = renewal_attempts
         for row in self._stale_claims(owner):
-            now = self.sp.clock()
-            with self.sp.store.begin() as conn:
+            now = self.clock()
+            with self.store.begin() as conn:
                 taken = conn.execute(update(t).where(t.c.subscription_id == row.subscription_id,
                                                      t.c.period == row.period, t.c.owner == row.owner,
                                                      t.c.status.in_(("claimed", "pending")))
@@ -219,14 +226,14 @@ class Renewals:
         ``encrypt_email(address, subscription_id)`` replaces the receipt address in the view (e.g. with
         ``sp.fields.encrypt(address, context="renewal.email", row=subscription_id)``).
         """
-        adapter = self.sp.adapter if adapter is None else adapter
+        adapter = self._adapter() if adapter is None else adapter
         source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
         if charge is None and bills_renewals_itself(adapter):  # the platform bills: upkeep only (upkeep.py)
             from .upkeep import run_upkeep
-            return run_upkeep(self.sp, adapter, until=until or self.sp.clock(), dry_run=dry_run, stream=stream,
-                              out=out)
+            return run_upkeep(adapter, retention=self.retention, audit=self.audit, keyring=self.keyring,
+                              until=until or self.clock(), dry_run=dry_run, stream=stream, out=out)
         cleaner = adapter if isinstance(adapter, RenewalOrderCleaner) else None
-        views = partial(self.iter_views, source, until=until or self.sp.clock(), keep_email=keep_email,
+        views = partial(self.iter_views, source, until=until or self.clock(), keep_email=keep_email,
                         encrypt_email=encrypt_email)
         counter = DropCounter()
         report = RunReport(skipped=counter.skipped)
@@ -288,22 +295,22 @@ class Renewals:
         # every call of one attempt is the same call: same key (and the same origin time)
         call = (partial(charge, record, idempotency_key=key) if charge is not None else
                 partial(source.create_billing_attempt, record.subscription_id, idempotency_key=key,
-                        origin_time=self.sp.clock()))
+                        origin_time=self.clock()))
         result = self._bill(record, owner, call, cleaner, report, retry)
         if result is not None:
-            log.info("renewal of %s: %s", self.sp.pseudonym(record.customer_ref, namespace="customer"),
+            log.info("renewal of %s: %s", self.keyring.pseudonym(record.customer_ref, namespace="customer"),
                      result.status)
 
     def _bill(self, record: RenewalRecord | _Ref, owner: str, call: Callable[[], BillingResult],
               cleaner: RenewalOrderCleaner | None, report: RunReport,
               retry: UnknownOutcomeRetry) -> BillingResult | None:
         """Bill through ``call`` (repeated while the outcome is unknown) and record what came of it."""
-        who = self.sp.pseudonym(record.subscription_id, namespace="subscription")
+        who = self.keyring.pseudonym(record.subscription_id, namespace="subscription")
         try:
             result = retry.call(call, who=who)
         except OutcomeUnknown as exc:
             report.in_doubt += 1  # maybe billed, maybe not: open, asked again with the same key next run
-            self._finish(record, owner, claimed_until=self.sp.clock(), error_code=f"unknown:{cause_name(exc)}"[:120])
+            self._finish(record, owner, claimed_until=self.clock(), error_code=f"unknown:{cause_name(exc)}"[:120])
             return None
         except PlatformError as exc:
             self._failed(record, owner, exc, report)
@@ -315,9 +322,9 @@ class Renewals:
         """A definite refusal: final unless the platform called it temporary (then left for the next run)."""
         report.errors += 1
         log.warning("renewal of subscription %s failed (%s)",
-                    self.sp.pseudonym(record.subscription_id, namespace="subscription"), type(exc).__name__)
+                    self.keyring.pseudonym(record.subscription_id, namespace="subscription"), type(exc).__name__)
         if exc.retryable:
-            self._finish(record, owner, claimed_until=self.sp.clock(), error_code=type(exc).__name__)
+            self._finish(record, owner, claimed_until=self.clock(), error_code=type(exc).__name__)
         else:
             self._finish(record, owner, status="failed", claimed_until=None, error_code=type(exc).__name__)
 
@@ -330,5 +337,5 @@ class Renewals:
         status = {"ready": "billed", "pending": "pending", "failed": "failed"}[result.status]
         self._finish(record, owner, status=status, attempt_id=result.attempt_id[:200],
                      order_id=(result.order_id or "")[:200] or None, error_code=result.error_code,
-                     cleaned_fields=len(cleaned), claimed_until=self.sp.clock() if status == "pending" else None)
+                     cleaned_fields=len(cleaned), claimed_until=self.clock() if status == "pending" else None)
         setattr(report, status, getattr(report, status) + 1)

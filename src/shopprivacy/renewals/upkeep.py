@@ -21,7 +21,9 @@ from ..progress import Progress
 from .runner import RunReport
 
 if TYPE_CHECKING:
-    from ..app import ShopPrivacy
+    from ..keys import Keyring
+    from ..retention import Retention
+    from ..store import AuditLog
 
 log = logging.getLogger("shopprivacy.renewals")
 
@@ -40,15 +42,16 @@ class UpkeepReport(RunReport):
         return {**super().counts(), "upkeep": self.upkeep, "billed_by_platform": self.billed_by_platform}
 
 
-def describe(sp: ShopPrivacy, action: UpkeepAction) -> str:
+def describe(keyring: Keyring, action: UpkeepAction) -> str:
     """One line naming a step (customers by pseudonym, fields by name; never values)."""
     if action.kind == "hold_customer":
-        return f"hold customer {sp.pseudonym(action.target, namespace='customer')}"
+        return f"hold customer {keyring.pseudonym(action.target, namespace='customer')}"
     return f"clean subscription {action.target}: {', '.join(action.fields)}"
 
 
-def run_upkeep(sp: ShopPrivacy, adapter: SelfBillingSource, *, until: datetime, dry_run: bool,
-               stream: IO[str] | None = None, out: Callable[[str], None] | None = None) -> UpkeepReport:
+def run_upkeep(adapter: SelfBillingSource, *, retention: Retention, audit: AuditLog, keyring: Keyring,
+               until: datetime, dry_run: bool, stream: IO[str] | None = None,
+               out: Callable[[str], None] | None = None) -> UpkeepReport:
     """Plan (and unless ``dry_run`` apply) the upkeep of every subscription due before ``until``."""
     from ..platforms import SubscriptionSource
 
@@ -63,34 +66,34 @@ def run_upkeep(sp: ShopPrivacy, adapter: SelfBillingSource, *, until: datetime, 
             progress.advance()
             for step in adapter.plan_renewal_upkeep(sub):
                 if step.kind == "hold_customer":
-                    if (step.entity, step.target) in holds or sp.retention.is_held(step.entity, step.target):
+                    if (step.entity, step.target) in holds or retention.is_held(step.entity, step.target):
                         continue
                     holds.add((step.entity, step.target))
-                done = step if dry_run else _apply(sp, adapter, step, report)
+                done = step if dry_run else _apply(adapter, step, report, retention, keyring)
                 if done is None:
                     continue
                 report.upkeep += 1
                 if out is not None:
-                    out(("would " if dry_run else "did ") + describe(sp, done))
+                    out(("would " if dry_run else "did ") + describe(keyring, done))
     if not dry_run:
-        sp.audit.record(actor="renewals", action="renewal.upkeep", fields=sorted(UPKEEP_FIELDS),
-                        meta=report.counts())
+        audit.record(actor="renewals", action="renewal.upkeep", fields=sorted(UPKEEP_FIELDS),
+                   meta=report.counts())
     return report
 
 
-def _apply(sp: ShopPrivacy, adapter: SelfBillingSource, step: UpkeepAction,
-           report: UpkeepReport) -> UpkeepAction | None:
+def _apply(adapter: SelfBillingSource, step: UpkeepAction, report: UpkeepReport, retention: Retention,
+           keyring: Keyring) -> UpkeepAction | None:
     from ..errors import PlatformError
 
     if step.kind == "hold_customer":
-        sp.retention.hold(step.entity, step.target, reason="renewals: live subscription due")
+        retention.hold(step.entity, step.target, reason="renewals: live subscription due")
         return step
     try:
         return adapter.apply_renewal_upkeep(step)
     except PlatformError as exc:
         report.errors += 1
         log.warning("renewal upkeep of subscription %s failed (%s)",
-                    sp.pseudonym(step.target, namespace="subscription"), type(exc).__name__)
+                    keyring.pseudonym(step.target, namespace="subscription"), type(exc).__name__)
         return None
 
 

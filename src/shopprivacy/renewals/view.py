@@ -17,12 +17,14 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import PurposeViolation
+from ..platforms import RENEWAL_FIELDS, PostalAddress, SubscriptionLine
 
-LINE_FIELDS = frozenset({"variant_id", "quantity", "unit_price", "requires_shipping"})
-ADDRESS_FIELDS = frozenset({"name", "line1", "line2", "city", "region", "postal_code", "country"})
+# One source: the renewal vocabulary the adapters speak (``shopprivacy.platforms.DueSubscription``); the view's
+# models below declare the same names (tests/renewals/test_view.py checks that they agree).
+LINE_FIELDS = frozenset(SubscriptionLine.__annotations__)
+ADDRESS_FIELDS = frozenset(PostalAddress.__annotations__)
 #: Renewal vocabulary keys the view keeps (and the minimal fetch asks for).
-ALLOWED_FIELDS = frozenset({"subscription_id", "status", "customer_ref", "payment_ref", "amount", "currency",
-                            "lines", "interval", "next_billing_at", "shipping_address", "email"})
+ALLOWED_FIELDS = RENEWAL_FIELDS
 REQUIRED_FIELDS = ("subscription_id", "customer_ref", "payment_ref", "amount", "currency", "lines", "interval",
                    "next_billing_at")
 _MAX_NAME = 60

@@ -1,20 +1,19 @@
 """Default rules for the SDK's own tables, and the way capabilities contribute theirs.
 
-A capability contributes defaults by exposing ``retention_rules() -> list[Rule]`` in a module listed in
-:data:`RULE_PROVIDERS` (e.g. ``"shopprivacy.consent.retention"``). Providers whose module is not installed
-in this build are skipped, so the list can name capabilities merged later.
+A capability contributes defaults by exposing ``retention_rules() -> list[Rule]`` in its own ``retention``
+module; :data:`RULE_PROVIDERS` imports each one by name, so the dependency is visible in the import graph.
 """
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from ..consent.retention import retention_rules as consent_rules
+from ..email.retention import retention_rules as email_rules
 from .rules import Exemption, Rule
 
-#: Modules exposing ``retention_rules()``; each capability adds its own line.
-RULE_PROVIDERS: tuple[str, ...] = ("shopprivacy.retention.defaults", "shopprivacy.consent.retention",
-                                   "shopprivacy.email.retention")
+RuleProvider = Callable[[], list[Rule]]
 
 
 def retention_rules() -> list[Rule]:
@@ -44,15 +43,13 @@ def retention_rules() -> list[Rule]:
     ]
 
 
-def default_rules(providers: tuple[str, ...] = RULE_PROVIDERS) -> list[Rule]:
-    """Every provider's rules, in provider order."""
+#: The functions giving each capability's default rules; a capability that owns tables adds its own.
+RULE_PROVIDERS: tuple[RuleProvider, ...] = (retention_rules, consent_rules, email_rules)
+
+
+def default_rules(providers: Sequence[RuleProvider] | None = None) -> list[Rule]:
+    """Every provider's rules, in provider order (default: the SDK's tables, consent's and e-mail's)."""
     rules: list[Rule] = []
-    for name in providers:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name and name.startswith(exc.name):
-                continue
-            raise
-        rules.extend(module.retention_rules())
+    for provider in RULE_PROVIDERS if providers is None else providers:
+        rules.extend(provider())
     return rules

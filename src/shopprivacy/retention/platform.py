@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ..errors import RuleError, UnsupportedOperation
+from ..store import Store
 from .rules import Rule
-
-if TYPE_CHECKING:
-    from ..app import ShopPrivacy
 
 
 @runtime_checkable
@@ -36,9 +34,8 @@ class PlatformTarget:
 
     same_db = False
 
-    def __init__(self, sp: ShopPrivacy, rule: Rule) -> None:
-        self.sp, self.rule = sp, rule
-        adapter = sp.adapter
+    def __init__(self, adapter: object, store: Store, rule: Rule) -> None:
+        self.store, self.rule = store, rule
         if not isinstance(adapter, PlatformRetention):
             raise UnsupportedOperation(f"retention rule {rule.name!r}: the {getattr(adapter, 'name', '?')!r} "
                                        "platform adapter does not support retention of platform objects")
@@ -63,7 +60,7 @@ class PlatformTarget:
         from sqlalchemy import select
 
         from .tables import legal_holds
-        with self.sp.store.begin(write=False) as conn:
+        with self.store.begin(write=False) as conn:
             return set(conn.execute(select(legal_holds.c.row_key)
                                     .where(legal_holds.c.entity == self.rule.entity_name)).scalars())
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -14,28 +14,40 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from ..errors import InvalidInput, RuleError, ShopPrivacyError
+from ..errors import InvalidInput, RuleError, ShopPrivacyError, UnsupportedOperation
 from ..progress import Progress
+from ..store import AuditLog, Jobs, Store, utcnow
 from .defaults import default_rules
 from .platform import PlatformTarget
 from .rules import Rule, check_unique, load_rules
+from .settings import RetentionSettings
 from .sweeper import PlanLine, Receipt, Target, shredder, timed, write_receipt
 from .tables import legal_holds, retention_receipts
 
 if TYPE_CHECKING:
-    from ..app import ShopPrivacy
+    from ..fields.api import Fields
 
 log = logging.getLogger("shopprivacy.retention")
 
 
-class Retention:
-    """``sp.retention``: the default rules plus the shop's (``add``, ``load``), ``plan`` and ``sweep``."""
+def _no_platform() -> object:
+    raise UnsupportedOperation("retention of platform objects needs a platform adapter")
 
-    def __init__(self, sp: ShopPrivacy, *, defaults: bool = True) -> None:
-        self.sp = sp
+
+class Retention:
+    """``sp.retention``: the default rules plus the shop's (``add``, ``load``), ``plan`` and ``sweep``.
+
+    ``adapter`` and ``fields`` give the platform adapter and the encrypted-fields capability when a rule
+    needs them (platform objects; ``shred``), so neither is built for a shop whose rules don't.
+    """
+
+    def __init__(self, settings: RetentionSettings | None = None, *, store: Store, audit: AuditLog, jobs: Jobs,
+                 adapter: Callable[[], object] = _no_platform, fields: Callable[[], Fields | None] = lambda: None,
+                 clock: Callable[[], datetime] = utcnow, defaults: bool = True) -> None:
+        self.store, self.audit, self.jobs, self.clock = store, audit, jobs, clock
+        self._adapter, self._fields = adapter, fields
         self._rules: dict[str, Rule] = {}
         self._engines: dict[str, Engine] = {}
-        settings = getattr(sp.settings, "retention", None)
         if defaults and (settings is None or settings.defaults):
             self.add(*default_rules())
         if settings is not None and settings.rules_file is not None:
@@ -76,42 +88,42 @@ class Retention:
         if not entity or not row_key or not reason or len(reason) > 200 or len(row_key) > 200:
             raise InvalidInput("a hold needs an entity, a row key and a reason (at most 200 characters)")
         t = legal_holds
-        with self.sp.store.begin() as conn:
-            ins = pg_insert(t) if self.sp.store.dialect == "postgresql" else sqlite_insert(t)
-            conn.execute(ins.values(entity=entity, row_key=str(row_key), reason=reason, placed_at=self.sp.clock())
+        with self.store.begin() as conn:
+            ins = pg_insert(t) if self.store.dialect == "postgresql" else sqlite_insert(t)
+            conn.execute(ins.values(entity=entity, row_key=str(row_key), reason=reason, placed_at=self.clock())
                          .on_conflict_do_nothing())
-            self.sp.audit.append(conn, actor="retention", action="retention.hold", meta={"entity": entity[:200]})
+            self.audit.append(conn, actor="retention", action="retention.hold", meta={"entity": entity[:200]})
 
     def is_held(self, entity: str, row_key: str) -> bool:
         """Whether a row of ``entity`` is under a legal hold."""
-        with self.sp.store.begin(write=False) as conn:
+        with self.store.begin(write=False) as conn:
             return conn.execute(select(legal_holds.c.row_key).where(
                 legal_holds.c.entity == entity, legal_holds.c.row_key == str(row_key))).first() is not None
 
     def release(self, entity: str, row_key: str) -> bool:
-        with self.sp.store.begin() as conn:
+        with self.store.begin() as conn:
             n = conn.execute(delete(legal_holds).where(legal_holds.c.entity == entity,
                                                        legal_holds.c.row_key == str(row_key))).rowcount
             if n:
-                self.sp.audit.append(conn, actor="retention", action="retention.release",
+                self.audit.append(conn, actor="retention", action="retention.release",
                                      meta={"entity": entity[:200]})
         return bool(n)
 
     # -- plan and sweep --------------------------------------------------------------------------------
     def _target(self, rule: Rule) -> Target | PlatformTarget:
         if rule.entity == "platform":
-            return PlatformTarget(self.sp, rule)
-        return Target(self.sp, rule, self._engines)
+            return PlatformTarget(self._adapter(), self.store, rule)
+        return Target(self.store, rule, self._engines)
 
     def plan(self, names: Iterable[str] | None = None, *, now: datetime | None = None) -> list[PlanLine]:
         """What each rule would change now (a dry run: nothing is written)."""
-        now = now or self.sp.clock()
+        now = now or self.clock()
         lines = []
         for rule in self._selected(names):
             cutoff = now - rule.keep_for
             if rule.entity == "audit":
                 from ..store.schema import audit_log
-                with self.sp.store.begin(write=False) as conn:
+                with self.store.begin(write=False) as conn:
                     from sqlalchemy import func
                     due = conn.execute(select(func.count()).select_from(audit_log)
                                        .where(audit_log.c.at < cutoff)).scalar_one()
@@ -124,27 +136,27 @@ class Retention:
     def sweep(self, names: Iterable[str] | None = None, *, now: datetime | None = None,
               stream: IO[str] | None = None) -> list[Receipt]:
         """Enforce the rules in small batches; one receipt per rule. Safe to interrupt and run again."""
-        now = now or self.sp.clock()
+        now = now or self.clock()
         rules = self._selected(names)
         for rule in rules:
-            shredder(self.sp, rule)  # fail before any work when a rule cannot run here
+            shredder(self._fields(), self.store, rule)  # fail before any work when a rule cannot run here
         return [self._sweep_rule(rule, now, stream) for rule in rules]
 
     def _sweep_rule(self, rule: Rule, now: datetime, stream: IO[str] | None) -> Receipt:
         cutoff = now - rule.keep_for
-        started = self.sp.clock()
+        started = self.clock()
         if rule.entity == "audit":
-            n, ms = timed(lambda: self.sp.audit.truncate(before=cutoff))
+            n, ms = timed(lambda: self.audit.truncate(before=cutoff))
             receipt = Receipt(rule.name, rule.action, "audit", cutoff, n, 0, 1 if n else 0, int(ms))
             if n:  # a run that changed nothing leaves no receipt: run-due sweeps every minute
-                with self.sp.store.begin() as conn:
-                    write_receipt(conn, receipt, started, self.sp.clock())
+                with self.store.begin() as conn:
+                    write_receipt(conn, receipt, started, self.clock())
             return receipt
         target = self._target(rule)
-        shred = shredder(self.sp, rule)
+        shred = shredder(self._fields(), self.store, rule)
         _, exempt = target.count(cutoff)
         held = target.held_keys() if target.python_holds() else set()
-        with self.sp.jobs.run(f"retention:{rule.name}") as job, Progress(f"retention {rule.name}",
+        with self.jobs.run(f"retention:{rule.name}") as job, Progress(f"retention {rule.name}",
                                                                           stream=stream) as progress:
             cp: dict[str, Any] = dict(job.checkpoint or {})
             if job.resumed and cp.get("cutoff"):  # finish the interrupted sweep with its own cutoff
@@ -161,9 +173,9 @@ class Retention:
             receipt = Receipt(rule.name, rule.action, rule.entity_name, cutoff, int(cp["processed"]), exempt,
                               int(cp["batches"]), int(cp["longest_ms"]))
             if receipt.processed:  # a run that changed nothing leaves no receipt: run-due sweeps every minute
-                with self.sp.store.begin() as conn:
-                    write_receipt(conn, receipt, started, self.sp.clock())
-                    self.sp.audit.append(conn, actor="retention", action="retention.receipt",
+                with self.store.begin() as conn:
+                    write_receipt(conn, receipt, started, self.clock())
+                    self.audit.append(conn, actor="retention", action="retention.receipt",
                                          meta={"rule": rule.name, "processed": receipt.processed,
                                                "exempt": receipt.exempt})
         return receipt
@@ -181,14 +193,14 @@ class Retention:
                 done += target.apply(None, group, cutoff, shred) if group else 0
                 longest = max(longest, (time.perf_counter() - started) * 1000)
                 continue
-            with self.sp.store.begin() if target.same_db else target.engine.begin() as conn:
+            with self.store.begin() if target.same_db else target.engine.begin() as conn:
                 n = target.apply(conn, group, cutoff, shred) if group else 0
                 done += n
                 if target.same_db and i == len(groups) - 1:
                     self._checkpoint(conn, rule, cp, last, done, job)
             longest = max(longest, (time.perf_counter() - started) * 1000)
         if not target.same_db or not groups:
-            with self.sp.store.begin() as conn:
+            with self.store.begin() as conn:
                 self._checkpoint(conn, rule, cp, last, done, job)
         cp["longest_ms"] = max(int(cp["longest_ms"]), int(longest))
         return done, longest
@@ -197,7 +209,7 @@ class Retention:
         cp["after"] = last if isinstance(last, (int, str)) else str(last)
         cp["processed"] = int(cp["processed"]) + n
         cp["batches"] = int(cp["batches"]) + 1
-        self.sp.audit.append(conn, actor="retention", action=f"retention.{rule.action}",
+        self.audit.append(conn, actor="retention", action=f"retention.{rule.action}",
                              meta={"rule": rule.name, "rows": n, "batch": cp["batches"]})
         job.save(conn, cp, processed=n)
 
@@ -206,7 +218,7 @@ class Retention:
         q = select(retention_receipts).order_by(retention_receipts.c.id.desc()).limit(limit)
         if rule is not None:
             q = q.where(retention_receipts.c.rule == rule)
-        with self.sp.store.begin(write=False) as conn:
+        with self.store.begin(write=False) as conn:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def run_due(self, now: datetime) -> Mapping[str, int]:

@@ -17,14 +17,14 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..errors import RuleError, UnsupportedOperation
-from ..store.engine import make_engine
+from ..store.engine import Store, make_engine
 from ..store.schema import metadata
 from ..store.types import UTCDateTime
 from .rules import Rule
 from .tables import legal_holds, retention_receipts
 
 if TYPE_CHECKING:
-    from ..app import ShopPrivacy
+    from ..fields.api import Fields
 
 
 @dataclass(frozen=True)
@@ -55,11 +55,11 @@ class Receipt:
 class Target:
     """A rule bound to its table and engine."""
 
-    def __init__(self, sp: ShopPrivacy, rule: Rule, engines: dict[str, Engine]) -> None:
-        self.sp, self.rule = sp, rule
+    def __init__(self, store: Store, rule: Rule, engines: dict[str, Engine]) -> None:
+        self.store, self.rule = store, rule
         self.same_db = rule.entity == "sdk"
         if self.same_db:
-            self.engine = sp.store.engine
+            self.engine = store.engine
         else:
             url = rule.database_url or ""
             if url not in engines:
@@ -114,7 +114,7 @@ class Target:
         return not self.same_db and any(e.kind == "legal_hold" for e in self.rule.exempt)
 
     def held_keys(self) -> set[str]:
-        with self.sp.store.begin(write=False) as conn:
+        with self.store.begin(write=False) as conn:
             return {r for (r,) in conn.execute(select(legal_holds.c.row_key)
                                                .where(legal_holds.c.entity == self.rule.entity_name))}
 
@@ -170,20 +170,19 @@ class Target:
         return done
 
 
-def shredder(sp: ShopPrivacy, rule: Rule) -> Callable[[str, Connection], Any] | None:
+def shredder(fields: Fields | None, store: Store, rule: Rule) -> Callable[[str, Connection], Any] | None:
     """``shred(subject, conn)``: in ``conn``'s transaction when the rule's table lives in the SDK's database
     (a second writer there would wait for this transaction), else in a transaction of its own."""
     if rule.action != "shred":
         return None
-    fields = getattr(sp, "fields", None)
-    if fields is None or not callable(getattr(fields, "shred", None)):
+    if fields is None:
         raise UnsupportedOperation(f"retention rule {rule.name!r} shreds subject keys, which needs sp.fields "
                                    "(encrypted fields) in this installation")
-    sdk_url = sp.store.engine.url
+    sdk_url = store.engine.url
 
     def shred(subject: str, conn: Connection) -> Any:
         if conn.engine.url == sdk_url:
-            return fields.subject_keys.shred(subject, actor="retention", conn=conn)
+            return fields.shred(subject, actor="retention", conn=conn)
         return fields.shred(subject, actor="retention")
 
     return shred

@@ -37,7 +37,7 @@ from .schema import jobs
 from .types import utcnow
 
 
-def _holder_is_dead(owner: str | None) -> bool:
+def holder_is_dead(owner: str | None) -> bool:
     """True when ``owner`` ("host:pid:nonce", or "host:pid" from older versions) ran on this host and its
     process no longer exists (a finished run of a live process waits for its lease to expire)."""
     host, _, rest = (owner or "").partition(":")
@@ -103,7 +103,7 @@ class Jobs:
                 q = q.with_for_update()
             row = conn.execute(q).one()
             live = row.status == "running" and row.lease_until is not None and row.lease_until > now
-            if live and row.lease_owner != owner and not _holder_is_dead(row.lease_owner):
+            if live and row.lease_owner != owner and not holder_is_dead(row.lease_owner):
                 raise JobBusy(f"job {name!r} is running in {row.lease_owner} until {row.lease_until:%H:%M:%S}")
             resumed = row.status == "running" and row.checkpoint is not None and not restart
             checkpoint = row.checkpoint if resumed else None
@@ -149,7 +149,7 @@ class Jobs:
         with self.store.begin(write=False) as conn:
             rows = [dict(r._mapping) for r in conn.execute(q)]
         return [r for r in rows if r["lease_until"] is None or r["lease_until"] <= now
-                or _holder_is_dead(r["lease_owner"])]
+                or holder_is_dead(r["lease_owner"])]
 
     def remove_abandoned(self, conn: Connection, row: Mapping[str, Any]) -> bool:
         """Delete an :meth:`abandoned` job in ``conn``'s transaction, unless it changed since it was read

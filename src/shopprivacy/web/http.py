@@ -13,9 +13,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl
 
 from ..errors import MalformedRequest
+from ..urls import DEFAULT_PORTS as _DEFAULT_PORTS
+from ..urls import MAX_URL_CHARS as MAX_URL_CHARS
+from ..urls import http_url as http_url
 
 #: Largest body a route accepts unless it sets its own ``max_body`` (413 beyond).
 MAX_BODY_BYTES = 64 * 1024
@@ -26,33 +29,13 @@ MAX_JSON_DEPTH = 32
 #: Most header fields, and the longest one (name and value), a request may carry (431 beyond).
 MAX_HEADERS = 100
 MAX_HEADER_CHARS = 16 * 1024
-#: Longest URL the SDK reads from a request (``Referer``, a consent's page).
-MAX_URL_CHARS = 2048
 
 _BAD_HEADER_TEXT = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\ud800-\udfff]")  # RFC 9110: no CTL but HTAB
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_URL_TEXT = re.compile(r"[!-~]+")  # what browsers send: printable ASCII, no space
-_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
-
-
-def http_url(value: object, *, max_chars: int = MAX_URL_CHARS) -> SplitResult | None:
-    """``value`` split as an absolute http(s) URL with a host, or ``None`` for anything else: not text, longer
-    than ``max_chars``, other than printable ASCII, with user info, or not parseable (e.g. ``http://[::1``)."""
-    if not isinstance(value, str) or len(value) > max_chars or not _URL_TEXT.fullmatch(value):
-        return None
-    try:
-        parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not a number in range
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname or "@" in parts.netloc \
-            or "\\" in parts.netloc:
-        return None
-    return parts
 
 
 def _origin(parts: SplitResult) -> str:

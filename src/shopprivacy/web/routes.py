@@ -1,8 +1,8 @@
 """The route table the framework integrations mount: every web handler is declared once, here-through.
 
-A capability with pages or endpoints has ``web_routes() -> list[Route]``; the facade lists those
-capabilities in ``WEB_CAPABILITIES`` and :meth:`ShopPrivacy.web_routes` collects their routes. Flask and
-Django mount the same table and answer through :meth:`Route.respond`, so no handler logic is written twice.
+A capability with pages or endpoints has ``web_routes() -> list[Route]``; the facade names each of them
+in :meth:`ShopPrivacy.web_routes`, which collects their routes. Flask and Django mount the same table and
+answer through :meth:`Route.respond`, so no handler logic is written twice.
 """
 
 from __future__ import annotations

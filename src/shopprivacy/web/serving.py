@@ -10,16 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from html import escape
-from typing import TYPE_CHECKING
 
 from ..errors import DatabaseUnavailable
 from .clients import client_address
 from .http import Request, Response
 from .pages import LocalizedPages
 from .routes import Handler, Route
-
-if TYPE_CHECKING:
-    from ..app import ShopPrivacy
+from .settings import WebSettings
 
 log = logging.getLogger("shopprivacy.web")
 
@@ -36,9 +33,9 @@ class Serving(LocalizedPages):
 
     package = "shopprivacy.web"
 
-    def __init__(self, sp: ShopPrivacy) -> None:
-        super().__init__(sp)
-        self.web = sp.settings.web
+    def __init__(self, web: WebSettings, default_locale: str = "en") -> None:
+        super().__init__(default_locale)
+        self.web = web
 
     def route(self, route: Route) -> Route:
         """``route`` with its handler wrapped."""

@@ -11,12 +11,14 @@ reports missing keys and an outdated schema.
 
 from __future__ import annotations
 
-from .. import DidNotEnable
+from .. import DidNotEnable, require_version
 
 try:
     import django  # noqa: F401
 except ImportError as exc:  # pragma: no cover - exercised only without Django installed
     raise DidNotEnable("the Django integration needs Django: pip install 'shopprivacy[django]'") from exc
+else:
+    require_version("Django", (5, 2), "django")
 
 from .runtime import get_sp, settings_environ
 

@@ -22,7 +22,7 @@ from django.db import models
 
 from ...errors import ConfigurationError, ShreddedError
 from ...fields.blind_index import Kind
-from ...fields.token import is_token
+from ...fields.ciphertext import is_token
 from .runtime import get_sp
 
 COLUMN_ONLY_ROW = "*"

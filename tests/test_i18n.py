@@ -1,7 +1,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shopprivacy.web.i18n import direction, negotiate, parse_accept_language
+from shopprivacy.i18n import direction, negotiate, parse_accept_language
 from shopprivacy.web.pages import page
 
 LANGS = frozenset({"en", "fr", "de", "ar"})
