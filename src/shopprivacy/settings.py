@@ -24,6 +24,7 @@ from .fields.settings import FieldsSettings
 from .keys import Keyring, Keyset
 from .retention.settings import RetentionSettings
 from .rights.settings import RightsSettings
+from .store.outbox_settings import OutboxSettings as OutboxSettings
 from .web.settings import WebSettings
 
 ENV_PREFIX = "SHOPPRIVACY_"
@@ -46,21 +47,6 @@ def _wants_json(model: type[BaseModel], path: list[str]) -> bool:
             continue
         return bool(groups) or any(get_origin(c) in (dict, list) or c in (dict, list) for c in candidates)
     return False
-
-
-class OutboxSettings(BaseModel):
-    """Delivery of platform side effects."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    max_attempts: int = Field(12, ge=1, le=100)
-    base_delay_seconds: float = Field(5.0, gt=0)
-    max_delay_seconds: float = Field(6 * 3600.0, gt=0)
-    #: A row's lease while it is delivered; renewed every third of it while the handler runs.
-    lease_seconds: float = Field(300.0, gt=0)
-    #: Deprecated and unused: rows are claimed one at a time, just before their delivery. Still accepted so
-    #: existing configurations keep starting.
-    batch_size: int = Field(50, ge=1, le=10_000)
 
 
 class AuditSettings(BaseModel):

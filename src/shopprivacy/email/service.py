@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import update
+from sqlalchemy.engine import Connection
+
 from ..tokens import TokenSigner
 from . import records
 from .core import ALL, TOPIC
@@ -17,6 +20,7 @@ from .opt_in import OptInMixin
 from .preferences import PreferencesMixin
 from .records import Change, Meta
 from .sending import SendingMixin
+from .tables import email_subjects
 
 if TYPE_CHECKING:
     from ..app import ShopPrivacy
@@ -34,6 +38,10 @@ class Email(SendingMixin, OptInMixin, PreferencesMixin):
         self._sender = None
         sp.outbox.register(TOPIC, self._deliver)
         sp.outbox.register(LINK_TOPIC, self._deliver_link)
+
+    def forget_all(self, conn: Connection) -> int:
+        """Shop redaction: drop every stored encrypted address and platform id (suppressions stay). Rows."""
+        return int(conn.execute(update(email_subjects).values(address=None, customer_ref=None)).rowcount)
 
     def history(self, address: str) -> list[dict[str, Any]]:
         """Every opt-in, confirmation, opt-out and preference change for ``address``, oldest first."""

@@ -7,6 +7,8 @@ from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 from ..store.schema import metadata
 from ..store.types import UTCDateTime
 
+EMAIL_ADDRESS_CONTEXT = "sp_email_subjects.address"  # the fields context of the encrypted address
+
 #: One row per address the SDK mails: its subject pseudonym, blind index, encrypted address, platform id.
 email_subjects = Table(
     "sp_email_subjects",

@@ -7,6 +7,7 @@ from .engine import Store, make_engine
 from .inbox import Inbox
 from .jobs import JobHandle, Jobs
 from .outbox import Delivery, DeliveryReport, Outbox
+from .outbox_settings import OutboxSettings
 from .schema import metadata
 from .types import UTCDateTime, utcnow
 
@@ -22,6 +23,7 @@ __all__ = [
     "JobHandle",
     "Jobs",
     "Outbox",
+    "OutboxSettings",
     "Store",
     "UTCDateTime",
     "VerifyReport",

@@ -48,9 +48,9 @@ from ..errors import (
     RetryLater,
     ShopPrivacyError,
 )
-from ..settings import OutboxSettings
 from .engine import Store
 from .heartbeat import Heartbeat
+from .outbox_settings import OutboxSettings
 from .schema import outbox
 from .types import UTCDateTime, utcnow
 

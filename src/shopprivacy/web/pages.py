@@ -5,10 +5,10 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, ClassVar
 
+from ..i18n import available_locales, catalog, direction, negotiate
 from .http import Request, Response
-from .i18n import available_locales, catalog, direction, negotiate
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # transitional: only for pages still written against the facade (see __init__)
     from ..app import ShopPrivacy
 
 _STYLE = (
@@ -48,13 +48,23 @@ class LocalizedPages:
 
     package: ClassVar[str]
 
-    def __init__(self, sp: ShopPrivacy) -> None:
-        self.sp = sp
+    def __init__(self, default_locale: str | ShopPrivacy = "en") -> None:
+        """``default_locale``: the shop's language when the visitor's is not offered (``Settings.default_locale``).
+
+        Passing the facade instead still works while pages written against it remain (the e-mail and rights
+        pages, until they take their capability): it is kept as ``self.sp`` and its ``settings.default_locale``
+        is used. That form, and the import of the facade above, go once no page needs them.
+        """
+        if isinstance(default_locale, str):
+            self.default_locale = default_locale
+        else:
+            self.sp = default_locale
+            self.default_locale = default_locale.settings.default_locale
 
     def _locale(self, req: Request) -> str:
         lang = req.query.get("lang")
         return negotiate(available_locales(self.package), requested=lang if lang and len(lang) < 36 else None,
-                         accept_language=req.header("accept-language"), default=self.sp.settings.default_locale)
+                         accept_language=req.header("accept-language"), default=self.default_locale)
 
     def _t(self, req: Request) -> dict[str, str]:
         return catalog(self.package, self._locale(req))
