@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .renewals import Renewals
     from .retention import Retention
     from .rights import Rights
-    from .web.rights_pages import RightsPages
+    from .rights.pages import RightsPages
 
 log = logging.getLogger("shopprivacy")
 
@@ -182,14 +182,18 @@ class ShopPrivacy:
         """Rights requests: open, verify, process (export, erase, rectify), deadlines, receipts."""
         from .rights import Rights
 
-        return Rights(self)
+        return Rights(store=self.store, audit=self.audit, keyring=self.keyring, outbox=self.outbox, jobs=self.jobs,
+                      settings=self.settings.rights, clock=self.clock, fields=self.fields, email=self.email,
+                      consent=self.consent, adapter=lambda: self.adapter if self.uses_platform else None,
+                      public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale)
 
     @cached_property
     def rights_web(self) -> RightsPages:
         """The privacy portal: request an export or erasure, correct data, verify, download."""
-        from .web.rights_pages import RightsPages
+        from .rights.pages import RightsPages
 
-        return RightsPages(self)
+        return RightsPages(self.rights, self.consent, public_base_url=self.settings.public_base_url,
+                           default_locale=self.settings.default_locale)
 
     def pseudonym(self, value: str, *, namespace: str = "subject") -> str:
         """A stable keyed pseudonym for logs and audit subjects."""

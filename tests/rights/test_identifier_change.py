@@ -177,7 +177,7 @@ def test_links_of_one_kind_never_confirm_the_other(rsp, mailbox, shop):
     with rsp.store.begin() as conn:
         proof = conn.execute(select(identifiers).where(identifiers.c.request_id == req.id,
                                                        identifiers.c.kind == "new_email")).one()
-    forged_verify = rsp.rights._verify.sign({"r": req.id, "k": "new_email", "b": proof.bidx})
+    forged_verify = rsp.rights._verification.signer.sign({"r": req.id, "k": "new_email", "b": proof.bidx})
     assert page(rsp, "verify", "POST", forged_verify).status == 400  # a request link never confirms a new value
     assert page(rsp, "verify_new", "POST", forged_verify).status == 400
     wrong_value = rsp.rights.identifier_changes._signer.sign(

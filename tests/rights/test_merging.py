@@ -86,7 +86,7 @@ def test_an_identifier_verified_by_link_after_a_run_is_used(rsp, mailbox):
     with rsp.store.begin() as conn:  # the customer id is confirmed later (e.g. through the address on file)
         ident = conn.execute(select(identifiers).where(identifiers.c.request_id == req.id,
                                                        identifiers.c.kind == "customer_id")).one()
-    token = rsp.rights._verify.sign({"r": req.id, "k": "customer_id", "b": ident.bidx})
+    token = rsp.rights._verification.signer.sign({"r": req.id, "k": "customer_id", "b": ident.bidx})
     rsp.rights.verify(token)
     rsp.rights.process(req.id)
     assert loyalty.erased_for == [None, "42"]

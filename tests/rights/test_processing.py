@@ -95,7 +95,7 @@ def test_a_request_finished_by_another_worker_is_not_run_again(rsp, mailbox, mon
 
 
 def test_a_live_export_is_kept_rather_than_replaced(rsp, mailbox):
-    from shopprivacy.rights import processing, records
+    from shopprivacy.rights import records
     req = rsp.rights.open("export", {"email": "jane@example.com"}, verified_by="shopify")
     rsp.rights.process(req.id)
     with rsp.store.begin(write=False) as conn:
@@ -103,8 +103,8 @@ def test_a_live_export_is_kept_rather_than_replaced(rsp, mailbox):
     with rsp.store.begin() as conn:  # a stale worker that read the request before it was done
         records.set_state(conn, req.id, rsp.clock(), state="in_progress")
         row = records.load(conn, req.id)
-        subject = records.subject_of(rsp, conn, row)
-    processing._export(rsp.rights, row, subject)
+        subject = records.subject_of(rsp.fields, conn, row)
+    rsp.rights._processor._export(row, subject)
     with rsp.store.begin(write=False) as conn:
         after = conn.execute(select(exports).where(exports.c.request_id == req.id)).one()
     assert after.nonce_hash == before.nonce_hash and after.created_at == before.created_at

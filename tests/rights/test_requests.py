@@ -105,7 +105,7 @@ def test_only_verified_identifiers_are_used(rsp, mailbox):
     rsp.rights.verify(by_channel["email"].link.split("?t=")[1])
     with rsp.store.begin() as conn:
         from shopprivacy.rights import records
-        subject = records.subject_of(rsp, conn, records.load(conn, req.id))
+        subject = records.subject_of(rsp.fields, conn, records.load(conn, req.id))
     assert subject.email == "jane@example.com" and subject.phone is None
     assert rsp.run_due().tasks["rights"]["waiting"] == 1  # gives the phone time to be verified
     rsp.clock.advance(hours=rsp.settings.rights.verify_grace_hours + 1)
@@ -119,7 +119,7 @@ def test_tampered_foreign_and_expired_links(rsp, mailbox):
     link = mailbox.link("verify", req.id).split("?t=")[1]
     with pytest.raises(BadToken):
         rsp.rights.verify(link[:-2] + ("AA" if link[-2:] != "AA" else "BB"))
-    forged = rsp.rights._verify.sign({"r": other.id, "k": "email", "b": "0" * 32})
+    forged = rsp.rights._verification.signer.sign({"r": other.id, "k": "email", "b": "0" * 32})
     with pytest.raises(BadToken):
         rsp.rights.verify(forged)
     rsp.clock.advance(hours=rsp.settings.rights.verify_max_age_hours + 1)

@@ -97,7 +97,7 @@ def test_orders_are_validated_and_merged(rsp):
     assert a.id == b.id
     with rsp.store.begin(write=False) as conn:
         from shopprivacy.rights import records
-        assert records.subject_of(rsp, conn, records.load(conn, a.id)).order_ids == ("o1", "o2")
+        assert records.subject_of(rsp.fields, conn, records.load(conn, a.id)).order_ids == ("o1", "o2")
 
 
 @pytest.mark.parametrize(("stored", "typed"), [

@@ -105,7 +105,7 @@ def test_customers_redact_passes_the_orders_to_redact(sp: ShopPrivacy) -> None:
     (request,) = [r for r in sp.rights.find() if r.external_id == "shopify:w-redact-2"]
     assert request.forwarded_by == "shopify"
     with sp.store.begin(write=False) as conn:
-        subject = records.subject_of(sp, conn, records.load(conn, request.id))
+        subject = records.subject_of(sp.fields, conn, records.load(conn, request.id))
     assert subject.order_ids == ("gid://shopify/Order/299938", "gid://shopify/Order/280263")
     assert subject.customer_id == "gid://shopify/Customer/191167"
 

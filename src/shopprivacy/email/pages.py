@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from ..errors import ExpiredToken, InvalidInput, NotFoundError, RateLimited, TokenError
 from ..web.http import Request, Response
-from ..web.i18n import available_locales, negotiate
 from ..web.pages import LocalizedPages
 from ..web.routes import Route
 from .records import Change, Meta
@@ -27,13 +26,8 @@ class EmailPages(LocalizedPages):
 
     def __init__(self, email: Email, *, default_locale: str = "en") -> None:
         """``email`` is ``sp.email``; ``default_locale`` the language of a visitor who asks for none we have."""
+        super().__init__(default_locale)
         self.email = email
-        self._default_locale = default_locale
-
-    def _locale(self, req: Request) -> str:
-        lang = req.query.get("lang")
-        return negotiate(available_locales(self.package), requested=lang if lang and len(lang) < 36 else None,
-                         accept_language=req.header("accept-language"), default=self._default_locale)
 
     def web_routes(self) -> list[Route]:
         return [

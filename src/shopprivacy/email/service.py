@@ -89,6 +89,11 @@ class Email:
         """Record the address (encrypted under its subject key) in ``conn``; returns (subject, blind index)."""
         return self.subjects.register(conn, address, customer_ref=customer_ref)
 
+    def forget_all(self, conn: Connection) -> int:
+        """Shop redaction: drop every stored encrypted address and platform id in ``conn`` (suppressions and
+        proof stay). Returns the rows changed."""
+        return self.subjects.forget_all(conn)
+
     def history(self, address: str) -> list[dict[str, Any]]:
         """Every opt-in, confirmation, opt-out and preference change for ``address``, oldest first."""
         return self.subjects.history(address)

@@ -143,6 +143,10 @@ class Fields:
         """
         return self.subject_keys.shred(subject, actor=actor, conn=conn)
 
+    def shred_all(self, *, conn: Connection) -> int:
+        """Destroy every subject's data key in ``conn``'s transaction (a shop-wide redaction). Returns count."""
+        return self.subject_keys.shred_all(conn)
+
     def _encrypt_with_nonce(self, value: Any, *, context: str, row: str | int, nonce: bytes) -> str:
         """Deterministic encryption for the format's test vectors only."""
         if len(nonce) != fmt.NONCE_BYTES:

@@ -134,6 +134,14 @@ class SubjectKeys:
         self._handles.pop(sid, None)
         return True
 
+    def shred_all(self, conn: Connection) -> int:
+        """Destroy every subject's key in ``conn`` (a shop redaction; audited by the caller). Returns count."""
+        n = conn.execute(update(subject_keys).where(subject_keys.c.wrapped_key.is_not(None)).values(
+            wrapped_key=None, key_id=None, shredded_at=self.clock())).rowcount
+        self._cache.clear()
+        self._handles.clear()
+        return int(n)
+
     def rewrap(self, *, batch: int = 500) -> int:
         """Wrap every subject key that is not under the primary key with the primary key. Returns count."""
         done = 0

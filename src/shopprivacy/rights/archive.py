@@ -17,7 +17,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from ..errors import BadToken
-from ..web.i18n import catalog, direction
+from ..i18n import catalog, direction
 from .model import RightsRequest
 
 if TYPE_CHECKING:
@@ -27,6 +27,11 @@ LOCALES = "shopprivacy.rights"
 WRAP_CONTEXT = "sp_rights_exports.wrapped_key"
 _AAD = b"shopprivacy-rights-export-v1\x00"
 _NONCE = 12
+
+
+def export_subject(request_id: str) -> str:
+    """The ``sp.fields`` subject whose key wraps the archive of one export (shredded on erasure)."""
+    return f"rights-export:{request_id}"
 
 
 def build(request: RightsRequest, sections: Mapping[str, Any], *, generated_at: datetime) -> bytes:

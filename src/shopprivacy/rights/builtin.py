@@ -4,18 +4,21 @@ earlier rights requests) and the platform adapter (export now, erasure through t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from ..email.tables import email_subjects
+from ..email.tables import EMAIL_ADDRESS_CONTEXT, email_subjects
 from ..errors import NotFoundError, ShreddedError, TokenError
 from ..platforms import CustomerDirectory, PersonalDataHost
 from .model import FieldOutcome, SourceReceipt, Subject
 
 if TYPE_CHECKING:
-    from .service import Rights
+    from ..consent.service import Consent
+    from ..email.service import Email
+    from .history import EarlierRequests
+    from .kit import RightsKit
 
 PLATFORM_TOPIC = "rights.platform_erase"
 SDK_SOURCE = "shopprivacy"
@@ -37,17 +40,16 @@ class SdkSource:
 
     name = SDK_SOURCE
 
-    def __init__(self, rights: Rights) -> None:
-        self.rights = rights
-        self.sp = rights.sp
+    def __init__(self, kit: RightsKit, email: Email, consent: Consent, history: EarlierRequests) -> None:
+        self.kit, self.email, self.consent, self.history = kit, email, consent, history
 
     def linked(self, subject: Subject) -> list[tuple[str, str | None]]:
         """(e-mail subject, address or None when shredded) recorded for the subject's customer id, other than
         the subject's own e-mail address."""
         if not subject.customer_id:
             return []
-        own = self.sp.email.subject_of(subject.email) if subject.email else None
-        with self.sp.store.begin(write=False) as conn:
+        own = self.email.subject_of(subject.email) if subject.email else None
+        with self.kit.store.begin(write=False) as conn:
             rows = conn.execute(select(email_subjects.c.subject, email_subjects.c.address).where(
                 email_subjects.c.customer_ref.in_(_customer_refs(subject.customer_id)))
                 .order_by(email_subjects.c.subject)).all()
@@ -58,10 +60,18 @@ class SdkSource:
             address = None
             if row.address is not None:
                 with contextlib.suppress(ShreddedError, TokenError):
-                    value = self.sp.fields.decrypt(row.address, context="sp_email_subjects.address",
+                    value = self.kit.fields.decrypt(row.address, context=EMAIL_ADDRESS_CONTEXT,
                                                    row=row.subject)
                     address = value if isinstance(value, str) else None
             out.append((row.subject, address))
+        return out
+
+    def pseudonyms(self, subject: Subject) -> set[str]:
+        """Every pseudonym the SDK used for the subject: its request's, its e-mail's and its customer's."""
+        out = {subject.pseudonym} if subject.pseudonym else set()
+        if subject.email:
+            out.add(self.email.subject_of(subject.email))
+        out.update(sid for sid, _ in self.linked(subject))
         return out
 
     def _addresses(self, subject: Subject) -> list[str]:
@@ -69,23 +79,23 @@ class SdkSource:
         return found + [a for _, a in self.linked(subject) if a is not None and a not in found]
 
     def find(self, subject: Subject) -> int:
-        return sum(len(self.sp.email.history(a)) for a in self._addresses(subject))
+        return sum(len(self.email.history(a)) for a in self._addresses(subject))
 
     def _address_on_file(self, email: str) -> dict[str, Any] | None:
-        sid = self.sp.email.subject_of(email)
-        with self.sp.store.begin(write=False) as conn:
+        sid = self.email.subject_of(email)
+        with self.kit.store.begin(write=False) as conn:
             row = conn.execute(select(email_subjects).where(email_subjects.c.subject == sid)).first()
         if row is None:
             return None
         try:
-            address = self.sp.fields.decrypt(row.address, context="sp_email_subjects.address", row=row.subject)
+            address = self.kit.fields.decrypt(row.address, context=EMAIL_ADDRESS_CONTEXT, row=row.subject)
         except (ShreddedError, TokenError):
             address = "[crypto-shredded]"
         return {"address": address, "platform_customer_id": row.customer_ref,
                 "first_seen": row.created_at.isoformat()}
 
     def _email_section(self, address: str) -> dict[str, Any]:
-        email = self.sp.email
+        email = self.email
         lists = {lid: {"suppressed": email.is_suppressed(address, lid),
                        "paused": email.is_paused(address, lid)} for lid in email.settings.lists}
         return {"on_file": self._address_on_file(address), "suppressed_everywhere": email.is_suppressed(address, None),
@@ -100,18 +110,18 @@ class SdkSource:
             out["email_of_customer"] = [self._email_section(a) for a in linked]
         if subject.order_ids:
             out["platform_orders"] = list(subject.order_ids)
-        consent_id = self.rights.consent_id_of(subject.request_id)
+        consent_id = self.history.consent_id_of(subject.request_id)
         if consent_id:
             try:
-                out["cookie_consent"] = self.sp.consent.export(consent_id)
+                out["cookie_consent"] = self.consent.export(consent_id)
             except NotFoundError:
                 out["cookie_consent"] = []
-        pseudonyms = self.rights.pseudonyms(subject)
+        pseudonyms = self.pseudonyms(subject)
         refs = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "fields": list(e.fields)}
-                for p in sorted(pseudonyms) for e in self.sp.audit.entries(subject=p)]
+                for p in sorted(pseudonyms) for e in self.kit.audit.entries(subject=p)]
         if refs:
             out["audit_references"] = sorted(refs, key=lambda r: r["at"])
-        earlier = self.rights.requests_of(subject)
+        earlier = self.history.requests_of(subject)
         if earlier:
             out["rights_requests"] = earlier
         return out
@@ -120,7 +130,7 @@ class SdkSource:
         new = changes.get("email")
         if not new or not subject.email or new == subject.email:
             return SourceReceipt(self.name)
-        email = self.sp.email
+        email = self.email
         if email.is_suppressed(subject.email, None):
             carried = ["*"]
         else:
@@ -131,20 +141,20 @@ class SdkSource:
                                                       "opt-outs carried to the corrected address", len(carried)),))
 
     def _forget(self, sid: str, address: str | None) -> bool:
-        email = self.sp.email
+        email = self.email
         if address is not None:
             # durable first: never mailed again (a retry after the shred finds the suppression already written)
             with contextlib.suppress(ShreddedError):
                 email.suppress(address, "*", reason="erased")
-        with self.sp.store.begin() as conn:
+        with self.kit.store.begin() as conn:
             email.forget_subject(conn, sid)
-        return bool(self.sp.fields.shred(sid, actor="rights"))
+        return bool(self.kit.fields.shred(sid, actor="rights"))
 
     def erase(self, subject: Subject) -> SourceReceipt:
         outcomes: list[FieldOutcome] = []
         targets: list[tuple[str, str | None]] = []
         if subject.email:
-            targets.append((self.sp.email.subject_of(subject.email), subject.email))
+            targets.append((self.email.subject_of(subject.email), subject.email))
         targets += self.linked(subject)  # what the SDK recorded for the customer id (e.g. customer.deleted)
         if targets:
             shredded = sum(self._forget(sid, address) for sid, address in targets)
@@ -163,7 +173,7 @@ class SdkSource:
                                          "orders the platform named: sources matching on order_id erase them "
                                          "(see their receipts); other systems holding them need it by hand",
                                          len(subject.order_ids)))
-        if self.rights.consent_id_of(subject.request_id):
+        if self.history.consent_id_of(subject.request_id):
             outcomes.append(FieldOutcome("cookie_consent", "retained",
                                          "anonymous proof of choices (Art. 7(1)); its link to the person is "
                                          "dropped with the request's identifiers", 1))
@@ -172,7 +182,7 @@ class SdkSource:
                                      "names, no values", 1))
         outcomes.append(FieldOutcome("rights_requests", "anonymised",
                                      "identifiers dropped, earlier exports shredded; blind indexes kept as proof",
-                                     self.rights.forget_earlier(subject)))
+                                     self.history.forget_earlier(subject, self.pseudonyms(subject))))
         return SourceReceipt(self.name, tuple(outcomes), rows=1)
 
 
@@ -180,9 +190,9 @@ class PlatformSource:
     """The platform adapter: export through ``PersonalDataHost.export_customer``; erasure is a row in the
     outbox, delivered by ``run-due`` with retries and an idempotency key, its receipt recorded on delivery."""
 
-    def __init__(self, rights: Rights, adapter: PersonalDataHost) -> None:
-        self.rights = rights
+    def __init__(self, adapter: PersonalDataHost, queue_erase: Callable[[str, str, str], None]) -> None:
         self.adapter = adapter
+        self._queue_erase = queue_erase
         self.name = f"platform:{getattr(adapter, 'name', 'platform')}"
 
     def customer_id(self, subject: Subject) -> str | None:
@@ -210,7 +220,7 @@ class PlatformSource:
         cid = self.customer_id(subject)
         if cid is None:
             return SourceReceipt(self.name, (FieldOutcome("customer", "not_held"),))
-        self.rights.queue_platform_erase(subject.request_id, self.name, cid)
+        self._queue_erase(subject.request_id, self.name, cid)
         return SourceReceipt(self.name, (FieldOutcome("customer", "pending", "queued for the platform"),),
                              pending=True)
 

@@ -34,7 +34,9 @@ from .model import AUTHENTICATING, OPEN_STATES, RightsRequest, Subject
 from .tables import identifiers, requests
 
 if TYPE_CHECKING:
-    from .service import Rights
+    from .kit import RightsKit
+    from .notices import NoticeQueue
+    from .registry import SourceRegistry
 
 log = logging.getLogger("shopprivacy.rights")
 
@@ -58,19 +60,18 @@ def proof_kind(kind: str) -> str:
 class IdentifierChanges:
     """The proof step of corrections that change an identifier; reach it as ``sp.rights.identifier_changes``.
 
-    It belongs to :class:`~.service.Rights` and uses its notices, audit and blind indexes; the links are
+    It is a part of :class:`~.service.Rights` and uses its notices, audit and blind indexes; the links are
     signed for their own purpose (``rights-verify-new``), so a link of another kind never confirms one.
     """
 
-    def __init__(self, rights: Rights) -> None:
-        self.rights = rights
-        self.sp = rights.sp
-        self._signer = TokenSigner(rights.sp.keyring, "rights-verify-new")
+    def __init__(self, kit: RightsKit, notices: NoticeQueue, registry: SourceRegistry) -> None:
+        self.kit, self.notices, self.registry = kit, notices, registry
+        self._signer = TokenSigner(kit.keyring, "rights-verify-new")
 
     @property
     def max_age(self) -> timedelta:
         """How long a link to a new value is valid: ``verify_max_age_hours``, from when it was issued."""
-        return timedelta(hours=self.rights.settings.verify_max_age_hours)
+        return timedelta(hours=self.kit.settings.verify_max_age_hours)
 
     # -- what a correction changes -------------------------------------------------------------------------
     def corrections(self, row: Any) -> dict[str, str]:
@@ -79,7 +80,7 @@ class IdentifierChanges:
         if row.changes is None:
             return {}
         try:
-            value = self.sp.fields.decrypt(row.changes, context=records.CHANGES_CONTEXT, row=row.id)
+            value = self.kit.fields.decrypt(row.changes, context=records.CHANGES_CONTEXT, row=row.id)
         except TokenError:
             return {}
         return {str(k): str(v) for k, v in value.items()} if isinstance(value, Mapping) else {}
@@ -89,7 +90,7 @@ class IdentifierChanges:
         SDK's own data, the platform's customer lookup and shop logins go by it), the phone when a registered
         source matches on it (``TableSource(match="phone")``, ``ModelSource(match="phone")``, or any source
         with ``match = "phone"``)."""
-        matched = {getattr(source, "match", None) for source in self.rights.shop_sources()}
+        matched = {getattr(source, "match", None) for source in self.registry.shop()}
         return frozenset({"email", *(k for k in AUTHENTICATING if k in matched)})
 
     def changed_identifiers(self, changes: Mapping[str, str], subject: Subject) -> dict[str, str]:
@@ -112,20 +113,20 @@ class IdentifierChanges:
         proofs = {i.kind: i for i in records.identifier_rows(conn, row.id) if i.kind in PROOF_KINDS}
         missing: list[str] = []
         for kind, value in wanted.items():
-            bidx = self.rights._bidx(kind, value)
+            bidx = self.kit.bidx(kind, value)
             proof = proofs.get(proof_kind(kind))
             if proof is not None and proof.verified_at is not None and hmac.compare_digest(proof.bidx, bidx):
                 continue
             missing.append(kind)
             if proof is None:
-                records.add_identifier(self.sp, conn, row.id, proof_kind(kind), value, bidx=bidx, origin="change",
-                                       verified_at=None, now=now)
-                self.rights.notify(conn, row.id, VERIFY_NEW, proof_kind(kind))
+                records.add_identifier(self.kit.fields, conn, row.id, proof_kind(kind), value, bidx=bidx,
+                                       origin="change", verified_at=None, now=now)
+                self.notices.notify(conn, row.id, VERIFY_NEW, proof_kind(kind))
         if not missing:
             return False
         if row.state != AWAITING:
             records.set_state(conn, row.id, now, state=AWAITING, next_attempt_at=None)
-            self.rights._audit(conn, row, "rights.awaiting_new", fields=tuple(missing))
+            self.kit.audit_request(conn, row, "rights.awaiting_new", fields=tuple(missing))
             log.info("rights request %s waits for its new %s to be confirmed", row.id, ", ".join(missing))
         return True
 
@@ -137,9 +138,9 @@ class IdentifierChanges:
             return
         previous = [k for k in changed if subject.get(k)]
         for kind in previous:
-            self.rights.notify(conn, row.id, CHANGED, kind)
+            self.notices.notify(conn, row.id, CHANGED, kind)
         if not previous:
-            self.rights.notify_requester(conn, row, CHANGED)
+            self.notices.notify_requester(conn, row, CHANGED)
 
     def expire_unconfirmed(self, conn: Connection, now: datetime) -> int:
         """Expire requests whose link to a new value was not followed in time; nothing was corrected."""
@@ -149,14 +150,14 @@ class IdentifierChanges:
         rows = conn.execute(select(requests).where(requests.c.state == AWAITING, requests.c.id.in_(late))).all()
         for row in rows:
             records.set_state(conn, row.id, now, state="expired", completed_at=now, next_attempt_at=None)
-            self.rights._audit(conn, row, "rights.expired", unconfirmed="new identifier")
+            self.kit.audit_request(conn, row, "rights.expired", unconfirmed="new identifier")
         return len(rows)
 
     # -- the link to the new value -------------------------------------------------------------------------
     def link(self, request_id: str, proof: Any) -> str:
         """The signed link that confirms the new value held in the identifier row ``proof``."""
         token = self._signer.sign({"r": request_id, "k": proof.kind[len(_PREFIX):], "b": proof.bidx})
-        return self.rights._url("/rights/verify-new", token)
+        return self.kit.url("/rights/verify-new", token)
 
     def _payload(self, token: str) -> tuple[str, str, str]:
         payload = self._signer.verify(token, max_age_seconds=self.max_age.total_seconds())
@@ -184,17 +185,17 @@ class IdentifierChanges:
     def read(self, token: str) -> tuple[RightsRequest, tuple[MaskedChange, ...]]:
         """What a link to a new value is for, changing nothing: the request and its corrections, masked."""
         rid, kind, bidx = self._payload(token)
-        with self.sp.store.begin(write=False) as conn:
+        with self.kit.store.begin(write=False) as conn:
             row = records.load(conn, rid)
-            self._usable(conn, row, kind, bidx, self.sp.clock())
+            self._usable(conn, row, kind, bidx, self.kit.clock())
             return records.to_request(row), self.shown_for(conn, row)
 
     def confirm(self, token: str) -> RightsRequest:
         """Record that the new value is controlled by the requester (the link was followed), once. When no
         other new value is awaited, the request is ready again and ``run-due`` makes the correction."""
         rid, kind, bidx = self._payload(token)
-        now = self.sp.clock()
-        with self.sp.store.begin() as conn:
+        now = self.kit.clock()
+        with self.kit.store.begin() as conn:
             row = records.load(conn, rid, lock=True)
             proof = self._usable(conn, row, kind, bidx, now)
             used = conn.execute(sql_update(identifiers).where(
@@ -205,13 +206,13 @@ class IdentifierChanges:
             awaited = [i for i in records.identifier_rows(conn, rid) if i.kind in PROOF_KINDS and i.verified_at is None]
             if row.state == AWAITING and not awaited:
                 records.set_state(conn, rid, now, state="verified", next_attempt_at=None)
-            self.rights._audit(conn, row, "rights.new_identifier_verified", actor="requester", fields=(kind,))
+            self.kit.audit_request(conn, row, "rights.new_identifier_verified", actor="requester", fields=(kind,))
             return records.to_request(records.load(conn, rid))
 
     # -- display -------------------------------------------------------------------------------------------
     def shown(self, request_id: str) -> tuple[MaskedChange, ...]:
         """The corrections of a request as pages and notices show them: identifiers first, values masked."""
-        with self.sp.store.begin(write=False) as conn:
+        with self.kit.store.begin(write=False) as conn:
             return self.shown_for(conn, records.load(conn, request_id))
 
     def shown_for(self, conn: Connection, row: Any) -> tuple[MaskedChange, ...]:
@@ -220,7 +221,8 @@ class IdentifierChanges:
             return ()
         current: dict[str, str] = {}
         for ident in records.identifier_rows(conn, row.id):
-            if ident.kind in AUTHENTICATING and (value := records.decrypt_identifier(self.sp, ident)) is not None:
+            value = records.decrypt_identifier(self.kit.fields, ident) if ident.kind in AUTHENTICATING else None
+            if value is not None:
                 current[ident.kind] = value
         identifying = self.identifying()
         order = [*(k for k in AUTHENTICATING if k in changes), *sorted(k for k in changes if k not in AUTHENTICATING)]

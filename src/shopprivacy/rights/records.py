@@ -16,7 +16,7 @@ from .model import IDENTIFIERS, RightsRequest, Subject
 from .tables import identifiers, requests, steps
 
 if TYPE_CHECKING:
-    from ..app import ShopPrivacy
+    from ..fields.api import Fields
 
 ID_CONTEXT = "sp_rights_identifiers.value"
 CHANGES_CONTEXT = "sp_rights_requests.changes"
@@ -51,16 +51,16 @@ def set_state(conn: Connection, request_id: str, now: datetime, **values: Any) -
     conn.execute(update(requests).where(requests.c.id == request_id).values(updated_at=now, **values))
 
 
-def identifier_token(sp: ShopPrivacy, request_id: str, kind: str, value: str) -> str:
-    token = sp.fields.encrypt(value, context=ID_CONTEXT, row=f"{request_id}:{kind}")
+def identifier_token(fields: Fields, request_id: str, kind: str, value: str) -> str:
+    token = fields.encrypt(value, context=ID_CONTEXT, row=f"{request_id}:{kind}")
     assert token is not None
     return token
 
 
-def add_identifier(sp: ShopPrivacy, conn: Connection, request_id: str, kind: str, value: str, *, bidx: str,
+def add_identifier(fields: Fields, conn: Connection, request_id: str, kind: str, value: str, *, bidx: str,
                    origin: str, verified_at: datetime | None, now: datetime) -> None:
     ins = (pg_insert(identifiers) if conn.dialect.name == "postgresql" else sqlite_insert(identifiers)).values(
-        request_id=request_id, kind=kind, value=identifier_token(sp, request_id, kind, value), bidx=bidx,
+        request_id=request_id, kind=kind, value=identifier_token(fields, request_id, kind, value), bidx=bidx,
         origin=origin, verified_at=verified_at, created_at=now)
     conn.execute(ins.on_conflict_do_nothing(index_elements=["request_id", "kind"]))
 
@@ -70,35 +70,35 @@ def identifier_rows(conn: Connection, request_id: str) -> list[Any]:
                              .order_by(identifiers.c.kind)).all())
 
 
-def decrypt_identifier(sp: ShopPrivacy, row: Any) -> str | None:
+def decrypt_identifier(fields: Fields, row: Any) -> str | None:
     if row.value is None:
         return None
-    value = sp.fields.decrypt(row.value, context=ID_CONTEXT, row=f"{row.request_id}:{row.kind}")
+    value = fields.decrypt(row.value, context=ID_CONTEXT, row=f"{row.request_id}:{row.kind}")
     return value if isinstance(value, str) else None
 
 
-def subject_of(sp: ShopPrivacy, conn: Connection, row: Any) -> Subject:
+def subject_of(fields: Fields, conn: Connection, row: Any) -> Subject:
     """The request's verified identifiers only (unverified ones are never used)."""
     found: dict[str, str] = {}
     for ident in identifier_rows(conn, row.id):
         if ident.verified_at is not None and ident.kind in IDENTIFIERS:
-            value = decrypt_identifier(sp, ident)
+            value = decrypt_identifier(fields, ident)
             if value is not None:
                 found[ident.kind] = value
     return Subject(email=found.get("email"), phone=found.get("phone"), customer_id=found.get("customer_id"),
-                   pseudonym=row.subject, request_id=row.id, order_ids=orders_of(sp, row))
+                   pseudonym=row.subject, request_id=row.id, order_ids=orders_of(fields, row))
 
 
-def orders_of(sp: ShopPrivacy, row: Any) -> tuple[str, ...]:
+def orders_of(fields: Fields, row: Any) -> tuple[str, ...]:
     """The order ids the platform named with the request (none once they were dropped)."""
     if row.orders is None:
         return ()
-    value = sp.fields.decrypt(row.orders, context=ORDERS_CONTEXT, row=row.id)
+    value = fields.decrypt(row.orders, context=ORDERS_CONTEXT, row=row.id)
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
-def orders_token(sp: ShopPrivacy, request_id: str, orders: tuple[str, ...]) -> str | None:
-    return sp.fields.encrypt(list(orders), context=ORDERS_CONTEXT, row=request_id) if orders else None
+def orders_token(fields: Fields, request_id: str, orders: tuple[str, ...]) -> str | None:
+    return fields.encrypt(list(orders), context=ORDERS_CONTEXT, row=request_id) if orders else None
 
 
 def step_rows(conn: Connection, request_id: str) -> dict[str, Any]:

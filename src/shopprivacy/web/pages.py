@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from ..i18n import available_locales, catalog, direction, negotiate
 from .http import Request, Response
-
-if TYPE_CHECKING:  # transitional: only for pages still written against the facade (see __init__)
-    from ..app import ShopPrivacy
 
 _STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;margin:0;color:#1a1a1a;background:#fff}"
@@ -48,18 +45,9 @@ class LocalizedPages:
 
     package: ClassVar[str]
 
-    def __init__(self, default_locale: str | ShopPrivacy = "en") -> None:
-        """``default_locale``: the shop's language when the visitor's is not offered (``Settings.default_locale``).
-
-        Passing the facade instead still works while pages written against it remain (the e-mail and rights
-        pages, until they take their capability): it is kept as ``self.sp`` and its ``settings.default_locale``
-        is used. That form, and the import of the facade above, go once no page needs them.
-        """
-        if isinstance(default_locale, str):
-            self.default_locale = default_locale
-        else:
-            self.sp = default_locale
-            self.default_locale = default_locale.settings.default_locale
+    def __init__(self, default_locale: str = "en") -> None:
+        """``default_locale``: the shop's language when the visitor's is not offered (``Settings.default_locale``)."""
+        self.default_locale = default_locale
 
     def _locale(self, req: Request) -> str:
         lang = req.query.get("lang")

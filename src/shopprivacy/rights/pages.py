@@ -1,0 +1,212 @@
+"""The privacy portal: request a copy of one's data, its deletion or correction, get the e-mail preference
+link, change cookie settings; confirm a request from the mailed link; download an export once.
+
+Every answer to a request form is the same neutral page whether or not the shop knows the address (no account
+enumeration). GET never changes anything (mail scanners prefetch links); POSTs of the portal must come from
+the shop's own pages (``Origin`` / ``Sec-Fetch-Site``), so no framework CSRF token is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from typing import TYPE_CHECKING
+
+from ..errors import ConflictError, ExpiredToken, InvalidInput, NotFoundError, RateLimited, ShreddedError, TokenError
+from ..i18n import catalog
+from ..web.http import Request, Response, same_origin
+from ..web.pages import LocalizedPages
+from ..web.routes import Route
+from .identifier_change import USED
+from .masking import MaskedChange
+
+if TYPE_CHECKING:
+    from ..consent.service import Consent
+    from .service import Rights
+
+log = logging.getLogger("shopprivacy.web")  # the pages log as the web layer, as before
+PACKAGE = "shopprivacy.rights"
+ACTIONS = ("export", "erase", "rectify", "preferences")
+
+
+class RightsPages(LocalizedPages):
+    """Framework-neutral handlers; mount them through :meth:`web_routes`. They use ``sp.rights`` and, for the
+    cookie-settings button and the consent id of a request, ``sp.consent``."""
+
+    package = PACKAGE
+
+    def __init__(self, rights: Rights, consent: Consent, *, public_base_url: str,
+                 default_locale: str = "en") -> None:
+        super().__init__(default_locale)
+        self.rights, self.consent, self.public_base_url = rights, consent, public_base_url
+
+    def web_routes(self) -> list[Route]:
+        return [
+            Route("rights.portal", "/rights", ("GET", "POST"), self.portal, csrf_exempt=True),
+            Route("rights.verify", "/rights/verify", ("GET", "POST"), self.verify, csrf_exempt=True),
+            Route("rights.verify_new", "/rights/verify-new", ("GET", "POST"), self.verify_new, csrf_exempt=True),
+            Route("rights.download", "/rights/download", ("GET", "POST"), self.download, csrf_exempt=True),
+        ]
+
+    # -- helpers ----------------------------------------------------------------------------------------
+    def _error(self, req: Request, exc: Exception) -> Response:
+        t = catalog(PACKAGE, self._locale(req))
+        if isinstance(exc, ConflictError):
+            return self._page(req, "error_title", f"<p>{escape(t['closed'])}</p>", status=409)
+        key = "expired" if isinstance(exc, ExpiredToken) else "invalid"
+        status = 404 if isinstance(exc, NotFoundError) else 400
+        return self._page(req, "error_title", f"<p>{escape(t[key])}</p>", status=status)
+
+    @staticmethod
+    def _changes_html(t: dict[str, str], changes: tuple[MaskedChange, ...], *, warn: bool = True) -> str:
+        """The corrections as a list, values masked; with ``warn``, a warning when one moves an identifier."""
+        if not changes:
+            return ""
+        items = []
+        for c in changes:
+            values = {"field": escape(t.get("field_" + c.field, c.field)), "new": f"<bdi>{escape(c.new)}</bdi>"}
+            if c.old is None:
+                items.append(escape(t["change_new"]).format(**values))
+            else:
+                items.append(escape(t["change_line"]).format(old=f"<bdi>{escape(c.old)}</bdi>", **values))
+        warning = (f'<p role="note"><strong>{escape(t["identifier_warning"])}</strong></p>'
+                   if warn and any(c.needs_proof for c in changes) else "")
+        return "<ul>" + "".join(f"<li>{item}</li>" for item in items) + f"</ul>{warning}"
+
+    @staticmethod
+    def _button_form(action: str, token: str, label: str) -> str:
+        return (f'<form method="post" action="{escape(action)}?t={escape(token)}">'
+                f'<button type="submit">{escape(label)}</button></form>')
+
+    # -- portal -----------------------------------------------------------------------------------------
+    def _portal_body(self, req: Request, t: dict[str, str]) -> str:
+        path = escape(req.path)
+
+        def field(name: str, label: str, kind: str = "text", required: bool = False) -> str:
+            req_attr = " required" if required else ""
+            auto = ' autocomplete="email"' if kind == "email" else ""
+            return (f'<label for="sp-{name}-{label[:3]}">{escape(label)}</label>'
+                    f'<input id="sp-{name}-{label[:3]}" name="{name}" type="{kind}" maxlength="320"{auto}{req_attr}>')
+
+        def form(action: str, legend: str, button: str, inner: str, note: str = "") -> str:
+            extra = f"<p>{escape(note)}</p>" if note else ""
+            return (f'<form method="post" action="{path}"><fieldset><legend>{escape(legend)}</legend>{extra}'
+                    f'<input type="hidden" name="action" value="{action}">{inner}'
+                    f'<button type="submit">{escape(button)}</button></fieldset></form>')
+
+        email = field("email", t["email_label"], "email", True)
+        return (f"<p>{escape(t['portal_intro'])}</p>"
+                + form("export", t["export_legend"], t["export_button"], email)
+                + form("erase", t["erase_legend"], t["erase_button"], email, t["erase_warning"])
+                + form("rectify", t["rectify_legend"], t["rectify_button"],
+                       email + field("new_email", t["new_email_label"], "email")
+                       + field("first_name", t["first_name_label"]) + field("last_name", t["last_name_label"]))
+                + form("preferences", t["preferences_legend"], t["preferences_button"], email, t["preferences_text"])
+                + f'<section><h2>{escape(t["cookies_legend"])}</h2>'
+                  f'<button type="button" class="secondary" data-sp-consent-open>{escape(t["cookies_button"])}'
+                  "</button></section>")
+
+    def portal(self, req: Request) -> Response:
+        lang = self._locale(req)
+        t = catalog(PACKAGE, lang)
+        banner = self.consent.banner_html(locale=lang, nonce=req.header("x-csp-nonce"))
+        if req.method == "GET":
+            return self._page(req, "portal_title", self._portal_body(req, t), head=banner)
+        if not same_origin(req, self.public_base_url):
+            return self._page(req, "error_title", f"<p>{escape(t['forbidden'])}</p>", status=403)
+        form = req.form()
+        action = form.get("action")
+        try:
+            if action not in ACTIONS:
+                raise InvalidInput("unknown action")
+            email = form.get("email", "")
+            if action == "preferences":
+                self.rights.preferences_notice(email, ip=req.remote_addr)
+            else:
+                changes = None
+                if action == "rectify":
+                    changes = {k: v for k, v in (("email", form.get("new_email", "")),
+                                                 ("first_name", form.get("first_name", "")),
+                                                 ("last_name", form.get("last_name", ""))) if v.strip()}
+                consent_id = self.consent.state(req.cookies, req.headers).consent_id
+                self.rights.open(action, {"email": email}, channel="portal", changes=changes, locale=lang,
+                                    ip=req.remote_addr, consent_id=consent_id)
+        except RateLimited:
+            return self._page(req, "error_title", f"<p>{escape(t['rate_limited'])}</p>", status=429)
+        except InvalidInput as exc:
+            log.info("portal request refused: %s", type(exc).__name__)
+            body = (f'<p class="error" role="alert">{escape(t["invalid_input"].format(detail=str(exc)[:200]))}</p>'
+                    + self._portal_body(req, t))
+            return self._page(req, "portal_title", body, status=400, head=banner)
+        hours = str(self.rights.settings.verify_max_age_hours)
+        return self._page(req, "sent_title", f"<p>{escape(t['sent'].format(hours=hours))}</p>")
+
+    # -- verification -----------------------------------------------------------------------------------
+    def verify(self, req: Request) -> Response:
+        """GET shows what will be confirmed and a button; POST confirms the identifier the link was sent to."""
+        token = req.query.get("t", "")
+        t = catalog(PACKAGE, self._locale(req))
+        try:
+            if req.method == "GET":
+                request = self.rights.read_verify(token)
+                if not request.open:
+                    raise ConflictError("closed")
+                body = f"<p>{escape(t['verify_question'].format(kind=t['kind_' + request.kind]))}</p>"
+                if request.kind == "rectify":
+                    body += self._changes_html(t, self.rights.identifier_changes.shown(request.id))
+                return self._page(req, "verify_title", body + self._button_form(req.path, token, t["verify_button"]))
+            request = self.rights.verify(token)
+            changes = self.rights.identifier_changes.shown(request.id) if request.kind == "rectify" else ()
+        except (TokenError, NotFoundError, ConflictError) as exc:
+            return self._error(req, exc)
+        due = request.due_at.date().isoformat()
+        body = f"<p>{escape(t['verified'].format(due=due))}</p>"
+        if any(c.needs_proof for c in changes):
+            body += f"<p>{escape(t['verified_next_new'])}</p>"
+        return self._page(req, "verified_title", body)
+
+    def verify_new(self, req: Request) -> Response:
+        """The link mailed (or texted) to the new e-mail address or phone of a correction: GET shows the
+        corrections, masked, and a button; POST confirms the new value, once."""
+        token = req.query.get("t", "")
+        t = catalog(PACKAGE, self._locale(req))
+        identifier_changes = self.rights.identifier_changes
+        try:
+            if req.method == "GET":
+                _, shown = identifier_changes.read(token)
+                body = f"<p>{escape(t['verify_new_text'])}</p>" + self._changes_html(t, shown, warn=False)
+                return self._page(req, "verify_new_title",
+                                  body + self._button_form(req.path, token, t["verify_button"]))
+            request = identifier_changes.confirm(token)
+        except ExpiredToken as exc:
+            if str(exc) == USED:
+                return self._page(req, "error_title", f"<p>{escape(t['link_used'])}</p>", status=410)
+            return self._error(req, exc)
+        except (TokenError, NotFoundError, ConflictError) as exc:
+            return self._error(req, exc)
+        due = request.due_at.date().isoformat()
+        return self._page(req, "verified_new_title", f"<p>{escape(t['verified_new'].format(due=due))}</p>")
+
+    # -- download ---------------------------------------------------------------------------------------
+    def download(self, req: Request) -> Response:
+        """GET shows a button (a prefetch must not use up the single download); POST hands the zip out."""
+        token = req.query.get("t", "")
+        t = catalog(PACKAGE, self._locale(req))
+        try:
+            if req.method == "GET":
+                self.rights.read_download(token)
+                return self._page(req, "download_title", f"<p>{escape(t['download_text'])}</p>"
+                                  + self._button_form(req.path, token, t["download_button"]))
+            request, data = self.rights.download(token)
+        except ExpiredToken as exc:
+            if "already used" in str(exc):
+                return self._page(req, "error_title", f"<p>{escape(t['download_gone'])}</p>", status=410)
+            return self._error(req, exc)
+        except ShreddedError:
+            return self._page(req, "error_title", f"<p>{escape(t['download_gone'])}</p>", status=410)
+        except (TokenError, NotFoundError) as exc:
+            return self._error(req, exc)
+        name = f"personal-data-{request.received_at:%Y-%m-%d}.zip"
+        return Response(200, data, {"Content-Type": "application/zip", "Cache-Control": "no-store",
+                                    "Content-Disposition": f'attachment; filename="{name}"',
+                                    "X-Content-Type-Options": "nosniff"})
