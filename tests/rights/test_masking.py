@@ -40,8 +40,9 @@ def test_a_masked_address_hides_the_local_part_and_the_domain_name(address):
     assert shown != value and shown.count("@") == 1
     shown_local, _, shown_domain = shown.partition("@")
     assert shown_local == local[:1] + "***"
-    assert len(local) < 2 or local not in shown
-    assert len(name) < 2 or name not in shown_domain
+    # a part that is its first character and stars ("0*") reads the same masked: nothing is revealed there
+    assert len(local) < 2 or set(local[1:]) == {"*"} or local not in shown
+    assert len(name) < 2 or set(name[1:]) <= {"*", "."} or name not in shown_domain
 
 
 @given(st.text(alphabet="0123456789", min_size=6, max_size=15))
