@@ -4,25 +4,21 @@ or dropped headers, odd, deep, huge or re-signed bodies) never get a 5xx, and a 
 from __future__ import annotations
 
 import json
-import sys
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from shopify_fakes import OPTIONS, SECRET, SHOP
 
-from shopprivacy import Keyset, Settings, ShopPrivacy
-from shopprivacy.testing import fresh_database_url, row_counts
+from shopprivacy import Keyset
+from shopprivacy.integrations.testing import drive_through_django, drive_through_flask
 from shopprivacy.web.webhooks import sign_base64
 
-flask = pytest.importorskip("flask")
-django = pytest.importorskip("django")
+pytest.importorskip("flask")
+pytest.importorskip("django")
 
 pytestmark = pytest.mark.db
 PATH = "/privacy/webhooks/shopify"
@@ -103,98 +99,13 @@ def deliveries() -> st.SearchStrategy[Delivery]:
     return st.builds(build, st.sampled_from(sorted(BODIES)), st.integers(0, 10**6), st.lists(CHANGES, max_size=3))
 
 
-Send = Callable[[Delivery], int]
+SETTINGS = {"keyset": Keyset.generate().to_json(), "public_base_url": "http://testserver", "platform": "shopify",
+            "platform_options": OPTIONS}
 
 
-def _check(sp: ShopPrivacy, send: Send, d: Delivery) -> None:
-    before = row_counts(sp.store)
-    status = send(d)
-    assert status < 500, status
-    if status >= 400 or d.method != "POST":
-        assert row_counts(sp.store) == before, status
+def test_through_flask(tmp_path: Path) -> None:
+    drive_through_flask(SETTINGS, tmp_path, PATH, deliveries(), genuine=_signed("customers/redact", 0))
 
 
-def _settings(url: str) -> dict[str, Any]:
-    return {"database_url": url, "keyset": Keyset.generate().to_json(), "public_base_url": "http://testserver",
-            "platform": "shopify", "platform_options": OPTIONS}
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("shopify-http")
-
-
-def test_through_flask(folder: Path) -> None:
-    from shopprivacy.integrations.flask import ShopPrivacyFlask
-
-    with fresh_database_url(folder) as url:
-        sp = ShopPrivacy(Settings(**_settings(url)))
-        sp.store.upgrade()
-        app = flask.Flask(__name__)
-        app.testing = True  # a crash fails the test instead of becoming a 500 page
-        ShopPrivacyFlask(app, sp=sp)
-
-        def send(d: Delivery) -> int:
-            # werkzeug's test client refuses CR and LF in a header value, as real servers do before any app
-            hdrs = {k: v.replace("\r", "").replace("\n", "") for k, v in d.wire_headers().items()}
-            return app.test_client().open(PATH, method=d.method, headers=hdrs, data=d.body).status_code
-
-        assert send(_signed("customers/redact", 0)) == 200  # a genuine delivery is accepted
-
-        @hsettings(max_examples=60, database=None)
-        @given(d=deliveries())
-        def run(d: Delivery) -> None:
-            _check(sp, send, d)
-
-        run()
-        sp.audit.verify()
-        sp.close()
-
-
-@pytest.fixture(scope="module")
-def django_urls() -> types.ModuleType:
-    """An empty URLconf (Django configured with nothing else unless another module did it first)."""
-    from django.conf import settings
-
-    if not settings.configured:
-        settings.configure(SECRET_KEY="test-only", ALLOWED_HOSTS=["testserver"], ROOT_URLCONF="shopify_http_urls",
-                           MIDDLEWARE=[], INSTALLED_APPS=[], SHOPPRIVACY={})
-        django.setup()
-    return sys.modules.setdefault("shopify_http_urls", types.ModuleType("shopify_http_urls"))
-
-
-def test_through_django(folder: Path, django_urls: types.ModuleType) -> None:
-    from django.test import Client, override_settings
-    from django.urls import path
-
-    from shopprivacy.integrations.django import get_sp
-    from shopprivacy.integrations.django.http import view_for
-
-    (folder / "dj").mkdir(exist_ok=True)
-    with fresh_database_url(folder / "dj") as url, override_settings(SHOPPRIVACY=_settings(url),
-                                                                      ROOT_URLCONF=django_urls.__name__):
-        get_sp.cache_clear()
-        sp = get_sp()
-        try:
-            sp.store.upgrade()
-            # what shopprivacy.integrations.django.urls mounts, for this facade (that module keeps its first one)
-            django_urls.urlpatterns = [path(r.full_path("/privacy").lstrip("/"), view_for(r))  # type: ignore[attr-defined]
-                                       for r in sp.web_routes()]
-
-            def send(d: Delivery) -> int:
-                hdrs = d.wire_headers()
-                ctype = hdrs.pop("Content-Type", "")
-                return Client().generic(d.method, PATH, data=d.body, content_type=ctype, headers=hdrs).status_code
-
-            assert send(_signed("customers/redact", 0)) == 200
-
-            @hsettings(max_examples=60, database=None)
-            @given(d=deliveries())
-            def run(d: Delivery) -> None:
-                _check(sp, send, d)
-
-            run()
-            sp.audit.verify()
-        finally:
-            sp.close()
-            get_sp.cache_clear()
+def test_through_django(tmp_path: Path) -> None:
+    drive_through_django(SETTINGS, tmp_path, PATH, deliveries(), genuine=_signed("customers/redact", 0))
