@@ -11,6 +11,7 @@ pytest and hypothesis (test dependencies, not the SDK's)::
 
 from __future__ import annotations
 
+import json
 import sys
 import types
 from collections.abc import Callable, Mapping
@@ -36,6 +37,34 @@ class WireRequest(Protocol):
 
 
 Send = Callable[[WireRequest], int]
+
+
+def hostile_text(*extra: str) -> st.SearchStrategy[str]:
+    """Any text (lone surrogates, NULs and control characters included), odd or long values, and ``extra``."""
+    return st.one_of(st.text(st.characters(exclude_categories=()), max_size=30),
+                     st.sampled_from(["", "\x00", "\ud800", "x" * 300, *extra]))
+
+
+def json_values(text: st.SearchStrategy[str]) -> st.SearchStrategy[Any]:
+    """JSON values of any type, nested a little, with ``text`` for strings and keys."""
+    return st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
+                        lambda c: st.lists(c, max_size=3) | st.dictionaries(text, c, max_size=3), max_leaves=10)
+
+
+def with_json_field(body: bytes, path: tuple[str, ...], value: Any) -> bytes:
+    """``body`` (a JSON object, else an empty one) with ``value`` at ``path``, encoded as a client could send it
+    (surrogates as their UTF-8 bytes)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    target = data
+    for key in path[:-1]:
+        target = target.setdefault(key, {}) if isinstance(target.get(key, {}), dict) else {}
+    target[path[-1]] = value
+    return json.dumps(data).encode("utf-8", "surrogatepass")
 
 
 def assert_refusal_writes_nothing(sp: ShopPrivacy, send: Send, request: WireRequest) -> None:
@@ -126,4 +155,5 @@ def drive_through_django(settings: Mapping[str, Any], folder: Path, path: str, r
             get_sp.cache_clear()
 
 
-__all__ = ["Send", "WireRequest", "assert_refusal_writes_nothing", "drive_through_django", "drive_through_flask"]
+__all__ = ["Send", "WireRequest", "assert_refusal_writes_nothing", "drive_through_django", "drive_through_flask",
+           "hostile_text", "json_values", "with_json_field"]
