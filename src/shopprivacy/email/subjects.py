@@ -3,14 +3,14 @@ under the subject's own key (``sp_email_subjects``); proof metadata; and forgett
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from ..errors import ShreddedError
+from ..errors import ShreddedError, TokenError
 from ..fields.blind_index import normalise
 from ..keys import Keyring
 from . import records
@@ -60,6 +60,36 @@ class Subjects:
             return str(self._fields.decrypt(row.address, context=EMAIL_ADDRESS_CONTEXT, row=row.subject))
         except ShreddedError:
             return None
+
+    def _readable(self, row: Any) -> str | None:
+        """The clear address of a subject row; None when dropped, shredded or unreadable."""
+        if row.address is None:
+            return None
+        try:
+            value = self._fields.decrypt(row.address, context=EMAIL_ADDRESS_CONTEXT, row=row.subject)
+        except TokenError:  # shredded, or a token that does not decrypt
+            return None
+        return value if isinstance(value, str) else None
+
+    def of_customer(self, customer_refs: Sequence[str]) -> list[tuple[str, str | None]]:
+        """(subject, address or None once erased) of every address recorded for a platform customer under any of
+        ``customer_refs``, in subject order."""
+        with self._store.begin(write=False) as conn:
+            rows = conn.execute(select(email_subjects.c.subject, email_subjects.c.address)
+                                .where(email_subjects.c.customer_ref.in_(list(customer_refs)))
+                                .order_by(email_subjects.c.subject)).all()
+        return [(row.subject, self._readable(row)) for row in rows]
+
+    def on_file(self, address: str) -> dict[str, Any] | None:
+        """What is recorded of ``address`` (for an export): the address as stored (``[crypto-shredded]`` once
+        erased), its platform customer id and when it was first seen; None when it was never recorded."""
+        with self._store.begin(write=False) as conn:
+            row = conn.execute(select(email_subjects)
+                               .where(email_subjects.c.subject == self.subject_of(address))).first()
+        if row is None:
+            return None
+        return {"address": self._readable(row) or "[crypto-shredded]", "platform_customer_id": row.customer_ref,
+                "first_seen": row.created_at.isoformat()}
 
     def meta(self, *, source: str = "web", ip: str | None = None, user_agent: str | None = None,
              text_version: str | None = None) -> Meta:

@@ -7,10 +7,7 @@ import contextlib
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
-from ..email.tables import EMAIL_ADDRESS_CONTEXT, email_subjects
-from ..errors import NotFoundError, ShreddedError, TokenError
+from ..errors import NotFoundError, ShreddedError
 from ..platforms import CustomerDirectory, PersonalDataHost
 from .model import FieldOutcome, SourceReceipt, Subject
 
@@ -49,22 +46,8 @@ class SdkSource:
         if not subject.customer_id:
             return []
         own = self.email.subject_of(subject.email) if subject.email else None
-        with self.kit.store.begin(write=False) as conn:
-            rows = conn.execute(select(email_subjects.c.subject, email_subjects.c.address).where(
-                email_subjects.c.customer_ref.in_(_customer_refs(subject.customer_id)))
-                .order_by(email_subjects.c.subject)).all()
-        out: list[tuple[str, str | None]] = []
-        for row in rows:
-            if row.subject == own:
-                continue
-            address = None
-            if row.address is not None:
-                with contextlib.suppress(ShreddedError, TokenError):
-                    value = self.kit.fields.decrypt(row.address, context=EMAIL_ADDRESS_CONTEXT,
-                                                   row=row.subject)
-                    address = value if isinstance(value, str) else None
-            out.append((row.subject, address))
-        return out
+        return [(sid, address) for sid, address in self.email.subjects.of_customer(_customer_refs(subject.customer_id))
+                if sid != own]
 
     def pseudonyms(self, subject: Subject) -> set[str]:
         """Every pseudonym the SDK used for the subject: its request's, its e-mail's and its customer's."""
@@ -81,24 +64,11 @@ class SdkSource:
     def find(self, subject: Subject) -> int:
         return sum(len(self.email.history(a)) for a in self._addresses(subject))
 
-    def _address_on_file(self, email: str) -> dict[str, Any] | None:
-        sid = self.email.subject_of(email)
-        with self.kit.store.begin(write=False) as conn:
-            row = conn.execute(select(email_subjects).where(email_subjects.c.subject == sid)).first()
-        if row is None:
-            return None
-        try:
-            address = self.kit.fields.decrypt(row.address, context=EMAIL_ADDRESS_CONTEXT, row=row.subject)
-        except (ShreddedError, TokenError):
-            address = "[crypto-shredded]"
-        return {"address": address, "platform_customer_id": row.customer_ref,
-                "first_seen": row.created_at.isoformat()}
-
     def _email_section(self, address: str) -> dict[str, Any]:
         email = self.email
         lists = {lid: {"suppressed": email.is_suppressed(address, lid),
                        "paused": email.is_paused(address, lid)} for lid in email.settings.lists}
-        return {"on_file": self._address_on_file(address), "suppressed_everywhere": email.is_suppressed(address, None),
+        return {"on_file": email.subjects.on_file(address), "suppressed_everywhere": email.is_suppressed(address, None),
                 "lists": lists, "consent_history": email.history(address)}
 
     def export(self, subject: Subject) -> Mapping[str, Any]:
