@@ -72,7 +72,7 @@ def walkthrough(folder: Path) -> int:
     print(f"one-click POST answered {resp.status}; suppressed: "
           f"{sp.email.is_suppressed('jane@example.com', 'newsletter')}; "
           f"outbox delivered {report.outbox.delivered}; the shop now says: {shop.customer(cid)['marketing_state']}")
-    print("proof: " + ", ".join(h["action"] for h in sp.email.history("jane@example.com")))
+    print("proof: " + ", ".join(h["action"] for h in sp.email.subjects.history("jane@example.com")))
 
     _step("cookie consent: a visitor rejects everything; the proof is kept server side")
     from .consent.service import Choice

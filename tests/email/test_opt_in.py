@@ -29,7 +29,7 @@ def test_double_opt_in_with_proof(esp):
     _, states = esp.email.preferences.read(token_of(esp.email.preferences_url("jane@example.com")))
     assert states["newsletter"] == "subscribed"
     assert esp.email.state("JANE@example.com ", "newsletter") == "subscribed"
-    history = esp.email.history("jane@example.com")
+    history = esp.email.subjects.history("jane@example.com")
     assert [h["action"] for h in history] == ["opt_in_requested", "opt_in_confirmed"]
     assert history[1]["text_version"] == "newsletter-2026-11" and history[1]["source"] == "checkout-form"
     assert history[1]["ip_hash"].startswith(esp.keyring.primary_id + ".")
@@ -65,7 +65,7 @@ def test_unconfirmed_requests_expire_and_are_purged(esp, clock):
     assert report.tasks["email"] == {"expired_opt_ins": 1}
     with esp.store.begin(write=False) as conn:
         assert conn.execute(select(func.count()).select_from(pending_opt_ins)).scalar_one() == 0
-    assert [h["action"] for h in esp.email.history("b@example.com")] == ["opt_in_requested"]
+    assert [h["action"] for h in esp.email.subjects.history("b@example.com")] == ["opt_in_requested"]
     resp = esp.email_web.confirm(post("/privacy/email/confirm", token, b""))
     assert resp.status == 400
 
@@ -109,7 +109,7 @@ def test_preference_centre(esp):
     # leave everything
     pages.preferences(post("/privacy/email/preferences", ptoken, b"all=off"))
     assert esp.email.is_suppressed("d@example.com", "newsletter") and esp.email.is_suppressed("d@example.com", "offers")
-    actions = [h["action"] for h in esp.email.history("d@example.com")]
+    actions = [h["action"] for h in esp.email.subjects.history("d@example.com")]
     assert actions.count("unsubscribed") == 3 and "paused" in actions and "resubscribed" in actions
 
 

@@ -108,7 +108,7 @@ def test_expired_confirmation_offers_a_fresh_link_by_mail(esp, mailed, clock):
     assert esp.email_web.confirm(post(CONFIRM, fresh, b"")).status == 200
     _, states = esp.email.preferences.read(token_of(esp.email.preferences_url("jane@example.com")))
     assert states["newsletter"] == "subscribed"
-    actions = [h["action"] for h in esp.email.history("jane@example.com")]
+    actions = [h["action"] for h in esp.email.subjects.history("jane@example.com")]
     assert actions == ["opt_in_requested", "opt_in_resent", "opt_in_confirmed"]
 
 
@@ -212,7 +212,7 @@ def test_erased_address_gets_no_offer(esp, mailed, monkeypatch):
     token = token_of(esp.email.preferences_url("jane@example.com"))
     monkeypatch.setattr(time, "time", real)
     with esp.store.begin() as conn:
-        esp.email.forget_subject(conn, esp.email.subject_of("jane@example.com"))
+        esp.email.subjects.forget(conn, esp.email.subjects.subject_of("jane@example.com"))
     resp = esp.email_web.preferences(get(PREFS, token))
     assert resp.status == 400 and "<form" not in text(resp)
     assert esp.email_web.preferences(post(PREFS, token, b"resend=1")).status == 404

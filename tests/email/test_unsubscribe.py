@@ -169,9 +169,9 @@ def test_unsubscribe_propagates_to_the_platform_through_the_outbox(esp):
 
 def test_suppression_survives_erasure(esp):
     esp.email.unsubscribe_address("jane@example.com", "newsletter")
-    subject = esp.email.subject_of("jane@example.com")
+    subject = esp.email.subjects.subject_of("jane@example.com")
     with esp.store.begin() as conn:
-        esp.email.forget_subject(conn, subject)
+        esp.email.subjects.forget(conn, subject)
     esp.fields.shred(subject)
     assert esp.email.is_suppressed("jane@example.com", "newsletter")
     esp.run_due()  # propagation of an erased subject does not fail

@@ -80,7 +80,7 @@ def test_newsletter_double_opt_in_through_the_mail_folder(client, shop, sp):
     assert anonymous.post(link).status_code == 200
     assert newsletter.state(sp, EMAIL) == "subscribed"
     assert "You get the newsletter" in client.get("/account").get_data(as_text=True)
-    assert "opt_in_confirmed" in [e["action"] for e in sp.email.history(EMAIL)]
+    assert "opt_in_confirmed" in [e["action"] for e in sp.email.subjects.history(EMAIL)]
 
 
 def test_opt_in_from_the_account_page(client, shop, sp):

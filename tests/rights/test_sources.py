@@ -43,8 +43,8 @@ def strict_engine(db_url):
 
 def test_erasure_by_customer_id_alone_erases_the_sdk_email_data(rsp):
     with rsp.store.begin() as conn:
-        rsp.email.register(conn, "woo@example.com", customer_ref="77")
-        rsp.email.register(conn, "other@example.com", customer_ref="78")
+        rsp.email.subjects.register(conn, "woo@example.com", customer_ref="77")
+        rsp.email.subjects.register(conn, "other@example.com", customer_ref="78")
     req = rsp.rights.open("erase", {"customer_id": "77"}, verified_by="woocommerce", external_id="woo:del:77")
     assert rsp.rights.process(req.id).state == "in_progress"  # the platform erasure waits in the outbox
     with rsp.store.begin(write=False) as conn:
@@ -59,7 +59,7 @@ def test_export_by_customer_id_includes_the_sdk_email_data(rsp):
     from shopprivacy.rights.model import Subject
     rsp.email.suppress("woo@example.com", "newsletter")
     with rsp.store.begin() as conn:
-        rsp.email.register(conn, "woo@example.com", customer_ref="gid://shopify/Customer/77")
+        rsp.email.subjects.register(conn, "woo@example.com", customer_ref="gid://shopify/Customer/77")
     data = rsp.rights.sdk_source.export(Subject(customer_id="gid://shopify/Customer/77"))
     [section] = data["email_of_customer"]
     assert section["on_file"]["address"] == "woo@example.com" and section["lists"]["newsletter"]["suppressed"]

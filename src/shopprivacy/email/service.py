@@ -15,8 +15,6 @@ from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Connection
-
 from ..keys import Keyring
 from ..platforms import PlatformAdapter
 from .links import Links
@@ -51,6 +49,11 @@ _MOVED: dict[str, tuple[str, str]] = {
     "preferences_resendable": ("preferences", "resendable"),
     "resend_preferences": ("preferences", "resend"),
     "can_mail_links": ("_mailer", "can_mail_links"),
+    "subject_of": ("subjects", "subject_of"),
+    "register": ("subjects", "register"),
+    "history": ("subjects", "history"),
+    "forget_subject": ("subjects", "forget"),
+    "forget_all": ("subjects", "forget_all"),
 }
 
 
@@ -80,30 +83,7 @@ class Email:
         outbox.register(TOPIC, propagation.deliver)
         outbox.register(LINK_TOPIC, mailer.deliver)
 
-    # -- addresses ------------------------------------------------------------------------------------------
-    def subject_of(self, address: str) -> str:
-        """The opaque subject of an address: a keyed pseudonym, stable, never the address."""
-        return self.subjects.subject_of(address)
-
-    def register(self, conn: Connection, address: str, *, customer_ref: str | None = None) -> tuple[str, str]:
-        """Record the address (encrypted under its subject key) in ``conn``; returns (subject, blind index)."""
-        return self.subjects.register(conn, address, customer_ref=customer_ref)
-
-    def forget_all(self, conn: Connection) -> int:
-        """Shop redaction: drop every stored encrypted address and platform id in ``conn`` (suppressions and
-        proof stay). Returns the rows changed."""
-        return self.subjects.forget_all(conn)
-
-    def history(self, address: str) -> list[dict[str, Any]]:
-        """Every opt-in, confirmation, opt-out and preference change for ``address``, oldest first."""
-        return self.subjects.history(address)
-
-    def forget_subject(self, conn: Connection, subject: str) -> int:
-        """Erasure: drop the encrypted address and platform id of ``subject`` in ``conn``; the suppression
-        (blind index) and the proof stay. Returns the rows changed (0 or 1)."""
-        return self.subjects.forget(conn, subject)
-
-    # -- suppression ----------------------------------------------------------------------------------------
+    # -- suppression (addresses, their records and forgetting them: ``subjects``) ---------------------------
     def unsubscribe_address(self, address: str, list_id: str = ALL, *, meta: Meta | None = None) -> Change:
         """Unsubscribe by address (a reply, a support request, a bounce policy)."""
         return self.suppression.unsubscribe_address(address, list_id, meta=meta)

@@ -45,7 +45,7 @@ class SdkSource:
         the subject's own e-mail address."""
         if not subject.customer_id:
             return []
-        own = self.email.subject_of(subject.email) if subject.email else None
+        own = self.email.subjects.subject_of(subject.email) if subject.email else None
         return [(sid, address) for sid, address in self.email.subjects.of_customer(_customer_refs(subject.customer_id))
                 if sid != own]
 
@@ -53,7 +53,7 @@ class SdkSource:
         """Every pseudonym the SDK used for the subject: its request's, its e-mail's and its customer's."""
         out = {subject.pseudonym} if subject.pseudonym else set()
         if subject.email:
-            out.add(self.email.subject_of(subject.email))
+            out.add(self.email.subjects.subject_of(subject.email))
         out.update(sid for sid, _ in self.linked(subject))
         return out
 
@@ -62,14 +62,14 @@ class SdkSource:
         return found + [a for _, a in self.linked(subject) if a is not None and a not in found]
 
     def find(self, subject: Subject) -> int:
-        return sum(len(self.email.history(a)) for a in self._addresses(subject))
+        return sum(len(self.email.subjects.history(a)) for a in self._addresses(subject))
 
     def _email_section(self, address: str) -> dict[str, Any]:
         email = self.email
         lists = {lid: {"suppressed": email.is_suppressed(address, lid),
                        "paused": email.is_paused(address, lid)} for lid in email.settings.lists}
         return {"on_file": email.subjects.on_file(address), "suppressed_everywhere": email.is_suppressed(address, None),
-                "lists": lists, "consent_history": email.history(address)}
+                "lists": lists, "consent_history": email.subjects.history(address)}
 
     def export(self, subject: Subject) -> Mapping[str, Any]:
         out: dict[str, Any] = {}
@@ -117,14 +117,14 @@ class SdkSource:
             with contextlib.suppress(ShreddedError):
                 email.suppress(address, "*", reason="erased")
         with self.kit.store.begin() as conn:
-            email.forget_subject(conn, sid)
+            email.subjects.forget(conn, sid)
         return bool(self.kit.fields.shred(sid, actor="rights"))
 
     def erase(self, subject: Subject) -> SourceReceipt:
         outcomes: list[FieldOutcome] = []
         targets: list[tuple[str, str | None]] = []
         if subject.email:
-            targets.append((self.email.subject_of(subject.email), subject.email))
+            targets.append((self.email.subjects.subject_of(subject.email), subject.email))
         targets += self.linked(subject)  # what the SDK recorded for the customer id (e.g. customer.deleted)
         if targets:
             shredded = sum(self._forget(sid, address) for sid, address in targets)

@@ -106,7 +106,7 @@ class NoticeDelivery:
             link = self.identifier_changes.link(row.id, ident)
         elif p["notice"] == "preferences":
             email = self.email
-            if not email.history(to) and not any(email.is_suppressed(to, lid) for lid in email.settings.lists):
+            if not email.subjects.history(to) and not any(email.is_suppressed(to, lid) for lid in email.settings.lists):
                 return  # not on any list: nothing to manage, and the portal said the same either way
             link = email.preferences_url(to)
         request = records.to_request(row) if row is not None else None

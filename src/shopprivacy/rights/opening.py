@@ -137,7 +137,7 @@ class Opening:
         kit, fields = self.kit, self.kit.fields
         rid = "rr_" + secrets.token_hex(12)
         if "email" in ids:
-            subject = self.email.subject_of(ids["email"])
+            subject = self.email.subjects.subject_of(ids["email"])
         else:
             first = next(iter(ids))
             subject = kit.keyring.pseudonym(f"{first}:{ids[first]}", namespace="rights")

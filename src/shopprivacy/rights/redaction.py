@@ -56,7 +56,7 @@ class ShopRedaction:
         now = kit.clock()
         with kit.store.begin() as conn:
             keys = kit.fields.shred_all(conn=conn)
-            addresses = self.email.forget_all(conn)
+            addresses = self.email.subjects.forget_all(conn)
             conn.execute(update(identifiers).values(value=None))
             conn.execute(update(exports).values(archive=None, wrapped_key=None))
             closed = conn.execute(update(requests).where(requests.c.state.in_(sorted(OPEN_STATES))).values(
