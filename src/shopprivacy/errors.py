@@ -128,6 +128,11 @@ class PlatformError(ShopPrivacyError):
         self.retryable = retryable
 
 
+class PlatformAuthError(PlatformError):
+    """The platform refused the shop's credentials (HTTP 401/403): the call was not carried out. Fix the access
+    token, key or its scopes; repeating the call with the same credentials cannot help."""
+
+
 class OutcomeUnknown(PlatformError):
     """A platform write was sent but no definite answer came back (the connection broke, the answer was cut
     off or was not the JSON expected): it may or may not have been applied. Repeat it with the *same*
@@ -195,6 +200,7 @@ __all__ = [
     "NotFoundError",
     "OutcomeUnknown",
     "PermanentFailure",
+    "PlatformAuthError",
     "PlatformError",
     "PurposeViolation",
     "RateLimited",

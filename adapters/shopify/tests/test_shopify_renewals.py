@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 import responses
 from shopify_fakes import ENDPOINT, FakeTime, Router, answer, attempt, contract, page
 from sqlalchemy import select
 
 from shopprivacy import ShopPrivacy
+from shopprivacy.errors import PlatformAuthError
 from shopprivacy.renewals import Renewals
 from shopprivacy.renewals.tables import renewal_attempts
 
@@ -129,3 +131,26 @@ def test_user_errors_settle_the_period_as_failed(sp: ShopPrivacy, fake_time: Fak
     assert (report.errors, report.in_doubt) == (1, 0) and len(billing_keys(router)) == 1
     assert [(r.status, r.error_code) for r in attempt_rows(sp)] == [("failed", "ShopifyUserError")]
     assert renewals.run(until=UNTIL).already_done == 1 and len(billing_keys(router)) == 1
+
+
+@responses.activate
+def test_a_refused_access_token_leaves_the_period_open_and_ends_the_run(sp: ShopPrivacy, fake_time: FakeTime) -> None:
+    """401/403 on billing: nothing was billed and every later call would be refused alike. The period stays open
+    (billed once the token is fixed, with the same key) and the run ends with the error instead of marking every
+    due period failed."""
+    router = (Router().on("DueSubscriptionContracts", page([contract(1), contract(2)]))
+              .on("SubscriptionBillingAttemptCreate", (401, {}, "")))
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    renewals = renewals_of(sp, sleep=fake_time.sleep)
+    with pytest.raises(PlatformAuthError):
+        renewals.run(until=UNTIL)
+    refused = billing_keys(router)
+    assert len(refused) == 1  # the second subscription was not tried with the refused token
+    assert {r.status for r in attempt_rows(sp)} == {"claimed"}
+    assert {r.error_code for r in attempt_rows(sp)} == {"auth:ShopifyAuthError"}
+    assert sp.audit.entries(action="renewal.run")[-1].meta["outcome"] == "aborted"
+
+    router.queues["SubscriptionBillingAttemptCreate"] = [attempt(SUCCESS), attempt(SUCCESS)]  # token fixed
+    again = renewals.run(until=UNTIL)
+    assert again.billed == 2 and {r.status for r in attempt_rows(sp)} == {"billed"}
+    assert refused[0] in billing_keys(router)[1:]  # the refused period is billed with its own key

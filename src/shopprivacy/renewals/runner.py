@@ -24,7 +24,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import OutcomeUnknown, PlatformError, ShopPrivacyError
+from ..errors import OutcomeUnknown, PlatformAuthError, PlatformError, ShopPrivacyError
 from ..keys import Keyring
 from ..platforms import BillingResult, RenewalOrderCleaner, SubscriptionSource, bills_renewals_itself, require
 from ..progress import Progress
@@ -312,6 +312,11 @@ class Renewals:
             report.in_doubt += 1  # maybe billed, maybe not: open, asked again with the same key next run
             self._finish(record, owner, claimed_until=self.clock(), error_code=f"unknown:{cause_name(exc)}"[:120])
             return None
+        except PlatformAuthError as exc:
+            # nothing was billed and every later call would be refused alike: leave the period open (billed
+            # once the credentials are fixed) and end the run with the error
+            self._finish(record, owner, claimed_until=self.clock(), error_code=f"auth:{type(exc).__name__}"[:120])
+            raise
         except PlatformError as exc:
             self._failed(record, owner, exc, report)
             return None

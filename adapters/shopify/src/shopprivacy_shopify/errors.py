@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from shopprivacy.errors import PlatformError
+from shopprivacy.errors import PlatformAuthError, PlatformError
 
 
 class ShopifyError(PlatformError):
@@ -30,7 +30,7 @@ class ShopifyHTTPError(ShopifyError):
         self.status = status
 
 
-class ShopifyAuthError(ShopifyHTTPError):
+class ShopifyAuthError(ShopifyHTTPError, PlatformAuthError):
     """401/403: the access token is wrong, revoked, or lacks a scope. Retrying cannot help."""
 
 

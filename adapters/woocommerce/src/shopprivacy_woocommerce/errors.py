@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shopprivacy.errors import PlatformError
+from shopprivacy.errors import PlatformAuthError, PlatformError
 
 
 class WooCommerceError(PlatformError):
@@ -23,7 +23,7 @@ class WooCommerceError(PlatformError):
         self.code = code
 
 
-class WooAuthError(WooCommerceError):
+class WooAuthError(WooCommerceError, PlatformAuthError):
     """401/403: wrong consumer key or secret, or a key without the permission this call needs."""
 
 
