@@ -11,7 +11,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "shopprivacy"
 
-CAPABILITIES = ("consent", "email", "fields", "renewals", "retention", "rights")
+CAPABILITIES = ("breaches", "consent", "email", "fields", "renewals", "retention", "rights")
 
 #: Modules that build the facade (or are the facade): only these may import ``shopprivacy.app``, take
 #: ``ShopPrivacy`` from the package face, or import another entry point.
@@ -36,6 +36,7 @@ FORBIDDEN_IN_CORE = ("flask", "django", "werkzeug", "starlette", "fastapi", "sho
 #: ``rights`` orchestrates erasure and export across the others; ``retention`` collects the others' default
 #: rules and shreds through ``fields``; ``renewals`` places legal holds through ``retention``.
 MAY_IMPORT = {
+    "breaches": frozenset({"email", "fields", "rights"}),
     "consent": frozenset(),
     "fields": frozenset(),
     "email": frozenset({"fields"}),

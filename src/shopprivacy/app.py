@@ -17,6 +17,7 @@ from .store import AnchorFile, AuditLog, DeliveryReport, Inbox, Jobs, Outbox, St
 from .web.routes import Route
 
 if TYPE_CHECKING:
+    from .breaches import Breaches
     from .consent.pages import ConsentPages
     from .consent.service import Consent
     from .email.pages import EmailPages
@@ -188,6 +189,15 @@ class ShopPrivacy:
                       public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale)
 
     @cached_property
+    def breaches(self) -> Breaches:
+        """The breach register: incidents with the 72-hour clock, affected subjects, notices, authority report."""
+        from .breaches import Breaches
+
+        return Breaches(store=self.store, audit=self.audit, keyring=self.keyring, fields=self.fields,
+                        outbox=self.outbox, subjects=self.email.subjects, sources=lambda: self.rights.sources(),
+                        clock=self.clock, default_locale=self.settings.default_locale)
+
+    @cached_property
     def rights_web(self) -> RightsPages:
         """The privacy portal: request an export or erasure, correct data, verify, download."""
         from .rights.pages import RightsPages
@@ -213,6 +223,7 @@ class ShopPrivacy:
             "email": self.email.run_due(now),
             "retention": self.retention.run_due(now),
             "rights": self.rights.run_due(now),
+            "breaches": self.breaches.run_due(now),
         }
         if self.uses_platform:
             self.adapter_routes  # noqa: B018 - registers the adapter's outbox handlers before delivery

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .app import ShopPrivacy
+from .breaches.service import DUE_SOON
 from .errors import ShopPrivacyError
 from .platforms import available_adapters
 from .settings import Settings
@@ -52,6 +53,7 @@ def _checks(environ: Mapping[str, str] | None) -> Iterator[Finding]:
             if schema_ok and keys_ok:
                 yield _outbox(sp)
                 yield _audit(sp)
+                yield _breaches(sp)
         installed = available_adapters()
         yield Finding("adapters", "ok" if installed else "warning", "installed: " + (", ".join(installed) or "none"))
         finding, adapter_ok = _safe("platform", lambda: f"adapter {sp.adapter.name!r} loaded")
@@ -94,3 +96,21 @@ def _outbox(sp: ShopPrivacy) -> Finding:
     if dead:
         return Finding("outbox", "warning", f"{text}; inspect with `shopprivacy outbox dead`")
     return Finding("outbox", "ok", text)
+
+
+def _breaches(sp: ShopPrivacy) -> Finding:
+    """Open breaches against the 72-hour deadline to the authority (GDPR Art. 33(1))."""
+    now = sp.clock()
+    pending = [b for b in sp.breaches.find(state="open", limit=1000) if b.authority == "pending"]
+    overdue = [b for b in pending if b.overdue(now)]
+    if overdue:
+        names = ", ".join(f"{b.id} (due {b.authority_due_at:%Y-%m-%d %H:%M}Z)" for b in overdue[:5])
+        return Finding("breaches", "problem", f"{len(overdue)} breach(es) past the 72 hours without a report to the "
+                                              f"authority: {names}; report with reasons for the delay "
+                                              "(`shopprivacy breach report ID --delay-reason ...`)")
+    soon = [b for b in pending if b.time_left(now) <= DUE_SOON]
+    if soon:
+        names = ", ".join(f"{b.id} ({b.time_left(now).total_seconds() / 3600:.0f} h left)" for b in soon[:5])
+        return Finding("breaches", "warning", f"report due within 24 hours: {names}")
+    return Finding("breaches", "ok", f"{len(pending)} open breach(es) awaiting a report, none due within 24 hours"
+                   if pending else "no breach awaiting a report to the authority")

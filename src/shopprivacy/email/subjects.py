@@ -3,7 +3,7 @@ under the subject's own key (``sp_email_subjects``); proof metadata; and forgett
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,38 @@ class Subjects:
         except TokenError:  # shredded, or a token that does not decrypt
             return None
         return value if isinstance(value, str) else None
+
+    def address_for(self, subject: str) -> str | None:
+        """The clear address of the subject pseudonym ``subject``; None when unknown, erased or unreadable."""
+        with self._store.begin(write=False) as conn:
+            row = records.subject_row(conn, subject)
+        return None if row is None else self._readable(row)
+
+    def held(self, *, until: datetime | None = None, batch: int = 1000) -> Iterator[list[tuple[str, bool]]]:
+        """Every subject recorded (by ``until`` when given), in batches of (subject, whether its address is still
+        held), in subject order. No address is decrypted."""
+        q = select(email_subjects.c.subject, email_subjects.c.address.is_not(None)).order_by(email_subjects.c.subject)
+        if until is not None:
+            q = q.where(email_subjects.c.created_at <= until)
+        after = ""
+        while True:
+            with self._store.begin(write=False) as conn:
+                rows = conn.execute(q.where(email_subjects.c.subject > after).limit(batch)).all()
+            if not rows:
+                return
+            yield [(str(r[0]), bool(r[1])) for r in rows]
+            after = rows[-1][0]
+
+    def with_address(self, subjects: Sequence[str]) -> set[str]:
+        """Those of ``subjects`` whose address the SDK still holds (encrypted): the ones it can mail."""
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(subjects))
+        for i in range(0, len(wanted), 500):
+            with self._store.begin(write=False) as conn:
+                found.update(str(r[0]) for r in conn.execute(
+                    select(email_subjects.c.subject).where(email_subjects.c.subject.in_(wanted[i:i + 500]),
+                                                           email_subjects.c.address.is_not(None))))
+        return found
 
     def of_customer(self, customer_refs: Sequence[str]) -> list[tuple[str, str | None]]:
         """(subject, address or None once erased) of every address recorded for a platform customer under any of

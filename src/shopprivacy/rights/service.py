@@ -80,6 +80,10 @@ class Rights:
         """Add a shop source (e.g. a :class:`~.sources.TableSource`); names must be unique."""
         self._registry.register(source)
 
+    def sources(self) -> list[DataSource]:
+        """The shop's registered sources (the SDK's own and the platform are built in and not listed)."""
+        return self._registry.shop()
+
     def set_sender(self, sender: Sender | None) -> None:
         """The function that delivers :class:`~.model.Notice` values (mail, SMS); until set, notices wait."""
         self._delivery.sender = sender

@@ -13,7 +13,7 @@ and docs/operations.md), which :meth:`AuditLog.verify` compares the chain with.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -157,6 +157,19 @@ class AuditLog:
             rows = conn.execute(q).all()
         return [AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, tuple(r.fields), dict(r.meta))
                 for r in reversed(rows)]
+
+    def between(self, start: datetime, end: datetime, *, batch: int = 1000) -> Iterator[list[AuditEntry]]:
+        """Entries written from ``start`` to ``end`` (inclusive), in batches, oldest first."""
+        after = -1
+        while True:
+            with self.store.begin(write=False) as conn:
+                rows = conn.execute(select(audit_log).where(audit_log.c.seq > after, audit_log.c.at >= start,
+                                                            audit_log.c.at <= end)
+                                    .order_by(audit_log.c.seq).limit(batch)).all()
+            if not rows:
+                return
+            yield [AuditEntry(r.seq, r.at, r.actor, r.action, r.subject, tuple(r.fields), dict(r.meta)) for r in rows]
+            after = rows[-1].seq
 
     def verify(self, *, anchor: Anchor | None = None) -> VerifyReport:
         """Walk the whole chain and check its head, its base and its tail against ``anchor`` (by default the
