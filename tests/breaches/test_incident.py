@@ -5,9 +5,10 @@ import json
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from shopprivacy.breaches.tables import breach_events, breach_subjects, breaches
+from shopprivacy.email.tables import email_subjects
 from shopprivacy.errors import ConflictError, InvalidInput
 from shopprivacy.store.schema import outbox
 
@@ -166,3 +167,19 @@ def test_notices_wait_for_a_sender(bsp, shop, clock, mailbox):
     clock.advance(hours=2)
     bsp.run_due()
     assert bsp.breaches.notices(b.id) == {"sent": 2}
+
+
+def test_reassessing_never_queues_a_recipient_twice(bsp, shop, clock, mailbox):
+    b = bsp.breaches.open(incident(clock, high_risk=True, scope={"stores": ["email"]}))
+    bsp.breaches.assess(b.id)
+    bsp.breaches.notify(b.id)
+    where = email_subjects.c.subject == shop["z"]
+    with bsp.store.begin() as conn:
+        token = conn.execute(select(email_subjects.c.address).where(where)).scalar_one()
+        bsp.email.subjects.forget(conn, shop["z"])  # gone before delivery: unreachable
+    bsp.run_due()
+    with bsp.store.begin() as conn:
+        conn.execute(update(email_subjects).where(where).values(address=token))  # back on file
+    bsp.breaches.assess(b.id)
+    assert bsp.breaches.notify(b.id) == 0
+    assert bsp.breaches.notices(b.id) == {"sent": 2, "unreachable": 1} and len(mailbox.sent) == 2

@@ -72,7 +72,7 @@ def test_later_phases_replace_fields_and_are_recorded(bsp, clock):
         bsp.breaches.update("br_missing", {"high_risk": False})
 
 
-@pytest.mark.parametrize("change, message", [
+@pytest.mark.parametrize(("change", "message"), [
     ({"discovered_at": "2026-11-24T10:00:00"}, "discovered_at"),  # no offset
     ({"kinds": []}, "kinds"),
     ({"kinds": ["leak"]}, "kinds"),
@@ -106,9 +106,9 @@ def test_the_incident_parser_takes_any_text(text):
         pass
 
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=15), inner,
-                                                                                       max_size=4), max_leaves=20)
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
+json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(st.text(max_size=15), inner, max_size=4), max_leaves=20)
 fields = st.sampled_from(["controller", "discovered_at", "nature", "kinds", "data_categories", "subject_categories",
                           "approx_subjects", "consequences", "measures", "contact", "scope", "translations",
                           "high_risk", "locale"])

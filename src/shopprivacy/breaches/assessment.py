@@ -27,7 +27,8 @@ if TYPE_CHECKING:
     from ..store.engine import Store
     from .register import Register
 
-#: Notice states an assessment may replace; the others record notices already on their way.
+#: Notice states an assessment may replace (of subjects never queued): the others, and every subject whose notice
+#: was queued once, keep their state, so nobody is told twice.
 REPLACEABLE = ("to_send", "not_needed", "unreachable")
 _BATCH = 500
 
@@ -154,7 +155,8 @@ class Assessment:
         now = self.clock()
         with self.store.begin() as conn:
             conn.execute(delete(breach_subjects).where(breach_subjects.c.breach_id == breach.id,
-                                                       breach_subjects.c.notice.in_(REPLACEABLE)))
+                                                       breach_subjects.c.notice.in_(REPLACEABLE),
+                                                       breach_subjects.c.queued_at.is_(None)))
             kept = _kept(conn, breach.id)
             rows = [{"breach_id": breach.id, "subject": s, "via": ",".join(sorted(f.via))[:200],
                      "intelligible": f.intelligible, "reachable": f.reachable, "notice": _notice(f), "attempts": 0}
