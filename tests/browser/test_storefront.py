@@ -186,7 +186,7 @@ def test_an_origin_not_listed_records_nothing(new_context, storefront):
         other.stop()
 
 
-def test_screenshot_of_the_banner_on_a_storefront(new_context, storefront, tmp_path):
+def test_screenshots_of_the_banner_on_a_storefront(new_context, storefront, tmp_path):
     front, _ = storefront
     chosen = os.environ.get("SHOPPRIVACY_TEST_SCREENSHOTS")
     out = tmp_path if not chosen else (Path(chosen) if Path(chosen).is_absolute() else REPO / chosen)
