@@ -200,3 +200,36 @@ def test_screenshots_of_the_banner_on_a_storefront(new_context, storefront, tmp_
     target = out / "banner-other-origin.png"
     page.screenshot(path=str(target))
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and target.stat().st_size > 5000
+
+
+def test_behind_a_same_origin_proxy_that_drops_cookies(new_context, make_shop):
+    """``data-sp-base`` a path of the storefront's own origin, forwarded to the backend without ``Cookie`` or
+    ``Set-Cookie`` (as a platform's app proxy does), and the origin not listed: the browser's
+    ``Sec-Fetch-Site: same-origin`` vouches for it, the banner keeps the cookie itself."""
+    front = Storefront("127.0.0.2", proxy="/apps/privacy")
+    shop = make_shop()
+    front.backend = shop.base + "/privacy"
+    front.start()
+    try:
+        context = new_context(reduced_motion="reduce")
+        page = context.new_page()
+        page.goto(front.origin + "/")
+        page.wait_for_selector(".sp-cc")
+        with page.expect_response(lambda r: r.url == front.origin + "/apps/privacy/consent") as resp:
+            page.click(".sp-cc-accept")
+        assert resp.value.status == 200 and "set-cookie" not in resp.value.headers
+        wait_until(page, "document.cookie.indexOf('sp_consent=') >= 0")
+        first, _ = history(shop, context, front)
+        page.reload()
+        page.wait_for_selector(".sp-cc-open")
+        assert page.locator(".sp-cc").count() == 0 and rows(shop) == 1
+        page.click(".sp-cc-open")
+        page.uncheck("input[data-cat='analytics']")
+        choose(page, front, ".sp-cc-save")
+        state, proof = history(shop, context, front)
+        assert state.consent_id == first.consent_id and [r["method"] for r in proof] == ["accept_all", "withdraw"]
+        posts = [f for f in front.forwarded if f.get("Content-Type") == "application/json"]
+        assert len(posts) == 2 and all(f["Sec-Fetch-Site"] == "same-origin" for f in posts)
+        assert posts[1]["Cookie"]  # the browser sent its cookie to the proxy, which dropped it
+    finally:
+        front.stop()
