@@ -32,4 +32,33 @@ def http_url(value: object, *, max_chars: int = MAX_URL_CHARS) -> SplitResult | 
     return parts
 
 
-__all__ = ["DEFAULT_PORTS", "MAX_URL_CHARS", "http_url"]
+def serialised_origin(parts: SplitResult) -> str:
+    """The origin of a split http(s) URL as browsers serialise it: lower case, no default port."""
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    host = f"[{host}]" if ":" in host else host
+    port = "" if parts.port in (None, DEFAULT_PORTS.get(scheme)) else f":{parts.port}"
+    return f"{scheme}://{host}{port}"
+
+
+def parse_origin(value: object) -> str:
+    """``value`` as a serialised web origin (``scheme://host[:port]``: lower case, no default port), for
+    settings that list origins. ``ValueError`` with a one-line fix for anything else: a path, query or
+    fragment, user info, a wildcard, another scheme."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("an origin must be text such as https://shop.example")
+    text = value.strip()
+    if "*" in text:
+        raise ValueError(f"{text!r}: wildcards are not allowed; list each storefront origin, "
+                         "e.g. https://shop.example")
+    parts = http_url(text, max_chars=300)
+    if parts is None:
+        raise ValueError(f"{text!r} is not an origin: write scheme://host[:port], e.g. https://shop.example")
+    origin = serialised_origin(parts)
+    if parts.path not in ("", "/") or parts.query or parts.fragment or text.endswith(("?", "#")):
+        raise ValueError(f"{text!r} is not an origin (it has a path, query or fragment): did you mean {origin!r}?")
+    if parts.path == "/":
+        raise ValueError(f"{text!r} is not an origin (browsers send no trailing slash): did you mean {origin!r}?")
+    return origin
+
+
+__all__ = ["DEFAULT_PORTS", "MAX_URL_CHARS", "http_url", "parse_origin", "serialised_origin"]

@@ -24,6 +24,8 @@ from shopprivacy.testing import row_counts
 
 FAMILIES = ("method", "token", "headers", "body", "mixed")
 OTHER_METHODS = ("GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS")
+#: The storefront origin the shops list in ``consent.allowed_origins`` (a banner embedded on another origin).
+STOREFRONT = "https://store.example"
 FORM, JSON = "application/x-www-form-urlencoded", "application/json"
 
 
@@ -140,6 +142,7 @@ def plausible_bodies(shop: Shop, endpoint: Endpoint) -> list[tuple[str, bytes]]:
     return {
         "consent.record": [(JSON, json.dumps(choice).encode()),
                            (JSON, json.dumps({"method": "reject_all", "version": v}).encode()),
+                           (JSON, json.dumps({**choice, "cookie": shop.consent_cookie}).encode()),
                            (FORM, _form([("method", "accept_all"), ("version", v)]))],
         "email.unsubscribe": [(FORM, b"List-Unsubscribe=One-Click")],
         "email.confirm": [(FORM, b"resend=1"), (FORM, b"")],
@@ -155,14 +158,22 @@ def accepted(shop: Shop, endpoint: Endpoint) -> st.SearchStrategy[Hostile]:
     tokens = shop.tokens.get(endpoint.name, [])
     query = st.sampled_from([(("t", t),) for t in tokens]) if tokens else st.just(())
 
-    def build(query: tuple[tuple[str, str], ...], body: tuple[str, bytes]) -> Hostile:
-        headers = {"Origin": shop.base, "Referer": shop.base + "/products", "User-Agent": "Mozilla/5.0",
+    if endpoint.name == "consent.config":
+        query = st.sampled_from([(), (("locale", "fr"),), (("locale", "pt-BR"),)])
+    # the consent endpoints also answer the listed storefront (CORS), from whose pages no cookie comes
+    origins = [shop.base, STOREFRONT] if endpoint.name.startswith("consent.") else [shop.base]
+
+    def build(query: tuple[tuple[str, str], ...], body: tuple[str, bytes], origin: str) -> Hostile:
+        headers = {"Origin": origin, "Referer": origin + "/products", "User-Agent": "Mozilla/5.0",
                    "Accept-Language": "en"}
         if body[0]:
             headers["Content-Type"] = body[0]
+        if endpoint.method == "OPTIONS":
+            headers.update({"Access-Control-Request-Method": "POST" if endpoint.name == "consent.record" else "GET",
+                            "Access-Control-Request-Headers": "content-type"})
         return Hostile(endpoint.method, endpoint.path, query, headers, body[1])
 
-    return st.builds(build, query, st.sampled_from(plausible_bodies(shop, endpoint)))
+    return st.builds(build, query, st.sampled_from(plausible_bodies(shop, endpoint)), st.sampled_from(origins))
 
 
 # -- hostile changes -----------------------------------------------------------------------------------------
@@ -192,9 +203,9 @@ def token_changes(shop: Shop, endpoint: Endpoint) -> st.SearchStrategy[Change]:
     return st.one_of(
         st.builds(garble, st.sampled_from(["truncate", "drop", "replace", "insert", "double", "wrap"]),
                   st.integers(0, 4096), st.sampled_from("Ax0-_.=%+/ \x00é\ud800")),
-        st.builds(set_query, st.lists(st.tuples(st.sampled_from(["t", "lang", "x", ""]), value), max_size=3),
+        st.builds(set_query, st.lists(st.tuples(st.sampled_from(["t", "lang", "locale", "x", ""]), value), max_size=3),
                   st.sampled_from(["", "&&", "&t", "&=x", "&%zz=%", "&t=%ED%A0%80"])),
-        st.builds(add, st.lists(st.tuples(st.sampled_from(["t", "lang"]), value), min_size=1, max_size=2)))
+        st.builds(add, st.lists(st.tuples(st.sampled_from(["t", "lang", "locale"]), value), min_size=1, max_size=2)))
 
 
 CONTENT_TYPES = [FORM, JSON, "text/plain", "multipart/form-data; boundary=x", "application/json; charset=utf-16",
@@ -203,19 +214,23 @@ CONTENT_TYPES = [FORM, JSON, "text/plain", "multipart/form-data; boundary=x", "a
 
 def header_changes(shop: Shop) -> st.SearchStrategy[Change]:
     urls = st.one_of(st.sampled_from(_bad_urls(shop.base)), TEXT)
+    origins = st.one_of(st.sampled_from([*_bad_urls(shop.base), STOREFRONT, STOREFRONT.upper(), STOREFRONT + "/",
+                                         STOREFRONT + ":443", " " + STOREFRONT, "http://store.example"]), TEXT)
     cookie = st.one_of(
         st.sampled_from([f"sp_consent={shop.consent_cookie}", f"sp_consent={shop.consent_cookie[:-3]}abc",
                          "sp_consent=" + "A" * 5000, "_ga=1; _ga_X=2; _gid=3", "_ga\x01=1; _ga_1=x", 'x="\\000"',
                          "_ga=1; " * 400, "_ga_a b=1; _ga;=2"]),
         TEXT.map(lambda t: "sp_consent=" + t))
     values: dict[str, st.SearchStrategy[str]] = {
-        "Content-Type": st.one_of(st.sampled_from(CONTENT_TYPES), TEXT), "Origin": urls, "Referer": urls,
+        "Content-Type": st.one_of(st.sampled_from(CONTENT_TYPES), TEXT), "Origin": origins, "Referer": urls,
         "Sec-Fetch-Site": st.one_of(st.sampled_from(["same-origin", "cross-site", "same-site", "none"]), TEXT),
         "Cookie": cookie,
         "Accept-Language": st.one_of(st.sampled_from(["fr-CH, fr;q=0.9", "ar", "*;q=nan", "en;q=1e999",
                                                       "de;q=-1,nl", "en," * 3000]), TEXT),
         "User-Agent": TEXT, "Sec-GPC": st.sampled_from(["1", "0", " 1 ", "\x001"]), "If-None-Match": TEXT,
         "X-CSP-Nonce": TEXT, "X-Odd\x00Name": TEXT,
+        "Access-Control-Request-Method": st.one_of(st.sampled_from(OTHER_METHODS), TEXT),
+        "Access-Control-Request-Headers": st.one_of(st.sampled_from(["content-type, x-evil", "cookie", ""]), TEXT),
     }
 
     def set_header(name: str, value: str) -> Change:
@@ -242,7 +257,7 @@ def _dump(value: object) -> bytes:
 
 
 def body_changes(shop: Shop) -> st.SearchStrategy[Change]:
-    keys = st.sampled_from(["method", "version", "granted", "page", "gpc", "override", "x"])
+    keys = st.sampled_from(["method", "version", "granted", "page", "gpc", "override", "cookie", "x"])
     urls = st.sampled_from(_bad_urls(shop.base))
 
     def field_of_json(key: str, value: object) -> Change:
@@ -281,6 +296,8 @@ def body_changes(shop: Shop) -> st.SearchStrategy[Change]:
 
     return st.one_of(
         st.builds(field_of_json, keys, st.one_of(JSON_VALUES, urls)),
+        st.builds(field_of_json, st.just("cookie"), st.sampled_from(
+            [shop.consent_cookie, shop.consent_cookie[:-2] + "xx", shop.consent_cookie + ".x", "A" * 5000, ""])),
         st.builds(deep, st.integers(20, 3000), st.sampled_from([b"[", b"{"])),
         st.builds(whole, st.sampled_from([JSON, FORM, "text/plain", ""]), st.one_of(
             JSON_VALUES.map(_dump), st.binary(max_size=200),
@@ -315,12 +332,18 @@ Sender = Callable[[Hostile], tuple[int, dict[str, str]]]
 
 
 def check(shop: Shop, send: Sender, req: Hostile) -> None:
-    """Never a 5xx; a refused request, and any GET or HEAD, changes no row; a redirect stays on the shop."""
+    """Never a 5xx; a refused request, and any GET, HEAD or OPTIONS, changes no row; a redirect stays on the
+    shop; CORS is granted to the listed storefront only (and ``*`` for the public static files)."""
     before = shop.counts()
     status, answer_headers = send(req)
     assert status < 500, status
-    if status >= 400 or req.method in ("GET", "HEAD"):
+    if status >= 400 or req.method in ("GET", "HEAD", "OPTIONS"):
         assert shop.counts() == before, status
+    granted = answer_headers.get("access-control-allow-origin")
+    assert granted in (None, "*", STOREFRONT), granted
+    assert "access-control-allow-credentials" not in answer_headers
+    if granted == STOREFRONT:
+        assert (req.headers.get("Origin") or "").strip().lower() == STOREFRONT, req.headers.get("Origin")
     if 300 <= status < 400 and "location" in answer_headers:
         location = answer_headers["location"]
         assert location == "/" or location.startswith(shop.base + "/"), location

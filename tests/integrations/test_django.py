@@ -363,3 +363,44 @@ def test_bodies_past_the_bound_or_with_a_broken_length_are_refused_before_readin
     assert client.post(url, data=too_many, content_type=form).status_code == 400
     assert client.head(url).status_code == 200
     assert not project.email.is_suppressed("ann@example.com", "newsletter")
+
+
+def test_a_listed_storefront_origin_records_consent_through_django(project):
+    """CORS preflight and the cross-origin beacon pass the CSRF middleware; other origins are refused."""
+    from django.conf import settings
+    from django.test import Client, override_settings
+
+    from shopprivacy.integrations.django import get_sp
+
+    store = "https://store.example"
+    try:
+        with override_settings(SHOPPRIVACY={**settings.SHOPPRIVACY, "consent": {"allowed_origins": [store]}}):
+            get_sp.cache_clear()
+            sp = get_sp()
+            client = Client(enforce_csrf_checks=True)
+            pre = client.options("/privacy/consent", headers={"Origin": store,
+                                                              "Access-Control-Request-Method": "POST"})
+            assert pre.status_code == 204 and pre["Access-Control-Allow-Origin"] == store
+            assert client.options("/privacy/consent", headers={"Origin": "https://evil.example",
+                                                               "Access-Control-Request-Method": "POST"}
+                                  ).status_code == 403
+            v = sp.consent.policy.version
+            first = client.post("/privacy/consent", content_type="application/json", headers={"Origin": store},
+                                data=json.dumps({"method": "accept_all", "version": v,
+                                                 "granted": ["analytics", "marketing"]}))
+            assert first.status_code == 200 and first["Access-Control-Allow-Origin"] == store
+            value = first.json()["cookie"]["value"]
+            back = client.post("/privacy/consent", content_type="application/json",
+                               headers={"Origin": store, "Sec-GPC": "1"},
+                               data=json.dumps({"method": "custom", "version": v, "granted": [], "cookie": value}))
+            assert back.json()["consent_id"] == first.json()["consent_id"] and back.json()["method"] == "withdraw"
+            refused = client.post("/privacy/consent", content_type="application/json",
+                                  headers={"Origin": "https://evil.example"},
+                                  data=json.dumps({"method": "reject_all", "version": v}))
+            assert refused.status_code == 403
+            conf = client.get("/privacy/consent/config", {"locale": "nl"}, headers={"Origin": store})
+            assert conf.status_code == 200 and conf.json()["lang"] == "nl" and conf["Vary"] == "Origin"
+            history = sp.consent.export(first.json()["consent_id"])
+            assert [(r["method"], r["gpc"]) for r in history] == [("accept_all", False), ("withdraw", True)]
+    finally:
+        get_sp.cache_clear()

@@ -19,16 +19,17 @@ from hypothesis import settings as hsettings
 from shopprivacy import Keyset
 from shopprivacy.testing import fresh_database_url
 
-from .hostile import FAMILIES, Endpoint, Hostile, Shop, check, requests, seed
+from .hostile import FAMILIES, STOREFRONT, Endpoint, Hostile, Shop, check, requests, seed
 
 flask = pytest.importorskip("flask")
 django = pytest.importorskip("django")
 
 pytestmark = pytest.mark.db
-#: Examples per endpoint and family of hostile change (2 frameworks x 18 endpoints x 60 requests in all).
+#: Examples per endpoint and family of hostile change (2 frameworks x 21 endpoints x 60 requests in all).
 EXAMPLES = {"method": 8, "token": 10, "headers": 14, "body": 14, "mixed": 14}
 #: The SDK's endpoints: (route name, method). Every one of them is driven through both frameworks.
-ENDPOINTS = [("consent.record", "POST"), ("consent.js", "GET"), ("consent.css", "GET"), ("consent.gpc", "GET"),
+ENDPOINTS = [("consent.record", "POST"), ("consent.record", "OPTIONS"), ("consent.config", "GET"),
+             ("consent.config", "OPTIONS"), ("consent.js", "GET"), ("consent.css", "GET"), ("consent.gpc", "GET"),
              ("email.unsubscribe", "GET"), ("email.unsubscribe", "POST"), ("email.confirm", "GET"),
              ("email.confirm", "POST"), ("email.preferences", "GET"), ("email.preferences", "POST"),
              ("rights.portal", "GET"), ("rights.portal", "POST"), ("rights.verify", "GET"),
@@ -56,7 +57,8 @@ def flask_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Shop,
         app = flask.Flask(__name__)
         app.testing = True  # a crash propagates instead of becoming a 500 page
         app.config.update(SHOPPRIVACY_DATABASE_URL=url, SHOPPRIVACY_KEYSET=Keyset.generate().to_json(),
-                          SHOPPRIVACY_PUBLIC_BASE_URL="http://localhost")
+                          SHOPPRIVACY_PUBLIC_BASE_URL="http://localhost",
+                          SHOPPRIVACY_CONSENT={"allowed_origins": [STOREFRONT]})
         ShopPrivacyFlask(app)
         sp = ShopPrivacyFlask.sp(app)
         sp.store.upgrade()
@@ -106,7 +108,8 @@ def django_shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     urls.urlpatterns = [path("", include("shopprivacy.integrations.django.urls"))]  # type: ignore[attr-defined]
     sys.modules[urls.__name__] = urls
     with fresh_database_url(folder) as url:
-        config = {**settings.SHOPPRIVACY, "database_url": url, "public_base_url": "http://testserver"}
+        config = {**settings.SHOPPRIVACY, "database_url": url, "public_base_url": "http://testserver",
+                  "consent": {"allowed_origins": [STOREFRONT]}}
         with override_settings(SHOPPRIVACY=config, ROOT_URLCONF=urls.__name__):
             get_sp.cache_clear()
             sp = get_sp()

@@ -1,17 +1,28 @@
 """Endpoints of cookie consent: the consent beacon (JSON from the banner, or the no-script form), the
-banner's static assets, and ``/.well-known/gpc.json``."""
+banner's configuration and static assets, and ``/.well-known/gpc.json``.
+
+The beacon and the configuration answer CORS for the storefront origins listed in
+``SHOPPRIVACY_CONSENT__ALLOWED_ORIGINS`` (a banner embedded on another origin by a script tag); any other
+cross-origin caller gets 403 and nothing is written."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from importlib import resources
 
 from ..errors import InvalidInput
+from ..web.cors import CrossOrigin
 from ..web.http import Request, Response, same_origin, same_origin_url
 from ..web.routes import Route
 from .service import Choice, Consent
+from .state import ConsentState
 
 ASSETS = {"consent.js": "text/javascript; charset=utf-8", "consent.css": "text/css; charset=utf-8"}
+#: Longest signed consent cookie value the beacon reads from a JSON body (the server refuses longer cookies too).
+MAX_COOKIE_CHARS = 4096
+#: How long browsers and CDNs may keep the banner configuration (a policy change is live within this time).
+CONFIG_MAX_AGE = 300
 
 
 class ConsentPages:
@@ -20,10 +31,14 @@ class ConsentPages:
     def __init__(self, consent: Consent) -> None:
         self.consent = consent
         self._assets: dict[str, tuple[bytes, str]] = {}
+        allowed = consent.settings.allowed_origins
+        self._beacon_cors = CrossOrigin(consent.public_base_url, allowed, methods=("POST",))
+        self._config_cors = CrossOrigin(consent.public_base_url, allowed, methods=("GET",))
 
     def web_routes(self) -> list[Route]:
         return [
-            Route("consent.record", "/consent", ("POST",), self.record, csrf_exempt=True),
+            Route("consent.record", "/consent", ("POST", "OPTIONS"), self.record, csrf_exempt=True),
+            Route("consent.config", "/consent/config", ("GET", "OPTIONS"), self.config),
             Route("consent.js", "/consent/consent.js", ("GET",), self.asset),
             Route("consent.css", "/consent/consent.css", ("GET",), self.asset),
             Route("consent.gpc", "/.well-known/gpc.json", ("GET",), self.gpc_json, root=True),
@@ -33,13 +48,22 @@ class ConsentPages:
         return same_origin(req, self.consent.public_base_url)
 
     def record(self, req: Request) -> Response:
-        """Record a choice. JSON bodies come from the banner; a cross-site JSON POST needs a CORS preflight
-        the SDK never grants. The no-script form must come from the shop's own pages, except a rejection."""
+        """Record a choice. JSON bodies come from the banner: from the backend's own pages, or from a listed
+        storefront origin (CORS; the body then carries the visitor's signed cookie, as the browser sends none
+        across origins). Any other origin gets 403. The no-script form must come from the shop's own pages,
+        except a rejection."""
+        cors = self._beacon_cors
+        if req.method == "OPTIONS":
+            return cors.preflight(req)
         consent = self.consent
         current = consent.state(req.cookies, req.headers)
         form = req.content_type == "application/x-www-form-urlencoded"
         if req.content_type == "application/json":
+            if cors.verdict(req) == "refused":
+                return cors.refusal(req)
             data = req.json()
+            if not current.decided and isinstance(data, dict):
+                current = self._state_from_body(data.get("cookie"), req) or current
         elif form:
             fields = req.form()
             data = {"method": fields.get("method"), "version": fields.get("version")}
@@ -48,22 +72,51 @@ class ConsentPages:
             if not self._same_origin(req) and data["method"] != "reject_all":
                 return Response.text("consent forms must be sent from this shop's pages", status=403)
         else:
-            return Response.json({"error": "send JSON or a form"}, status=415)
+            return cors.decorate(Response.json({"error": "send JSON or a form"}, status=415), req)
         try:
             choice = consent.parse_choice(data)
         except InvalidInput as exc:
-            return Response.json({"error": str(exc)}, status=400)
-        choice = Choice(granted=choice.granted, method=choice.method, gpc=choice.gpc or bool(current.gpc),
-                        override=choice.override, page_url=choice.page_url or req.header("referer"),
-                        consent_id=current.consent_id)
-        consent_id, cookie = consent.record(choice, ip=req.remote_addr, user_agent=req.header("user-agent"))
+            return cors.decorate(Response.json({"error": str(exc)}, status=400), req)
+        if choice.page_url is None:
+            choice = Choice(granted=choice.granted, method=choice.method, gpc=choice.gpc, override=choice.override,
+                            page_url=req.header("referer"))
+        choice = consent.following(choice, current)
+        consent_id, value = consent.record_signed(choice, ip=req.remote_addr, user_agent=req.header("user-agent"))
         if form:  # back to the page the form was on, only when it is one of the shop's own
             resp = Response.redirect(same_origin_url(req.header("referer"), consent.public_base_url) or "/")
         else:
-            resp = Response.json({"consent_id": consent_id, "granted": sorted(choice.granted)})
-        resp.set_cookies.append(cookie)
+            cookie = {"name": consent.settings.cookie_name, "value": value, "max_age": consent.cookie_max_age}
+            resp = cors.decorate(Response.json({"consent_id": consent_id, "granted": sorted(choice.granted),
+                                                "method": choice.method, "cookie": cookie}), req)
+        resp.set_cookies.append(consent.set_cookie_header(value))
         resp.set_cookies.extend(consent.expire_headers(req.cookies, choice.granted))
         return resp
+
+    def _state_from_body(self, raw: object, req: Request) -> ConsentState | None:
+        """The consent in a body's ``cookie`` field (the banner's own first-party cookie on another origin),
+        when it is a valid signed value for the current policy; anything else is ignored, as if absent."""
+        if not isinstance(raw, str) or not raw or len(raw) > MAX_COOKIE_CHARS:
+            return None
+        state = self.consent.state({self.consent.settings.cookie_name: raw}, req.headers)
+        return state if state.decided else None
+
+    def config(self, req: Request) -> Response:
+        """``GET /consent/config?locale=``: the banner configuration for a page that embeds the banner with a
+        script tag only. The language is the page's (``locale``), else the shop's default; the endpoint URL
+        is absolute. Public and cacheable; CORS for the listed origins."""
+        cors = self._config_cors
+        if req.method == "OPTIONS":
+            return cors.preflight(req)
+        if cors.verdict(req) == "refused":
+            return cors.refusal(req)
+        lang = self.consent.locale_for(req.query.get("locale"))
+        body = json.dumps(self.consent.config(lang), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        headers = {"Content-Type": "application/json; charset=utf-8", "ETag": etag,
+                   "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}", "X-Content-Type-Options": "nosniff"}
+        if req.header("if-none-match") == etag:
+            return cors.decorate(Response(304, b"", headers), req)
+        return cors.decorate(Response(200, body, headers), req)
 
     def asset(self, req: Request) -> Response:
         name = req.path.rsplit("/", 1)[-1]
@@ -74,7 +127,9 @@ class ConsentPages:
             self._assets[name] = (body, '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
         body, etag = self._assets[name]
         headers = {"Content-Type": ASSETS[name], "Cache-Control": "public, max-age=86400", "ETag": etag,
-                   "X-Content-Type-Options": "nosniff"}
+                   "X-Content-Type-Options": "nosniff",
+                   # public files: a storefront on another origin may load them with crossorigin / integrity
+                   "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
         if req.header("if-none-match") == etag:
             return Response(304, b"", headers)
         return Response(200, body, headers)

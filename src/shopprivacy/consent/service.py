@@ -87,6 +87,11 @@ class Consent:
                                        key_derivation="hmac", digest_method=hashlib.sha256)
         self._max_age = self.settings.max_age_days * 86400
 
+    @property
+    def cookie_max_age(self) -> int:
+        """Seconds the consent cookie lives (``max_age_days``)."""
+        return self._max_age
+
     # -- cookie ----------------------------------------------------------------------------------------
     def cookie_value(self, consent_id: str, granted: frozenset[str], override: bool) -> str:
         """``base64url(JSON payload).timestamp.signature``; the banner reads the payload, the server verifies."""
@@ -160,6 +165,13 @@ class Consent:
 
     def record(self, choice: Choice, *, ip: str | None = None, user_agent: str | None = None) -> tuple[str, str]:
         """Append the proof row (audited) and return ``(consent_id, Set-Cookie header)``."""
+        consent_id, value = self.record_signed(choice, ip=ip, user_agent=user_agent)
+        return consent_id, self.set_cookie_header(value)
+
+    def record_signed(self, choice: Choice, *, ip: str | None = None,
+                      user_agent: str | None = None) -> tuple[str, str]:
+        """Append the proof row (audited) and return ``(consent_id, signed cookie value)``: for a banner on
+        another origin, which writes the cookie itself (for ``cookie_max_age`` seconds)."""
         consent_id = choice.consent_id or "c_" + secrets.token_hex(10)
         denied = sorted(set(self.policy.optional) - choice.granted)
         ring, now = self.keyring, self.clock()
@@ -172,8 +184,16 @@ class Consent:
             self.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
                                  meta={"method": choice.method, "policy": self.policy.version,
                                        "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc})
-        value = self.cookie_value(consent_id, choice.granted, choice.override)
-        return consent_id, self.set_cookie_header(value)
+        return consent_id, self.cookie_value(consent_id, choice.granted, choice.override)
+
+    def following(self, choice: Choice, current: ConsentState) -> Choice:
+        """``choice`` as the next entry of the visitor's history: under their consent id, with the ``Sec-GPC``
+        signal, and as a withdrawal (GDPR Art. 7(3)) when it switches off a category that was in effect."""
+        method = choice.method
+        if method in ("custom", "reject_all") and current.decided and current.effective - choice.granted:
+            method = "withdraw"
+        return Choice(granted=choice.granted, method=method, gpc=choice.gpc or current.gpc,
+                      override=choice.override, page_url=choice.page_url, consent_id=current.consent_id)
 
     def expire_headers(self, cookie_names: Iterable[str], granted: frozenset[str]) -> list[str]:
         """``Set-Cookie`` headers deleting the declared cookies of every category not in ``granted`` among
@@ -224,6 +244,12 @@ class Consent:
                 "regions": self.settings.consent_mode_regions, "lang": locale, "dir": direction(locale),
                 "policyUrl": self.settings.policy_url, "t": {k: t[k] for k in keys}}
 
+    def locale_for(self, requested: str | None, accept_language: str | None = None) -> str:
+        """The banner language offered for a page's language tag and/or an ``Accept-Language`` value."""
+        requested = requested if requested and len(requested) <= 35 and "," not in requested else None
+        return negotiate(available_locales(LOCALES), requested=requested, accept_language=accept_language,
+                         default=self.default_locale)
+
     def banner_html(self, locale: str | None = None, nonce: str | None = None) -> str:
         """The tags for a page: stylesheet, the banner script (put it in ``<head>`` before any tag, so the
         Consent Mode default runs first) and a ``<noscript>`` form for visitors without JavaScript.
@@ -231,8 +257,7 @@ class Consent:
         ``locale`` is the page's language (a tag or an ``Accept-Language`` value). The HTML depends only on
         it, never on the visitor's choice, so pages stay cacheable.
         """
-        lang = negotiate(available_locales(LOCALES), requested=locale if locale and "," not in locale else None,
-                         accept_language=locale, default=self.default_locale)
+        lang = self.locale_for(locale, accept_language=locale)
         cfg = json.dumps(self.config(lang), separators=(",", ":"), ensure_ascii=False)
         base = self.public_base_url + self.settings.path_prefix.rstrip("/")
         n = f' nonce="{escape(nonce)}"' if nonce else ""

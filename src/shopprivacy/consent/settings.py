@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ..urls import parse_origin
 
 #: Categories the SDK knows, in display order. ``necessary`` is always on; the rest are off until chosen.
 KNOWN = ("necessary", "preferences", "analytics", "marketing", "sale_of_data")
@@ -54,6 +57,26 @@ class ConsentSettings(BaseModel):
     policy_url: str | None = None
     #: ``lastUpdate`` of ``/.well-known/gpc.json``: the date the shop's GPC handling last changed.
     gpc_last_update: date = date(2026, 11, 24)
+    #: Storefront origins (``https://shop.example``) whose pages may embed the banner and post choices to the
+    #: consent endpoint from another origin (CORS). Empty: only the backend's own pages (and pages served
+    #: through a same-origin proxy) may. A JSON list, or origins separated by commas or spaces.
+    allowed_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _allowed_origins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part for part in value.replace(",", " ").split() if part]
+        if not isinstance(value, (list, tuple)):
+            raise ValueError("must be a list of origins such as [\"https://shop.example\"]")
+        if len(value) > 100:
+            raise ValueError("lists more than 100 origins")
+        out: list[str] = []
+        for item in value:
+            origin = parse_origin(item)
+            if origin not in out:
+                out.append(origin)
+        return out
 
     @field_validator("categories")
     @classmethod

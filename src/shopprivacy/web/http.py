@@ -13,12 +13,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import SplitResult, parse_qsl
+from urllib.parse import parse_qsl
 
 from ..errors import MalformedRequest
-from ..urls import DEFAULT_PORTS as _DEFAULT_PORTS
 from ..urls import MAX_URL_CHARS as MAX_URL_CHARS
 from ..urls import http_url as http_url
+from ..urls import serialised_origin
 
 #: Largest body a route accepts unless it sets its own ``max_body`` (413 beyond).
 MAX_BODY_BYTES = 64 * 1024
@@ -38,12 +38,7 @@ def _lower_keys(headers: Mapping[str, str]) -> dict[str, str]:
     return {k.lower(): v for k, v in headers.items()}
 
 
-def _origin(parts: SplitResult) -> str:
-    """The origin of a split http(s) URL as browsers serialise it: lower case, no default port."""
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    host = f"[{host}]" if ":" in host else host
-    port = "" if parts.port in (None, _DEFAULT_PORTS.get(scheme)) else f":{parts.port}"
-    return f"{scheme}://{host}{port}"
+_origin = serialised_origin
 
 
 def origin_of(url: object) -> str | None:

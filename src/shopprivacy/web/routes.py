@@ -41,10 +41,12 @@ class Route:
         """The answer to ``req``: the one entry point integrations call.
 
         ``HEAD`` is answered as ``GET`` (a prefetch must not act, as a POST would); another method the route
-        does not list gets 405. A request outside the bounds of :meth:`Request.check`, or whose body its
-        parser refuses (:class:`~shopprivacy.errors.MalformedRequest`), gets that error's 4xx and reaches no
-        write; any other :class:`~shopprivacy.errors.InvalidInput` out of the handler is a 400 (its
-        transaction was rolled back).
+        does not list gets 405. A route answering CORS preflights lists ``OPTIONS`` and its handler answers it
+        (:class:`~shopprivacy.web.cors.CrossOrigin`); Flask then leaves ``OPTIONS`` to it.
+
+        A request outside the bounds of :meth:`Request.check`, or whose body its parser refuses
+        (:class:`~shopprivacy.errors.MalformedRequest`), gets that error's 4xx and reaches no write; any other
+        :class:`~shopprivacy.errors.InvalidInput` out of the handler is a 400 (its transaction was rolled back).
         """
         if req.method == "HEAD" and "GET" in self.methods:
             req = replace(req, method="GET")

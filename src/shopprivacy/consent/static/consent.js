@@ -1,28 +1,40 @@
-/* shopprivacy cookie consent: no dependencies, no inline code, config from data-sp-config. */
+/* shopprivacy cookie consent: no dependencies, no inline code. Config from data-sp-config, or fetched from
+   {data-sp-base}/consent/config when the banner is embedded with a script tag only (on any origin). */
 (function () {
   "use strict";
   var d = document, w = window, me = d.currentScript;
   if (!me || w.shopprivacyConsent) return;
-  var C = JSON.parse(me.getAttribute("data-sp-config")), T = C.t, nonce = me.nonce || "";
+  var wantsOpen = false;  // until the config has loaded: nothing optional is allowed, open() waits
+  w.shopprivacyConsent = { open: function () { wantsOpen = true; }, allows: function (c) { return c === "necessary"; },
+    granted: function () { return []; } };
+  var nonce = me.nonce || "", inline = me.getAttribute("data-sp-config");
+  var BASE = (me.getAttribute("data-sp-base") || me.src.replace(/\/consent\/consent\.js(\?.*)?$/, "")).replace(/\/+$/, "");
   var GPC = navigator.globalPrivacyControl === true, GPC_CATS = ["marketing", "sale_of_data"];
   var SIGNALS = ["ad_storage", "analytics_storage", "ad_user_data", "ad_personalization",
     "functionality_storage", "personalization_storage"];
-  var state = null, root = null, opener = null;
+  var C = null, T = null, state = null, root = null, opener = null;
 
   w.dataLayer = w.dataLayer || [];
   if (typeof w.gtag !== "function") w.gtag = function () { w.dataLayer.push(arguments); };
-  var def = { security_storage: "granted", wait_for_update: 500 };
-  SIGNALS.forEach(function (s) { def[s] = "denied"; });
-  if (C.regions.length) def.region = C.regions;
-  w.gtag("consent", "default", def);
+  function consentDefault(regions) {
+    var def = { security_storage: "granted", wait_for_update: 500 };
+    SIGNALS.forEach(function (s) { def[s] = "denied"; });
+    if (regions && regions.length) def.region = regions;
+    w.gtag("consent", "default", def);
+  }
+  // config inline: its regions apply; fetched: denied everywhere until the visitor's choice is known
+  if (inline) consentDefault(JSON.parse(inline).regions); else consentDefault(null);
+
+  function endpointOf(cfg) { return me.hasAttribute("data-sp-base") ? BASE + "/consent" : cfg.endpoint; }
+  function sameOrigin(url) { return new URL(url, location.href).origin === location.origin; }
 
   function has(list, x) { return list.indexOf(x) >= 0; }
   function b64(s) { s = s.replace(/-/g, "+").replace(/_/g, "/"); while (s.length % 4) s += "="; return atob(s); }
   function read() {
-    var m = d.cookie.match(new RegExp("(?:^|; )" + C.cookie + "=([^;]*)"));
-    if (!m) return null;
+    var raw = rawCookie();
+    if (!raw) return null;
     try {
-      var p = JSON.parse(decodeURIComponent(escape(b64(decodeURIComponent(m[1]).split(".")[0]))));
+      var p = JSON.parse(decodeURIComponent(escape(b64(decodeURIComponent(raw).split(".")[0]))));
       return p.v === C.version && p.g instanceof Array ? { g: p.g, o: !!p.o } : null;
     } catch (e) { return null; }
   }
@@ -87,13 +99,28 @@
     consentMode(g); gate(); dropCookies(g); bridges(g);
     d.dispatchEvent(new CustomEvent("shopprivacy:consent", { detail: { granted: g.slice(), gpc: GPC } }));
   }
+  function rawCookie() {
+    var m = d.cookie.match(new RegExp("(?:^|; )" + C.cookie + "=([^;]*)"));
+    return m ? m[1] : null;
+  }
+  // the backend's signed value, kept as a first-party cookie of this page's origin (a backend on another
+  // origin, or behind a proxy that drops Set-Cookie, cannot set it here)
+  function keep(c) {
+    if (!c || c.name !== C.cookie || !/^[A-Za-z0-9_.\-]{1,4096}$/.test(c.value) || !(c.max_age > 0)) return;
+    d.cookie = c.name + "=" + c.value + "; Path=/; Max-Age=" + Math.floor(c.max_age) + "; SameSite=Lax" +
+      (location.protocol === "https:" ? "; Secure" : "");
+  }
   function save(g, method, override) {
     state = { g: g, o: override };
     apply();
-    var body = JSON.stringify({ granted: g, method: method, version: C.version, gpc: GPC, override: override,
-      page: location.origin + location.pathname });
-    return fetch(C.endpoint, { method: "POST", credentials: "same-origin", body: body,
-      headers: { "Content-Type": "application/json" } }).catch(function () {});
+    var data = { granted: g, method: method, version: C.version, gpc: GPC, override: override,
+      page: location.origin + location.pathname }, prior = rawCookie(), url = endpointOf(C);
+    if (prior) data.cookie = prior;
+    return fetch(url, { method: "POST", credentials: sameOrigin(url) ? "same-origin" : "omit",
+      body: JSON.stringify(data), headers: { "Content-Type": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (res) { if (res) keep(res.cookie); })
+      .catch(function () {});
   }
 
   function el(tag, attrs, text) {
@@ -167,27 +194,48 @@
     opener.hidden = false;
   }
 
-  state = read();
-  // GPC over an earlier grant of marketing / sale of data: process the opt-out and keep proof of it once
-  // (the new cookie no longer holds those grants, so later page views send nothing)
-  if (state && GPC && !state.o && state.g.some(function (c) { return has(GPC_CATS, c); })) {
-    save(state.g.filter(function (c) { return !has(GPC_CATS, c); }), "gpc", false);
-  } else if (state) apply();
-  w.shopprivacyConsent = { open: function () { show(true); }, allows: allows,
-    granted: function () { return state ? effective(state) : []; } };
-  if (w.Shopify && w.Shopify.loadFeatures && !w.Shopify.customerPrivacy) {
-    w.Shopify.loadFeatures([{ name: "consent-tracking-api", version: "0.1" }], function (err) {
-      if (!err && state) bridges(effective(state));
-    });
+  function init(cfg) {
+    C = cfg; T = C.t;
+    state = read();
+    // GPC over an earlier grant of marketing / sale of data: process the opt-out and keep proof of it once
+    // (the new cookie no longer holds those grants, so later page views send nothing)
+    if (state && GPC && !state.o && state.g.some(function (c) { return has(GPC_CATS, c); })) {
+      save(state.g.filter(function (c) { return !has(GPC_CATS, c); }), "gpc", false);
+    } else if (state) apply();
+    w.shopprivacyConsent = { open: function () { show(true); }, allows: allows,
+      granted: function () { return state ? effective(state) : []; } };
+    if (w.Shopify && w.Shopify.loadFeatures && !w.Shopify.customerPrivacy) {
+      w.Shopify.loadFeatures([{ name: "consent-tracking-api", version: "0.1" }], function (err) {
+        if (!err && state) bridges(effective(state));
+      });
+    }
+    function start() {
+      d.addEventListener("click", function (e) {
+        var t = e.target.closest && e.target.closest("[data-sp-consent-open]");
+        if (t) { e.preventDefault(); show(true); }
+      });
+      if (state) { gate(); showOpener(); } else show(false);
+      if (wantsOpen) show(true);
+      if (w.MutationObserver) new MutationObserver(function () { if (state) gate(); })
+        .observe(d.documentElement, { childList: true, subtree: true });
+    }
+    if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", start); else start();
   }
-  function start() {
-    d.addEventListener("click", function (e) {
-      var t = e.target.closest && e.target.closest("[data-sp-consent-open]");
-      if (t) { e.preventDefault(); show(true); }
-    });
-    if (state) { gate(); showOpener(); } else show(false);
-    if (w.MutationObserver) new MutationObserver(function () { if (state) gate(); })
-      .observe(d.documentElement, { childList: true, subtree: true });
+
+  if (inline) { init(JSON.parse(inline)); return; }
+  var css = BASE + "/consent/consent.css";
+  var loaded = Array.prototype.some.call(d.querySelectorAll("link[rel=stylesheet]"),
+    function (l) { return l.href === new URL(css, location.href).href; });
+  if (!loaded) {
+    var link = d.createElement("link");
+    link.rel = "stylesheet"; link.href = css;
+    if (nonce) link.nonce = nonce;
+    d.head.appendChild(link);
   }
-  if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", start); else start();
+  var lang = me.getAttribute("data-sp-locale") || d.documentElement.lang || "";
+  var cfgUrl = BASE + "/consent/config" + (lang ? "?locale=" + encodeURIComponent(lang) : "");
+  fetch(cfgUrl, { credentials: sameOrigin(cfgUrl) ? "same-origin" : "omit" })
+    .then(function (r) { if (!r.ok) throw new Error("shopprivacy: consent config " + r.status); return r.json(); })
+    .then(init)
+    .catch(function (e) { delete w.shopprivacyConsent; if (w.console) w.console.error(e); });
 })();
