@@ -9,7 +9,7 @@ or visit attribution to clean, and the Admin API has no mutation to remove an or
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import requests
@@ -18,6 +18,7 @@ from .bulk import BulkQuery
 from .client import AdminClient
 from .customers import CustomerOperations
 from .options import ShopifyOptions
+from .probe import Level, probe
 from .subscriptions import SubscriptionOperations
 from .throttle import CostThrottle
 from .webhooks import ShopifyWebhooks
@@ -36,6 +37,7 @@ class ShopifyAdapter(CustomerOperations, SubscriptionOperations):
     def __init__(self, options: ShopifyOptions, *, session: requests.Session | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic) -> None:
         self.options = options
+        self._probe_session = session  # tests hand in a session; doctor's probe otherwise makes its own
         self.client = AdminClient(options, session=session, sleep=sleep, max_wait=options.max_wait,
                                   throttle=CostThrottle(clock=clock, sleep=sleep))
         self.bulk = BulkQuery(self.client, sleep=sleep, clock=clock)
@@ -46,6 +48,11 @@ class ShopifyAdapter(CustomerOperations, SubscriptionOperations):
     def bytes_received(self) -> int:
         """Response bytes received from Shopify so far (answers and bulk files)."""
         return self.client.bytes_received
+
+    def doctor(self) -> Iterator[tuple[Level, str]]:
+        """``shopprivacy doctor``'s lines for Shopify: one query with a 5 s timeout and no retries (the token,
+        the shop's domain and version, the granted scopes)."""
+        yield from probe(self.options, session=self._probe_session)
 
     def attach(self, sp: ShopPrivacy) -> Sequence[Route]:
         """Register the compliance work on ``sp.outbox`` and return the webhook endpoint."""

@@ -17,7 +17,7 @@ from datetime import datetime, timezone  # noqa: E402
 import responses  # noqa: E402
 from shopify_fakes import OPTIONS, SHOP, FakeTime, contract  # noqa: E402
 from shopify_schema import AdminSchema, SchemaShopify  # noqa: E402
-from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions, bulk, customers, subscriptions  # noqa: E402
+from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions, bulk, customers, probe, subscriptions  # noqa: E402
 from shopprivacy_shopify.contracts import LINES_PER_CONTRACT, bulk_due_query, due_query, lines_query  # noqa: E402
 from shopprivacy_shopify.options import SUPPORTED_API_VERSIONS  # noqa: E402
 
@@ -29,7 +29,7 @@ DUE = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 #: The adapter's fixed documents: every query or mutation text its modules define (the due scan's are built per
 #: field set, below), found by reading the modules so a new document cannot be left out.
 FIXED = {f"{module.__name__.rsplit('.', 1)[-1]}.{name}": value
-         for module in (customers, subscriptions, bulk) for name, value in vars(module).items()
+         for module in (customers, subscriptions, bulk, probe) for name, value in vars(module).items()
          if name.isupper() and isinstance(value, str) and value.lstrip().startswith(("query ", "mutation "))}
 
 
@@ -206,3 +206,13 @@ def test_bulk_scan_document_and_polling_against_the_schema(shop: tuple[ShopifyAd
     assert list(adapter.iter_due_subscriptions_bulk(due_before=DUE, fields=ALLOWED_FIELDS,
                                                     after_id="gid://shopify/SubscriptionContract/5")) == []
     assert [op for op, _, _ in fake.sent] == ["BulkDueScan", "BulkOperationStatus"]
+
+
+def test_doctor_probe_reads_the_answer_shopify_gives(shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:
+    adapter, fake = shop
+    fake.on("ShopPrivacyProbe", {"shop": {"name": "Example Shop"},
+                                 "currentAppInstallation": {"accessScopes": [{"handle": "read_customers"}]}})
+    found = list(adapter.doctor())
+    assert found[0] == ("ok", f"Admin API {adapter.options.api_version} answered for {adapter.options.shop} "
+                              "(shop 'Example Shop')")
+    assert found[1][0] == "warning" and "write_own_subscription_contracts (billing attempts)" in found[1][1]
