@@ -239,7 +239,8 @@ class Consent:
         cookies = [{"c": name, "n": c.name, "d": c.domain} for name, decl in self.settings.categories.items()
                    for c in decl.cookies if name != "necessary"]
         base = self.public_base_url + self.settings.path_prefix.rstrip("/")
-        keys = ("title", "text", "accept", "reject", "customize", "save", "settings", "gpc", "always", "policy")
+        keys = ("title", "text", "accept", "reject", "customize", "save", "settings", "gpc", "always", "policy",
+                "embed", "embed_load")
         return {"version": self.policy.version, "cookie": self.settings.cookie_name, "endpoint": f"{base}/consent",
                 "categories": cats, "cookies": cookies, "gcm": self.settings.consent_mode,
                 "regions": self.settings.consent_mode_regions, "lang": locale, "dir": direction(locale),

@@ -53,9 +53,9 @@
   function gate() {
     var els = d.querySelectorAll("script[type='text/plain'][data-consent],iframe[data-consent][data-src]");
     Array.prototype.forEach.call(els, function (el) {
+      if (el.tagName === "IFRAME") { embed(el); return; }
       if (el.hasAttribute("data-sp-done") || !allows(el.getAttribute("data-consent"))) return;
       el.setAttribute("data-sp-done", "");
-      if (el.tagName === "IFRAME") { el.src = el.getAttribute("data-src"); return; }
       var s = d.createElement("script"), src = el.getAttribute("data-src") || el.getAttribute("src");
       Array.prototype.forEach.call(el.attributes, function (a) {
         if (!/^(type|src|data-src|data-consent|data-sp-done|nonce)$/.test(a.name)) s.setAttribute(a.name, a.value);
@@ -65,6 +65,35 @@
       if (src) { s.src = src; s.async = false; } else s.text = el.text;
       el.parentNode.insertBefore(s, el.nextSibling);
     });
+  }
+  // an embed (video, map) loads once its category is granted; until then a click-to-load placeholder takes its
+  // place, and a withdrawal unloads it and puts the placeholder back
+  function embed(f) {
+    var cat = f.getAttribute("data-consent"), ph = f.previousElementSibling;
+    if (!ph || !ph.classList.contains("sp-cc-embed")) ph = null;
+    if (allows(cat)) {
+      if (ph) ph.remove();
+      f.hidden = false;
+      if (!f.hasAttribute("data-sp-done")) { f.setAttribute("data-sp-done", ""); f.src = f.getAttribute("data-src"); }
+      return;
+    }
+    if (f.hasAttribute("data-sp-done")) { f.removeAttribute("data-sp-done"); f.src = "about:blank"; }
+    f.hidden = true;
+    if (ph) return;
+    var c = C.categories.filter(function (x) { return x.id === cat; })[0], name = c ? c.name : cat, who;
+    try { who = f.getAttribute("data-sp-provider") || new URL(f.getAttribute("data-src"), location.href).hostname; }
+    catch (e) { who = "?"; }
+    ph = el("div", { "class": "sp-cc-embed", role: "group", lang: C.lang, dir: C.dir });
+    ph.appendChild(el("p", {}, T.embed.replace("{provider}", who).replace("{category}", name)));
+    if (c) ph.appendChild(button(T.embed_load.replace("{category}", name), "sp-cc-embed-load", function () {
+      var g = state ? effective(state).slice() : [];
+      if (!has(g, cat)) g.push(cat);
+      save(g, "custom", GPC && has(GPC_CATS, cat));
+      if (root) close(false);
+    }));
+    if (f.width) ph.style.width = /^\d+$/.test(f.width) ? f.width + "px" : f.width;
+    if (f.height) ph.style.minHeight = /^\d+$/.test(f.height) ? f.height + "px" : f.height;
+    f.parentNode.insertBefore(ph, f);
   }
   function dropCookies(g) {
     var host = location.hostname, names = d.cookie.split("; ").map(function (c) { return c.split("=")[0]; });
@@ -214,9 +243,10 @@
         var t = e.target.closest && e.target.closest("[data-sp-consent-open]");
         if (t) { e.preventDefault(); show(true); }
       });
-      if (state) { gate(); showOpener(); } else show(false);
+      gate();
+      if (state) showOpener(); else show(false);
       if (wantsOpen) show(true);
-      if (w.MutationObserver) new MutationObserver(function () { if (state) gate(); })
+      if (w.MutationObserver) new MutationObserver(function () { gate(); })
         .observe(d.documentElement, { childList: true, subtree: true });
     }
     if (d.readyState === "loading") d.addEventListener("DOMContentLoaded", start); else start();
