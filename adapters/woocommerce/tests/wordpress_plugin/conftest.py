@@ -35,12 +35,23 @@ def wordpress_available() -> None:
 
 
 @pytest.fixture
-def wordpress(wordpress_available, make_shop, tmp_path):
-    """``(site, shop)``: WordPress serving the storefront with the plugin active, the backend listing its origin."""
-    site = WordPress(tmp_path / "wordpress")
-    shop = make_shop(consent=ConsentSettings(allowed_origins=[site.origin]))
-    try:
+def make_wordpress(wordpress_available, make_shop, tmp_path):
+    """``make_wordpress(admin=False)`` → ``(site, shop)``: WordPress serving the storefront with the plugin
+    active, the backend listing its origin."""
+    sites: list[WordPress] = []
+
+    def make(*, admin: bool = False) -> tuple[WordPress, object]:
+        site = WordPress(tmp_path / f"wordpress{len(sites)}", admin=admin)
+        sites.append(site)
+        shop = make_shop(consent=ConsentSettings(allowed_origins=[site.origin]))
         site.install(shop.base + "/privacy").start()
-        yield site, shop
-    finally:
+        return site, shop
+
+    yield make
+    for site in sites:
         site.stop()
+
+
+@pytest.fixture
+def wordpress(make_wordpress):
+    return make_wordpress()

@@ -5,14 +5,17 @@ the WordPress origin, no re-ask after reload, the WP Consent API (``wp_set_conse
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.request
+from pathlib import Path
 
 from sqlalchemy import func, select
 from tests.browser.conftest import wait_until
 
 from shopprivacy.consent.tables import consent_records
 
+REPO = Path(__file__).resolve().parents[4]
 #: Records the WP Consent API events the page sees, from the very start.
 WATCH = """window.__typeDefined = 0; window.__changes = [];
 document.addEventListener('wp_consent_type_defined', function () { window.__typeDefined += 1; });
@@ -171,3 +174,42 @@ def test_without_the_wp_consent_api_order_attribution_follows_the_banner_cookie(
     assert page.evaluate("wc_order_attribution.calls") == [True]
     assert probe(context, site)["allow_tracking"] is True
     assert probe(context, site)["has_consent"]["marketing"] is None  # no WP Consent API here
+
+
+def test_screenshots_of_the_setting_and_the_banner_on_wordpress(new_context, make_wordpress, tmp_path):
+    site, shop = make_wordpress(admin=True)
+    chosen = os.environ.get("SHOPPRIVACY_TEST_SCREENSHOTS")
+    out = tmp_path if not chosen else (Path(chosen) if Path(chosen).is_absolute() else REPO / chosen)
+    out = out / "storefronts"
+    out.mkdir(parents=True, exist_ok=True)
+    context = new_context(reduced_motion="reduce", viewport={"width": 900, "height": 560})
+    page = context.new_page()
+    page.goto(site.origin + "/")
+    page.wait_for_selector(".sp-cc")
+    wait_until(page, "getComputedStyle(document.querySelector('.sp-cc')).position === 'fixed'")
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(out / "wordpress-banner.png"))
+
+    admin = new_context(viewport={"width": 1000, "height": 520}).new_page()
+    admin.goto(site.origin + "/wp-login.php")
+    admin.fill("#user_login", "admin")
+    admin.fill("#user_pass", site.password)
+    admin.click("#wp-submit")
+    admin.wait_for_url("**/wp-admin/**")
+    admin.goto(site.origin + "/wp-admin/options-general.php?page=shopprivacy-consent")
+    field = admin.locator("#shopprivacy_consent_base")
+    assert field.input_value() == shop.base + "/privacy"
+    assert f"SHOPPRIVACY_CONSENT__ALLOWED_ORIGINS={site.origin}" in admin.content()
+    admin.screenshot(path=str(out / "wordpress-settings.png"))
+
+    field.fill("javascript:alert(1)")  # refused, the old value kept
+    admin.click("#submit")
+    admin.wait_for_selector(".notice-error, .error")
+    assert admin.locator("#shopprivacy_consent_base").input_value() == shop.base + "/privacy"
+    field = admin.locator("#shopprivacy_consent_base")
+    field.fill(shop.base + "/privacy/")  # kept without its trailing slash
+    admin.click("#submit")
+    admin.wait_for_selector("#setting-error-settings_updated")
+    assert admin.locator("#shopprivacy_consent_base").input_value() == shop.base + "/privacy"
+    for name in ("wordpress-banner.png", "wordpress-settings.png"):
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / name).stat().st_size > 5000

@@ -80,8 +80,11 @@ def _sql(statement: str) -> None:
 class WordPress:
     """One WordPress site at ``http://<host>:<port>`` with the shopprivacy consent plugin."""
 
-    def __init__(self, root: Path, host: str = "127.0.0.2") -> None:
-        self.root, self.host = root, host
+    def __init__(self, root: Path, host: str = "127.0.0.2", *, admin: bool = False) -> None:
+        #: ``admin``: copy ``wp-admin`` (its entry points load ``wp-load.php`` next to their real directory) so
+        #: the dashboard works; the storefront alone needs only the symlink.
+        self.root, self.host, self.admin = root, host, admin
+        self.password = secrets.token_urlsafe(18)
         self.port = free_port(host)
         self.origin = f"http://{host}:{self.port}"
         self.database = "wp_sp_" + secrets.token_hex(6)
@@ -110,7 +113,9 @@ class WordPress:
         shopprivacy plugin with ``base`` as the backend URL."""
         self.root.mkdir(parents=True, exist_ok=True)
         for entry in WORDPRESS.iterdir():
-            if entry.name in ("wp-admin", "wp-includes"):
+            if entry.name == "wp-admin" and self.admin:
+                shutil.copytree(entry, self.root / entry.name, symlinks=True)
+            elif entry.name in ("wp-admin", "wp-includes"):
                 (self.root / entry.name).symlink_to(entry)
             elif entry.suffix == ".php" and entry.name != "wp-config.php":
                 shutil.copy(entry, self.root / entry.name)
@@ -137,8 +142,9 @@ class WordPress:
                                            "deactivate": deactivate or []}))
 
     def _php(self, *args: str) -> str:
+        env = {**os.environ, "WP_TEST_HOME": self.origin, "WP_TEST_PASSWORD": self.password}
         done = subprocess.run([PHP, str(HERE / "php" / "install.php"), str(self.root), *args], capture_output=True,
-                              text=True, timeout=120, env={**os.environ, "WP_TEST_HOME": self.origin}, check=False)
+                              text=True, timeout=120, env=env, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"install.php {args[0]} failed: {done.stdout[-2000:]} {done.stderr[-2000:]}")
         return done.stdout

@@ -21,7 +21,7 @@ require_once ABSPATH . 'wp-admin/includes/upgrade.php';
 require_once ABSPATH . 'wp-admin/includes/plugin.php';
 
 if ( 'install' === $mode ) {
-	$result = wp_install( 'Green Grocer', 'admin', 'admin@shop.test', false, '', wp_generate_password( 24 ) );
+	$result = wp_install( 'Green Grocer', 'admin', 'admin@shop.test', false, '', getenv( 'WP_TEST_PASSWORD' ) );
 	echo wp_json_encode( array( 'user_id' => $result['user_id'] ) ), "\n";
 	exit( 0 );
 }
