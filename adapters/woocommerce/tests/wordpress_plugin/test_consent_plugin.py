@@ -213,3 +213,13 @@ def test_screenshots_of_the_setting_and_the_banner_on_wordpress(new_context, mak
     assert admin.locator("#shopprivacy_consent_base").input_value() == shop.base + "/privacy"
     for name in ("wordpress-banner.png", "wordpress-settings.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and (out / name).stat().st_size > 5000
+
+
+def test_the_banner_speaks_the_sites_language(new_context, wordpress):
+    site, _ = wordpress
+    site.configure(options={"WPLANG": "de_DE"})  # WordPress then serves <html lang="de-DE">
+    page = new_context(reduced_motion="reduce").new_page()
+    page.goto(site.origin + "/")
+    page.wait_for_selector(".sp-cc")
+    assert page.evaluate("document.documentElement.lang") == "de-DE"
+    assert page.locator(".sp-cc").get_attribute("lang") == "de"

@@ -126,6 +126,8 @@ class WordPress:
         (content / "themes").mkdir()
         for theme in (WORDPRESS / "wp-content" / "themes").iterdir():
             (content / "themes" / theme.name).symlink_to(theme)
+        if (WORDPRESS / "wp-content" / "languages").is_dir():  # Debian's wordpress-l10n
+            (content / "languages").symlink_to(WORDPRESS / "wp-content" / "languages")
         shutil.copytree(HERE / "php" / "mu-plugins", content / "mu-plugins")
         shutil.copytree(PLUGIN, content / "plugins" / "shopprivacy-consent")
         self.consent_api = consent_api_source(content / "plugins" / "wp-consent-api")
