@@ -223,3 +223,19 @@ def test_the_banner_speaks_the_sites_language(new_context, wordpress):
     page.wait_for_selector(".sp-cc")
     assert page.evaluate("document.documentElement.lang") == "de-DE"
     assert page.locator(".sp-cc").get_attribute("lang") == "de"
+
+
+def test_a_cached_page_that_allows_order_attribution_is_corrected_before_a_choice(new_context, wordpress):
+    """A full-page cache may serve a page rendered for a visitor who allowed tracking: a visitor who has not
+    chosen gets Order Attribution switched off by the bridge, and on after accepting."""
+    site, _ = wordpress
+    context = new_context(reduced_motion="reduce")
+    context.add_init_script(WATCH)
+    page = context.new_page()
+    page.goto(site.origin + "/?sp_cached_allow=1")
+    wait_until(page, "window.__typeDefined > 0")
+    page.wait_for_selector(".sp-cc")
+    assert page.evaluate("wc_order_attribution.calls") == [False]
+    assert page.evaluate("wc_order_attribution.params.allowTracking") is False
+    choose(page, ".sp-cc-accept")
+    assert page.evaluate("wc_order_attribution.calls") == [False, True]

@@ -32,6 +32,11 @@
     ready = true;
     w.wp_consent_type = "optin";
     sync();
+    // no choice yet (no banner cookie), yet the page says tracking is allowed: a full-page cache served a page
+    // rendered for a visitor who had allowed it. Switch it off until this visitor chooses.
+    var wc = w.wc_order_attribution;
+    if (!last && !/(?:^|; )sp_consent=/.test(d.cookie) && wc && wc.params && wc.params.allowTracking &&
+        typeof wc.setOrderTracking === "function") wc.setOrderTracking(false);
     // tell plugins waiting for it (WooCommerce's WP Consent API integration among them) that the type is set
     d.dispatchEvent(new CustomEvent("wp_consent_type_defined"));
   }

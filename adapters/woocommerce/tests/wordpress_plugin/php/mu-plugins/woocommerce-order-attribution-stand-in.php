@@ -9,7 +9,8 @@
 add_action(
 	'wp_head',
 	static function () {
-		$allow = (bool) apply_filters( 'wc_order_attribution_allow_tracking', true );
+		// `?sp_cached_allow=1`: the page as a full-page cache may serve it, rendered for another visitor who allowed tracking
+		$allow = isset( $_GET['sp_cached_allow'] ) || (bool) apply_filters( 'wc_order_attribution_allow_tracking', true );
 		printf(
 			'<script>window.wc_order_attribution = {params: {allowTracking: %s}, calls: [],'
 			. ' setOrderTracking: function (allow) { this.params.allowTracking = allow; this.calls.push(allow); }};</script>' . "\n",
