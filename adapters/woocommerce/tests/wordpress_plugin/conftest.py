@@ -2,7 +2,7 @@
 ``127.0.0.1``, and Debian's Chromium (the browser suite's fixtures, reused).
 
 Without php-cli, php-mysql, Debian's ``wordpress`` or MariaDB the tests are skipped with one line saying what is
-missing, unless ``SHOPPRIVACY_REQUIRE_WORDPRESS=1`` (the ``wordpress`` tox env, which CI runs) makes that a failure.
+missing, unless ``SHOPPRIVACY_REQUIRE_WORDPRESS=1`` (set by .ci/run for CI) makes that a failure.
 """
 
 from __future__ import annotations

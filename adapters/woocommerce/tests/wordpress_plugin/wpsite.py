@@ -41,6 +41,9 @@ def missing() -> str | None:
         socket.create_connection(MARIADB, timeout=2).close()
     except OSError:
         return f"MariaDB is not answering on {MARIADB[0]}:{MARIADB[1]}"
+    chromium = os.environ.get("SHOPPRIVACY_TEST_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(chromium):
+        return f"Debian's chromium is not at {chromium} (apt-get install chromium)"
     return None
 
 
