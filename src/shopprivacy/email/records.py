@@ -176,9 +176,10 @@ def is_suppressed(conn: Connection, bidx: str, list_id: str | None, tables: Cons
 
 def prove(conn: Connection, *, subject: str, bidx: str, list_id: str, action: str, meta: Meta,
           now: datetime, tables: ConsentTables = EMAIL) -> None:
-    conn.execute(statements(conn, tables).insert_event, {"subject": subject, "address_bidx": bidx, "list_id": list_id, "action": action,
-                                 "text_version": meta.text_version, "source": meta.source[:120],
-                                 "ip_hash": meta.ip_hash, "ua_hash": meta.ua_hash, "at": now})
+    conn.execute(statements(conn, tables).insert_event, {
+        "subject": subject, "address_bidx": bidx, "list_id": list_id, "action": action,
+        "text_version": meta.text_version, "source": meta.source[:120], "ip_hash": meta.ip_hash,
+        "ua_hash": meta.ua_hash, "at": now})
 
 
 def history(conn: Connection, bidx: str, tables: ConsentTables = EMAIL) -> list[dict[str, Any]]:

@@ -19,9 +19,9 @@ from ..email.records import Change, Meta
 from ..errors import InvalidInput
 from ..keys import Keyring
 from .codes import Codes
-from .message import SmsMessage, SmsSender
 from .consent import SmsConsent, wording_digest
 from .keywords import Keyword, classify
+from .message import SmsMessage, SmsSender
 from .quiet import SmsGuard
 from .settings import ALL, SmsSettings
 from .subjects import PhoneSubjects
