@@ -1,10 +1,21 @@
-from datetime import datetime, timezone
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
-from shopprivacy.errors import (BadToken, ConfigurationError, ExpiredToken, InvalidInput, InvalidPhoneNumber,
-                                QuietHours, RateLimited, SuppressedRecipient)
+from shopprivacy.errors import (
+    BadToken,
+    ConfigurationError,
+    ExpiredToken,
+    InvalidInput,
+    InvalidPhoneNumber,
+    QuietHours,
+    RateLimited,
+    SuppressedRecipient,
+)
 from shopprivacy.sms.tables import sms_pending, sms_subjects
 from shopprivacy.testing import row_counts
 
@@ -176,3 +187,18 @@ def test_a_code_needs_a_sender(ssp, store):
 def test_run_due_includes_sms(ssp, clock):
     report = ssp.run_due()
     assert report.tasks["sms"] == {"expired_codes": 0}
+
+
+@given(st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(timezone.utc)),
+       st.sampled_from(["+79123456789", "+61412345678", "+16502530000", "+33612345678", "+6421234567"]))
+def test_next_send_time_is_outside_quiet_hours_everywhere(at, number):
+    from shopprivacy.sms import phones
+    from shopprivacy.sms.quiet import next_send_time
+
+    zones = phones.time_zones(number)
+    start, end = time(21, 0), time(8, 0)
+    found = next_send_time(at, zones, start, end)
+    assert at <= found <= at + timedelta(hours=24)
+    for zone in zones:
+        local = found.astimezone(ZoneInfo(zone)).time()
+        assert end <= local < start, (zone, local)
