@@ -53,6 +53,7 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     default("SHOPPRIVACY_DATABASE_URL", f"sqlite:///{data / 'shopprivacy.db'}")
     default("SHOPPRIVACY_PLATFORM_OPTIONS", {"database_url": f"sqlite:///{data / 'platform.db'}"})
     default("SHOPPRIVACY_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    default("SHOPPRIVACY_SMS__SHOP_NAME", "Flask shop")
     if not (app.config.get("SHOPPRIVACY_KEYSET") or os.environ.get("SHOPPRIVACY_KEYSET")):
         keyfile = Path(app.config.get("SHOPPRIVACY_KEYSET_FILE") or os.environ.get("SHOPPRIVACY_KEYSET_FILE")
                        or data / "keys.json")
