@@ -43,7 +43,7 @@ MAY_IMPORT = {
     "renewals": frozenset({"retention"}),
     "retention": frozenset({"consent", "email", "fields"}),
     "rights": frozenset({"consent", "email", "fields", "retention"}),
-    "sms": frozenset({"email", "fields"}),
+    "sms": frozenset({"email", "fields", "rights"}),
 }
 
 #: Imports from a capability that a shared module may make: pure functions with no state or store.

@@ -81,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     accounts.encrypt_plain_names()
     mail = MailFolder(Path(app.config.get("SHOP_MAIL_DIR") or os.environ["SHOP_MAIL_DIR"]))
     sp.rights.register_source(accounts.rights_source())
+    sp.rights.register_source(sp.sms.rights_source())  # marketing-text consent: exported and erased too
     sp.rights.set_sender(mail.send_notice)
     sp.email.set_sender(mail.send_link)
     app.extensions["flask_shop"] = Shop(sp, engine, accounts, mail)

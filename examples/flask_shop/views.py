@@ -153,6 +153,6 @@ def delete_account() -> ResponseReturnValue:
         flash("That password is not right; your account was not deleted.")
         return redirect(url_for("shop.account")), 303
     receipt = erase_account(s.sp, customer.email, locale=request.accept_languages.best or None,
-                            ip=request.remote_addr)
+                            ip=request.remote_addr, phone=texting.e164_or_none(s.sp, customer.phone))
     session.clear()
     return render_template("deleted.html", receipt=receipt)

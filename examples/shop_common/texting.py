@@ -29,3 +29,11 @@ def state(sp: ShopPrivacy, phone: str | None) -> str:
         return sp.sms.state(phone, PROGRAM) if phone else "not_subscribed"
     except InvalidInput:  # a number given without the texts box, which is not a valid one
         return "not_subscribed"
+
+
+def e164_or_none(sp: ShopPrivacy, phone: str | None) -> str | None:
+    """The number in E.164, or None when there is none or it is not a valid number."""
+    try:
+        return sp.sms.normalise(phone) if phone else None
+    except InvalidInput:
+        return None

@@ -373,6 +373,10 @@ def test_sign_up_with_the_texts_box_records_the_sms_opt_in(app, client, shop, sp
     assert "You get our offers by text message" in client.get("/account").get_data(as_text=True)
     sp.sms.opt_out("+33612345678")  # as a STOP through the webhook does
     assert "You opted out of text messages" in client.get("/account").get_data(as_text=True)
+    resp = client.post("/account/delete", data={"csrf_token": csrf(client, "/account"),
+                                                "password": "correct horse battery"})
+    assert resp.status_code == 200 and "shopprivacy-sms" in resp.get_data(as_text=True)
+    assert sp.sms.is_suppressed("+33612345678") and not sp.sms.erase("+33612345678")  # already erased
 
 
 def test_a_bad_number_with_the_texts_box_creates_no_account(app, client, shop, sp):

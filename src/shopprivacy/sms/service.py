@@ -23,6 +23,7 @@ from .consent import SmsConsent, wording_digest
 from .keywords import Keyword, classify
 from .message import SmsMessage, SmsSender
 from .quiet import SmsGuard
+from .rights_source import SmsRightsSource
 from .settings import ALL, SmsSettings
 from .subjects import PhoneSubjects
 
@@ -55,7 +56,8 @@ class Sms:
         self._codes = Codes(settings, store=store, keyring=keyring, clock=clock, subjects=subjects,
                             consent=self._consent)
         self._guard = SmsGuard(settings, store=store, clock=clock, subjects=subjects)
-        self._store = store
+        #: The SDK's store (read by :class:`~.rights_source.SmsRightsSource`).
+        self.store = store
         self._audit = audit
 
     def normalise(self, phone: str) -> str:
@@ -150,11 +152,16 @@ class Sms:
         index only) stay, so an erased customer who opted out is never texted again. False when none was held."""
         e164 = self.normalise(phone)
         subject = self.subjects.subject_of(e164)
-        with self._store.begin() as conn:
+        with self.store.begin() as conn:
             done = self.subjects.forget(conn, subject)
             if done:
                 self._audit.append(conn, actor=actor, action="sms.erased", subject=subject, fields=["phone"])
         return done
+
+    def rights_source(self) -> SmsRightsSource:
+        """SMS consent as a source of rights requests: ``sp.rights.register_source(sp.sms.rights_source())``
+        exports, carries over on a corrected number, and erases (suppression and proof retained)."""
+        return SmsRightsSource(self)
 
     def run_due(self, now: datetime) -> dict[str, int]:
         """Purge unconfirmed code requests past their expiry and re-send window (their proof stays)."""
