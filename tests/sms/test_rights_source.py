@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from sqlalchemy import select
 
 from shopprivacy.errors import SuppressedRecipient

@@ -4,6 +4,7 @@ carried over on a corrected number, and erased (crypto-shredded) with the suppre
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -30,10 +31,8 @@ class SmsRightsSource:
         """E.164 numbers of the subject: its phone (when valid) and those recorded for its customer id."""
         found: list[str] = []
         if subject.phone:
-            try:
+            with contextlib.suppress(InvalidInput):
                 found.append(self._sms.normalise(subject.phone))
-            except InvalidInput:
-                pass
         if subject.customer_id:
             with self._sms.store.begin(write=False) as conn:
                 rows = conn.execute(select(sms_subjects).where(
