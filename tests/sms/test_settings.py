@@ -1,0 +1,33 @@
+import sys
+from datetime import time
+
+import pytest
+
+from shopprivacy import Settings, ShopPrivacy
+from shopprivacy.errors import ConfigurationError, DidNotEnable
+
+
+def test_sms_settings_from_the_environment(keyset):
+    s = Settings.from_env({"SHOPPRIVACY_KEYSET": keyset.to_json(), "SHOPPRIVACY_SMS__TWILIO_AUTH_TOKEN": "s3cr3t-auth-value",
+                           "SHOPPRIVACY_SMS__DEFAULT_REGION": "FR", "SHOPPRIVACY_SMS__QUIET_START": "20:30",
+                           "SHOPPRIVACY_SMS__LISTS": '{"offers": {"names": {"en": "Offers"}}}'})
+    assert s.sms.default_region == "FR" and s.sms.quiet_start == time(20, 30) and list(s.sms.lists) == ["offers"]
+    assert "s3cr3t" not in repr(s) and s.sms.twilio_auth_token.get_secret_value() == "s3cr3t-auth-value"
+
+
+@pytest.mark.parametrize(("name", "value"), [("DEFAULT_REGION", "France"), ("DEFAULT_TIME_ZONE", "Mars/Olympus"),
+                                             ("CODE_DIGITS", "2"), ("LISTS", '{"a b": {}}')])
+def test_bad_sms_settings_name_the_variable(keyset, name, value):
+    with pytest.raises(ConfigurationError, match=f"SHOPPRIVACY_SMS__{name}"):
+        Settings.from_env({"SHOPPRIVACY_KEYSET": keyset.to_json(), f"SHOPPRIVACY_SMS__{name}": value})
+
+
+def test_without_the_sms_extra_sp_sms_says_what_to_install(settings, monkeypatch):
+    monkeypatch.setitem(sys.modules, "phonenumbers", None)  # as if not installed
+    for name in [m for m in sys.modules if m.startswith("shopprivacy.sms.") and
+                 m.rsplit(".", 1)[1] not in {"settings", "message", "tables"}]:
+        monkeypatch.delitem(sys.modules, name)
+    sp = ShopPrivacy(settings)
+    with pytest.raises(DidNotEnable, match=r"shopprivacy\[sms\]"):
+        sp.sms  # noqa: B018
+    assert "sms.inbound" not in {r.name for r in sp.web_routes()}
