@@ -8,7 +8,8 @@ from shopprivacy.errors import ConfigurationError, DidNotEnable
 
 
 def test_sms_settings_from_the_environment(keyset):
-    s = Settings.from_env({"SHOPPRIVACY_KEYSET": keyset.to_json(), "SHOPPRIVACY_SMS__TWILIO_AUTH_TOKEN": "s3cr3t-auth-value",
+    s = Settings.from_env({"SHOPPRIVACY_KEYSET": keyset.to_json(),
+                           "SHOPPRIVACY_SMS__TWILIO_AUTH_TOKEN": "s3cr3t-auth-value",
                            "SHOPPRIVACY_SMS__DEFAULT_REGION": "FR", "SHOPPRIVACY_SMS__QUIET_START": "20:30",
                            "SHOPPRIVACY_SMS__LISTS": '{"offers": {"names": {"en": "Offers"}}}'})
     assert s.sms.default_region == "FR" and s.sms.quiet_start == time(20, 30) and list(s.sms.lists) == ["offers"]
@@ -23,10 +24,13 @@ def test_bad_sms_settings_name_the_variable(keyset, name, value):
 
 
 def test_without_the_sms_extra_sp_sms_says_what_to_install(settings, monkeypatch):
+    import shopprivacy.sms as package
+
     monkeypatch.setitem(sys.modules, "phonenumbers", None)  # as if not installed
     for name in [m for m in sys.modules if m.startswith("shopprivacy.sms.") and
                  m.rsplit(".", 1)[1] not in {"settings", "message", "tables"}]:
         monkeypatch.delitem(sys.modules, name)
+        monkeypatch.delattr(package, name.rsplit(".", 1)[1], raising=False)
     sp = ShopPrivacy(settings)
     with pytest.raises(DidNotEnable, match=r"shopprivacy\[sms\]"):
         sp.sms  # noqa: B018
