@@ -1,3 +1,4 @@
+import json
 import sys
 from datetime import time
 
@@ -35,3 +36,23 @@ def test_without_the_sms_extra_sp_sms_says_what_to_install(settings, monkeypatch
     with pytest.raises(DidNotEnable, match=r"shopprivacy\[sms\]"):
         sp.sms  # noqa: B018
     assert "sms.inbound" not in {r.name for r in sp.web_routes()}
+
+
+def test_sms_commands(ssp, capsys):
+    from shopprivacy.cli import main
+
+    def run(*argv):
+        code = main(list(argv), facade=lambda: ssp)
+        return code, capsys.readouterr()
+
+    ssp.sms.opt_in("06 12 34 56 78", "marketing", wording="Text me offers.", source="signup")
+    code, out = run("sms", "status", "+33612345678")
+    assert code == 0 and "marketing\tsubscribed" in out.out and "opted_in_opt_in\tsignup" in out.out
+    assert run("sms", "opt-out", "06 12 34 56 78", "--program", "marketing")[1].out == "opted out\n"
+    assert run("sms", "opt-out", "06 12 34 56 78", "--program", "marketing")[1].out == "already opted out\n"
+    code, out = run("sms", "status", "+33612345678", "--json")
+    assert json.loads(out.out)["programs"]["marketing"] == "unsubscribed"
+    assert run("sms", "erase", "+33612345678")[1].out == "erased\n"
+    assert ssp.sms.is_suppressed("+33612345678")
+    code, out = run("sms", "status", "not a number")
+    assert code == 2 and "phone number" in out.err and "not a number" not in out.err
