@@ -21,8 +21,8 @@ from .keys import Keyset
 from .renewals.cli import add_commands as add_renewals_commands
 from .retention.cli import add_commands as add_retention_commands
 from .rights.cli import add_commands as add_rights_commands
-from .sms.cli import add_commands as add_sms_commands
 from .settings import Settings
+from .sms.cli import add_commands as add_sms_commands
 from .store import AnchorFile
 
 Command = Callable[[argparse.Namespace], int]
