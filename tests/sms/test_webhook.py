@@ -138,3 +138,25 @@ def test_any_signed_message_is_answered_without_error(ssp, body, sender, extra):
         assert resp.status == 400  # the form parser refuses NUL before the signature is checked
         return
     assert resp.status == 200 and resp.body.startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response>')
+
+
+def test_signed_stop_through_flask(tmp_path, keyset):
+    flask = pytest.importorskip("flask")
+    from shopprivacy.integrations.flask import ShopPrivacyFlask
+
+    app = flask.Flask(__name__)
+    app.config.update(SHOPPRIVACY_DATABASE_URL=f"sqlite:///{tmp_path}/sp.db", SHOPPRIVACY_KEYSET=keyset.to_json(),
+                      SHOPPRIVACY_PUBLIC_BASE_URL="https://shop.example",
+                      SHOPPRIVACY_SMS__TWILIO_AUTH_TOKEN=TOKEN)
+    ShopPrivacyFlask(app)
+    sp = ShopPrivacyFlask.sp(app)
+    sp.store.upgrade()
+    client = app.test_client(use_cookies=False)
+    params = message("STOP")
+    signature = RequestValidator(TOKEN).compute_signature(URL, dict(params))
+    forged = client.post("/privacy/sms/inbound", data=dict(params), headers={"X-Twilio-Signature": "AAAA"})
+    assert forged.status_code == 401 and not sp.sms.is_suppressed(FROM)
+    resp = client.post("/privacy/sms/inbound", data=dict(params), headers={"X-Twilio-Signature": signature})
+    assert resp.status_code == 200 and resp.mimetype == "text/xml"
+    assert sp.sms.is_suppressed(FROM)
+    sp.close()
