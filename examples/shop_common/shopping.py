@@ -41,6 +41,9 @@ class Plan(Protocol):
     @property
     def interval(self) -> str | None: ...
 
+#: The one country the example shop ships to.
+SHIPS_TO = "FR"
+
 
 def local_platform(sp: ShopPrivacy) -> LocalShop:
     """The platform the shops sell subscriptions on: the local reference shop the settings name."""
@@ -70,11 +73,23 @@ def start_subscription(sp: ShopPrivacy, platform: LocalShop, buyer: Buyer, plan:
         customer_ref=pid, amount=price, currency="EUR",
         lines=[{"variant_id": plan.id, "quantity": 1, "unit_price": price, "requires_shipping": True}],
         interval={"unit": plan.interval, "count": 1}, next_billing_at=now - timedelta(seconds=1),
-        shipping_address={"name": buyer.first_name or "", "text": buyer.address or ""}, email=buyer.email,
+        shipping_address=shipping_address(buyer.first_name, buyer.address), email=buyer.email,
         extra={"ip_address": ip, "user_agent": user_agent[:400]})
     # the first period is billed at once, under a key of its own: a retried request bills it once
     platform.create_billing_attempt(sid, idempotency_key=f"first:{sid}", origin_time=now)
     return sid
+
+
+def shipping_address(name: str | None, text: str | None) -> dict[str, str]:
+    """The account's free-text address in the renewal vocabulary's keys (``line1``, ``line2``, ``country``):
+    a renewal that ships is skipped without ``line1`` and ``country``. The example shop ships within France."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    address = {"name": name or "", "country": SHIPS_TO}
+    if lines:
+        address["line1"] = lines[0]
+    if len(lines) > 1:
+        address["line2"] = ", ".join(lines[1:])
+    return address
 
 
 def erase_account(sp: ShopPrivacy, email: str, *, locale: str | None, ip: str | None,

@@ -404,3 +404,17 @@ def test_a_listed_storefront_origin_records_consent_through_django(project):
             assert [(r["method"], r["gpc"]) for r in history] == [("accept_all", False), ("withdraw", True)]
     finally:
         get_sp.cache_clear()
+
+
+def test_the_banner_files_are_served_compressed_and_versioned(project):
+    import gzip
+
+    from django.test import Client
+
+    from shopprivacy.consent import assets
+
+    v = assets.version()
+    assert f"consent.js?v={v}" in Client().get("/page").content.decode()
+    resp = Client().get(f"/privacy/consent/consent.js?v={v}", HTTP_ACCEPT_ENCODING="gzip")
+    assert resp.status_code == 200 and resp["Content-Encoding"] == "gzip" and "immutable" in resp["Cache-Control"]
+    assert gzip.decompress(resp.content) == assets.asset("consent.js").body

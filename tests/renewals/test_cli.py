@@ -5,7 +5,7 @@ import pytest
 from shopprivacy.cli import main
 from shopprivacy.platforms.local import LocalShop
 
-from .conftest import add_subs
+from .conftest import T0, add_subs
 
 
 @pytest.fixture
@@ -62,3 +62,26 @@ def test_renewals_and_retention_read_the_environment_they_are_given(settings, sp
     assert main(["retention", "plan", "--json"], environ=environ) == 0
     assert any(line["rule"] == "sdk.outbox.done" for line in json.loads(capsys.readouterr().out))
     assert main(["retention", "plan"], environ={}) != 0  # no keyset in the given environment: refused
+
+
+def test_a_permanent_skip_is_reported_once_not_every_run(env, capsys):
+    add_subs(env, 1)
+    env.add_subscription(
+        customer_ref="c_zip", amount="9.90", currency="EUR",
+        lines=[{"variant_id": "v1", "quantity": 1, "unit_price": "9.90", "requires_shipping": True}],
+        interval={"unit": "month", "count": 1}, next_billing_at=T0,
+        shipping_address={"name": "Jane Doe", "address1": "1 Main St", "zip": "69001", "country_code": "FR"})
+    assert main(["renewals", "run", "--until", "2026-11-02T00:00:00+00:00"]) == 0
+    first = capsys.readouterr().out
+    assert "billed 1" in first and "skipped: incomplete_shipping_address x1" in first
+    assert "shipping_address.address1 x1" in first and env.billing_count() == 1
+    for _ in range(2):  # cron every 15 minutes: the same skip again, nothing billed -> quiet
+        assert main(["renewals", "run", "--until", "2026-11-02T00:00:00+00:00"]) == 0
+        assert capsys.readouterr().out == ""
+    env.add_subscription(
+        customer_ref="c_txt", amount="9.90", currency="EUR",
+        lines=[{"variant_id": "v1", "quantity": 1, "unit_price": "9.90", "requires_shipping": True}],
+        interval={"unit": "month", "count": 1}, next_billing_at=T0, shipping_address={"text": "somewhere"})
+    assert main(["renewals", "run", "--until", "2026-11-02T00:00:00+00:00"]) == 0
+    assert "skipped: incomplete_shipping_address x2" in capsys.readouterr().out  # a new skip speaks again
+    assert env.billing_count() == 1

@@ -144,3 +144,16 @@ def test_the_allow_list_is_the_renewal_vocabulary_and_the_record_declares_exactl
     assert ALLOWED_FIELDS == frozenset(DueSubscription.__annotations__) == frozenset(RenewalRecord.model_fields)
     assert LINE_FIELDS == frozenset(SubscriptionLine.__annotations__) == frozenset(RenewalLine.model_fields)
     assert ADDRESS_FIELDS == frozenset(PostalAddress.__annotations__) == frozenset(ShippingAddress.model_fields)
+
+
+@pytest.mark.parametrize("address", [
+    {"name": "Jane Doe", "address1": "1 Main St", "city": "Lyon", "zip": "69001", "country_code": "FR"},
+    {"name": "Jane Doe", "text": "1 Main St\n69001 Lyon"},
+    {"name": "Jane Doe", "line1": "1 Main St", "city": "Lyon"},
+    {"name": "Jane Doe", "line1": "  ", "country": "FR"},
+])
+def test_an_address_in_other_keys_is_skipped_not_billed_with_nowhere_to_ship(address):
+    result = build_view({**RAW, "shipping_address": address})
+    assert result.record is None and result.skip_reason == "incomplete_shipping_address"
+    assert all(f"shipping_address.{key}" in result.dropped for key in address
+               if key not in ("name", "line1", "city", "country"))

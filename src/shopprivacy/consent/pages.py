@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import resources
 
 from ..errors import InvalidInput
 from ..web.cors import CrossOrigin
-from ..web.http import Request, Response, same_origin, same_origin_url
+from ..web.http import Request, Response, accepts_gzip, etags, same_origin, same_origin_url
 from ..web.routes import Route
+from . import assets
 from .service import Choice, Consent
 from .state import ConsentState
 
-ASSETS = {"consent.js": "text/javascript; charset=utf-8", "consent.css": "text/css; charset=utf-8"}
+#: The banner's files and their content types (kept for ``shopprivacy.web.consent_pages``).
+ASSETS = assets.TYPES
 #: Longest signed consent cookie value the beacon reads from a JSON body (the server refuses longer cookies too).
 MAX_COOKIE_CHARS = 4096
 #: How long browsers and CDNs may keep the banner configuration (a policy change is live within this time).
@@ -30,7 +31,6 @@ class ConsentPages:
 
     def __init__(self, consent: Consent) -> None:
         self.consent = consent
-        self._assets: dict[str, tuple[bytes, str]] = {}
         allowed = consent.settings.allowed_origins
         self._beacon_cors = CrossOrigin(consent.public_base_url, allowed, methods=("POST",))
         self._config_cors = CrossOrigin(consent.public_base_url, allowed, methods=("GET",))
@@ -119,20 +119,26 @@ class ConsentPages:
         return cors.decorate(Response(200, body, headers), req)
 
     def asset(self, req: Request) -> Response:
+        """``consent.js`` / ``consent.css``: gzip-encoded when the client accepts it, cached a year under the
+        current ``?v=`` (a day without it), ``304`` when ``If-None-Match`` names the variant it would get."""
         name = req.path.rsplit("/", 1)[-1]
-        if name not in ASSETS:
+        if name not in assets.TYPES:
             return Response.text("not found", status=404)
-        if name not in self._assets:
-            body = resources.files("shopprivacy.consent.static").joinpath(name).read_bytes()
-            self._assets[name] = (body, '"' + hashlib.sha256(body).hexdigest()[:16] + '"')
-        body, etag = self._assets[name]
-        headers = {"Content-Type": ASSETS[name], "Cache-Control": "public, max-age=86400", "ETag": etag,
+        file = assets.asset(name)
+        gz = accepts_gzip(req.header("accept-encoding"))
+        etag = file.etag[:-1] + '-gz"' if gz else file.etag
+        long_lived = req.query.get("v") == assets.version()
+        headers = {"Content-Type": file.content_type, "ETag": etag, "Vary": "Accept-Encoding",
+                   "Cache-Control": (f"public, max-age={assets.VERSIONED_MAX_AGE}, immutable" if long_lived
+                                     else f"public, max-age={assets.PLAIN_MAX_AGE}"),
                    "X-Content-Type-Options": "nosniff",
                    # public files: a storefront on another origin may load them with crossorigin / integrity
                    "Access-Control-Allow-Origin": "*", "Cross-Origin-Resource-Policy": "cross-origin"}
-        if req.header("if-none-match") == etag:
+        if gz:
+            headers["Content-Encoding"] = "gzip"
+        if etag in etags(req.header("if-none-match")):
             return Response(304, b"", headers)
-        return Response(200, body, headers)
+        return Response(200, file.gzipped if gz else file.body, headers)
 
     def gpc_json(self, req: Request) -> Response:
         """``/.well-known/gpc.json``: the shop honours Global Privacy Control."""

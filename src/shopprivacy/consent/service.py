@@ -23,6 +23,7 @@ from ..i18n import available_locales, catalog, direction, negotiate
 from ..keys import Keyring
 from ..store import AuditLog, Store, utcnow
 from ..urls import MAX_URL_CHARS, http_url
+from . import assets
 from .policy import Policy
 from .settings import ConsentSettings
 from .state import GPC_DENIES, NO_CONSENT, ConsentState
@@ -250,6 +251,14 @@ class Consent:
         return negotiate(available_locales(LOCALES), requested=requested, accept_language=accept_language,
                          default=self.default_locale)
 
+    def asset_url(self, name: str) -> str:
+        """The versioned URL of ``consent.js`` or ``consent.css`` (cached for a year; the URL changes with the
+        file), for a storefront's own script tag."""
+        if name not in assets.TYPES:
+            raise InvalidInput(f"no banner file {name!r}: use one of {', '.join(sorted(assets.TYPES))}")
+        base = self.public_base_url + self.settings.path_prefix.rstrip("/")
+        return f"{base}/consent/{name}?v={assets.version()}"
+
     def banner_html(self, locale: str | None = None, nonce: str | None = None) -> str:
         """The tags for a page: stylesheet, the banner script (put it in ``<head>`` before any tag, so the
         Consent Mode default runs first) and a ``<noscript>`` form for visitors without JavaScript.
@@ -262,8 +271,8 @@ class Consent:
         base = self.public_base_url + self.settings.path_prefix.rstrip("/")
         n = f' nonce="{escape(nonce)}"' if nonce else ""
         t = catalog(LOCALES, lang)
-        return (f'<link rel="stylesheet" href="{base}/consent/consent.css"{n}>'
-                f'<script src="{base}/consent/consent.js" data-sp-config="{escape(cfg)}"{n}></script>'
+        return (f'<link rel="stylesheet" href="{self.asset_url("consent.css")}"{n}>'
+                f'<script src="{self.asset_url("consent.js")}" data-sp-config="{escape(cfg)}"{n}></script>'
                 f'<noscript><form class="sp-cc-noscript" method="post" action="{base}/consent" lang="{lang}" '
                 f'dir="{direction(lang)}"><p>{escape(t["text"])}</p>'
                 f'<input type="hidden" name="version" value="{self.policy.version}">'

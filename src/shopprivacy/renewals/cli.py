@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import InvalidInput
+from ..store.audit import AuditLog
+from .runs import ACTION as RUN_ACTION
 
 
 def _until(text: str | None) -> datetime | None:
@@ -25,6 +27,7 @@ def cmd_renewals_run(args: argparse.Namespace) -> int:
 
     sp = facade(args)
     try:
+        before = previous_skipped(sp.audit)
         report = sp.renewals.run(until=_until(args.until), dry_run=args.dry_run, keep_email=not args.no_email,
                                  out=print)  # a real run prints only upkeep steps done (self-billing platforms)
     finally:
@@ -34,13 +37,30 @@ def cmd_renewals_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**counts, "skipped_reasons": dict(report.skipped), "dropped": dict(report.dropped)}))
         return 0
-    if args.dry_run or any(counts.values()):
+    if args.dry_run or news(counts, before):
         print(", ".join(f"{k} {v}" for k, v in counts.items() if v or k in ("seen",)))
         if report.dropped:
             print("dropped field names: " + ", ".join(f"{k} x{v}" for k, v in report.dropped.most_common(20)))
         if report.skipped:
             print("skipped: " + ", ".join(f"{k} x{v}" for k, v in report.skipped.most_common()))
     return 0
+
+
+#: Counts that make a real run speak in cron: something was billed, changed or needs attention now.
+NEWS = ("billed", "pending", "failed", "errors", "in_doubt", "cleaned_orders")
+
+
+def previous_skipped(audit: AuditLog) -> int | None:
+    """How many subscriptions the last recorded run skipped (None before the first run)."""
+    last = audit.entries(action=RUN_ACTION, limit=1)
+    value = last[0].meta.get("skipped") if last else None
+    return value if isinstance(value, int) else None
+
+
+def news(counts: dict[str, int], skipped_before: int | None) -> bool:
+    """Whether a real run prints its summary: when one of :data:`NEWS` happened, or the number of skipped
+    subscriptions changed since the last run (a permanent skip is reported once, not every 15 minutes)."""
+    return any(counts[name] for name in NEWS) or counts["skipped"] != (skipped_before or 0)
 
 
 def add_commands(sub: Any) -> None:

@@ -27,6 +27,8 @@ ADDRESS_FIELDS = frozenset(PostalAddress.__annotations__)
 ALLOWED_FIELDS = RENEWAL_FIELDS
 REQUIRED_FIELDS = ("subscription_id", "customer_ref", "payment_ref", "amount", "currency", "lines", "interval",
                    "next_billing_at")
+#: Address parts without which a shipped renewal is skipped (the allow-list's names: see ``ShippingAddress``).
+SHIPPING_NEEDS = ("line1", "country")
 _MAX_NAME = 60
 
 
@@ -173,6 +175,9 @@ def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], st
         return ViewResult(None, tuple(dropped), "invalid_" + _name(loc[0] if loc else "record"), sub_id)
     if needs_shipping and record.shipping_address is None:
         return ViewResult(None, tuple(dropped), "missing_shipping_address", sub_id)
+    if needs_shipping and not all(getattr(record.shipping_address, name) for name in SHIPPING_NEEDS):
+        # e.g. ``address1``/``zip`` instead of ``line1``/``postal_code``: dropped above, so nothing to ship to
+        return ViewResult(None, tuple(dropped), "incomplete_shipping_address", sub_id)
     if record.email is not None and encrypt_email is not None:
         record = record.model_copy(update={"email": encrypt_email(record.email, record.subscription_id)})
     return ViewResult(record, tuple(dropped), None, record.subscription_id)

@@ -202,3 +202,33 @@ class Response:
     @classmethod
     def redirect(cls, location: str, *, status: int = 303) -> Response:
         return cls(status, b"", {"Location": location, "Cache-Control": "no-store"})
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` value admits gzip (``gzip``, ``x-gzip`` or ``*`` with a q-value above
+    0, unless gzip itself is given q=0). Any text is read; what cannot be parsed does not count."""
+    if not accept_encoding:
+        return False
+    weights: dict[str, float] = {}
+    for part in accept_encoding.split(","):
+        coding, _, params = part.partition(";")
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value.strip())
+                except ValueError:
+                    q = 0.0
+                if not 0.0 <= q <= 1.0:
+                    q = 0.0
+        weights[coding.strip().lower()] = q
+    for name in ("gzip", "x-gzip"):
+        if name in weights:
+            return weights[name] > 0
+    return weights.get("*", 0.0) > 0
+
+
+def etags(if_none_match: str | None) -> set[str]:
+    """The entity tags an ``If-None-Match`` value names, weak ones as strong (``W/`` dropped)."""
+    return {tag.strip().removeprefix("W/") for tag in (if_none_match or "").split(",")}

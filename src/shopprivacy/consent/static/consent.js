@@ -223,7 +223,7 @@
   }
 
   if (inline) { init(JSON.parse(inline)); return; }
-  var css = BASE + "/consent/consent.css";
+  var ver = /[?&]v=([0-9a-f]+)/.exec(me.src || ""), css = BASE + "/consent/consent.css" + (ver ? "?v=" + ver[1] : "");
   var loaded = Array.prototype.some.call(d.querySelectorAll("link[rel=stylesheet]"),
     function (l) { return l.href === new URL(css, location.href).href; });
   if (!loaded) {
