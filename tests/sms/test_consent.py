@@ -145,6 +145,18 @@ def test_code_confirms_and_lifts_an_earlier_opt_out(ssp, store, texts):
     assert actions == ["opted_out", "opt_in_code_sent", "opted_in_confirmed_opt_in"]
 
 
+def test_a_code_after_stop_lifts_the_opt_out_of_its_program_only(ssp, texts):
+    for program in ("marketing", "vip"):
+        ssp.sms.opt_in(FR, program, wording=WORDING, source="form")
+    ssp.sms.handle_keyword(E164, "STOP")
+    pending = ssp.sms.request_code(FR, "marketing", wording=WORDING, source="checkout")
+    ssp.sms.confirm_code(pending, texts.code())
+    ssp.sms.guard(FR, "marketing", at=ssp.sms.next_send_time(FR))
+    with pytest.raises(SuppressedRecipient):
+        ssp.sms.guard(FR, "vip", at=ssp.sms.next_send_time(FR))  # still opted out by the STOP
+    assert ssp.sms.state(FR, "vip") == "unsubscribed"
+
+
 def test_wrong_codes_are_counted_and_limited(ssp, texts):
     pending = ssp.sms.request_code(FR, "marketing", wording=WORDING, source="checkout")
     code = texts.code()

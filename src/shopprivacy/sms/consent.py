@@ -56,9 +56,14 @@ class SmsConsent:
         changed = records.set_state(conn, subject=subject, list_id=list_id, state="subscribed", level=level,
                                     now=now, tables=SMS)
         if lift:
-            for lid in (list_id, ALL):
-                changed |= records.is_suppressed(conn, bidx, lid, SMS)
-                records.unsuppress(conn, bidx=bidx, list_id=lid, tables=SMS)
+            changed |= records.is_suppressed(conn, bidx, list_id, SMS)
+            if records.is_suppressed(conn, bidx, None, SMS):  # an all-programs opt-out: kept for the others
+                records.unsuppress(conn, bidx=bidx, list_id=ALL, tables=SMS)
+                for other in self._settings.lists:
+                    if other != list_id:
+                        records.suppress(conn, bidx=bidx, list_id=other, reason="unsubscribed", now=now,
+                                         tables=SMS)
+            records.unsuppress(conn, bidx=bidx, list_id=list_id, tables=SMS)
         records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action=f"opted_in_{level}"[:30],
                       meta=meta, now=now, tables=SMS)
         self._audit.append(conn, actor=meta.source, action="sms.opted_in", subject=subject, fields=["phone"],
