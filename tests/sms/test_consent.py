@@ -2,7 +2,7 @@ from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -214,3 +214,15 @@ def test_next_send_time_is_outside_quiet_hours_everywhere(at, number):
     for zone in zones:
         local = found.astimezone(ZoneInfo(zone)).time()
         assert end <= local < start, (zone, local)
+
+
+@given(code=st.text(max_size=30), unknown=st.booleans())
+def test_any_code_input_is_refused_cleanly(ssp, texts, code, unknown):
+    from shopprivacy.errors import NotFoundError
+
+    if not texts:
+        texts.pending = ssp.sms.request_code(FR, "marketing", wording=WORDING, source="checkout")
+    assume(code.strip() != texts.code())
+    with pytest.raises((InvalidInput, NotFoundError, RateLimited)):  # BadToken and ExpiredToken are InvalidInput
+        ssp.sms.confirm_code("0" * 24 if unknown else texts.pending, code)
+    assert ssp.sms.state(FR, "marketing") == "not_subscribed"
