@@ -11,7 +11,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "shopprivacy"
 
-CAPABILITIES = ("breaches", "consent", "email", "fields", "renewals", "retention", "rights")
+CAPABILITIES = ("breaches", "consent", "email", "fields", "renewals", "retention", "rights", "sms")
 
 #: Modules that build the facade (or are the facade): only these may import ``shopprivacy.app``, take
 #: ``ShopPrivacy`` from the package face, or import another entry point.
@@ -43,6 +43,7 @@ MAY_IMPORT = {
     "renewals": frozenset({"retention"}),
     "retention": frozenset({"consent", "email", "fields"}),
     "rights": frozenset({"consent", "email", "fields", "retention"}),
+    "sms": frozenset({"email", "fields", "rights"}),
 }
 
 #: Imports from a capability that a shared module may make: pure functions with no state or store.

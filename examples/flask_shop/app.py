@@ -53,6 +53,7 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     default("SHOPPRIVACY_DATABASE_URL", f"sqlite:///{data / 'shopprivacy.db'}")
     default("SHOPPRIVACY_PLATFORM_OPTIONS", {"database_url": f"sqlite:///{data / 'platform.db'}"})
     default("SHOPPRIVACY_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    default("SHOPPRIVACY_SMS__SHOP_NAME", "Flask shop")
     if not (app.config.get("SHOPPRIVACY_KEYSET") or os.environ.get("SHOPPRIVACY_KEYSET")):
         keyfile = Path(app.config.get("SHOPPRIVACY_KEYSET_FILE") or os.environ.get("SHOPPRIVACY_KEYSET_FILE")
                        or data / "keys.json")
@@ -80,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     accounts.encrypt_plain_names()
     mail = MailFolder(Path(app.config.get("SHOP_MAIL_DIR") or os.environ["SHOP_MAIL_DIR"]))
     sp.rights.register_source(accounts.rights_source())
+    sp.rights.register_source(sp.sms.rights_source())  # marketing-text consent: exported and erased too
     sp.rights.set_sender(mail.send_notice)
     sp.email.set_sender(mail.send_link)
     app.extensions["flask_shop"] = Shop(sp, engine, accounts, mail)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from shopprivacy.errors import ConflictError, InvalidInput, RateLimited
 
-from ..shop_common import newsletter
+from ..shop_common import newsletter, texting
 from ..shop_common.shopping import erase_account, start_subscription
 from .accounts import Customer
 from .context import shop
@@ -54,18 +54,23 @@ def index() -> ResponseReturnValue:
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> ResponseReturnValue:
     if request.method == "GET":
-        return render_template("signup.html", form={})
+        return render_template("signup.html", form={}, sms_wording=texting.WORDING)
     form = request.form
     s = shop()
     try:
+        if form.get("texts") == "yes":  # checked first, so a bad number creates no account
+            texting.check(s.sp, form.get("phone", ""))
         cid = s.accounts.sign_up(form.get("email", ""), form.get("password", ""),
                                  first_name=form.get("first_name", ""), phone=form.get("phone", ""),
                                  address=form.get("address", ""))
     except (InvalidInput, ConflictError) as exc:
         return render_template("signup.html", form={k: v for k, v in form.items() if k != "password"},
-                               error=str(exc)), 400
+                               error=str(exc), sms_wording=texting.WORDING), 400
     session.clear()
     session["customer"] = cid
+    if form.get("texts") == "yes":
+        texting.opt_in(s.sp, form["phone"], customer_ref=cid, source="signup-form", ip=request.remote_addr,
+                       user_agent=request.user_agent.string)
     if form.get("newsletter") == "yes":
         try:
             newsletter.request(s.sp, s.mail, form["email"], source="signup-form", ip=request.remote_addr,
@@ -104,6 +109,7 @@ def account() -> ResponseReturnValue:
     if customer.platform_customer_id:
         subs = s.platform.export_customer(customer.platform_customer_id).get("subscriptions", [])
     return render_template("account.html", newsletter=newsletter.state(s.sp, customer.email),
+                           texts=texting.state(s.sp, customer.phone),
                            preferences_url=s.sp.email.preferences_url(customer.email), subscriptions=subs)
 
 
@@ -147,6 +153,6 @@ def delete_account() -> ResponseReturnValue:
         flash("That password is not right; your account was not deleted.")
         return redirect(url_for("shop.account")), 303
     receipt = erase_account(s.sp, customer.email, locale=request.accept_languages.best or None,
-                            ip=request.remote_addr)
+                            ip=request.remote_addr, phone=texting.e164_or_none(s.sp, customer.phone))
     session.clear()
     return render_template("deleted.html", receipt=receipt)

@@ -92,12 +92,14 @@ def shipping_address(name: str | None, text: str | None) -> dict[str, str]:
     return address
 
 
-def erase_account(sp: ShopPrivacy, email: str, *, locale: str | None, ip: str | None) -> Receipt:
+def erase_account(sp: ShopPrivacy, email: str, *, locale: str | None, ip: str | None,
+                  phone: str | None = None) -> Receipt:
     """Erase the signed-in customer's data now: the caller checked the password, so the request starts
     verified (``verified_by="shop-login"``). The SDK suppresses the address first, every registered source
-    erases (the account row: key shredded, row deleted) and the platform erases its copy through the outbox."""
-    req = sp.rights.open("erase", {"email": email}, channel="account", verified_by="shop-login", locale=locale,
-                         ip=ip)
+    erases (the account row: key shredded, row deleted) and the platform erases its copy through the outbox.
+    ``phone`` (E.164) lets sources keyed by the number, such as SMS consent, find theirs."""
+    identity = {"email": email, **({"phone": phone} if phone else {})}
+    req = sp.rights.open("erase", identity, channel="account", verified_by="shop-login", locale=locale, ip=ip)
     return sp.rights.receipt(sp.rights.process(req.id).id)
 
 

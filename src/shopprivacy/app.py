@@ -9,7 +9,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .errors import ShopPrivacyError
+from .errors import DidNotEnable, ShopPrivacyError
 from .keys import Keyring
 from .platforms import PlatformAdapter, WebhookReceiver, load_adapter
 from .settings import Settings
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from .retention import Retention
     from .rights import Rights
     from .rights.pages import RightsPages
+    from .sms.pages import SmsPages
+    from .sms.service import Sms
 
 log = logging.getLogger("shopprivacy")
 
@@ -198,6 +200,30 @@ class ShopPrivacy:
                         clock=self.clock, default_locale=self.settings.default_locale)
 
     @cached_property
+    def sms(self) -> Sms:
+        """SMS marketing consent: E.164 numbers, opt-in with proof, keyword opt-out, quiet hours, send guard.
+        Needs the ``sms`` extra (``phonenumbers``)."""
+        try:
+            from .sms.service import Sms
+        except ImportError as exc:  # phonenumbers missing
+            raise DidNotEnable(f"sp.sms needs phonenumbers: pip install 'shopprivacy[sms]' ({exc})") from None
+        return Sms(self.settings.sms, store=self.store, audit=self.audit, keyring=self.keyring, fields=self.fields,
+                   clock=self.clock)
+
+    @cached_property
+    def sms_web(self) -> SmsPages:
+        """The inbound-SMS webhook (Twilio keywords: STOP, START, HELP)."""
+        from .sms.pages import SmsPages
+
+        return SmsPages(self.sms, public_base_url=self.settings.public_base_url,
+                        default_locale=self.settings.default_locale)
+
+    @property
+    def uses_sms(self) -> bool:
+        """Whether SMS consent is in use: a Twilio auth token is configured or ``sp.sms`` was built."""
+        return self.settings.sms.twilio_auth_token is not None or "sms" in self.__dict__
+
+    @cached_property
     def rights_web(self) -> RightsPages:
         """The privacy portal: request an export or erasure, correct data, verify, download."""
         from .rights.pages import RightsPages
@@ -225,6 +251,8 @@ class ShopPrivacy:
             "rights": self.rights.run_due(now),
             "breaches": self.breaches.run_due(now),
         }
+        if self.uses_sms:
+            tasks["sms"] = self.sms.run_due(now)
         if self.uses_platform:
             self.adapter_routes  # noqa: B018 - registers the adapter's outbox handlers before delivery
         delivered = self.outbox.deliver_due(limit=limit)
@@ -244,6 +272,8 @@ class ShopPrivacy:
 
         routes: list[Route] = [*self.email_web.web_routes(), *self.consent_web.web_routes(),
                                *self.rights_web.web_routes()]
+        if self.uses_sms:
+            routes.extend(self.sms_web.web_routes())
         if self.uses_platform:
             routes.extend(self.adapter_routes)
         serving = Serving(self.settings.web, self.settings.default_locale)

@@ -22,6 +22,7 @@ from .renewals.cli import add_commands as add_renewals_commands
 from .retention.cli import add_commands as add_retention_commands
 from .rights.cli import add_commands as add_rights_commands
 from .settings import Settings
+from .sms.cli import add_commands as add_sms_commands
 from .store import AnchorFile
 
 Command = Callable[[argparse.Namespace], int]
@@ -245,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("doctor", help="check settings, keys, database, schema, adapters").set_defaults(func=cmd_doctor)
     # Each capability's subcommands (its ``add_commands`` sets ``func`` on its parsers).
     for add_commands in (add_breach_commands, add_fields_commands, add_renewals_commands, add_retention_commands,
-                         add_rights_commands):
+                         add_rights_commands, add_sms_commands):
         add_commands(sub)
     return parser
 

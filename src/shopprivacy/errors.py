@@ -6,6 +6,8 @@ Messages name settings, fields, key ids and pseudonyms; they never contain perso
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class ShopPrivacyError(Exception):
     """Base class of every error raised by shopprivacy."""
@@ -162,6 +164,20 @@ class SuppressedRecipient(ShopPrivacyError):
     """A marketing message was about to be built for an address that unsubscribed or was suppressed."""
 
 
+class QuietHours(SuppressedRecipient):
+    """A marketing text would reach its recipient during quiet hours in their time zone; ``until`` (UTC) is
+    the first moment it may be sent. A :class:`SuppressedRecipient`, so a broad catch never sends it."""
+
+    def __init__(self, message: str, *, until: datetime) -> None:
+        super().__init__(message)
+        self.until = until
+
+
+class InvalidPhoneNumber(InvalidInput):
+    """A phone number that cannot be read as a valid number (E.164 with its country code, or a national
+    number of the configured default region)."""
+
+
 class RateLimited(ConflictError):
     """Too many requests of this kind for the same address or client; try again later."""
 
@@ -194,6 +210,7 @@ __all__ = [
     "DidNotEnable",
     "ExpiredToken",
     "InvalidInput",
+    "InvalidPhoneNumber",
     "JobBusy",
     "KeysetError",
     "MalformedRequest",
@@ -203,6 +220,7 @@ __all__ = [
     "PlatformAuthError",
     "PlatformError",
     "PurposeViolation",
+    "QuietHours",
     "RateLimited",
     "RetryLater",
     "RuleError",

@@ -24,6 +24,7 @@ from .fields.settings import FieldsSettings
 from .keys import Keyring, Keyset
 from .retention.settings import RetentionSettings
 from .rights.settings import RightsSettings
+from .sms.settings import SmsSettings
 from .store.outbox_settings import OutboxSettings as OutboxSettings
 from .web.settings import WebSettings
 
@@ -85,6 +86,7 @@ class Settings(BaseModel):
     consent: ConsentSettings = Field(default_factory=ConsentSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     rights: RightsSettings = Field(default_factory=RightsSettings)
+    sms: SmsSettings = Field(default_factory=SmsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
 
     @field_validator("database_url")

@@ -358,3 +358,31 @@ def test_first_names_stored_in_plaintext_before_are_encrypted_at_start(app, clie
     sp.fields.shred(cid)  # under the customer's own key, like the other fields
     with pytest.raises(Exception, match="shredded"):
         sp.fields.decrypt(stored, context="shop_customers.first_name", row=cid)
+
+
+def test_sign_up_with_the_texts_box_records_the_sms_opt_in(app, client, shop, sp):
+    from examples.shop_common import texting
+
+    page = client.get("/signup").get_data(as_text=True)
+    assert texting.WORDING in page
+    resp = sign_up(client, texts="yes")
+    assert resp.status_code == 302
+    assert sp.sms.state("+33612345678", "marketing") == "subscribed"
+    (proof,) = sp.sms.history("+33 6 12 34 56 78")
+    assert proof["source"] == "signup-form" and proof["text_version"] == sp.sms.wording_digest(texting.WORDING)
+    assert "You get our offers by text message" in client.get("/account").get_data(as_text=True)
+    sp.sms.opt_out("+33612345678")  # as a STOP through the webhook does
+    assert "You opted out of text messages" in client.get("/account").get_data(as_text=True)
+    resp = client.post("/account/delete", data={"csrf_token": csrf(client, "/account"),
+                                                "password": "correct horse battery"})
+    assert resp.status_code == 200 and "shopprivacy-sms" in resp.get_data(as_text=True)
+    assert sp.sms.is_suppressed("+33612345678") and not sp.sms.erase("+33612345678")  # already erased
+
+
+def test_a_bad_number_with_the_texts_box_creates_no_account(app, client, shop, sp):
+    resp = sign_up(client, texts="yes", phone="12")
+    assert resp.status_code == 400 and "phone number" in resp.get_data(as_text=True)
+    with shop.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(customers)).scalar_one() == 0
+    assert sign_up(client, phone="12").status_code == 302  # without the box the number is not checked
+    assert "You do not get text messages" in client.get("/account").get_data(as_text=True)

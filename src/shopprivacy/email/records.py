@@ -1,5 +1,8 @@
 """The durable writes of e-mail consent: subjects, states, suppressions and proof, in the caller's
-transaction, so an opt-out and its proof, audit entry and outbox row commit together or not at all."""
+transaction, so an opt-out and its proof, audit entry and outbox row commit together or not at all.
+
+The same writes serve every consent channel whose tables have the e-mail tables' shape
+(:class:`ConsentTables`): ``sp.sms`` passes its own with ``tables=``."""
 
 from __future__ import annotations
 
@@ -7,12 +10,28 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from .tables import consent_events, email_subjects, subscriptions, suppressions
+
+
+@dataclass(frozen=True)
+class ConsentTables:
+    """The four tables of one consent channel, with the columns of the e-mail ones: subjects (``subject``,
+    ``address_bidx``, ``address``, ``customer_ref``, ``created_at``), subscriptions, suppressions and proof."""
+
+    name: str
+    subjects: Table
+    subscriptions: Table
+    suppressions: Table
+    events: Table
+
+
+#: The e-mail channel's tables.
+EMAIL = ConsentTables("email", email_subjects, subscriptions, suppressions, consent_events)
 
 
 @dataclass(frozen=True)
@@ -55,12 +74,15 @@ class _Statements:
     unsuppress: Any
     suppressed_all: Any
     suppressed_list: Any
+    insert_event: Any
+    history: Any
 
 
-def _build(dialect: str) -> _Statements:
+def _build(dialect: str, t: ConsentTables) -> _Statements:
     def ins(table: Any) -> Any:
         return pg_insert(table) if dialect == "postgresql" else sqlite_insert(table)
 
+    subscriptions, suppressions, subjects, events = t.subscriptions, t.suppressions, t.subjects, t.events
     upsert = ins(subscriptions)
     differs = (subscriptions.c.state != upsert.excluded.state) | subscriptions.c.paused_until.is_distinct_from(
         upsert.excluded.paused_until)
@@ -71,10 +93,10 @@ def _build(dialect: str) -> _Statements:
     ).returning(subscriptions.c.state)
     bidx, lid = suppressions.c.address_bidx, suppressions.c.list_id
     return _Statements(
-        add_subject=ins(email_subjects).on_conflict_do_nothing(index_elements=["subject"]),
-        set_customer=update(email_subjects).where(email_subjects.c.subject == bindparam("s"))
+        add_subject=ins(subjects).on_conflict_do_nothing(index_elements=["subject"]),
+        set_customer=update(subjects).where(subjects.c.subject == bindparam("s"))
         .values(customer_ref=bindparam("ref")),
-        subject_row=select(email_subjects).where(email_subjects.c.subject == bindparam("s")),
+        subject_row=select(subjects).where(subjects.c.subject == bindparam("s")),
         set_state=set_state,
         states=select(subscriptions).where(subscriptions.c.subject == bindparam("s")),
         suppress=ins(suppressions).on_conflict_do_nothing(index_elements=["address_bidx", "list_id"])
@@ -82,38 +104,40 @@ def _build(dialect: str) -> _Statements:
         unsuppress=delete(suppressions).where(bidx == bindparam("b"), lid == bindparam("l")),
         suppressed_all=select(lid).where(bidx == bindparam("b"), lid == "*").limit(1),
         suppressed_list=select(lid).where(bidx == bindparam("b"), or_(lid == "*", lid == bindparam("l"))).limit(1),
+        insert_event=insert(events),
+        history=select(events).where(events.c.address_bidx == bindparam("b")).order_by(events.c.at, events.c.id),
     )
 
 
-_BUILT: dict[str, _Statements] = {}
+_BUILT: dict[tuple[str, str], _Statements] = {}
 
 
-def statements(conn: Dialect) -> _Statements:
-    """The prepared statements for ``conn``'s dialect."""
-    name: str = conn.dialect.name
-    found = _BUILT.get(name)
+def statements(conn: Dialect, tables: ConsentTables = EMAIL) -> _Statements:
+    """The prepared statements for ``conn``'s dialect and the channel's ``tables``."""
+    key = (str(conn.dialect.name), tables.name)
+    found = _BUILT.get(key)
     if found is None:
-        found = _BUILT[name] = _build(name)
+        found = _BUILT[key] = _build(key[0], tables)
     return found
 
 
 def ensure_subject(conn: Connection, *, subject: str, bidx: str, address_token: str | None,
-                   customer_ref: str | None, now: datetime) -> None:
-    st = statements(conn)
+                   customer_ref: str | None, now: datetime, tables: ConsentTables = EMAIL) -> None:
+    st = statements(conn, tables)
     conn.execute(st.add_subject, {"subject": subject, "address_bidx": bidx, "address": address_token,
                                   "customer_ref": customer_ref, "created_at": now})
     if customer_ref is not None:
         conn.execute(st.set_customer, {"s": subject, "ref": customer_ref})
 
 
-def subject_row(conn: Connection, subject: str) -> Any:
-    return conn.execute(statements(conn).subject_row, {"s": subject}).first()
+def subject_row(conn: Connection, subject: str, tables: ConsentTables = EMAIL) -> Any:
+    return conn.execute(statements(conn, tables).subject_row, {"s": subject}).first()
 
 
 def set_state(conn: Connection, *, subject: str, list_id: str, state: str, level: str, now: datetime,
-              paused_until: datetime | None = None) -> bool:
+              paused_until: datetime | None = None, tables: ConsentTables = EMAIL) -> bool:
     """Set the subscription state in one statement; False when it already was that state (nothing written)."""
-    return conn.execute(statements(conn).set_state, {
+    return conn.execute(statements(conn, tables).set_state, {
         "subject": subject, "list_id": list_id, "state": state, "opt_in_level": level,
         "paused_until": paused_until, "updated_at": now}).first() is not None
 
@@ -127,40 +151,38 @@ def effective_state(row: Any, now: datetime) -> str:
     return str(row.state)
 
 
-def states(conn: Connection, subject: str) -> dict[str, Any]:
-    rows = conn.execute(statements(conn).states, {"s": subject}).all()
+def states(conn: Connection, subject: str, tables: ConsentTables = EMAIL) -> dict[str, Any]:
+    rows = conn.execute(statements(conn, tables).states, {"s": subject}).all()
     return {r.list_id: r for r in rows}
 
 
-def suppress(conn: Connection, *, bidx: str, list_id: str, reason: str, now: datetime) -> bool:
+def suppress(conn: Connection, *, bidx: str, list_id: str, reason: str, now: datetime,
+             tables: ConsentTables = EMAIL) -> bool:
     """Add a suppression; False when it was already there."""
-    return conn.execute(statements(conn).suppress, {"address_bidx": bidx, "list_id": list_id, "reason": reason,
+    return conn.execute(statements(conn, tables).suppress, {"address_bidx": bidx, "list_id": list_id, "reason": reason,
                                                     "created_at": now}).first() is not None
 
 
-def unsuppress(conn: Connection, *, bidx: str, list_id: str) -> None:
-    conn.execute(statements(conn).unsuppress, {"b": bidx, "l": list_id})
+def unsuppress(conn: Connection, *, bidx: str, list_id: str, tables: ConsentTables = EMAIL) -> None:
+    conn.execute(statements(conn, tables).unsuppress, {"b": bidx, "l": list_id})
 
 
-def is_suppressed(conn: Connection, bidx: str, list_id: str | None) -> bool:
-    st = statements(conn)
+def is_suppressed(conn: Connection, bidx: str, list_id: str | None, tables: ConsentTables = EMAIL) -> bool:
+    st = statements(conn, tables)
     if list_id is None:
         return conn.execute(st.suppressed_all, {"b": bidx}).first() is not None
     return conn.execute(st.suppressed_list, {"b": bidx, "l": list_id}).first() is not None
 
 
-_INSERT_EVENT = insert(consent_events)
-
-
 def prove(conn: Connection, *, subject: str, bidx: str, list_id: str, action: str, meta: Meta,
-          now: datetime) -> None:
-    conn.execute(_INSERT_EVENT, {"subject": subject, "address_bidx": bidx, "list_id": list_id, "action": action,
-                                 "text_version": meta.text_version, "source": meta.source[:120],
-                                 "ip_hash": meta.ip_hash, "ua_hash": meta.ua_hash, "at": now})
+          now: datetime, tables: ConsentTables = EMAIL) -> None:
+    conn.execute(statements(conn, tables).insert_event, {
+        "subject": subject, "address_bidx": bidx, "list_id": list_id, "action": action,
+        "text_version": meta.text_version, "source": meta.source[:120], "ip_hash": meta.ip_hash,
+        "ua_hash": meta.ua_hash, "at": now})
 
 
-def history(conn: Connection, bidx: str) -> list[dict[str, Any]]:
-    rows = conn.execute(select(consent_events).where(consent_events.c.address_bidx == bidx)
-                        .order_by(consent_events.c.at, consent_events.c.id)).all()
+def history(conn: Connection, bidx: str, tables: ConsentTables = EMAIL) -> list[dict[str, Any]]:
+    rows = conn.execute(statements(conn, tables).history, {"b": bidx}).all()
     return [{"at": r.at.isoformat(), "list": r.list_id, "action": r.action, "text_version": r.text_version,
              "source": r.source, "ip_hash": r.ip_hash, "user_agent_hash": r.ua_hash} for r in rows]
