@@ -250,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(exc: ShopPrivacyError) -> None:
+    """One ``error:`` line per problem (a settings error lists each bad setting on its own line)."""
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        print(f"error: {line}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
          facade: Callable[[], ShopPrivacy] | None = None) -> int:
     """Run the command line; ``environ`` replaces ``os.environ`` as the source of settings. ``facade``: an
@@ -262,10 +268,10 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         return func(args)
     except DatabaseUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 3
     except ShopPrivacyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)
