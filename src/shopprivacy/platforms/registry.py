@@ -62,18 +62,24 @@ def parse_platform_options(model: type[Options], options: Mapping[str, Any], pla
     except ValidationError as exc:
         errors = exc.errors()
     known = list(model.model_fields)
-    missing = {str(e["loc"][0]) for e in errors if e["type"] == "missing" and e["loc"]}
+    missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and e["loc"]]
+    meant: dict[str, str] = {}  # misspelt name -> the missing option it was meant to be
+    for err in errors:
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            near = closest(str(err["loc"][0]), [m for m in missing if m not in meant.values()])
+            if near is not None:
+                meant[str(err["loc"][0])] = near
     lines: list[str] = []
     names: list[str] = []
     for err in errors:
         name = ".".join(str(p) for p in err["loc"])
         setting = f"{OPTIONS_SETTING}.{name}" if name else OPTIONS_SETTING
         if err["type"] == "missing":
-            if any(closest(str(e["loc"][0]), [name]) for e in errors if e["type"] == "extra_forbidden"):
+            if name in meant.values():
                 continue  # reported with the misspelt name that was meant to be it
             message = f"{setting} is required for the {platform} adapter"
         elif err["type"] == "extra_forbidden":
-            near = closest(name, sorted(missing) or known)
+            near = meant.get(name) or closest(name, known)
             hint = f"; did you mean {near!r}?" if near else f" (its options: {', '.join(known)})"
             message = f"{setting} is not an option of the {platform} adapter{hint}"
         else:
