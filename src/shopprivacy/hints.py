@@ -7,8 +7,7 @@ pydantic's own prefixes (``Value error, ...``) or a setting's value (options hol
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 #: pydantic's prefixes of a validator's own message, dropped from every message shown to a user.
 _PYDANTIC_PREFIXES = ("Value error, ", "Assertion failed, ")

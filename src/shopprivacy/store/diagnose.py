@@ -49,13 +49,21 @@ def driver_missing(url: URL, exc: ImportError, setting: str = "SHOPPRIVACY_DATAB
 
 
 def unavailable_message(where: str, url: URL | None, orig: BaseException | None, *, connecting: bool) -> str:
-    """One line: why the database ``where`` (its URL without password) cannot be used, and what to do."""
+    """One line: why the database ``where`` (its URL without password) cannot be used, and what to do.
+    "cannot reach the database ..." when it cannot be opened; "the database ... is unavailable ...; try again
+    later" when it went away or stayed locked (the same work may succeed later)."""
     text = str(orig or "").strip()
     first = text.splitlines()[0][:200] if text else type(orig).__name__
     lowered = text.lower()
     if url is not None and url.get_backend_name() == "sqlite":
-        return f"the SQLite database {where} cannot be used: {_sqlite_cause(url, lowered, first)}"
+        if "locked" in lowered or "busy" in lowered:
+            return (f"the database {where} is unavailable for now: another connection held its write lock past "
+                    f"the busy timeout ({SQLITE_BUSY_SECONDS} s): a long or forgotten transaction, e.g. the shop's "
+                    "own on the same file (pass that connection as conn=, or commit first); try again later")
+        return f"cannot reach the database {where}: {_sqlite_cause(url, lowered, first)}"
     host = f"{url.host or 'localhost'}:{url.port or 5432}" if url is not None else "?"
+    if not connecting:
+        return f"the database {where} is unavailable ({first}); try again later"
     if "refused" in lowered:
         cause = (f"connection refused at {host}: start PostgreSQL, or fix the host and port in "
                  "SHOPPRIVACY_DATABASE_URL")
@@ -68,24 +76,18 @@ def unavailable_message(where: str, url: URL | None, orig: BaseException | None,
         cause = f"no answer from {host} in time: check the host, port and firewall"
     elif "could not translate host name" in lowered or "name or service not known" in lowered:
         cause = f"the host name in SHOPPRIVACY_DATABASE_URL does not resolve ({host})"
-    elif connecting:
-        cause = f"{first}; check that the server runs and the URL is right"
     else:
-        cause = f"{first}; try again later"
-    verb = "cannot reach" if connecting else "lost the connection to"
-    return f"{verb} the database {where}: {cause}"
+        cause = f"{first}; check that the server runs and the URL is right"
+    return f"cannot reach the database {where}: {cause}"
 
 
 def _sqlite_cause(url: URL, lowered: str, first: str) -> str:
     path = Path(url.database) if url.database and url.database != ":memory:" else None
-    if "locked" in lowered or "busy" in lowered:
-        return (f"another connection held its write lock longer than the {SQLITE_BUSY_SECONDS} s busy timeout "
-                "(a long or forgotten transaction, e.g. the shop's own on the same file: pass that connection "
-                "as conn=, or commit before calling shopprivacy); try again")
     if path is not None:
         folder = path.absolute().parent
         if not folder.is_dir():
-            return f"the directory {folder} does not exist: create it (mkdir -p {folder}) or fix the URL"
+            what = "is not a directory" if folder.exists() else "does not exist"
+            return f"the directory {folder} {what}: create it (mkdir -p {folder}) or fix the URL"
         if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.R_OK | os.W_OK)):
             return (f"permission denied: let the shop's user read and write {path} and its directory {folder} "
                     "(SQLite keeps its -wal and -shm files there)")

@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse, RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from ...app import ShopPrivacy
+from ...errors import ShopPrivacyError
 from ...web.http import Request, Response
 from ...web.routes import Route
 from .._common import headers_with_nonce
-from ...errors import ShopPrivacyError
 from .runtime import get_sp, url_prefix
 
 
