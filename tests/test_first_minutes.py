@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shopprivacy import Keyset, Settings, ShopPrivacy
 from shopprivacy.errors import AdapterNotFound, ConfigurationError
@@ -148,3 +150,57 @@ def test_an_unknown_platform_without_a_near_name_lists_the_packages():
         ShopPrivacy(Settings(platform="magento")).adapter  # noqa: B018
     assert "pip install" not in str(info.value) or "shopprivacy-magento" not in str(info.value)
     assert "shopprivacy-shopify for shopify" in str(info.value)
+
+
+def test_an_adapter_that_crashes_at_start_is_one_problem_line(monkeypatch, tmp_path):
+    from shopprivacy import doctor
+
+    def broken(self):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(doctor.ShopPrivacy, "adapter", property(broken))
+    keyfile = tmp_path / "keys.json"
+    Keyset.generate().write(keyfile)
+    findings = doctor.run_checks({"SHOPPRIVACY_KEYSET_FILE": str(keyfile),
+                                  "SHOPPRIVACY_DATABASE_URL": f"sqlite:///{tmp_path}/sp.db"})
+    platform = [f for f in findings if f.check == "platform"]
+    assert [f.level for f in platform] == ["problem"]
+    assert "the adapter failed to start (RuntimeError: boom)" in platform[0].message
+
+
+@given(st.text(max_size=80))
+def test_any_database_url_is_accepted_or_a_configuration_error(url):
+    try:
+        Settings(database_url=url)
+    except ValueError:
+        pass  # pydantic's ValidationError: Settings.build turns it into the named ConfigurationError
+    try:
+        Settings.build({"database_url": url})
+    except ConfigurationError as exc:
+        assert str(exc).startswith("SHOPPRIVACY_DATABASE_URL") and "Value error" not in str(exc)
+
+
+_SCALARS = st.one_of(st.text(max_size=20), st.integers(), st.floats(allow_nan=False), st.booleans())
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=15), _SCALARS, max_size=6))
+def test_any_json_options_are_accepted_or_named_problems_without_their_values(options):
+    from shopprivacy_woocommerce.settings import WooCommerceOptions
+
+    try:
+        WooCommerceOptions.parse(options)
+    except ConfigurationError as exc:
+        lines = str(exc).splitlines()
+        assert lines and all(line.startswith("SHOPPRIVACY_PLATFORM_OPTIONS") for line in lines)
+        assert "Value error" not in str(exc)
+        for value in options.values():
+            if isinstance(value, str) and len(value) >= 8:
+                assert value not in str(exc)
+
+
+@given(st.text(max_size=30), st.lists(st.text(max_size=30), max_size=8))
+def test_closest_never_fails_and_picks_a_choice(word, choices):
+    from shopprivacy.hints import closest
+
+    found = closest(word, choices)
+    assert found is None or found in choices

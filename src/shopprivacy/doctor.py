@@ -29,11 +29,19 @@ def run_checks(environ: Mapping[str, str] | None = None, *, spelling: Spelling =
     return list(_checks(environ, spelling))
 
 
-def _safe(check: str, fn: Callable[[], str]) -> tuple[Finding, bool]:
+def _safe(check: str, fn: Callable[[], str], *, foreign: bool = False) -> tuple[Finding, bool]:
+    """``fn``'s message as an ok finding, or its error as a problem. ``foreign``: code outside the SDK (a platform
+    adapter) runs, so any exception it raises is reported in one line instead of ending the report."""
     try:
         return Finding(check, "ok", fn()), True
     except ShopPrivacyError as exc:
         return Finding(check, "problem", str(exc)), False
+    except Exception as exc:  # noqa: BLE001 - only with foreign=True (re-raised otherwise)
+        if not foreign:
+            raise
+        first = (str(exc).splitlines() or [""])[0][:200]
+        return Finding(check, "problem", f"the adapter failed to start ({type(exc).__name__}: {first}); "
+                                         "reinstall it, or report this to its authors"), False
 
 
 def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[Finding]:
@@ -65,7 +73,7 @@ def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[F
             yield Finding("platform", "problem", "the local adapter keeps its tables in the same database: "
                                                  "not checked until the database problem above is fixed")
             return
-        finding, adapter_ok = _safe("platform", lambda: f"adapter {sp.adapter.name!r} loaded")
+        finding, adapter_ok = _safe("platform", lambda: f"adapter {sp.adapter.name!r} loaded", foreign=True)
         for line in finding.message.splitlines():
             yield Finding(finding.check, finding.level, line)
         if adapter_ok:

@@ -32,3 +32,11 @@ def plain(message: str) -> str:
         if message.startswith(prefix):
             return message[len(prefix):]
     return message
+
+
+def printable(name: str, limit: int = 60) -> str:
+    """A user-given name as it may appear in a one-line message: itself when plain, else quoted with its control
+    characters escaped (a line break in a misspelt key must not start a second message line), cut to ``limit``."""
+    if name.isprintable() and not any(c.isspace() for c in name) and len(name) <= limit:
+        return name
+    return repr(name[:limit])

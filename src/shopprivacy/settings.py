@@ -21,7 +21,7 @@ from .consent.settings import ConsentSettings
 from .email.settings import EmailSettings
 from .errors import ConfigurationError, KeysetError
 from .fields.settings import FieldsSettings
-from .hints import closest, plain
+from .hints import closest, plain, printable
 from .keys import Keyring, Keyset
 from .retention.settings import RetentionSettings
 from .rights.settings import RightsSettings
@@ -175,7 +175,7 @@ class Settings(BaseModel):
             lines: list[str] = []
             names: list[str] = []
             for err in exc.errors():
-                path = [str(p) for p in err["loc"]]
+                path = [printable(str(p)) for p in err["loc"]]
                 if path[:1] == ["platform_options"] and len(path) > 1:
                     path = path[:2]  # an option's own value: name the option, not pydantic's union branch
                     setting = f"{spelling(path[:1])}.{path[1]}"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AdapterNotFound, ConfigurationError
-from ..hints import closest, plain
+from ..hints import closest, plain, printable
 
 if TYPE_CHECKING:
     from ..settings import Settings
@@ -73,7 +73,7 @@ def parse_platform_options(model: type[Options], options: Mapping[str, Any], pla
     names: list[str] = []
     for err in errors:
         name = ".".join(str(p) for p in err["loc"])
-        setting = f"{OPTIONS_SETTING}.{name}" if name else OPTIONS_SETTING
+        setting = f"{OPTIONS_SETTING}.{printable(name)}" if name else OPTIONS_SETTING
         if err["type"] == "missing":
             if name in meant.values():
                 continue  # reported with the misspelt name that was meant to be it
