@@ -13,13 +13,16 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "troubleshooting.md"
-SOURCES = [ROOT / "src" / "shopprivacy", ROOT / "adapters" / "shopify" / "src", ROOT / "adapters" / "woocommerce" / "src"]
+SOURCES = [ROOT / "src" / "shopprivacy", ROOT / "adapters" / "shopify" / "src",
+           ROOT / "adapters" / "woocommerce" / "src"]
 #: The errors a user meets while setting up, and which argument holds the message.
 SETUP_ERRORS = {"ConfigurationError": 0, "KeysetError": 0, "AdapterNotFound": 0, "DidNotEnable": 0,
                 "RuleError": 1, "DatabaseUnavailable": 0, "SchemaVersionError": 0, "AuditAnchorError": 0}
 #: Modules whose messages are composed line by line (diagnoses, option and settings problems, doctor findings).
 COMPOSED = {"store/diagnose.py", "platforms/registry.py", "settings.py", "doctor.py"}
 _MIN = 8
+#: Variables the composed modules build a message line in.
+_NAMES = {"message", "cause", "hint", "fix"}
 
 
 def _fragments(node: ast.AST) -> list[str]:
@@ -50,11 +53,11 @@ def _composed(tree: ast.AST) -> Iterator[ast.AST]:
     """Message text built in the composed modules: returned, appended, assigned to message/cause/hint/fix, or
     given to a problem or warning Finding."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Return) and isinstance(node.value, (ast.JoinedStr, ast.Constant, ast.BinOp)):
-            yield node.value
-        elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in {"message", "cause", "hint",
-                                                                                   "fix"} for t in node.targets):
-            yield node.value
+        returned = isinstance(node, ast.Return) and isinstance(node.value, (ast.JoinedStr, ast.Constant, ast.BinOp))
+        assigned = isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in _NAMES
+                                                        for t in node.targets)
+        if returned or assigned:
+            yield node.value  # type: ignore[union-attr]
         elif isinstance(node, ast.Call):
             name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
             if name == "append" and node.args:

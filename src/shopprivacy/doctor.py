@@ -36,7 +36,7 @@ def _safe(check: str, fn: Callable[[], str], *, foreign: bool = False) -> tuple[
         return Finding(check, "ok", fn()), True
     except ShopPrivacyError as exc:
         return Finding(check, "problem", str(exc)), False
-    except Exception as exc:  # noqa: BLE001 - only with foreign=True (re-raised otherwise)
+    except Exception as exc:
         if not foreign:
             raise
         first = (str(exc).splitlines() or [""])[0][:200]

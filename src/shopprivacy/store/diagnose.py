@@ -58,8 +58,8 @@ def unavailable_message(where: str, url: URL | None, orig: BaseException | None,
     if url is not None and url.get_backend_name() == "sqlite":
         if "locked" in lowered or "busy" in lowered:
             return (f"the database {where} is unavailable for now: another connection held its write lock past "
-                    f"the busy timeout of {SQLITE_BUSY_SECONDS} seconds: a long or forgotten transaction, e.g. the shop's "
-                    "own on the same file (pass that connection as conn=, or commit first); try again later")
+                    f"the busy timeout of {SQLITE_BUSY_SECONDS} seconds: a long or forgotten transaction, e.g. the "
+                    "shop's own on the same file (pass that connection as conn=, or commit first); try again later")
         return f"cannot reach the database {where}: {_sqlite_cause(url, lowered, first)}"
     host = f"{url.host or 'localhost'}:{url.port or 5432}" if url is not None else "?"
     if not connecting:
