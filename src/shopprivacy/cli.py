@@ -21,7 +21,7 @@ from .keys import Keyset
 from .renewals.cli import add_commands as add_renewals_commands
 from .retention.cli import add_commands as add_retention_commands
 from .rights.cli import add_commands as add_rights_commands
-from .settings import Settings
+from .settings import Settings, Spelling, env_spelling
 from .sms.cli import add_commands as add_sms_commands
 from .store import AnchorFile
 
@@ -185,7 +185,7 @@ def cmd_outbox_requeue(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    findings = run_checks(args.environ)
+    findings = run_checks(args.environ, spelling=args.spelling or env_spelling)
     width = max(len(f.check) for f in findings)
     for f in findings:
         print(f"{f.level:<8} {f.check:<{width}}  {f.message}")
@@ -251,22 +251,29 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _error(exc: ShopPrivacyError) -> None:
+    """One ``error:`` line per problem (a settings error lists each bad setting on its own line)."""
+    for line in str(exc).splitlines() or [type(exc).__name__]:
+        print(f"error: {line}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None,
-         facade: Callable[[], ShopPrivacy] | None = None) -> int:
+         facade: Callable[[], ShopPrivacy] | None = None, spelling: Spelling | None = None) -> int:
     """Run the command line; ``environ`` replaces ``os.environ`` as the source of settings. ``facade``: an
-    integration's configured facade (called only by commands that need one), used instead of a new one."""
+    integration's configured facade (called only by commands that need one), used instead of a new one.
+    ``spelling``: how the integration's configuration names a setting, for messages."""
     args = build_parser().parse_args(argv)
-    args.environ, args.facade = environ, facade
+    args.environ, args.facade, args.spelling = environ, facade, spelling
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
     func: Command = args.func
     try:
         return func(args)
     except DatabaseUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 3
     except ShopPrivacyError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _error(exc)
         return 2
     except KeyboardInterrupt:
         print("interrupted; run the same command again to resume", file=sys.stderr)

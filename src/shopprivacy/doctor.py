@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -10,7 +11,7 @@ from .app import ShopPrivacy
 from .breaches.service import DUE_SOON
 from .errors import ShopPrivacyError
 from .platforms import available_adapters
-from .settings import Settings
+from .settings import Settings, Spelling, env_spelling
 
 Level = Literal["ok", "warning", "problem"]
 
@@ -22,29 +23,41 @@ class Finding:
     message: str
 
 
-def run_checks(environ: Mapping[str, str] | None = None) -> list[Finding]:
-    """Every check, in order; a failed step stops only the checks that depend on it."""
-    return list(_checks(environ))
+def run_checks(environ: Mapping[str, str] | None = None, *, spelling: Spelling = env_spelling) -> list[Finding]:
+    """Every check, in order; a failed step stops only the checks that depend on it. A setting problem gives
+    one finding per line of its message; ``spelling`` names settings the way the caller's configuration does."""
+    return list(_checks(environ, spelling))
 
 
-def _safe(check: str, fn: Callable[[], str]) -> tuple[Finding, bool]:
+def _safe(check: str, fn: Callable[[], str], *, foreign: bool = False) -> tuple[Finding, bool]:
+    """``fn``'s message as an ok finding, or its error as a problem. ``foreign``: code outside the SDK (a platform
+    adapter) runs, so any exception it raises is reported in one line instead of ending the report."""
     try:
         return Finding(check, "ok", fn()), True
     except ShopPrivacyError as exc:
         return Finding(check, "problem", str(exc)), False
+    except Exception as exc:
+        if not foreign:
+            raise
+        first = (str(exc).splitlines() or [""])[0][:200]
+        return Finding(check, "problem", f"the adapter failed to start ({type(exc).__name__}: {first}); "
+                                         "reinstall it, or report this to its authors"), False
 
 
-def _checks(environ: Mapping[str, str] | None) -> Iterator[Finding]:
+def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[Finding]:
     try:
-        settings = Settings.from_env(environ)
+        settings = Settings.from_env(environ, spelling=spelling)
     except ShopPrivacyError as exc:
-        yield Finding("settings", "problem", str(exc))
+        for line in str(exc).splitlines():
+            yield Finding("settings", "problem", line)
         return
     yield Finding("settings", "ok", f"platform {settings.platform!r}, locale {settings.default_locale!r}")
     sp = ShopPrivacy(settings)
     try:
         finding, keys_ok = _safe("keys", lambda: f"{len(sp.keyring.ids)} key(s), primary {sp.keyring.primary_id!r}")
         yield finding
+        if keys_ok:
+            yield from _keyset_file(settings)
         finding, db_ok = _safe("database", lambda: _database(sp))
         yield finding
         if db_ok:
@@ -56,8 +69,13 @@ def _checks(environ: Mapping[str, str] | None) -> Iterator[Finding]:
                 yield _breaches(sp)
         installed = available_adapters()
         yield Finding("adapters", "ok" if installed else "warning", "installed: " + (", ".join(installed) or "none"))
-        finding, adapter_ok = _safe("platform", lambda: f"adapter {sp.adapter.name!r} loaded")
-        yield finding
+        if not db_ok and settings.platform == "local" and "database_url" not in settings.platform_options:
+            yield Finding("platform", "problem", "the local adapter keeps its tables in the same database: "
+                                                 "not checked until the database problem above is fixed")
+            return
+        finding, adapter_ok = _safe("platform", lambda: f"adapter {sp.adapter.name!r} loaded", foreign=True)
+        for line in finding.message.splitlines():
+            yield Finding(finding.check, finding.level, line)
         if adapter_ok:
             extra = getattr(sp.adapter, "doctor", None)
             if callable(extra):
@@ -65,6 +83,20 @@ def _checks(environ: Mapping[str, str] | None) -> Iterator[Finding]:
                     yield Finding(f"platform:{sp.adapter.name}", level, message)
     finally:
         sp.close()
+
+
+def _keyset_file(settings: Settings) -> Iterator[Finding]:
+    """A keyset file other users may read (or write) is a problem: its keys decrypt every field."""
+    path = settings.keyset_file
+    if settings.keyset is not None or path is None:
+        return
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        yield Finding("keys", "problem", f"the keyset file {str(path)!r} is open to other users (mode "
+                                         f"{stat.S_IMODE(mode):04o}): chmod 600 {path}")
 
 
 def _database(sp: ShopPrivacy) -> str:

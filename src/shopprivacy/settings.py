@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -21,6 +21,7 @@ from .consent.settings import ConsentSettings
 from .email.settings import EmailSettings
 from .errors import ConfigurationError, KeysetError
 from .fields.settings import FieldsSettings
+from .hints import closest, plain, printable
 from .keys import Keyring, Keyset
 from .retention.settings import RetentionSettings
 from .rights.settings import RightsSettings
@@ -31,6 +32,29 @@ from .web.settings import WebSettings
 ENV_PREFIX = "SHOPPRIVACY_"
 #: Variables of the SDK's own test suite and benchmarks; never settings.
 RESERVED_PREFIXES = ("SHOPPRIVACY_TEST_", "SHOPPRIVACY_BENCH_")
+
+
+#: How a setting is named in messages: ``("outbox", "max_attempts")`` -> ``SHOPPRIVACY_OUTBOX__MAX_ATTEMPTS``.
+Spelling = Callable[[Sequence[str]], str]
+#: A JSON scalar, as platform options may be given (``{"timeout": 5, "allow_insecure_http": true}``).
+OptionValue = str | int | float | bool
+
+
+def env_spelling(path: Sequence[str]) -> str:
+    """The environment variable of the setting at ``path``."""
+    return ENV_PREFIX + "__".join(p.upper() for p in path)
+
+
+def _siblings(model: type[BaseModel], path: Sequence[str]) -> list[str]:
+    """The field names of the group that holds ``path[-1]`` (for "did you mean")."""
+    for part in path[:-1]:
+        info = model.model_fields.get(part)
+        groups = [c for c in (info.annotation, *get_args(info.annotation)) if isinstance(c, type)
+                  and issubclass(c, BaseModel)] if info is not None else []
+        if not groups:
+            return []
+        model = groups[0]
+    return list(model.model_fields)
 
 
 def _wants_json(model: type[BaseModel], path: list[str]) -> bool:
@@ -78,7 +102,7 @@ class Settings(BaseModel):
     public_base_url: str = "http://127.0.0.1:8000"
     default_locale: str = "en"
     platform: str = "local"
-    platform_options: dict[str, str] = Field(default_factory=dict)
+    platform_options: dict[str, OptionValue] = Field(default_factory=dict)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
     fields: FieldsSettings = Field(default_factory=FieldsSettings)
@@ -92,8 +116,14 @@ class Settings(BaseModel):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must be an sqlite:/// or postgresql+psycopg:// URL")
+        from .store.diagnose import URL_FORMS, parse_database_url
+
+        if not value.startswith(("sqlite:", "postgresql:", "postgresql+")):
+            raise ValueError(f"must be a database URL such as {URL_FORMS}")
+        try:
+            parse_database_url(value)
+        except ConfigurationError:
+            raise ValueError(f"is not a database URL; write it as {URL_FORMS}") from None
         return value
 
     @field_validator("public_base_url")
@@ -111,8 +141,10 @@ class Settings(BaseModel):
         return value
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from ``SHOPPRIVACY_*`` variables; ``overrides`` win over the environment."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, spelling: Spelling = env_spelling,
+                 **overrides: Any) -> Settings:
+        """Build settings from ``SHOPPRIVACY_*`` variables; ``overrides`` win over the environment. ``spelling``
+        names a setting in messages (an integration passes its own, e.g. ``SHOPPRIVACY["keyset_file"]``)."""
         env = os.environ if environ is None else environ
         data: dict[str, Any] = {}
         for name, raw in env.items():
@@ -123,28 +155,46 @@ class Settings(BaseModel):
             for part in path[:-1]:
                 target = target.setdefault(part, {})
                 if not isinstance(target, dict):
-                    raise ConfigurationError(f"{name} conflicts with another variable", setting=name)
+                    raise ConfigurationError(f"{spelling(path)} conflicts with another variable", setting=name)
             value: Any = raw
             if raw[:1] in "{[" and _wants_json(cls, path):
                 try:
                     value = json.loads(raw)
                 except ValueError as exc:
-                    raise ConfigurationError(f"{name} is not valid JSON", setting=name) from exc
+                    raise ConfigurationError(f"{spelling(path)} is not valid JSON ({exc}); quote names and "
+                                             'strings with double quotes: {"name": "value"}', setting=name) from None
             target[path[-1]] = value
         data.update(overrides)
-        return cls.build(data)
+        return cls.build(data, spelling=spelling)
 
     @classmethod
-    def build(cls, data: Mapping[str, Any]) -> Settings:
-        """Validate ``data``; a failure raises :class:`ConfigurationError` naming the variable."""
+    def build(cls, data: Mapping[str, Any], *, spelling: Spelling = env_spelling) -> Settings:
+        """Validate ``data``; a failure raises :class:`ConfigurationError` naming every bad setting, one line
+        each (``setting`` is the first), with a suggestion for a misspelt name."""
         try:
             return cls.model_validate(dict(data))
         except ValidationError as exc:
-            err = exc.errors()[0]
-            setting = ENV_PREFIX + "__".join(str(p).upper() for p in err["loc"])
-            if err["type"] == "extra_forbidden":
-                raise ConfigurationError(f"{setting} is not a known setting", setting=setting) from None
-            raise ConfigurationError(f"{setting}: {err['msg']}", setting=setting) from None
+            lines: list[str] = []
+            names: list[str] = []
+            for err in exc.errors():
+                path = [printable(str(p)) for p in err["loc"]]
+                if path[:1] == ["platform_options"] and len(path) > 1:
+                    path = path[:2]  # an option's own value: name the option, not pydantic's union branch
+                    setting = f"{spelling(path[:1])}.{path[1]}"
+                else:
+                    setting = spelling(path)
+                if setting in names:
+                    continue
+                names.append(setting)
+                if err["type"] == "extra_forbidden":
+                    near = closest(path[-1], _siblings(cls, path))
+                    hint = f"; did you mean {spelling([*path[:-1], near])}?" if near else ""
+                    lines.append(f"{setting} is not a known setting{hint}")
+                elif path[:1] == ["platform_options"]:
+                    lines.append(f"{setting} must be a string, number or true/false")
+                else:
+                    lines.append(f"{setting}: {plain(str(err['msg']))}")
+            raise ConfigurationError("\n".join(lines), setting=names[0]) from None
 
     def load_keyset(self) -> Keyset:
         """The keyset from ``keyset`` (JSON) or ``keyset_file``; missing or weak keys raise KeysetError."""

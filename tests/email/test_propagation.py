@@ -122,3 +122,15 @@ def test_a_failed_opt_in_retried_after_an_unsubscribe_never_resubscribes_on_the_
         statuses = conn.execute(select(outbox.c.status).where(outbox.c.topic == "email.marketing_consent")
                                 .order_by(outbox.c.id)).scalars().all()
     assert statuses == ["superseded", "done"]
+
+
+def test_a_hand_made_marketing_consent_row_is_a_dead_letter_that_says_why_not_a_keyerror(flaky, clock):
+    """The README's old tour queued ``email.marketing_consent {"customer": "42"}``: every run-due failed it with
+    ``KeyError`` and retried. Retrying cannot help, so it is a dead letter at once, with what it lacks."""
+    sp, shop = flaky
+    with sp.store.begin() as conn:
+        sp.outbox.enqueue(conn, "email.marketing_consent", {"customer": "42"}, idempotency_key="unsub-42")
+    sp.run_due()
+    dead = row(sp)
+    assert dead.status == "dead" and "KeyError" not in dead.last_error
+    assert "missing: subject, list, subscribed, level, at" in dead.last_error and shop.calls == []

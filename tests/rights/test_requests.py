@@ -210,3 +210,14 @@ def test_process_refuses_unverified_and_unknown(rsp):
         rsp.rights.process(req.id)
     with pytest.raises(NotFoundError):
         rsp.rights.process("rr_nope")
+
+
+@pytest.mark.parametrize("headers", [{"Content-Type": "application/x-www-form-urlencoded"},
+                                     {**FORM, "Origin": "https://elsewhere.example"}])
+def test_a_portal_post_from_nowhere_is_told_to_use_the_form_not_that_a_link_is_broken(rsp, headers):
+    before = counts(rsp)
+    resp = rsp.rights_web.portal(Request("POST", "/privacy/rights", headers=headers,
+                                         body=b"action=erase&email=jane%40example.com"))
+    page = resp.body.decode()
+    assert resp.status == 403 and "This form could not be sent" in page and "This link cannot be used" not in page
+    assert "open the form on our website" in page and counts(rsp) == before

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Connection
 
+from ..errors import PermanentFailure
 from ..platforms import CustomerDirectory, MarketingConsentSink, MarketingConsentUpdate, PlatformAdapter
 from . import records
 from .subjects import Subjects
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 #: Outbox topic of marketing-consent changes mirrored on the platform.
 TOPIC = "email.marketing_consent"
+#: What a row of :data:`TOPIC` carries (pseudonym, list id, state, level, time: no personal data).
+PAYLOAD_KEYS = ("subject", "list", "subscribed", "level", "at")
 
 
 class Propagation:
@@ -48,6 +51,12 @@ class Propagation:
         if not isinstance(adapter, MarketingConsentSink):
             return  # the platform keeps no marketing consent: nothing to mirror
         p = delivery.payload
+        missing = [k for k in PAYLOAD_KEYS if k not in p]
+        if missing:  # queued by hand, not by the SDK: retrying cannot help
+            raise PermanentFailure(
+                f"an {TOPIC} row needs {', '.join(PAYLOAD_KEYS)} (missing: {', '.join(missing)}); the SDK queues "
+                "these rows itself when a subscriber unsubscribes or opts in — queue your own side effects under "
+                "a topic of your own with a handler (sp.outbox.register)")
         with self._store.begin(write=False) as conn:
             row = records.subject_row(conn, str(p["subject"]))
         if row is None:

@@ -80,7 +80,9 @@ class Fields:
                 conn: Connection | None = None) -> str | None:
         """A token for ``value`` (text, bytes or JSON-able); ``None`` stays ``None``.
 
-        Pass ``conn`` when encrypting for a subject inside an open transaction of the SDK's store.
+        Pass ``conn`` when encrypting for a subject inside an open transaction on the SDK's database — the
+        SDK's own, or the shop's when the ``sp_`` tables share its database: a new subject key is then written
+        in that transaction (with SQLite, a second connection would wait for the shop's lock and time out).
         """
         if value is None:
             return None

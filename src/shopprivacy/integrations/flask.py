@@ -26,6 +26,7 @@ else:
     require_version("Flask", (3, 0), "flask")
 
 from ..app import ShopPrivacy
+from ..errors import ShopPrivacyError
 from ..settings import Settings
 from ..web import access_logs
 from ..web.http import Request, Response
@@ -82,7 +83,14 @@ class ShopPrivacyFlask:
             self.init_app(app)
 
     def init_app(self, app: flask.Flask) -> None:
-        sp = self._sp or ShopPrivacy(Settings.from_env(environ_with(app.config)))
+        sp = self._sp
+        if sp is None:
+            sp = ShopPrivacy(Settings.from_env(environ_with(app.config)))
+            try:
+                sp.keyring  # noqa: B018 - a missing or weak keyset fails here, at start, not on every page
+            except ShopPrivacyError:
+                sp.close()
+                raise
         app.extensions[EXTENSION_KEY] = sp
         csrf = app.extensions.get("csrf")
         for route in sp.web_routes():

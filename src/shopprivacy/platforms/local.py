@@ -169,4 +169,4 @@ def _plain(row: Any) -> dict[str, Any]:
 
 def create_adapter(settings: Settings) -> LocalShop:
     """Entry point factory: ``platform_options["database_url"]`` or the SDK's own database."""
-    return LocalShop.from_url(settings.platform_options.get("database_url", settings.database_url))
+    return LocalShop.from_url(str(settings.platform_options.get("database_url", settings.database_url)))

@@ -9,12 +9,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..errors import AdapterNotFound, ConfigurationError
+from ..hints import closest, plain, printable
 
 if TYPE_CHECKING:
     from ..settings import Settings
 
 ENTRY_POINT_GROUP = "shopprivacy.adapters"
 OPTIONS_SETTING = "SHOPPRIVACY_PLATFORM_OPTIONS"
+#: The adapters published with the SDK, and the package that installs each.
+KNOWN_ADAPTERS = {"shopify": "shopprivacy-shopify", "woocommerce": "shopprivacy-woocommerce"}
 Options = TypeVar("Options", bound=BaseModel)
 
 
@@ -27,10 +30,18 @@ def load_adapter(name: str, settings: Settings) -> Any:
     """Build the adapter registered as ``name``; unknown names list what is installed."""
     found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
     if not found:
-        installed = ", ".join(available_adapters()) or "none"
+        installed = available_adapters()
+        near = closest(name, [*installed, *KNOWN_ADAPTERS])
+        if near is not None and near != name:
+            fix = f"did you mean {near!r}?"
+            if near not in installed:
+                fix += f" (install it with: pip install {KNOWN_ADAPTERS[near]})"
+        else:
+            fix = "set it to one of the installed names, or install the adapter's package (" + ", ".join(
+                f"{pkg} for {plat}" for plat, pkg in KNOWN_ADAPTERS.items()) + ")"
         raise AdapterNotFound(
-            f"no platform adapter named {name!r} is installed (installed: {installed}); "
-            f"for Shopify or WooCommerce install shopprivacy-{name}",
+            f"SHOPPRIVACY_PLATFORM: no platform adapter named {name!r} is installed (installed: "
+            f"{', '.join(installed) or 'none'}); {fix}",
             setting="SHOPPRIVACY_PLATFORM",
         )
     try:
@@ -43,18 +54,36 @@ def load_adapter(name: str, settings: Settings) -> Any:
 
 def parse_platform_options(model: type[Options], options: Mapping[str, Any], platform: str) -> Options:
     """``options`` (``settings.platform_options``) validated by an adapter's pydantic ``model``. A failure
-    raises ConfigurationError naming the first bad option as ``SHOPPRIVACY_PLATFORM_OPTIONS.<name>``, never
-    its value (options hold access tokens)."""
+    raises ConfigurationError naming every bad option, one line each (``setting`` is the first, as
+    ``SHOPPRIVACY_PLATFORM_OPTIONS.<name>``), with "did you mean" for a misspelt name, never a value (options
+    hold access tokens)."""
     try:
         return model.model_validate(dict(options))
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()
+    known = list(model.model_fields)
+    missing = [str(e["loc"][0]) for e in errors if e["type"] == "missing" and e["loc"]]
+    meant: dict[str, str] = {}  # misspelt name -> the missing option it was meant to be
+    for err in errors:
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            near = closest(str(err["loc"][0]), [m for m in missing if m not in meant.values()])
+            if near is not None:
+                meant[str(err["loc"][0])] = near
+    lines: list[str] = []
+    names: list[str] = []
+    for err in errors:
         name = ".".join(str(p) for p in err["loc"])
-        setting = f"{OPTIONS_SETTING}.{name}" if name else OPTIONS_SETTING
+        setting = f"{OPTIONS_SETTING}.{printable(name)}" if name else OPTIONS_SETTING
         if err["type"] == "missing":
+            if name in meant.values():
+                continue  # reported with the misspelt name that was meant to be it
             message = f"{setting} is required for the {platform} adapter"
         elif err["type"] == "extra_forbidden":
-            message = f"{setting} is not an option of the {platform} adapter"
+            near = meant.get(name) or closest(name, known)
+            hint = f"; did you mean {near!r}?" if near else f" (its options: {', '.join(known)})"
+            message = f"{setting} is not an option of the {platform} adapter{hint}"
         else:
-            message = f"{setting}: {str(err['msg']).removeprefix('Value error, ')}"
-        raise ConfigurationError(message, setting=setting) from None
+            message = f"{setting}: {plain(str(err['msg']))}"
+        names.append(setting)
+        lines.append(message)
+    raise ConfigurationError("\n".join(lines), setting=names[0] if names else OPTIONS_SETTING)

@@ -113,7 +113,7 @@ class RightsPages(LocalizedPages):
         if req.method == "GET":
             return self._page(req, "portal_title", self._portal_body(req, t), head=banner)
         if not same_origin(req, self.public_base_url):
-            return self._page(req, "error_title", f"<p>{escape(t['forbidden'])}</p>", status=403)
+            return self._page(req, "form_refused_title", f"<p>{escape(t['forbidden'])}</p>", status=403)
         form = req.form()
         action = form.get("action")
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -15,6 +16,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from ..errors import DatabaseUnavailable, InvalidInput, ShopPrivacyError
 from . import migrate
+from .diagnose import SQLITE_BUSY_SECONDS, driver_missing, parse_database_url, unavailable_message
 
 log = logging.getLogger("shopprivacy.store")
 _AFTER_COMMIT = "sp_after_commit"
@@ -28,19 +30,25 @@ _SQLITE_UNAVAILABLE = frozenset({5, 6, 7, 8, 10, 13, 14, 15, 26})
 _SQLSTATE_UNAVAILABLE = ("08", "53", "57P")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, setting: str = "SHOPPRIVACY_DATABASE_URL", **kwargs: Any) -> Engine:
     """An engine for ``url``. SQLite gets WAL mode, ``secure_delete``, a busy timeout and explicit ``BEGIN``.
 
-    On every engine it makes, a lost or refused connection — at connect, mid-statement or at commit — raises
-    :class:`DatabaseUnavailable` (naming the database without its password, never the statement's values).
+    A malformed URL or a missing driver raises :class:`ConfigurationError` naming ``setting`` and the fix. On
+    every engine it makes, a lost or refused connection — at connect, mid-statement or at commit — raises
+    :class:`DatabaseUnavailable` saying why (naming the database without its password, never the statement's
+    values).
     """
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
-    else:
-        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    parsed = parse_database_url(url, setting)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
+            _configure_sqlite(engine)
+        else:
+            engine = create_engine(url, pool_pre_ping=True, **kwargs)
+    except ImportError as exc:
+        raise driver_missing(parsed, exc, setting) from None
     event.listen(engine, "handle_error", _unwrap_sdk_errors)
     event.listen(engine, "before_cursor_execute", _refuse_unstorable_text)
     return engine
@@ -66,11 +74,10 @@ def _unwrap_sdk_errors(context: Any) -> None:
         raise context.original_exception
     if context.is_pre_ping or not _unavailable(context):
         return  # the pool's pre-ping handles a dead pooled connection by opening a new one
-    where = context.engine.url.render_as_string(hide_password=True) if context.engine is not None else "?"
-    name = type(context.original_exception).__name__
-    if context.connection is None:
-        raise DatabaseUnavailable(f"cannot reach the database {where}: {name}")
-    raise DatabaseUnavailable(f"the database {where} is unavailable ({name}); try again later")
+    url = context.engine.url if context.engine is not None else None
+    where = url.render_as_string(hide_password=True) if url is not None else "?"
+    raise DatabaseUnavailable(unavailable_message(where, url, context.original_exception,
+                                                  connecting=context.connection is None))
 
 
 def _unavailable(context: Any) -> bool:
@@ -93,10 +100,16 @@ def _configure_sqlite(engine: Engine) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event emit BEGIN itself
         cur = dbapi_conn.cursor()
         if engine.url.database not in (None, "", ":memory:"):
-            cur.execute("PRAGMA journal_mode=WAL")
+            try:
+                cur.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.OperationalError:
+                # another connection holds a lock (the shop's own transaction on the same file): switching
+                # to WAL needs the file alone, so this connection goes on in the file's current mode and
+                # waits the busy timeout like any other; a later connection switches
+                log.debug("WAL mode not set: the database file is locked by another connection")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA secure_delete=ON")  # deleted rows and keys are overwritten, not left in free pages
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_SECONDS * 1000}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
@@ -138,7 +151,8 @@ class Store:
         try:
             conn = self.engine.connect()
         except (OperationalError, InterfaceError) as exc:
-            raise DatabaseUnavailable(f"cannot reach the database {self.safe_url}: {type(exc.orig).__name__}") from None
+            raise DatabaseUnavailable(unavailable_message(self.safe_url, self.engine.url, exc.orig,
+                                                          connecting=True)) from None
         callbacks: dict[str, Callable[[], None]] = {}
         try:
             if write and self.dialect == "sqlite":

@@ -78,7 +78,7 @@ class ShopifyOptions(BaseModel):
         return f"https://{self.shop}/admin/api/{self.api_version}/graphql.json"
 
     @classmethod
-    def from_mapping(cls, options: Mapping[str, str]) -> ShopifyOptions:
+    def from_mapping(cls, options: Mapping[str, object]) -> ShopifyOptions:
         """Validate ``platform_options``; ConfigurationError names the first bad option (never its value)."""
         return parse_platform_options(cls, options, "shopify")
 

@@ -82,7 +82,7 @@ class WooCommerceOptions(BaseModel):
         return urlsplit(self.site_url).hostname or ""
 
     @classmethod
-    def parse(cls, options: Mapping[str, str]) -> WooCommerceOptions:
+    def parse(cls, options: Mapping[str, object]) -> WooCommerceOptions:
         """Validate ``platform_options``; a failure raises ConfigurationError naming the option."""
         return parse_platform_options(cls, options, "WooCommerce")
 

@@ -16,15 +16,21 @@ def _upgrade_sdk_schema(sender: Any, verbosity: int = 1, using: str = DEFAULT_DB
     ``SHOPPRIVACY["database_url"]``) up to date. ``flush`` (no migration plan) and other aliases leave them be."""
     if using != DEFAULT_DB_ALIAS or kwargs.get("plan") is None:
         return
+    from django.core.management.base import CommandError
+
+    from ...errors import ShopPrivacyError
     from ...settings import Settings
     from ...store.engine import Store
-    from .runtime import settings_environ
+    from .runtime import settings_environ, spelling
 
-    store = Store.from_url(Settings.from_env(settings_environ()).database_url)
     try:
-        store.upgrade()
-    finally:
-        store.dispose()
+        store = Store.from_url(Settings.from_env(settings_environ(), spelling=spelling).database_url)
+        try:
+            store.upgrade()
+        finally:
+            store.dispose()
+    except ShopPrivacyError as exc:  # one line, not a traceback: Django prints a CommandError's message
+        raise CommandError(f"shopprivacy: the sp_ tables were not upgraded: {exc}") from None
     if verbosity >= 1:
         (kwargs.get("stdout") or sys.stdout).write("  shopprivacy: the sp_ tables are up to date\n")
 

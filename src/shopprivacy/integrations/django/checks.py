@@ -7,7 +7,7 @@ from typing import Any
 from django.core.checks import Error, Warning, register
 
 from ...doctor import run_checks
-from .runtime import settings_environ
+from .runtime import settings_environ, spelling
 
 _IDS = {"settings": "E001", "keys": "W001", "database": "W002", "schema": "W003", "platform": "W004"}
 
@@ -15,7 +15,7 @@ _IDS = {"settings": "E001", "keys": "W001", "database": "W002", "schema": "W003"
 @register()
 def shopprivacy_check(app_configs: Any = None, **kwargs: Any) -> list[Error | Warning]:
     out: list[Error | Warning] = []
-    for finding in run_checks(settings_environ()):
+    for finding in run_checks(settings_environ(), spelling=spelling):
         if finding.level == "ok" or finding.check not in _IDS:
             continue
         code = _IDS[finding.check]

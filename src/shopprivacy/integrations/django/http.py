@@ -9,10 +9,11 @@ from django.http import HttpRequest, HttpResponse, RawPostDataException
 from django.views.decorators.csrf import csrf_exempt
 
 from ...app import ShopPrivacy
+from ...errors import ShopPrivacyError
 from ...web.http import Request, Response
 from ...web.routes import Route
 from .._common import headers_with_nonce
-from .runtime import get_sp
+from .runtime import get_sp, url_prefix
 
 
 def to_request(req: HttpRequest) -> Request:
@@ -72,3 +73,21 @@ def view_for(route: Route) -> Callable[[HttpRequest], HttpResponse]:
 
     view.__name__ = "shopprivacy_" + route.name.replace(".", "_")
     return csrf_exempt(view) if route.csrf_exempt else view
+
+
+def pending_view(request: HttpRequest) -> HttpResponse:
+    """The view of the prefix while the facade could not be built at import: the endpoint of the path once it
+    can (the problem was fixed, the database is back), else 503 — the reason is in the log and in
+    ``manage.py check``, never in the answer to a visitor."""
+    try:
+        routes = _routes(get_sp())
+    except ShopPrivacyError:
+        resp = HttpResponse(b"This service is temporarily unavailable. Please try again later.", status=503,
+                            content_type="text/plain; charset=utf-8")
+        resp["Retry-After"] = "30"
+        return resp
+    prefix = url_prefix()
+    for route in routes.values():
+        if route.full_path(prefix) == request.path:
+            return view_for(route)(request)
+    return HttpResponse(b"not found", status=404, content_type="text/plain")

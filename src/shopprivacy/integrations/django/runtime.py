@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -10,7 +12,7 @@ from django.utils.module_loading import import_string
 
 from ...app import ShopPrivacy
 from ...errors import ConfigurationError
-from ...settings import Settings
+from ...settings import ENV_PREFIX, Settings, env_spelling
 from .._common import environ_with, nested_to_flat
 
 #: Keys of ``settings.SHOPPRIVACY`` that configure the integration itself, not the SDK: ``url_prefix`` (where
@@ -29,6 +31,16 @@ def settings_environ() -> dict[str, str]:
     return environ_with(nested_to_flat(_config()))
 
 
+def spelling(path: Sequence[str]) -> str:
+    """A setting's name in messages: ``SHOPPRIVACY["outbox"]["max_attempts"]`` for what the ``SHOPPRIVACY`` dict
+    sets (or could set), the variable's name for what only the environment sets."""
+    top = path[0].lower() if path else ""
+    from_env = any(name.startswith(env_spelling([top])) for name in os.environ if name.startswith(ENV_PREFIX))
+    if from_env and top not in {k.lower() for k in _config()}:
+        return env_spelling(path)
+    return "SHOPPRIVACY" + "".join(f"[{p!r}]".replace("'", '"') for p in path)
+
+
 def _integration(key: str, default: Any = None) -> Any:
     return (getattr(settings, "SHOPPRIVACY", {}) or {}).get(key, default)
 
@@ -41,7 +53,7 @@ def url_prefix() -> str:
 def get_sp() -> ShopPrivacy:
     """The project's facade, built on first use and handed to ``SHOPPRIVACY["configure"]`` when set
     (``get_sp.cache_clear()`` after changing settings in tests)."""
-    sp = ShopPrivacy(Settings.from_env(settings_environ()))
+    sp = ShopPrivacy(Settings.from_env(settings_environ(), spelling=spelling))
     hook = _integration("configure")
     if hook:
         try:
