@@ -15,6 +15,7 @@ NPM = npm_root()  # skips this module when Shopify's npm files are not there (ou
 from datetime import datetime, timezone  # noqa: E402
 
 import responses  # noqa: E402
+from graphql import GraphQLInputObjectType  # noqa: E402
 from shopify_fakes import OPTIONS, SHOP, FakeTime, contract  # noqa: E402
 from shopify_schema import AdminSchema, SchemaShopify  # noqa: E402
 from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions, bulk, customers, subscriptions  # noqa: E402
@@ -206,3 +207,24 @@ def test_bulk_scan_document_and_polling_against_the_schema(shop: tuple[ShopifyAd
     assert list(adapter.iter_due_subscriptions_bulk(due_before=DUE, fields=ALLOWED_FIELDS,
                                                     after_id="gid://shopify/SubscriptionContract/5")) == []
     assert [op for op, _, _ in fake.sent] == ["BulkDueScan", "BulkOperationStatus"]
+
+
+def test_correction_and_erasure_read_back_against_the_schema(shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:
+    """``customerUpdate`` takes the corrected fields as Shopify's ``CustomerInput`` (none of them deprecated), and
+    the read-back after an erasure reads the answers Shopify gives for a customer still there and one erased."""
+    adapter, fake = shop
+    gid = "gid://shopify/Customer/7"
+    present = [True, True, False]
+    fake.on("CustomerById", lambda _: {"customer": {"id": gid} if present.pop(0) else None})
+    fake.on("CustomerRectify", {"customerUpdate": {"customer": {"id": gid}, "userErrors": []}})
+    got = adapter.rectify_customer(gid, {"email": "jane.doe@example.net", "first_name": "Jane", "last_name": "Doe",
+                                         "phone": "+33612345678", "address": "1 Rue de la Paix"},
+                                   idempotency_key="k")
+    assert set(got.corrected) == {"email", "first_name", "last_name", "phone"} and set(got.manual) == {"address"}
+    (sent,) = [v["input"] for op, _, v in fake.sent if op == "CustomerRectify"]
+    customer_input = fake.schema.schema.get_type("CustomerInput")
+    assert isinstance(customer_input, GraphQLInputObjectType)
+    for name in sent:
+        assert name in customer_input.fields and customer_input.fields[name].deprecation_reason is None, name
+    assert adapter.verify_erasure(gid).pending
+    assert adapter.verify_erasure(gid).erased
