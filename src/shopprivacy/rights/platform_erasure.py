@@ -154,7 +154,7 @@ class PlatformErasureCheck:
             waiting = check.pending or status == "accepted"
             if check.erased:
                 status, lines = "done", _read_back_lines(check)
-                base = tuple(f for f in base if f.field != "customer")
+                base = tuple(f for f in base if f.field != "customer" and f.field not in check.retained)
                 kit.audit_request(conn, row, "rights.platform_erasure_verified", actor="outbox", source=source[:200])
             elif waiting and checks + 1 < PENDING_CHECKS:
                 lines = (FieldOutcome("customer", "pending", f"{READ_BACK}still on {check.platform}, which completes "
