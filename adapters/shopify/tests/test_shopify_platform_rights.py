@@ -27,8 +27,9 @@ UPDATED = answer({"customerUpdate": {"customer": {"id": GID}, "userErrors": []}}
 def test_a_correction_sends_the_corrected_fields_only(adapter: ShopifyAdapter) -> None:
     router = Router().on("CustomerById", FOUND).on("CustomerRectify", UPDATED)
     responses.add_callback(responses.POST, ENDPOINT, callback=router)
-    got = adapter.rectify_customer("9", {"email": " jane.doe@example.net ", "first_name": "Jane", "phone": "+33612345678",
-                                         "address": "1 Rue de la Paix", "name": "Jane Doe"}, idempotency_key="k")
+    got = adapter.rectify_customer("9", {"email": " jane.doe@example.net ", "first_name": "Jane",
+                                         "phone": "+33612345678", "address": "1 Rue de la Paix", "name": "Jane Doe"},
+                                   idempotency_key="k")
     sent = [v for op, v, _ in router.calls if op == "CustomerRectify"]
     assert sent == [{"input": {"id": GID, "email": "jane.doe@example.net", "firstName": "Jane",
                                "phone": "+33612345678"}}]

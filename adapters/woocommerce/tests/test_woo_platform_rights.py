@@ -9,12 +9,12 @@ from datetime import datetime, timezone
 import pytest
 import requests
 import responses
-from conftest import SITE, Sleeps, make_options
 from shopprivacy_woocommerce import WooClient, WooCommerceAdapter
 from shopprivacy_woocommerce.errors import WooInvalidRequest
 from shopprivacy_woocommerce.privacy import KEPT_AFTER_ERASURE
 from shopprivacy_woocommerce.testing import FakeWooCommerce, Reply
 
+from conftest import SITE, Sleeps, make_options
 from shopprivacy import Keyset, Settings, ShopPrivacy
 from shopprivacy.rights.model import Notice
 from shopprivacy.store import Store

@@ -187,16 +187,16 @@ class LocalShop(LocalSubscriptionsMixin):
             if conn.execute(select(applied_writes.c.idempotency_key)
                             .where(applied_writes.c.idempotency_key == idempotency_key)).first():
                 return receipt
+            known = conn.execute(select(customers.c.id).where(customers.c.id == customer_id)).first() is not None
             try:
-                found = conn.execute(update(customers).where(customers.c.id == customer_id).values(**values)
-                                     ).rowcount if values else int(conn.execute(
-                                         select(customers.c.id).where(customers.c.id == customer_id)).first() is not None)
+                if known and values:
+                    conn.execute(update(customers).where(customers.c.id == customer_id).values(**values))
             except IntegrityError:
                 raise PlatformError("another customer of the local shop has this e-mail address",
                                     retryable=False) from None
             conn.execute(insert(applied_writes).values(idempotency_key=idempotency_key, operation="rectify_customer",
-                                                       result=customer_id if found else "unknown"))
-        return receipt if found else RectifyReceipt(platform=self.name, customer_id=customer_id, found=False)
+                                                       result=customer_id if known else "unknown"))
+        return receipt if known else RectifyReceipt(platform=self.name, customer_id=customer_id, found=False)
 
     def verify_erasure(self, customer_id: str) -> ErasureCheck:
         """Read the customer, its subscriptions and orders back: the names of the personal fields still set."""

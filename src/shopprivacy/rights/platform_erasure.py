@@ -12,9 +12,9 @@ notice to the operator and a dead letter (requeue it once the data is gone to re
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from datetime import timedelta
 from ..errors import PermanentFailure
 from ..platforms import ErasureCheck, ErasureReceipt, ErasureVerifier, PersonalDataHost, require
 from ..store.outbox import Delivery

@@ -190,7 +190,8 @@ class PrivacyMixin:
             else:
                 continue
             for part in copies:
-                copy = held.get(part) if isinstance(held.get(part), Mapping) else {}
+                found = held.get(part)
+                copy: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
                 # a copy is corrected when it held the account's value (or, for the phone, always: it is the one)
                 if name == "phone" or (copy.get(name) and copy.get(name) == held.get(name)):
                     body.setdefault(part, {})[name] = value
