@@ -9,16 +9,19 @@ from datetime import datetime, timezone
 import pytest
 import requests
 import responses
-from shopprivacy_woocommerce import WooClient, WooCommerceAdapter
+from shopprivacy_woocommerce import WooClient, WooCommerceAdapter, WooCommerceOptions
 from shopprivacy_woocommerce.errors import WooInvalidRequest
 from shopprivacy_woocommerce.privacy import KEPT_AFTER_ERASURE
 from shopprivacy_woocommerce.testing import FakeWooCommerce, Reply
 
-from conftest import SITE, Sleeps, make_options
 from shopprivacy import Keyset, Settings, ShopPrivacy
 from shopprivacy.rights.model import Notice
 from shopprivacy.store import Store
 from shopprivacy.testing import FakeClock
+
+SITE = "https://shop.example"
+OPTIONS = {"site_url": SITE, "consumer_key": "ck_test_key_123", "consumer_secret": "cs_test_secret_456",
+           "max_wait": "5"}
 
 
 class FlakyWoo(FakeWooCommerce):
@@ -100,9 +103,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def woo_sp(db_url: str, shop: FlakyWoo, sleeps: Sleeps, clock: FakeClock) -> Iterator[ShopPrivacy]:
-    options = make_options()
-    adapter = WooCommerceAdapter(options, client=WooClient(options, sleep=sleeps))
+def woo_sp(db_url: str, shop: FlakyWoo, clock: FakeClock) -> Iterator[ShopPrivacy]:
+    options = WooCommerceOptions.parse(OPTIONS)
+    adapter = WooCommerceAdapter(options, client=WooClient(options, sleep=lambda seconds: None))
     store = Store.from_url(db_url)
     store.upgrade()
     settings = Settings(database_url=db_url, keyset=Keyset.generate().to_json(), platform="woocommerce",
