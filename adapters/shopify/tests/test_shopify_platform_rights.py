@@ -8,12 +8,15 @@ from collections.abc import Iterator
 import pytest
 import requests
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shopify_fakes import ENDPOINT, OPTIONS, Router, answer
-from shopprivacy_shopify import ShopifyAdapter
+from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions
 from shopprivacy_shopify.customers import KEPT_AFTER_ERASURE
 from shopprivacy_shopify.errors import ShopifyUserError
 
 from shopprivacy import Keyset, Settings, ShopPrivacy
+from shopprivacy.rights.model import RECTIFIABLE
 from shopprivacy.store import Store
 from shopprivacy.testing import FakeClock
 
@@ -139,3 +142,21 @@ def test_a_shopify_erasure_is_read_back_until_shopify_completes_it(shop_sp: Shop
     assert got["customer"] == ("erased", "read back: erased on shopify")
     assert got["orders"] == ("retained", "kept: " + KEPT_AFTER_ERASURE["orders"])
     assert shop_sp.rights.receipt(req.id).failures == {}
+
+
+@settings(max_examples=40, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(sorted(RECTIFIABLE)),
+                               st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40),
+                               min_size=1))
+def test_a_correction_sends_customer_input_fields_only_and_accounts_for_every_one(changes: dict[str, str]) -> None:
+    router = Router().on("CustomerById", FOUND).on("CustomerRectify", UPDATED)
+    adapter = ShopifyAdapter(ShopifyOptions.from_mapping(OPTIONS), sleep=lambda seconds: None)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        rsps.add_callback(responses.POST, ENDPOINT, callback=router)
+        got = adapter.rectify_customer(GID, changes, idempotency_key="k")
+    adapter.close()
+    assert set(got.corrected) | set(got.manual) == set(changes) and not set(got.corrected) & set(got.manual)
+    sent = [v["input"] for op, v, _ in router.calls if op == "CustomerRectify"]
+    assert len(sent) == (1 if got.corrected else 0)
+    for update in sent:
+        assert set(update) <= {"id", "email", "firstName", "lastName", "phone"} and update["id"] == GID

@@ -9,13 +9,15 @@ from datetime import datetime, timezone
 import pytest
 import requests
 import responses
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shopprivacy_woocommerce import WooClient, WooCommerceAdapter, WooCommerceOptions
 from shopprivacy_woocommerce.errors import WooInvalidRequest
 from shopprivacy_woocommerce.privacy import KEPT_AFTER_ERASURE
 from shopprivacy_woocommerce.testing import FakeWooCommerce, Reply
 
 from shopprivacy import Keyset, Settings, ShopPrivacy
-from shopprivacy.rights.model import Notice
+from shopprivacy.rights.model import RECTIFIABLE, Notice
 from shopprivacy.store import Store
 from shopprivacy.testing import FakeClock
 
@@ -178,3 +180,32 @@ def test_an_erasure_woocommerce_did_not_complete_is_sent_again_then_flagged(woo_
     assert [(n.kind, n.channel) for n in sent] == [("platform_erasure_unverified", "operator")]
     assert [d["topic"] for d in woo_sp.outbox.dead_letters()] == ["rights.platform_erase_check"]
     assert shop.failures == []  # the erasure was sent three times, each time answered without detaching
+
+
+CORRECTION_FIELDS = {"email", "first_name", "last_name", "billing.email", "billing.first_name", "billing.last_name",
+                     "billing.phone", "shipping.first_name", "shipping.last_name"}
+text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(lambda s: s.strip())
+
+
+@settings(max_examples=40, deadline=None)
+@given(changes=st.dictionaries(st.sampled_from(sorted(RECTIFIABLE)), text, min_size=1),
+       billing_same=st.booleans())
+def test_a_correction_sends_only_the_listed_fields_and_accounts_for_every_one(changes: dict[str, str],
+                                                                             billing_same: bool) -> None:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FlakyWoo(SITE)
+        fake.install(rsps)
+        cid = fake.add_customer("jane@example.com")
+        if not billing_same:
+            fake.customers[cid]["billing"].update(first_name="Someone", email="other@example.net")
+        options = WooCommerceOptions.parse(OPTIONS)
+        woo = WooCommerceAdapter(options, client=WooClient(options, sleep=lambda seconds: None))
+        got = woo.rectify_customer(str(cid), changes, idempotency_key="k")
+    assert set(got.corrected) | set(got.manual) == set(changes) and not set(got.corrected) & set(got.manual)
+    for _, body in fake.puts:
+        sent = {f"{k}.{n}" if isinstance(v, dict) else k for k, v in body.items()
+                for n in (v if isinstance(v, dict) else [k])}
+        assert sent <= CORRECTION_FIELDS
+        assert all(isinstance(v, str) for part in body.values() for v in (part.values() if isinstance(part, dict)
+                                                                            else [part]))
+    assert len(fake.puts) == (1 if set(got.corrected) else 0)
