@@ -120,8 +120,8 @@ class Notice:
     own schedule), ``rejected``, ``extended``, ``preferences`` (with ``link``), ``reminder`` (to the
     operator), ``platform_erasure_unverified`` (to the operator: reading the customer back after the
     platform's erasure still found data), ``verify_new`` (with ``link``: to the new e-mail address or phone of
-    a correction, which is made only once it is confirmed) or ``identifier_changed`` (to the previous address or phone once the
-    correction is made: say whom to contact if it was not them).
+    a correction, which is made only once it is confirmed) or ``identifier_changed`` (to the previous address
+    or phone once the correction is made: say whom to contact if it was not them).
     ``channel``: ``email``, ``sms`` or ``operator``.
     ``changes``: for a rectify request, each correction with its values masked (``j***@e******.com``).
     """
