@@ -156,3 +156,18 @@ def test_an_adapter_that_cannot_correct_leaves_the_fields_to_its_admin(rsp, monk
     req = rsp.rights.open("rectify", {"customer_id": cid}, verified_by="shop-login", changes={"first_name": "Jane"})
     assert rsp.rights.process(req.id).state == "done"
     assert platform_lines(rsp, req.id)["first_name"].outcome == "manual"
+
+
+def test_a_refused_correction_becomes_a_dead_letter_and_keeps_the_request_open(rsp, mailbox):
+    cid = rsp.adapter.add_customer("jane@example.com", first_name="Jane")
+    rsp.adapter.add_customer("taken@example.net")
+    req = rsp.rights.open("rectify", {"email": "jane@example.com"}, verified_by="shop-login",
+                          changes={"email": "taken@example.net"})
+    rsp.rights.process(req.id)
+    confirm_new(rsp, mailbox, req.id)
+    rsp.rights.process(req.id)
+    assert rsp.outbox.deliver_due().dead == 1  # not retried: asking again cannot help
+    assert rsp.adapter.customer(cid)["email"] == "jane@example.com"
+    assert rsp.rights.get(req.id).state == "in_progress"
+    assert rsp.rights.receipt(req.id).failures == {SOURCE: "platform:local: PlatformError"}
+    assert [d["topic"] for d in rsp.outbox.dead_letters()] == ["rights.platform_rectify"]
