@@ -31,6 +31,7 @@ _NOTICE_SUBJECTS = {
     "done": "Your privacy request is complete",
     "preferences": "Your e-mail preferences",
     "reminder": "A privacy request is due soon",
+    "platform_erasure_unverified": "A platform erasure could not be confirmed",
     "verify_new": "Please confirm your new e-mail address",
     "identifier_changed": "Your e-mail address with us was changed",
 }

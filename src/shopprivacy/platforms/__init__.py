@@ -193,6 +193,56 @@ class PersonalDataHost(Protocol):
         """Erase or anonymise the customer on the platform."""
 
 
+@dataclass(frozen=True)
+class RectifyReceipt:
+    """What the platform corrected, by portal field (``email``, ``first_name``, ...): where on the platform
+    (``corrected``: field -> the platform's fields written), and what it could not correct, with the reason
+    (``manual``: e.g. an address the platform keeps as structured fields). ``found`` is false when the
+    platform has no such customer (nothing was written)."""
+
+    platform: str
+    customer_id: str
+    corrected: Mapping[str, str] = field(default_factory=dict)
+    manual: Mapping[str, str] = field(default_factory=dict)
+    found: bool = True
+
+
+@runtime_checkable
+class CustomerRectifier(Protocol):
+    def rectify_customer(self, customer_id: str, changes: Mapping[str, str], *,
+                         idempotency_key: str) -> RectifyReceipt:
+        """Correct the customer's copy on the platform. ``changes`` maps portal field names
+        (:data:`shopprivacy.rights.model.RECTIFIABLE`) to their new values; an identifier (the e-mail) is only
+        passed once its new value was confirmed. Repeating a call leaves the same state."""
+
+
+@dataclass(frozen=True)
+class ErasureCheck:
+    """The platform's state read back after an erasure.
+
+    ``remaining``: names of fields or objects that still hold the customer's personal data (empty: erased);
+    ``retained``: what the platform keeps on purpose, with the reason (e.g. orders kept for tax law);
+    ``pending``: the platform accepted the erasure and completes it on its own schedule (read again after
+    ``recheck_after`` seconds)."""
+
+    platform: str
+    customer_id: str
+    remaining: tuple[str, ...] = ()
+    retained: Mapping[str, str] = field(default_factory=dict)
+    pending: bool = False
+    recheck_after: float = 0.0
+
+    @property
+    def erased(self) -> bool:
+        return not self.remaining and not self.pending
+
+
+@runtime_checkable
+class ErasureVerifier(Protocol):
+    def verify_erasure(self, customer_id: str) -> ErasureCheck:
+        """Read the customer back (fetching only what shows whether personal data is left)."""
+
+
 @runtime_checkable
 class WebhookReceiver(Protocol):
     def attach(self, sp: Any) -> Sequence[Any]:
@@ -226,14 +276,18 @@ __all__ = [
     "BillingInterval",
     "BillingResult",
     "CustomerDirectory",
+    "CustomerRectifier",
     "CustomerRef",
     "DueSubscription",
+    "ErasureCheck",
     "ErasureReceipt",
+    "ErasureVerifier",
     "MarketingConsentSink",
     "MarketingConsentUpdate",
     "PersonalDataHost",
     "PlatformAdapter",
     "PostalAddress",
+    "RectifyReceipt",
     "RenewalOrderCleaner",
     "SelfBillingSource",
     "SubscriptionLine",

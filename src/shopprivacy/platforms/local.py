@@ -8,15 +8,17 @@ it stores, pages and enforces idempotency keys the way a platform would.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Column, MetaData, String, Table, insert, or_, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, NotFoundError, PlatformError
 from ..store.engine import make_engine
 from ..store.types import UTCDateTime
-from . import CustomerRef, ErasureReceipt, MarketingConsentUpdate
+from . import CustomerRef, ErasureCheck, ErasureReceipt, MarketingConsentUpdate, RectifyReceipt
 from .local_subscriptions import LocalSubscriptionsMixin, declare_tables
 
 if TYPE_CHECKING:
@@ -45,6 +47,15 @@ applied_writes = Table(
     Column("operation", String(60), nullable=False),
     Column("result", String(200), nullable=True),
 )
+
+#: Portal fields the local shop can correct, and their columns.
+_RECTIFY_COLUMNS = {"email": "email", "first_name": "first_name", "last_name": "last_name", "phone": "phone"}
+#: Personal columns erasure empties, read back to verify it.
+_ERASED_COLUMNS = {
+    "subscriptions": ("email", "customer_name", "phone", "billing_address", "shipping_address", "notes",
+                      "ip_address", "user_agent", "attribution"),
+    "orders": ("ip_address", "user_agent", "attribution"),
+}
 
 #: Subscriptions and orders (see local_subscriptions.py).
 subscriptions, orders = declare_tables(local_metadata)
@@ -162,6 +173,49 @@ class LocalShop(LocalSubscriptionsMixin):
                                                        result=customer_id if found else "unknown"))
         return receipt if found else ErasureReceipt(platform=self.name, customer_id=customer_id)
 
+
+    def rectify_customer(self, customer_id: str, changes: Mapping[str, str], *,
+                         idempotency_key: str) -> RectifyReceipt:
+        """Write the corrected e-mail, names and phone; the shop keeps no single-line name or address, so
+        those are listed as corrected by hand. The same idempotency key never applies twice."""
+        values = {_RECTIFY_COLUMNS[k]: v for k, v in changes.items() if k in _RECTIFY_COLUMNS}
+        manual = {k: "the local shop keeps no such field" for k in changes if k not in _RECTIFY_COLUMNS}
+        receipt = RectifyReceipt(platform=self.name, customer_id=customer_id, manual=manual,
+                                 corrected={k: f"customer.{_RECTIFY_COLUMNS[k]}" for k in changes
+                                            if k in _RECTIFY_COLUMNS})
+        with self.engine.begin() as conn:
+            if conn.execute(select(applied_writes.c.idempotency_key)
+                            .where(applied_writes.c.idempotency_key == idempotency_key)).first():
+                return receipt
+            known = conn.execute(select(customers.c.id).where(customers.c.id == customer_id)).first() is not None
+            try:
+                if known and values:
+                    conn.execute(update(customers).where(customers.c.id == customer_id).values(**values))
+            except IntegrityError:
+                raise PlatformError("another customer of the local shop has this e-mail address",
+                                    retryable=False) from None
+            conn.execute(insert(applied_writes).values(idempotency_key=idempotency_key, operation="rectify_customer",
+                                                       result=customer_id if known else "unknown"))
+        return receipt if known else RectifyReceipt(platform=self.name, customer_id=customer_id, found=False)
+
+    def verify_erasure(self, customer_id: str) -> ErasureCheck:
+        """Read the customer, its subscriptions and orders back: the names of the personal fields still set."""
+        left: list[str] = []
+        with self.engine.connect() as conn:
+            row = conn.execute(select(customers).where(customers.c.id == customer_id)).first()
+            if row is not None:
+                left += [f"customer.{c}" for c in ("first_name", "last_name", "phone") if row._mapping[c]]
+                if not str(row.email).startswith("erased-"):
+                    left.append("customer.email")
+            for table, name in ((subscriptions, "subscriptions"), (orders, "orders")):
+                cols = [c for c in _ERASED_COLUMNS[name] if c in table.c]
+                for held in conn.execute(select(*(table.c[c] for c in cols))
+                                         .where(table.c.customer_ref == customer_id)).all():
+                    left += [f"{name}.{c}" for c, v in zip(cols, held, strict=True) if v is not None]
+        return ErasureCheck(platform=self.name, customer_id=customer_id, remaining=tuple(dict.fromkeys(left)),
+                            retained={"orders.amount": "bookkeeping records (commercial and tax law)",
+                                      "orders.created_at": "bookkeeping records (commercial and tax law)"}
+                            if row is not None else {})
 
 def _plain(row: Any) -> dict[str, Any]:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in row.items()}

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, ShreddedError
-from ..platforms import CustomerDirectory, PersonalDataHost
+from ..platforms import CustomerDirectory, CustomerRectifier, PersonalDataHost
 from .model import FieldOutcome, SourceReceipt, Subject
 
 if TYPE_CHECKING:
@@ -157,12 +157,14 @@ class SdkSource:
 
 
 class PlatformSource:
-    """The platform adapter: export through ``PersonalDataHost.export_customer``; erasure is a row in the
-    outbox, delivered by ``run-due`` with retries and an idempotency key, its receipt recorded on delivery."""
+    """The platform adapter: export through ``PersonalDataHost.export_customer``; erasure and correction are rows
+    in the outbox, delivered by ``run-due`` with retries and an idempotency key, their receipts recorded on
+    delivery."""
 
-    def __init__(self, adapter: PersonalDataHost, queue_erase: Callable[[str, str, str], None]) -> None:
+    def __init__(self, adapter: PersonalDataHost, queue_erase: Callable[[str, str, str], None],
+                 queue_rectify: Callable[[str, str, str], None] | None = None) -> None:
         self.adapter = adapter
-        self._queue_erase = queue_erase
+        self._queue_erase, self._queue_rectify = queue_erase, queue_rectify
         self.name = f"platform:{getattr(adapter, 'name', 'platform')}"
 
     def customer_id(self, subject: Subject) -> str | None:
@@ -181,10 +183,17 @@ class PlatformSource:
         return {} if cid is None else dict(self.adapter.export_customer(cid))
 
     def rectify(self, subject: Subject, changes: Mapping[str, str]) -> SourceReceipt:
-        if self.customer_id(subject) is None:
+        """Queue the correction for the platform (an outbox row, in order per customer) when the adapter can
+        correct customers; otherwise each field is listed for the platform's admin."""
+        cid = self.customer_id(subject)
+        if cid is None:
             return SourceReceipt(self.name)
-        return SourceReceipt(self.name, tuple(FieldOutcome(k, "manual", "correct it in the platform's admin")
-                                              for k in sorted(changes)))
+        if self._queue_rectify is None or not isinstance(self.adapter, CustomerRectifier):
+            return SourceReceipt(self.name, tuple(FieldOutcome(k, "manual", "correct it in the platform's admin")
+                                                  for k in sorted(changes)))
+        self._queue_rectify(subject.request_id, self.name, cid)
+        return SourceReceipt(self.name, tuple(FieldOutcome(k, "pending", "queued for the platform")
+                                              for k in sorted(changes)), pending=True)
 
     def erase(self, subject: Subject) -> SourceReceipt:
         cid = self.customer_id(subject)

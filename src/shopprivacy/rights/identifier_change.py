@@ -99,6 +99,14 @@ class IdentifierChanges:
         identifying = self.identifying()
         return {k: v for k in AUTHENTICATING if k in identifying and (v := changes.get(k)) and v != subject.get(k)}
 
+    def unconfirmed(self, conn: Connection, row: Any, subject: Subject) -> frozenset[str]:
+        """The identifiers the request changes whose new value was not (yet) confirmed through its link: such a
+        value is never written anywhere, the platform included."""
+        wanted = self.changed_identifiers(self.corrections(row), subject)
+        proofs = {i.kind: i for i in records.identifier_rows(conn, row.id) if i.kind in PROOF_KINDS}
+        return frozenset(k for k, v in wanted.items() if (p := proofs.get(proof_kind(k))) is None
+                         or p.verified_at is None or not hmac.compare_digest(p.bidx, self.kit.bidx(k, v)))
+
     # -- processing ----------------------------------------------------------------------------------------
     def hold(self, conn: Connection, row: Any, subject: Subject, now: datetime) -> bool:
         """Whether the verified request ``row`` must wait for the new value of an identifier it changes.

@@ -64,8 +64,10 @@ def _renew(handle: JobHandle | None, source: str) -> None:
 class Completion:
     """Marks a request done, only while it is still open; finishes an erasure once every source is done."""
 
-    def __init__(self, kit: RightsKit, registry: SourceRegistry, notices: NoticeQueue) -> None:
+    def __init__(self, kit: RightsKit, registry: SourceRegistry, notices: NoticeQueue,
+                 identifier_changes: IdentifierChanges) -> None:
         self.kit, self.registry, self.notices = kit, registry, notices
+        self.identifier_changes = identifier_changes
 
     def done(self, conn: Any, row: Any, now: datetime, **meta: Any) -> None:
         """Mark the request done in ``conn``'s transaction, only if it is still open (NoLongerOpen otherwise,
@@ -77,13 +79,13 @@ class Completion:
         self.kit.audit_request(conn, row, "rights.done", **meta)
 
     def finish_if_complete(self, request_id: str) -> bool:
-        """Mark an erasure done once every source is done, or for the platform accepted (it completes the
-        erasure on its own side; the notice then says so). Never while a step is queued (``pending``) or
-        failed."""
+        """Mark an erasure or a correction done once every source is done, or for the platform accepted (it
+        completes the erasure on its own side; the notice then says so). Never while a step is queued
+        (``pending``, e.g. the platform's correction waiting in the outbox) or failed."""
         kit, now = self.kit, self.kit.clock()
         with kit.store.begin() as conn:
             row = records.load(conn, request_id, lock=True)
-            names = {s.name for s in self.registry.all(forwarded_by=row.forwarded_by)}
+            names = {s.name for s in self.registry.all(forwarded_by=row.forwarded_by if row.kind == "erase" else None)}
             if row.state not in WORKABLE:
                 return bool(row.state == "done")
             steps = records.step_rows(conn, row.id)
@@ -95,10 +97,22 @@ class Completion:
                                   else row.next_attempt_at, last_error=None if not any(
                                       s.status == "failed" for s in steps.values()) else row.last_error)
                 return False
+            if row.kind == "rectify":
+                self.rectified(conn, row, now)
+                return True
             accepted = sorted(n for n in names if steps[n].status == "accepted")
             self.done(conn, row, now, sources=len(steps), platform_pending=",".join(accepted)[:200] or None)
             self.notices.notify_requester(conn, row, DONE_PLATFORM_PENDING if accepted else "done")
         return True
+
+
+    def rectified(self, conn: Any, row: Any, now: datetime) -> None:
+        """Close a correction made everywhere: done, the previous address told of a changed identifier, the
+        requester told."""
+        changes = self.identifier_changes.corrections(row)
+        self.done(conn, row, now, fields=",".join(sorted(changes))[:200])
+        self.identifier_changes.announce(conn, row, changes, records.subject_of(self.kit.fields, conn, row))
+        self.notices.notify_requester(conn, row, "done")
 
 
 class Processor:
@@ -253,7 +267,7 @@ class Processor:
             steps = records.step_rows(conn, row.id)
         failures: list[str] = []
         for src in self.registry.all():
-            if src.name in steps and steps[src.name].status == "done":
+            if src.name in steps and steps[src.name].status in ("done", "pending"):
                 continue
             _renew(handle, src.name)
             try:
@@ -262,16 +276,12 @@ class Processor:
                 self._source_failed(row.id, src.name, exc, failures)
                 continue
             with kit.store.begin() as conn:
-                records.save_step(conn, row.id, src.name, status="done", now=kit.clock(), receipt=receipt.to_json())
+                records.save_step(conn, row.id, src.name, status="pending" if receipt.pending else "done",
+                                  now=kit.clock(), receipt=receipt.to_json())
                 corrected = tuple(f.field for f in receipt.fields if f.outcome == "corrected")
                 if corrected:
                     kit.audit_request(conn, row, "rights.rectified", actor="rights", fields=corrected,
                                       source=src.name)
         if failures:
             raise SourceFailed("; ".join(failures))
-        now = kit.clock()
-        with kit.store.begin() as conn:
-            records.load(conn, row.id, lock=True)
-            self.completion.done(conn, row, now, fields=",".join(sorted(changes))[:200])
-            self.identifier_changes.announce(conn, row, changes, subject)
-            self.notices.notify_requester(conn, row, "done")
+        self.completion.finish_if_complete(row.id)  # the platform's correction may still wait in the outbox

@@ -16,15 +16,18 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.:-]{0,39}$")
 AdapterProvider = Callable[[], PlatformAdapter | None]
 #: ``(request id, source name, platform customer id)``: queue the platform's erasure (see :mod:`.platform_erasure`).
 QueueErase = Callable[[str, str, str], None]
+#: The same for the platform's correction (see :mod:`.platform_rectify`).
+QueueRectify = Callable[[str, str, str], None]
 
 
 class SourceRegistry:
     """Holds the shop's sources (:meth:`register`) next to the built-in ones."""
 
-    def __init__(self, sdk_source: SdkSource, adapter: AdapterProvider, queue_erase: QueueErase) -> None:
+    def __init__(self, sdk_source: SdkSource, adapter: AdapterProvider, queue_erase: QueueErase,
+                 queue_rectify: QueueRectify | None = None) -> None:
         self.sdk_source = sdk_source
         self._adapter = adapter
-        self._queue_erase = queue_erase
+        self._queue_erase, self._queue_rectify = queue_erase, queue_rectify
         self._sources: dict[str, DataSource] = {}
 
     def register(self, source: DataSource) -> None:
@@ -42,7 +45,7 @@ class SourceRegistry:
         adapter = self._adapter()
         if adapter is None or not isinstance(adapter, PersonalDataHost):
             return None
-        return PlatformSource(adapter, self._queue_erase)
+        return PlatformSource(adapter, self._queue_erase, self._queue_rectify)
 
     def platform_name(self) -> str | None:
         """The adapter's name (``shopify``, ...), when the platform is a source."""

@@ -23,7 +23,8 @@ from .lookup import RequestLookup
 from .model import Receipt, RightsRequest
 from .notices import NOTICE_TOPIC, NoticeDelivery, NoticeQueue, Sender
 from .opening import Opening
-from .platform_erasure import PlatformErasure, queue_platform_erase
+from .platform_erasure import CHECK_TOPIC, PlatformErasure, PlatformErasureCheck, queue_platform_erase
+from .platform_rectify import RECTIFY_TOPIC, PlatformRectify, queue_platform_rectify
 from .processing import Completion, Processor
 from .redaction import ShopRedaction
 from .registry import AdapterProvider, SourceRegistry
@@ -60,10 +61,11 @@ class Rights:
         self.settings = settings
         notices = NoticeQueue(kit)
         self.sdk_source = SdkSource(kit, email, consent, EarlierRequests(kit))
-        registry = SourceRegistry(self.sdk_source, adapter, partial(queue_platform_erase, kit))
+        registry = SourceRegistry(self.sdk_source, adapter, partial(queue_platform_erase, kit),
+                                  partial(queue_platform_rectify, kit))
         self.identifier_changes = IdentifierChanges(kit, notices, registry)
         verification, downloads = Verification(kit), Downloads(kit)
-        completion = Completion(kit, registry, notices)
+        completion = Completion(kit, registry, notices, self.identifier_changes)
         processor = Processor(kit, registry, self.identifier_changes, notices, downloads, completion)
         self._registry, self._verification, self._downloads = registry, verification, downloads
         self._delivery = NoticeDelivery(kit, email, registry, verification, self.identifier_changes)
@@ -74,6 +76,8 @@ class Rights:
         self._redaction = ShopRedaction(kit, registry, email)
         outbox.register(NOTICE_TOPIC, self._delivery.deliver)
         outbox.register(PLATFORM_TOPIC, PlatformErasure(kit, adapter, completion).deliver)
+        outbox.register(CHECK_TOPIC, PlatformErasureCheck(kit, adapter, completion, notices).deliver)
+        outbox.register(RECTIFY_TOPIC, PlatformRectify(kit, adapter, self.identifier_changes, completion).deliver)
 
     # -- wiring ---------------------------------------------------------------------------------------
     def register_source(self, source: DataSource) -> None:

@@ -132,6 +132,14 @@ class Outbox:
             self._enqueue = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(outbox.c.id)
         return conn.execute(self._enqueue, values).first() is not None
 
+    def waiting(self, conn: Connection, ordering_key: str) -> list[Mapping[str, Any]]:
+        """Payloads of the rows of ``ordering_key`` not delivered yet (pending or being delivered), oldest
+        first: a new row of the key supersedes them, so it may need to carry what they carry."""
+        rows = conn.execute(select(outbox.c.payload).where(outbox.c.ordering_key == ordering_key,
+                                                           outbox.c.status.in_(("pending", "delivering")))
+                            .order_by(outbox.c.id)).scalars().all()
+        return [dict(p) for p in rows if isinstance(p, Mapping)]
+
     def _claim(self, owner: str) -> Any | None:
         """Lease the next due row whose turn it is (see the module docstring) to ``owner``; None if none."""
         return self._settle_and_claim(owner, None, claim=True)

@@ -1,8 +1,8 @@
 """The Shopify platform adapter: the protocols the core uses, over one shop's Admin GraphQL API.
 
-Implements CustomerDirectory, MarketingConsentSink, SubscriptionSource, PersonalDataHost and
-WebhookReceiver. It does not implement RenewalOrderCleaner: Shopify creates renewal orders itself from
-the contract when a billing attempt succeeds, server-side, so they carry no browser IP address, user agent
+Implements CustomerDirectory, MarketingConsentSink, SubscriptionSource, PersonalDataHost, CustomerRectifier,
+ErasureVerifier and WebhookReceiver. It does not implement RenewalOrderCleaner: Shopify creates renewal orders
+itself from the contract when a billing attempt succeeds, server-side, so they carry no browser IP address, user agent
 or visit attribution to clean, and the Admin API has no mutation to remove an order's client details.
 """
 

@@ -1,19 +1,21 @@
-"""Customer operations: lookup, e-mail marketing consent, data export and erasure requests.
+"""Customer operations: lookup, e-mail marketing consent, data export, correction and erasure requests.
 
 Each query selects what its purpose needs: a lookup asks for the id only; the consent update reads the
 time of the consent Shopify holds and returns the id only; only the export (the customer's own data
-request) reads names, addresses and orders.
+request) reads names, addresses and orders. A correction (``customerUpdate``) sends the corrected fields
+only and reads back the id; the erasure read-back asks for the id only (a customer Shopify erased is gone).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from shopprivacy.errors import InvalidInput
-from shopprivacy.platforms import CustomerRef, ErasureReceipt, MarketingConsentUpdate
+from shopprivacy.platforms import CustomerRef, ErasureCheck, ErasureReceipt, MarketingConsentUpdate, RectifyReceipt
 
 from .client import AdminClient
 from .errors import ShopifyError, ShopifyGraphQLError, ShopifyResponseError
@@ -33,6 +35,8 @@ CONSENT = ("mutation CustomerEmailMarketingConsentUpdate($input: CustomerEmailMa
            "userErrors { field message code } } }")
 ERASE = ("mutation CustomerRequestDataErasure($id: ID!) { customerRequestDataErasure(customerId: $id) { "
          "customerId userErrors { field message code } } }")
+RECTIFY = ("mutation CustomerRectify($input: CustomerInput!) { customerUpdate(input: $input) { customer { id } "
+           "userErrors { field message } } }")
 _ADDRESS = "firstName lastName company address1 address2 city provinceCode countryCodeV2 zip phone"
 EXPORT = ("query CustomerExport($id: ID!) { customer(id: $id) { id firstName lastName note tags locale "
           "createdAt updatedAt defaultEmailAddress { emailAddress marketingState marketingOptInLevel "
@@ -44,6 +48,20 @@ EXPORT_ORDERS = ("query CustomerExportOrders($id: ID!, $after: String) { custome
                  f"shippingAddress {{ {_ADDRESS} }} billingAddress {{ {_ADDRESS} }} "
                  "lineItems(first: 30) { nodes { name sku quantity } } } "
                  "pageInfo { hasNextPage endCursor } } } }")
+
+#: Portal fields a correction writes, and their ``CustomerInput`` fields.
+RECTIFY_FIELDS = {"email": "email", "first_name": "firstName", "last_name": "lastName", "phone": "phone"}
+#: Portal fields Shopify cannot take as they are, and why (they are corrected in the Shopify admin).
+RECTIFY_MANUAL = {
+    "name": "Shopify keeps the first and last names apart; correct the name in the Shopify admin",
+    "address": "Shopify keeps addresses as structured fields (one address per record); correct it in the Shopify "
+               "admin",
+}
+#: What Shopify's erasure leaves, per its help centre ("Processing customer data requests").
+KEPT_AFTER_ERASURE = {"orders": "Shopify keeps what was sold, when and for how much; it redacts the customer's "
+                                "personal data on the orders"}
+#: Shopify holds an erasure for a customer with recent orders until 180 days after the last one: read weekly.
+RECHECK_SECONDS = 7 * 24 * 3600.0
 
 _LEVELS = {"single_opt_in": "SINGLE_OPT_IN", "confirmed_opt_in": "CONFIRMED_OPT_IN", "unknown": "UNKNOWN"}
 
@@ -59,7 +77,8 @@ def customer_gid(customer_id: str | int) -> str:
 
 
 class CustomerOperations:
-    """CustomerDirectory, MarketingConsentSink and PersonalDataHost over the Admin API."""
+    """CustomerDirectory, MarketingConsentSink, PersonalDataHost, CustomerRectifier and ErasureVerifier over the
+    Admin API."""
 
     name = "shopify"
     client: AdminClient
@@ -154,6 +173,31 @@ class CustomerOperations:
         return ErasureReceipt(platform="shopify", customer_id=gid, pending=True,
                               retained={"customer": "erasure requested; Shopify completes it on its own schedule"})
 
+    def rectify_customer(self, customer_id: str, changes: Mapping[str, str], *,
+                         idempotency_key: str) -> RectifyReceipt:
+        """Correct the e-mail address, names and phone with ``customerUpdate`` (setting the same values again
+        changes nothing, so a retry is safe); a single-line name or an address is left to the Shopify admin.
+        A ``userErrors`` answer (e.g. an address another customer uses) is a ShopifyUserError, not retried."""
+        gid = customer_gid(customer_id)
+        manual = {k: RECTIFY_MANUAL.get(k, "Shopify has no such customer field") for k in changes
+                  if k not in RECTIFY_FIELDS}
+        values = {RECTIFY_FIELDS[k]: v.strip() for k, v in changes.items() if k in RECTIFY_FIELDS}
+        if self.find_customer(customer_id=gid) is None:
+            return RectifyReceipt(platform="shopify", customer_id=gid, manual=manual, found=False)
+        if values:
+            self.client.mutate("CustomerRectify", RECTIFY, {"input": {"id": gid, **values}}, "customerUpdate")
+        return RectifyReceipt(platform="shopify", customer_id=gid, manual=manual,
+                              corrected={k: f"customer.{RECTIFY_FIELDS[k]}" for k in changes if k in RECTIFY_FIELDS})
+
+    def verify_erasure(self, customer_id: str) -> ErasureCheck:
+        """Read the customer back: gone once Shopify completed the erasure; still there while Shopify holds it
+        (for up to 180 days after a recent order), to be read again in a week."""
+        gid = customer_gid(customer_id)
+        if self.find_customer(customer_id=gid) is None:
+            return ErasureCheck(platform="shopify", customer_id=gid, retained=dict(KEPT_AFTER_ERASURE))
+        return ErasureCheck(platform="shopify", customer_id=gid, remaining=("customer",), pending=True,
+                            recheck_after=RECHECK_SECONDS)
+
 
 def _node(data: dict[str, Any], field: str, operation: str) -> dict[str, Any] | None:
     """``data[field]``: None when Shopify answered null, the object when it has an id; otherwise the answer
@@ -168,4 +212,4 @@ def _node(data: dict[str, Any], field: str, operation: str) -> dict[str, Any] | 
     return node
 
 
-__all__ = ["CUSTOMER_GID", "CustomerOperations", "customer_gid"]
+__all__ = ["CUSTOMER_GID", "KEPT_AFTER_ERASURE", "RECTIFY_FIELDS", "CustomerOperations", "customer_gid"]

@@ -15,6 +15,7 @@ NPM = npm_root()  # skips this module when Shopify's npm files are not there (ou
 from datetime import datetime, timezone  # noqa: E402
 
 import responses  # noqa: E402
+from graphql import GraphQLInputObjectType  # noqa: E402
 from shopify_fakes import OPTIONS, SHOP, FakeTime, contract  # noqa: E402
 from shopify_schema import AdminSchema, SchemaShopify  # noqa: E402
 from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions, bulk, customers, probe, subscriptions  # noqa: E402
@@ -216,3 +217,24 @@ def test_doctor_probe_reads_the_answer_shopify_gives(shop: tuple[ShopifyAdapter,
     assert found[0] == ("ok", f"Admin API {adapter.options.api_version} answered for {adapter.options.shop} "
                               "(shop 'Example Shop')")
     assert found[1][0] == "warning" and "write_own_subscription_contracts (billing attempts)" in found[1][1]
+
+
+def test_correction_and_erasure_read_back_against_the_schema(shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:
+    """``customerUpdate`` takes the corrected fields as Shopify's ``CustomerInput`` (none of them deprecated), and
+    the read-back after an erasure reads the answers Shopify gives for a customer still there and one erased."""
+    adapter, fake = shop
+    gid = "gid://shopify/Customer/7"
+    present = [True, True, False]
+    fake.on("CustomerById", lambda _: {"customer": {"id": gid} if present.pop(0) else None})
+    fake.on("CustomerRectify", {"customerUpdate": {"customer": {"id": gid}, "userErrors": []}})
+    got = adapter.rectify_customer(gid, {"email": "jane.doe@example.net", "first_name": "Jane", "last_name": "Doe",
+                                         "phone": "+33612345678", "address": "1 Rue de la Paix"},
+                                   idempotency_key="k")
+    assert set(got.corrected) == {"email", "first_name", "last_name", "phone"} and set(got.manual) == {"address"}
+    (sent,) = [v["input"] for op, _, v in fake.sent if op == "CustomerRectify"]
+    customer_input = fake.schema.schema.get_type("CustomerInput")
+    assert isinstance(customer_input, GraphQLInputObjectType)
+    for name in sent:
+        assert name in customer_input.fields and customer_input.fields[name].deprecation_reason is None, name
+    assert adapter.verify_erasure(gid).pending
+    assert adapter.verify_erasure(gid).erased

@@ -1,4 +1,5 @@
-"""Export and erasure of a customer (:class:`PersonalDataHost`).
+"""Export, correction and erasure of a customer (:class:`PersonalDataHost`, :class:`CustomerRectifier`,
+:class:`ErasureVerifier`).
 
 Export reads the REST resources: the customer, their orders and their subscriptions. Erasure anonymises
 orders and ended subscriptions with WooCommerce's own erasers (``WC_Privacy_Erasers::remove_order_personal_data``,
@@ -16,10 +17,10 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from shopprivacy.platforms import ErasureReceipt
+from shopprivacy.platforms import ErasureCheck, ErasureReceipt, RectifyReceipt
 
 from .client import object_id
-from .errors import WooCompanionMissing, WooNotFound, WooSubscriptionLive
+from .errors import WooCompanionMissing, WooNotFound, WooSubscriptionLive, WooUnavailable
 from .mapping import LIVE_STATUSES, parse_gmt
 
 if TYPE_CHECKING:
@@ -40,6 +41,18 @@ COMPANION_MISSING = ("WooCommerce erasure needs the shopprivacy companion plugin
 LIVE_RETRY_SECONDS = 6 * 3600.0
 #: Gateway token meta on subscriptions (Stripe, WooPayments, PayPal, Square, Braintree, generic tokens).
 _TOKEN_PREFIXES = ("_stripe_", "_wcpay_", "_ppcp_", "_paypal_", "_square_", "_wc_braintree_", "_payment_tokens")
+
+#: What a correction reads first: the account fields and the billing and shipping copies it may correct.
+CUSTOMER_RECTIFY_FIELDS = ("id", "email", "first_name", "last_name", "billing.first_name", "billing.last_name",
+                           "billing.email", "billing.phone", "shipping.first_name", "shipping.last_name")
+#: Portal fields WooCommerce cannot take as they are, and why.
+RECTIFY_MANUAL = {
+    "name": "WooCommerce keeps first and last names apart; correct the name in the WordPress admin (Users)",
+    "address": "WooCommerce keeps addresses as separate fields (street, city, postcode, country); correct it in "
+               "the WordPress admin (Users > billing and shipping address)",
+}
+#: What the read-back after an erasure reports as kept on purpose.
+KEPT_AFTER_ERASURE = {"orders.line_items,totals,taxes": "accounting records kept for tax law (never recalculated)"}
 
 CUSTOMER_EXPORT_FIELDS = ("id", "email", "first_name", "last_name", "username", "date_created_gmt",
                           "date_modified_gmt", "billing", "shipping", "is_paying_customer", "meta_data")
@@ -138,7 +151,7 @@ class PrivacyMixin:
         except WooNotFound:
             log.info("WooCommerce customer already deleted")
         retained = dict(NOT_REACHED)
-        retained["orders.line_items,totals,taxes"] = "accounting records kept for tax law (never recalculated)"
+        retained.update(KEPT_AFTER_ERASURE)
         if kept_invoices:
             retained["orders.billing.name,address,transaction_id"] = (
                 f"invoice records of {kept_invoices} paid order(s) younger than {self.options.tax_retention_years} "
@@ -150,6 +163,62 @@ class PrivacyMixin:
             anonymised=(f"orders.billing x{anonymised_orders}", f"orders.shipping x{anonymised_orders}",
                         f"subscriptions x{len(subs or [])}"),
             retained=retained)
+
+    def rectify_customer(self, customer_id: str, changes: Mapping[str, str], *,
+                         idempotency_key: str) -> RectifyReceipt:
+        """Correct the customer with one ``PUT customers/{id}`` (see the module docstring); repeating it writes
+        the same values. WooCommerce refuses an e-mail address another user has (HTTP 400, not retried)."""
+        cid = object_id(customer_id, what="customer")
+        manual = {k: RECTIFY_MANUAL.get(k, "WooCommerce has no such customer field") for k in changes
+                  if k not in ("email", "first_name", "last_name", "phone")}
+        try:
+            held = self.client.get(f"customers/{cid}", fields=CUSTOMER_RECTIFY_FIELDS,
+                                   operation="GET customer (correction)")
+        except WooNotFound:
+            return RectifyReceipt(platform=self.name, customer_id=cid, manual=manual, found=False)
+        if not isinstance(held, Mapping):
+            raise WooUnavailable("WooCommerce GET customer (correction): the answer is not an object")
+        body: dict[str, Any] = {}
+        corrected: dict[str, str] = {}
+        for name, raw in changes.items():
+            value = raw.strip()
+            if name in ("email", "first_name", "last_name"):
+                body[name], where = value, [name]
+                copies = ("billing",) if name == "email" else ("billing", "shipping")
+            elif name == "phone":
+                where, copies = [], ("billing",)
+            else:
+                continue
+            for part in copies:
+                found = held.get(part)
+                copy: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+                # a copy is corrected when it held the account's value (or, for the phone, always: it is the one)
+                if name == "phone" or (copy.get(name) and copy.get(name) == held.get(name)):
+                    body.setdefault(part, {})[name] = value
+                    where.append(f"{part}.{name}")
+            corrected[name] = ", ".join(where)
+        if body:
+            self.client.put(f"customers/{cid}", body, operation="PUT customer (correction)")
+        return RectifyReceipt(platform=self.name, customer_id=cid, corrected=corrected, manual=manual)
+
+    def verify_erasure(self, customer_id: str) -> ErasureCheck:
+        """Read back after an erasure: the customer must be gone (404) and no order or subscription may still
+        be attached to its id (WooCommerce's eraser detaches them). Reads ids only."""
+        cid = object_id(customer_id, what="customer")
+        remaining: list[str] = []
+        try:
+            self.client.get(f"customers/{cid}", fields=("id",), operation="GET customer (erasure check)")
+            remaining.append("customer")
+        except WooNotFound:
+            pass
+        orders = list(self._orders_of(cid, ("id",)))
+        if orders:
+            remaining.append(f"orders x{len(orders)}")
+        subs = self._subscriptions_of(cid, ("id",))
+        if subs:
+            remaining.append(f"subscriptions x{len(subs)}")
+        return ErasureCheck(platform=self.name, customer_id=cid, remaining=tuple(remaining),
+                            retained=dict(KEPT_AFTER_ERASURE))
 
     def _anonymise(self, resource: str, obj: Mapping[str, Any], *, keep_invoice: bool) -> bool:
         """Run WooCommerce's eraser on one order or ended subscription through the companion plugin, deleting
@@ -176,5 +245,5 @@ class PrivacyMixin:
         return bool(isinstance(data, Mapping) and data.get("kept_invoice"))
 
 
-__all__ = ["COMPANION_NAMESPACE", "DELETED_EMAIL", "DELETED_TEXT", "LIVE_RETRY_SECONDS", "NOT_REACHED",
-           "PrivacyMixin"]
+__all__ = ["COMPANION_NAMESPACE", "CUSTOMER_RECTIFY_FIELDS", "DELETED_EMAIL", "DELETED_TEXT", "KEPT_AFTER_ERASURE",
+           "LIVE_RETRY_SECONDS", "NOT_REACHED", "PrivacyMixin"]

@@ -234,6 +234,9 @@ class FakeWooCommerce:
                 return wp_error(501, "woocommerce_rest_trash_not_supported", "Customers do not support trashing.")
             del store[int(parts[1])]
         elif method == "PUT":
+            if parts[0] == "customers" and body.get("email") and body["email"] != obj.get("email") and any(
+                    c.get("email") == body["email"] for c in self.customers.values()):
+                return wp_error(400, "woocommerce_rest_customer_invalid_email", "Email address is invalid.")
             self.puts.append((f"{parts[0]}/{parts[1]}", body))
             self._update(obj, body)
         return 200, {}, json.dumps(filter_fields(obj, fields) if fields else obj)
@@ -278,6 +281,8 @@ class FakeWooCommerce:
         for name in ("customer_note", "status"):
             if name in body:
                 obj[name] = body[name]
+        if "role" in obj:  # a customer: WC_REST_Customers_V1_Controller::update_item / update_customer_meta_fields
+            obj.update({name: body[name] for name in ("email", "first_name", "last_name") if name in body})
         for meta in body.get("meta_data") or ():
             key, value, mid = meta.get("key"), meta.get("value"), meta.get("id")
             if key in INTERNAL_META:  # WC_Data::update_meta_data routes internal keys to the setters

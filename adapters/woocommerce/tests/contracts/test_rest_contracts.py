@@ -86,8 +86,11 @@ def test_the_adapter_uses_only_listed_endpoints_parameters_and_fields(sp, shop, 
     webhooks.live_subscription_ids(str(cid))
     webhooks._owner_of(str(ended))
     list(adapter.doctor())
+    adapter.rectify_customer(str(cid), {"email": "jane.doe@example.net", "first_name": "Jane", "last_name": "Doe",
+                                        "phone": "+33612345678", "address": "2 rue Neuve"}, idempotency_key="r1")
     shop.subscriptions[live]["status"] = "cancelled"
     adapter.erase_customer(str(cid), idempotency_key="e1")
+    assert adapter.verify_erasure(str(cid)).erased
 
     routes, fields = listed()
     seen_routes = set()
@@ -103,13 +106,17 @@ def test_the_adapter_uses_only_listed_endpoints_parameters_and_fields(sp, shop, 
             assert wanted <= set(RETENTION_OPTIONS)
         elif wanted - {"id"}:
             assert wanted <= fields[resource] | {"id"}, f"{route}: {wanted - fields[resource]} not listed"
-        if route.startswith("PUT wc/v3/"):
+        if route == "PUT wc/v3/customers/{id}" and set(body) != {"meta_data"}:
+            sent = {f"{k}.{n}" if isinstance(v, dict) else k for k, v in body.items()
+                    for n in (v if isinstance(v, dict) else [k])}
+            assert sent <= fields["correction"], f"{route} sends {sent - fields['correction']}"
+        elif route.startswith("PUT wc/v3/"):
             assert set(body) == {"meta_data"}, f"{route} sends {set(body)}"
             assert all(set(m) <= {"id", "key", "value"} for m in body["meta_data"])
         elif route.startswith("PUT wc-shopprivacy/"):
             assert set(body) <= {"keep_invoice", "delete_meta_ids"}
     assert {"PUT wc-shopprivacy/v1/orders/{id}/anonymize", "DELETE wc/v3/customers/{id}",
-            "GET wc/v3/subscriptions"} <= seen_routes
+            "GET wc/v3/subscriptions", "PUT wc/v3/customers/{id}"} <= seen_routes
 
 
 @pytest.fixture
