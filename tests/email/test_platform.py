@@ -111,7 +111,7 @@ def test_one_list(esp):
 
 @pytest.mark.parametrize("bad", [
     {"list_id": "receipts"}, {"list_id": "nope"}, {"address": "not-an-address"},
-    {"at": datetime(2026, 1, 1)},  # noqa: DTZ001 - naive on purpose
+    {"at": datetime(2026, 1, 1)},
 ])
 def test_bad_changes_are_refused_before_any_write(esp, bad):
     at = bad.pop("at", T0)

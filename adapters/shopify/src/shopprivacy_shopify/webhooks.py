@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -254,5 +254,5 @@ def _key_of(payload: Mapping[str, Any]) -> str:
     return str(payload.get("key") or payload["webhook_id"])
 
 
-__all__ = ["DATA_REQUEST", "EMAIL_CONSENT", "IGNORED_ACTION", "OUTBOX_TOPICS", "REDACT", "SHOP_REDACT", "ShopifyWebhooks",
-           "delivery_key"]
+__all__ = ["DATA_REQUEST", "EMAIL_CONSENT", "IGNORED_ACTION", "OUTBOX_TOPICS", "REDACT", "SHOP_REDACT",
+           "ShopifyWebhooks", "delivery_key"]

@@ -44,14 +44,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from shopprivacy.email import PlatformConsentUpdate
 from shopprivacy.errors import InvalidInput, PermanentFailure, RetryLater, SignatureError, TokenError
 from shopprivacy.platforms.owners import SubscriptionOwners
 from shopprivacy.store.outbox import Delivery
 from shopprivacy.web.http import Request, Response
 from shopprivacy.web.routes import Route
 from shopprivacy.web.webhooks import verify_base64
-
-from shopprivacy.email import PlatformConsentUpdate
 
 from .client import object_id
 from .consent import CUSTOMER_TOPICS, consent_changes, customer_address
@@ -252,5 +251,5 @@ class WooWebhooks:
                 if isinstance(s, Mapping)] if isinstance(data, list) else []
 
 
-__all__ = ["CUSTOMER_DELETED", "LIVE_STATUSES", "MARKETING_CONSENT", "SUBSCRIPTION_CHANGED", "SUBSCRIPTION_TOPICS", "WooWebhooks",
-           "dedupe_key", "signing_key"]
+__all__ = ["CUSTOMER_DELETED", "LIVE_STATUSES", "MARKETING_CONSENT", "SUBSCRIPTION_CHANGED", "SUBSCRIPTION_TOPICS",
+           "WooWebhooks", "dedupe_key", "signing_key"]

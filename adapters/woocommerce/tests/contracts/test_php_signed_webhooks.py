@@ -186,7 +186,8 @@ def test_consent_changed_in_wordpress_signed_by_php_is_applied_once_by_run_due(s
                                         "updated_at": at, "source": "wp-plugin/1.0"}}]
         return {"topic": "customer.updated", "webhook_id": 21, "payload": data, "secret": SECRET}
 
-    newer, older = php(with_consent(False, "2026-11-24T10:00:00+00:00"), with_consent(True, "2026-11-24T09:00:00+00:00"))
+    newer, older = php(with_consent(False, "2026-11-24T10:00:00+00:00"),
+                       with_consent(True, "2026-11-24T09:00:00+00:00"))
     assert b"wp-plugin\\/1.0" in newer[1]  # wp_json_encode escapes slashes: the raw body is what is signed
     for headers, body in (newer, older, newer):
         assert send(endpoint, headers, body).status == 200
