@@ -133,3 +133,10 @@ def test_any_delivery_order_ends_in_the_newest_state(esp, times):
     newest = max(m for _, m in times)
     final = [s for s, m in times if m == newest][0]  # the first seen of equal times wins
     assert esp.email.is_suppressed(address, "newsletter") is (not final)
+
+
+def test_a_repeated_withdrawal_moves_the_suppressions_time(esp):
+    esp.email.platform.apply(change(False, T0))
+    esp.email.platform.apply(change(False, T0 + timedelta(hours=2)))  # no new row, but a later time
+    assert not esp.email.platform.apply(change(True, T0 + timedelta(hours=1))).changed
+    assert esp.email.is_suppressed(ADDRESS, "newsletter")

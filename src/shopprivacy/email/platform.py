@@ -141,7 +141,12 @@ class PlatformChanges:
             elif held:
                 _touch(conn, subject, lid, at)
         target = change.list_id if change.list_id != ALL else ALL
-        changed = records.suppress(conn, bidx=bidx, list_id=target, reason="platform", now=at) or changed
+        if records.suppress(conn, bidx=bidx, list_id=target, reason="platform", now=at):
+            changed = True
+        else:  # already suppressed: remember the platform's later confirmation, as for a state (_touch)
+            conn.execute(update(suppressions).where(suppressions.c.address_bidx == bidx,
+                                                    suppressions.c.list_id == target,
+                                                    suppressions.c.created_at < at).values(created_at=at))
         if changed:  # the address itself is not stored for a withdrawal: the blind index is enough to suppress
             records.prove(conn, subject=subject, bidx=bidx, list_id=target, action=OPT_OUT_ACTION,
                           meta=self._meta(change, "withdrawn"), now=at)
