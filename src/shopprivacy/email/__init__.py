@@ -5,6 +5,7 @@ Reach it as ``sp.email`` (:class:`Email`) and its pages as ``sp.email_web`` (:cl
 
 from .mailer import LinkMail as LinkMail
 from .pages import EmailPages as EmailPages
+from .platform import PlatformConsentUpdate as PlatformConsentUpdate
 from .records import Change as Change
 from .records import Meta as Meta
 from .service import Email as Email
@@ -14,4 +15,4 @@ from .settings import MailingList as MailingList
 from .tables import EMAIL_ADDRESS_CONTEXT as EMAIL_ADDRESS_CONTEXT
 
 __all__ = ["ALL", "EMAIL_ADDRESS_CONTEXT", "Change", "Email", "EmailPages", "EmailSettings", "LinkMail",
-           "MailingList", "Meta"]
+           "MailingList", "Meta", "PlatformConsentUpdate"]

@@ -3,9 +3,10 @@
 :class:`Email` wires small parts, each with one job: :class:`~.subjects.Subjects` (addresses held and
 forgotten), :class:`~.links.Links` (signed links), :class:`~.suppression.Suppression`,
 :class:`~.sending.SendingGuard`, :class:`~.opt_in.OptIn`, :class:`~.preferences.Preferences`,
-:class:`~.propagation.Propagation` (platform) and :class:`~.mailer.LinkMailer` (fresh links by mail). What a
-shop and the other capabilities call is on :class:`Email` itself; what only the pages need is on the parts
-``subjects``, ``suppression``, ``opt_in`` and ``preferences``."""
+:class:`~.propagation.Propagation` (platform), :class:`~.platform.PlatformChanges` (changes made on the
+platform) and :class:`~.mailer.LinkMailer` (fresh links by mail). What a shop and the other capabilities
+call is on :class:`Email` itself; what only the pages and adapters need is on the parts ``subjects``,
+``suppression``, ``opt_in``, ``preferences`` and ``platform``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..platforms import PlatformAdapter
 from .links import Links
 from .mailer import LINK_TOPIC, LinkMail, LinkMailer, Sender
 from .opt_in import OptIn
+from .platform import PlatformChanges, PlatformConsentUpdate
 from .preferences import Preferences
 from .propagation import TOPIC, Propagation
 from .records import Change, Meta
@@ -80,6 +82,9 @@ class Email:
         #: The preference centre.
         self.preferences = Preferences(settings, store=store, audit=audit, clock=clock, links=links,
                                        suppression=suppression, propagation=propagation, mailer=mailer)
+        #: Consent changes made on the platform (its webhooks), applied without being mirrored back.
+        self.platform = PlatformChanges(settings, store=store, audit=audit, clock=clock, subjects=subjects,
+                                        suppression=suppression)
         outbox.register(TOPIC, propagation.deliver)
         outbox.register(LINK_TOPIC, mailer.deliver)
 
@@ -161,4 +166,4 @@ class Email:
             return getattr(self.__getattribute__(part), new)
 
 
-__all__ = ["ALL", "TOPIC", "Change", "Email", "LinkMail", "Meta", "Sender"]
+__all__ = ["ALL", "TOPIC", "Change", "Email", "LinkMail", "Meta", "PlatformConsentUpdate", "Sender"]

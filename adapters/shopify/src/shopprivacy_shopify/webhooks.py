@@ -14,6 +14,12 @@ and its work is enqueued in the same transaction. The work runs later in ``run-d
 ``customers/data_request`` opens an export, ``customers/redact`` an erasure, and ``shop/redact`` removes
 everything held for the shop. E-mail addresses and phone numbers from the payload are encrypted with
 ``sp.fields`` before they reach the outbox; logs carry topics, pseudonyms and counts only.
+
+``customers_email_marketing_consent/update`` (:mod:`.marketing`) is accepted the same way and applied in
+``run-due`` with ``sp.email.platform.apply``: Shopify's state, opt-in level and ``consent_updated_at`` become
+the SDK's e-mail consent for every marketing list, unless the SDK holds a newer state, and nothing is queued
+back to Shopify. A body that is not the topic's, without an address or still ``pending`` is acknowledged
+without any write (it is Shopify's, signed: refusing it would only make Shopify retry it).
 """
 
 from __future__ import annotations
@@ -21,11 +27,13 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from shopprivacy.email import PlatformConsentUpdate
 from shopprivacy.errors import (
     InvalidInput,
     PermanentFailure,
@@ -41,6 +49,7 @@ from shopprivacy.web.webhooks import verify_base64
 
 from .compliance import BODIES, DATA_REQUEST, REDACT, SHOP_REDACT, CustomerRequestBody
 from .customers import customer_gid
+from .marketing import EMAIL_CONSENT, WITHDRAWN, EmailConsentBody
 from .options import ShopifyOptions
 
 if TYPE_CHECKING:
@@ -53,7 +62,7 @@ log = logging.getLogger("shopprivacy.shopify.webhooks")
 MAX_BODY = 512 * 1024
 #: Outbox topics of the compliance work.
 OUTBOX_TOPICS = {DATA_REQUEST: "shopify.customers_data_request", REDACT: "shopify.customers_redact",
-                 SHOP_REDACT: "shopify.shop_redact"}
+                 SHOP_REDACT: "shopify.shop_redact", EMAIL_CONSENT: "shopify.email_marketing_consent"}
 IDENTITY_CONTEXT = "shopify.webhook.identity"
 #: Audit action of a compliance delivery acknowledged without work.
 IGNORED_ACTION = "shopify.webhook_ignored"
@@ -87,6 +96,7 @@ class ShopifyWebhooks:
         for topic in (DATA_REQUEST, REDACT):
             self.sp.outbox.register(OUTBOX_TOPICS[topic], self.deliver_customer_request)
         self.sp.outbox.register(OUTBOX_TOPICS[SHOP_REDACT], self.deliver_shop_redact)
+        self.sp.outbox.register(OUTBOX_TOPICS[EMAIL_CONSENT], self.deliver_email_consent)
         return [Route(name="shopify_webhooks", path=self.options.webhook_path, methods=("POST",),
                       handler=self.handle, csrf_exempt=True, max_body=MAX_BODY)]
 
@@ -116,6 +126,8 @@ class ShopifyWebhooks:
         if shop != self.options.shop:
             return _text(404, "not a shop served here")
         topic = request.header("x-shopify-topic") or ""
+        if topic == EMAIL_CONSENT:
+            return self._email_consent(request)
         model = BODIES.get(topic)
         if model is None:  # authentic, but a topic this adapter does no work for
             log.debug("shopify webhook %.60r acknowledged (no work for its topic)", topic)
@@ -135,6 +147,32 @@ class ShopifyWebhooks:
             if fresh:
                 self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[topic], payload, idempotency_key=f"shopify:{key}")
         log.info("shopify webhook %s %s", topic, "accepted" if fresh else "duplicate")
+        return Response.json({"ok": True, "duplicate": not fresh})
+
+    def _email_consent(self, request: Request) -> Response:
+        """Accept a marketing-consent change once per event; the work (no write before it) is queued."""
+        key = delivery_key(request)
+        try:
+            body = EmailConsentBody.model_validate(request.json(max_bytes=MAX_BODY))
+        except ValidationError:
+            body = None
+        consent = body.email_marketing_consent if body is not None else None
+        address = (body.email_address or "").strip() if body is not None else ""
+        if key is None or body is None or consent is None or consent.state in (None, "pending") or (
+                "@" not in address or any(c.isspace() for c in address)):
+            log.info("shopify %s acknowledged without work (no delivery id, address or final state)", EMAIL_CONSENT)
+            return _text(200, "ignored")
+        at = consent.consent_updated_at
+        payload = {"key": key, "shop": self.options.shop, "customer_id": customer_gid(body.customer_id),
+                   "email": self.sp.fields.encrypt(address, context=IDENTITY_CONTEXT, row=key),
+                   "subscribed": consent.state not in WITHDRAWN, "level": consent.opt_in_level or "unknown",
+                   "at": at.isoformat() if at is not None else None,
+                   "from": (consent.consent_collected_from or "")[:40] or None}
+        with self.sp.store.begin() as conn:
+            fresh = self.sp.inbox.accept(conn, source=self.source, delivery_id=key, topic=EMAIL_CONSENT)
+            if fresh:
+                self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[EMAIL_CONSENT], payload, idempotency_key=f"shopify:{key}")
+        log.info("shopify webhook %s %s", EMAIL_CONSENT, "accepted" if fresh else "duplicate")
         return Response.json({"ok": True, "duplicate": not fresh})
 
     def _ignored(self, topic: str, reason: str, key: str | None) -> Response:
@@ -195,10 +233,26 @@ class ShopifyWebhooks:
         log.info("shopify shop/redact done; %s webhook record(s) forgotten", forgotten)
 
 
+    def deliver_email_consent(self, delivery: Delivery) -> None:
+        """Apply Shopify's e-mail marketing consent to every marketing list (never mirrored back to Shopify)."""
+        p = delivery.payload
+        key = _key_of(p)
+        try:
+            address = str(self.sp.fields.decrypt(p["email"], context=IDENTITY_CONTEXT, row=key))
+        except TokenError as exc:
+            raise PermanentFailure(f"the sealed address of webhook delivery {key} cannot be read "
+                                   f"({type(exc).__name__})") from None
+        at = datetime.fromisoformat(p["at"]) if p.get("at") else None
+        self.sp.email.platform.apply(PlatformConsentUpdate(
+            platform="shopify", address=address, subscribed=bool(p["subscribed"]), updated_at=at,
+            opt_in_level=p.get("level") or "unknown", customer_ref=str(p["customer_id"]),
+            collected_from=p.get("from")))
+
+
 def _key_of(payload: Mapping[str, Any]) -> str:
     """The delivery key of queued work (rows queued before event ids were used carry the webhook id only)."""
     return str(payload.get("key") or payload["webhook_id"])
 
 
-__all__ = ["DATA_REQUEST", "IGNORED_ACTION", "OUTBOX_TOPICS", "REDACT", "SHOP_REDACT", "ShopifyWebhooks",
-           "delivery_key"]
+__all__ = ["DATA_REQUEST", "EMAIL_CONSENT", "IGNORED_ACTION", "OUTBOX_TOPICS", "REDACT", "SHOP_REDACT",
+           "ShopifyWebhooks", "delivery_key"]

@@ -13,7 +13,8 @@ is accepted in ``sp.inbox`` under the delivery id *and* the SHA-256 of its topic
 transaction as its outbox row, so a repeated delivery is dropped and a distinct same-second event is not.
 The answer goes back at once: WooCommerce disables a webhook after more than five consecutive failures.
 
-Outbox payloads hold ids and statuses only — never the e-mail, phone or addresses WooCommerce sends.
+Outbox payloads hold ids and statuses only — never the phone or addresses WooCommerce sends, and the e-mail
+address only where the work needs it (platform consent), encrypted with ``sp.fields``.
 
 * ``customer.deleted`` → a pre-verified erasure of what the SDK holds about that customer id
   (``sp.rights.open("erase", {"customer_id": id}, verified_by="woocommerce", external_id=...)``): the shop's
@@ -27,6 +28,10 @@ Outbox payloads hold ids and statuses only — never the e-mail, phone or addres
   carries only ``{"id": N}``: the customer is found in the SDK's subscription-owner records
   (:class:`~shopprivacy.platforms.owners.SubscriptionOwners`, filled by every earlier delivery and live
   check), else by reading the subscription (a trashed one still answers).
+* ``customer.created|updated`` → marketing consent recorded on the WordPress side (customer meta
+  ``shopprivacy_marketing_<list>`` written by anything but the SDK, :mod:`.consent`) is applied to
+  ``sp.email`` in ``run-due`` with the meta's ``updated_at`` as proof, unless the SDK holds a newer state, and
+  never mirrored back. A customer delivery without such meta is acknowledged without work.
 * Every other topic is acknowledged (200) without work.
 """
 
@@ -36,9 +41,11 @@ import hashlib
 import logging
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shopprivacy.errors import InvalidInput, RetryLater, SignatureError
+from shopprivacy.email import PlatformConsentUpdate
+from shopprivacy.errors import InvalidInput, PermanentFailure, RetryLater, SignatureError, TokenError
 from shopprivacy.platforms.owners import SubscriptionOwners
 from shopprivacy.store.outbox import Delivery
 from shopprivacy.web.http import Request, Response
@@ -46,6 +53,7 @@ from shopprivacy.web.routes import Route
 from shopprivacy.web.webhooks import verify_base64
 
 from .client import object_id
+from .consent import CUSTOMER_TOPICS, consent_changes, customer_address
 from .errors import WooNotFound
 from .mapping import LIVE_STATUSES
 from .wordpress import wp_specialchars_decode
@@ -59,6 +67,9 @@ log = logging.getLogger("shopprivacy.woocommerce")
 
 CUSTOMER_DELETED = "woocommerce.customer_deleted"
 SUBSCRIPTION_CHANGED = "woocommerce.subscription_changed"
+MARKETING_CONSENT = "woocommerce.marketing_consent"
+#: Encryption context of the address carried by queued consent work (its row: the delivery's inbox key).
+ADDRESS_CONTEXT = "woocommerce.webhook.consent_address"
 #: Subscription topics WooCommerce Subscriptions registers (``WCS_Webhooks::add_topics``).
 SUBSCRIPTION_TOPICS = frozenset({"subscription.created", "subscription.updated", "subscription.deleted",
                                  "subscription.switched"})
@@ -93,6 +104,7 @@ class WooWebhooks:
         self.owners = SubscriptionOwners(sp.store, self.source, clock=sp.clock)
         sp.outbox.register(CUSTOMER_DELETED, self._customer_deleted)
         sp.outbox.register(SUBSCRIPTION_CHANGED, self._subscription_changed)
+        sp.outbox.register(MARKETING_CONSENT, self._marketing_consent)
 
     def routes(self) -> list[Route]:
         return [Route(name="woocommerce_webhook", path="/webhooks/woocommerce", methods=("POST",),
@@ -141,6 +153,8 @@ class WooWebhooks:
         if topic == "customer.deleted":
             cid = object_id(payload.get("id"), what="customer")
             return CUSTOMER_DELETED, {"customer_id": cid}, f"{self.source}:customer.deleted:{cid}"[:200]
+        if topic in CUSTOMER_TOPICS:
+            return self._consent_work(payload, key)
         if topic not in SUBSCRIPTION_TOPICS:
             return None
         sid = object_id(payload.get("id"), what="subscription")
@@ -156,7 +170,33 @@ class WooWebhooks:
             work["deleted"] = True
         return SUBSCRIPTION_CHANGED, work, f"{self.source}:{key}"[:200]
 
+    def _consent_work(self, payload: Mapping[str, Any], key: str) -> tuple[str, dict[str, Any], str] | None:
+        lists = [lid for lid, ml in self.sp.email.settings.lists.items() if ml.kind == "marketing"]
+        changes, address = consent_changes(payload, lists), customer_address(payload)
+        if not changes or address is None:
+            return None
+        cid = object_id(payload.get("id"), what="customer")
+        sealed = self.sp.fields.encrypt(address, context=ADDRESS_CONTEXT, row=key)
+        return (MARKETING_CONSENT, {"key": key, "customer_id": cid, "email": sealed, "changes": changes},
+                f"{self.source}:{key}"[:200])
+
     # -- outbox handlers ---------------------------------------------------------------------------------
+    def _marketing_consent(self, delivery: Delivery) -> None:
+        """Apply each list's consent recorded on the WordPress side (never mirrored back to WooCommerce)."""
+        p = delivery.payload
+        try:
+            address = str(self.sp.fields.decrypt(p["email"], context=ADDRESS_CONTEXT, row=str(p["key"])))
+        except TokenError as exc:
+            raise PermanentFailure(f"the sealed address of a WooCommerce consent delivery cannot be read "
+                                   f"({type(exc).__name__})") from None
+        for change in p.get("changes") or ():
+            at = change.get("at")
+            self.sp.email.platform.apply(PlatformConsentUpdate(
+                platform="woocommerce", address=address, subscribed=bool(change["subscribed"]),
+                updated_at=datetime.fromisoformat(at) if at else None, list_id=str(change["list"]),
+                opt_in_level=change.get("level") or "unknown", customer_ref=str(p["customer_id"]),
+                collected_from=change.get("from")))
+
     def _customer_deleted(self, delivery: Delivery) -> None:
         cid = object_id(delivery.payload.get("customer_id"), what="customer")
         try:
@@ -211,5 +251,5 @@ class WooWebhooks:
                 if isinstance(s, Mapping)] if isinstance(data, list) else []
 
 
-__all__ = ["CUSTOMER_DELETED", "LIVE_STATUSES", "SUBSCRIPTION_CHANGED", "SUBSCRIPTION_TOPICS", "WooWebhooks",
-           "dedupe_key", "signing_key"]
+__all__ = ["CUSTOMER_DELETED", "LIVE_STATUSES", "MARKETING_CONSENT", "SUBSCRIPTION_CHANGED", "SUBSCRIPTION_TOPICS",
+           "WooWebhooks", "dedupe_key", "signing_key"]

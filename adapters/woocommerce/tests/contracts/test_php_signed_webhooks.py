@@ -172,3 +172,27 @@ def test_entity_encoded_secrets_are_verified_as_woocommerce_signs(sp, endpoint, 
     for secret, (headers, body) in zip(secrets, deliveries, strict=False):
         object.__setattr__(adapter, "options", options_factory(webhook_secret=secret))
         assert send(endpoint, headers, body).status == 200, secret
+
+
+def test_consent_changed_in_wordpress_signed_by_php_is_applied_once_by_run_due(sp, endpoint, php, shop):
+    """``customer.updated`` carries the REST customer with ``meta_data`` (CONTRACTS.md, *Webhooks*): the consent
+    meta a WordPress plugin wrote is applied, the newest time wins whatever the order, a repeat is dropped."""
+    cid = shop.add_customer("jane@example.com")
+
+    def with_consent(subscribed, at):
+        data = dict(shop.customers[cid])
+        data["meta_data"] = [{"id": 31, "key": "shopprivacy_marketing_newsletter",
+                              "value": {"subscribed": subscribed, "opt_in_level": "confirmed_opt_in",
+                                        "updated_at": at, "source": "wp-plugin/1.0"}}]
+        return {"topic": "customer.updated", "webhook_id": 21, "payload": data, "secret": SECRET}
+
+    newer, older = php(with_consent(False, "2026-11-24T10:00:00+00:00"),
+                       with_consent(True, "2026-11-24T09:00:00+00:00"))
+    assert b"wp-plugin\\/1.0" in newer[1]  # wp_json_encode escapes slashes: the raw body is what is signed
+    for headers, body in (newer, older, newer):
+        assert send(endpoint, headers, body).status == 200
+    report = sp.run_due()
+    assert report.outbox.dead == 0, report.outbox.errors
+    assert sp.email.is_suppressed("jane@example.com", "newsletter")
+    assert [(h["action"], h["source"]) for h in sp.email.subjects.history("jane@example.com")] == [
+        ("platform_unsubscribed", "woocommerce:withdrawn:wp-plugin/1.0")]
