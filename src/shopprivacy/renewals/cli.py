@@ -47,7 +47,7 @@ def cmd_renewals_run(args: argparse.Namespace) -> int:
 
 
 #: Counts that make a real run speak in cron: something was billed, changed or needs attention now.
-NEWS = ("billed", "pending", "failed", "errors", "in_doubt", "cleaned_orders")
+NEWS = ("billed", "pending", "failed", "errors", "in_doubt", "cleaned_orders", "upkeep")
 
 
 def previous_skipped(audit: AuditLog) -> int | None:
@@ -60,7 +60,7 @@ def previous_skipped(audit: AuditLog) -> int | None:
 def news(counts: dict[str, int], skipped_before: int | None) -> bool:
     """Whether a real run prints its summary: when one of :data:`NEWS` happened, or the number of skipped
     subscriptions changed since the last run (a permanent skip is reported once, not every 15 minutes)."""
-    return any(counts[name] for name in NEWS) or counts["skipped"] != (skipped_before or 0)
+    return any(counts.get(name) for name in NEWS) or counts["skipped"] != (skipped_before or 0)
 
 
 def add_commands(sub: Any) -> None:
