@@ -243,7 +243,8 @@ class Consent:
         return {"version": self.policy.version, "cookie": self.settings.cookie_name, "endpoint": f"{base}/consent",
                 "categories": cats, "cookies": cookies, "gcm": self.settings.consent_mode,
                 "regions": self.settings.consent_mode_regions,
-                "saleRegions": self.settings.consent_mode_sale_of_data_regions, "lang": locale, "dir": direction(locale),
+                "saleRegions": self.settings.consent_mode_sale_of_data_regions, "lang": locale,
+                "dir": direction(locale),
                 "policyUrl": self.settings.policy_url, "t": {k: t[k] for k in keys}}
 
     def locale_for(self, requested: str | None, accept_language: str | None = None) -> str:
@@ -292,6 +293,6 @@ class Consent:
                 f'dir="{direction(lang)}" aria-labelledby="sp-cc-ns-title">'
                 f'<h2 id="sp-cc-ns-title">{escape(t["title"])}</h2><p>{escape(t["text"])}</p>{link}'
                 f'<input type="hidden" name="version" value="{self.policy.version}"><div class="sp-cc-row">'
-                f'<button class="sp-cc-btn sp-cc-accept" name="method" value="accept_all">{escape(t["accept"])}</button>'
-                f'<button class="sp-cc-btn sp-cc-reject" name="method" value="reject_all">{escape(t["reject"])}</button>'
-                '</div></form></noscript>')
+                + "".join(f'<button class="sp-cc-btn sp-cc-{cls}" name="method" value="{method}">{escape(t[cls])}'
+                          "</button>" for cls, method in (("accept", "accept_all"), ("reject", "reject_all")))
+                + "</div></form></noscript>")
