@@ -71,8 +71,8 @@ def test_template_tag(project):
     head, _, body = html.partition("</head>")
     assert "data-sp-config=" in head and "<noscript" not in head
     assert "<noscript><form" in body and "Alle akzeptieren" in body
-    client.post("/privacy/consent", data=json.dumps({"method": "reject_all", "version": project.consent.policy.version}),
-                content_type="application/json")
+    choice = {"method": "reject_all", "version": project.consent.policy.version}
+    client.post("/privacy/consent", data=json.dumps(choice), content_type="application/json")
     html = client.get("/page").content.decode()
     assert "data-sp-config=" in html and "<noscript" not in html  # gone once a choice exists
 

@@ -26,7 +26,8 @@ def app(tmp_path):
 
     @app.get("/page")
     def page():
-        return flask.render_template_string("<head>{{ shopprivacy_banner('fr') }}</head><body>{{ shopprivacy_noscript('fr') }}</body>")
+        return flask.render_template_string("<head>{{ shopprivacy_banner('fr') }}</head>"
+                                            "<body>{{ shopprivacy_noscript('fr') }}</body>")
 
     return app
 
