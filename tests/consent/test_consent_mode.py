@@ -120,3 +120,15 @@ def test_config_and_banner_carry_the_regions(sp):
     assert 'data-sp-region="US-CA"' in sp.consent.banner_html("en", region="us-ca")
     for unknown in (None, "", "XX", "T1", "EU", '"><script>'):  # CDN placeholders and junk: no region
         assert "data-sp-region" not in sp.consent.banner_html("en", region=unknown)
+
+
+def test_banner_js_css_and_one_locale_stay_within_8_kb_gzip(sp):
+    """The issue's budget: consent.js + consent.css + one language's configuration, gzip -9, at most 8 KB."""
+    import gzip
+    from importlib import resources
+
+    static = resources.files("shopprivacy.consent.static")
+    assets = static.joinpath("consent.js").read_bytes() + static.joinpath("consent.css").read_bytes()
+    for lang in ("en", "de", "ar"):
+        cfg = json.dumps(sp.consent.config(lang), ensure_ascii=False).encode()
+        assert len(gzip.compress(assets + cfg, compresslevel=9, mtime=0)) <= 8192, lang
