@@ -47,13 +47,15 @@ class ShopApp:
         self.hits: Counter[str] = Counter()
         self.routes = {r.full_path("/privacy"): r for r in sp.web_routes()}
 
-    def page(self, lang: str, nonce: str) -> Response:
-        banner = self.sp.consent.banner_html(lang, nonce=nonce)
+    def page(self, lang: str, nonce: str, req: Request) -> Response:
+        consent = self.sp.consent
+        banner = consent.banner_html(lang, nonce=nonce, region=req.query.get("region"))
+        noscript = consent.noscript_html(lang, state=consent.state(req.cookies, req.headers))
         html = (f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
                 '<meta name="viewport" content="width=device-width,initial-scale=1">'
                 f"<title>Shop</title>{banner}</head><body><header><a href=\"#\" data-sp-consent-open>"
                 "Privacy settings</a></header><main><h1>Shop</h1><p>Products.</p>"
-                f"{TAGS}</main></body></html>")
+                f"{TAGS}</main>{noscript}</body></html>")
         return Response.html(html, headers={"Content-Security-Policy": CSP.format(n=nonce)})
 
     def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
@@ -79,7 +81,7 @@ class ShopApp:
         elif path in self.routes:
             resp = self.routes[path].respond(req)
         elif path == "/":
-            resp = self.page(query.get("lang", "en"), secrets.token_urlsafe(16))
+            resp = self.page(query.get("lang", "en"), secrets.token_urlsafe(16), req)
         else:
             resp = Response.text("not found", status=404)
         reason = {200: "OK", 303: "See Other", 304: "Not Modified"}.get(resp.status, "Status")

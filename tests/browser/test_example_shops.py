@@ -281,3 +281,23 @@ def test_the_whole_privacy_journey(new_context, shop):
     page.click("main form button[type=submit]")
     assert "Wrong e-mail address or password" in page.inner_text("main")
     assert not [u for u in requested if u.split("?")[0].endswith(ANALYTICS + MARKETING)]  # rejected throughout
+
+
+def test_without_javascript_the_consent_form_is_in_the_body_until_the_choice(new_context, shop):
+    page = new_context(java_script_enabled=False).new_page()
+    page.goto(shop.base + "/signup")
+    form = page.locator("form.sp-cc-noscript")
+    assert form.count() == 1 and form.is_visible()
+    assert form.evaluate("f => f.closest('body') !== null && getComputedStyle(f).position === 'fixed'")
+    with page.expect_navigation():
+        page.click("form.sp-cc-noscript .sp-cc-accept")
+    page.goto(shop.base + "/")
+    assert page.locator("form.sp-cc-noscript").count() == 0  # gone once the choice exists
+
+
+def test_django_shop_pages_are_marked_english_while_the_banner_speaks_the_visitors_language(new_context,
+                                                                                            django_shop):
+    page = new_context(extra_http_headers={"Accept-Language": "ar"}).new_page()
+    _open(page, django_shop)
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.get_attribute(".sp-cc", "lang") == "ar" and page.get_attribute(".sp-cc", "dir") == "rtl"

@@ -27,7 +27,8 @@ def project(tmp_path_factory):
         return JsonResponse({"analytics": request.shopprivacy_consent.allows("analytics")})
 
     def page(request):
-        tpl = engines["django"].from_string("{% load shopprivacy %}<head>{% shopprivacy_banner 'de' %}</head>")
+        tpl = engines["django"].from_string("{% load shopprivacy %}<head>{% shopprivacy_banner 'de' %}</head>"
+                                              "<body>{% shopprivacy_noscript 'de' %}</body>")
         from django.http import HttpResponse
 
         return HttpResponse(tpl.render({"request": request}))
@@ -65,8 +66,15 @@ def test_one_click_unsubscribe(project):
 def test_template_tag(project):
     from django.test import Client
 
-    html = Client().get("/page").content.decode()
-    assert "data-sp-config=" in html and "Alle akzeptieren" in html
+    client = Client()
+    html = client.get("/page").content.decode()
+    head, _, body = html.partition("</head>")
+    assert "data-sp-config=" in head and "<noscript" not in head
+    assert "<noscript><form" in body and "Alle akzeptieren" in body
+    choice = {"method": "reject_all", "version": project.consent.policy.version}
+    client.post("/privacy/consent", data=json.dumps(choice), content_type="application/json")
+    html = client.get("/page").content.decode()
+    assert "data-sp-config=" in html and "<noscript" not in html  # gone once a choice exists
 
 
 def test_checks_and_commands(project, capsys):

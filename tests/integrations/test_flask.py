@@ -26,7 +26,8 @@ def app(tmp_path):
 
     @app.get("/page")
     def page():
-        return flask.render_template_string("<head>{{ shopprivacy_banner('fr') }}</head>")
+        return flask.render_template_string("<head>{{ shopprivacy_banner('fr') }}</head>"
+                                            "<body>{{ shopprivacy_noscript('fr') }}</body>")
 
     return app
 
@@ -64,7 +65,9 @@ def test_consent_state_on_g_and_banner_global(app):
     assert client.get("/analytics-allowed").json == {"analytics": True}
     assert client.get("/analytics-allowed", headers={"Sec-GPC": "1"}).json == {"analytics": True}
     html = client.get("/page").get_data(as_text=True)
-    assert "data-sp-config=" in html and "Tout accepter" in html and "&lt;link" not in html
+    assert "data-sp-config=" in html and "&lt;link" not in html and "<noscript" not in html  # a choice exists
+    head, _, body = app.test_client().get("/page").get_data(as_text=True).partition("</head>")
+    assert "<noscript" not in head and "<noscript><form" in body and "Tout accepter" in body
 
 
 def test_cli_forwards_with_the_apps_config(app):

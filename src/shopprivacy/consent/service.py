@@ -25,6 +25,7 @@ from ..store import AuditLog, Store, utcnow
 from ..urls import MAX_URL_CHARS, http_url
 from . import assets
 from .policy import Policy
+from .regions import normalize_region
 from .settings import ConsentSettings
 from .state import GPC_DENIES, NO_CONSENT, ConsentState
 from .tables import consent_records
@@ -243,7 +244,9 @@ class Consent:
                 "embed", "embed_load")
         return {"version": self.policy.version, "cookie": self.settings.cookie_name, "endpoint": f"{base}/consent",
                 "categories": cats, "cookies": cookies, "gcm": self.settings.consent_mode,
-                "regions": self.settings.consent_mode_regions, "lang": locale, "dir": direction(locale),
+                "regions": self.settings.consent_mode_regions,
+                "saleRegions": self.settings.consent_mode_sale_of_data_regions, "lang": locale,
+                "dir": direction(locale),
                 "policyUrl": self.settings.policy_url, "t": {k: t[k] for k in keys}}
 
     def locale_for(self, requested: str | None, accept_language: str | None = None) -> str:
@@ -260,23 +263,45 @@ class Consent:
         base = self.public_base_url + self.settings.path_prefix.rstrip("/")
         return f"{base}/consent/{name}?v={assets.version()}"
 
-    def banner_html(self, locale: str | None = None, nonce: str | None = None) -> str:
-        """The tags for a page: stylesheet, the banner script (put it in ``<head>`` before any tag, so the
-        Consent Mode default runs first) and a ``<noscript>`` form for visitors without JavaScript.
+    def banner_html(self, locale: str | None = None, nonce: str | None = None, *, region: str | None = None) -> str:
+        """The tags for the page's ``<head>``: stylesheet and the banner script (before any other tag, so the
+        Consent Mode default runs first). The no-script form goes in the body: :meth:`noscript_html`.
 
-        ``locale`` is the page's language (a tag or an ``Accept-Language`` value). The HTML depends only on
-        it, never on the visitor's choice, so pages stay cacheable.
+        ``locale`` is the page's language (a tag or an ``Accept-Language`` value). ``region`` is the visitor's
+        ISO 3166 code when the page knows it (e.g. from a CDN's country header); it only decides where
+        ``sale_of_data`` narrows Consent Mode (``consent_mode_sale_of_data_regions``), and a page that passes it
+        varies by region. Otherwise the HTML depends only on the language, never on the visitor's choice.
         """
         lang = self.locale_for(locale, accept_language=locale)
         cfg = json.dumps(self.config(lang), separators=(",", ":"), ensure_ascii=False)
-        base = self.public_base_url + self.settings.path_prefix.rstrip("/")
         n = f' nonce="{escape(nonce)}"' if nonce else ""
-        t = catalog(LOCALES, lang)
+        r = f' data-sp-region="{code}"' if (code := self._region(region)) else ""
         return (f'<link rel="stylesheet" href="{self.asset_url("consent.css")}"{n}>'
-                f'<script src="{self.asset_url("consent.js")}" data-sp-config="{escape(cfg)}"{n}></script>'
-                f'<noscript><form class="sp-cc-noscript" method="post" action="{base}/consent" lang="{lang}" '
-                f'dir="{direction(lang)}"><p>{escape(t["text"])}</p>'
-                f'<input type="hidden" name="version" value="{self.policy.version}">'
-                f'<button name="method" value="accept_all">{escape(t["accept"])}</button> '
-                f'<button name="method" value="reject_all">{escape(t["reject"])}</button></form></noscript>')
+                f'<script src="{self.asset_url("consent.js")}" data-sp-config="{escape(cfg)}"{r}{n}></script>')
 
+    @staticmethod
+    def _region(region: str | None) -> str | None:
+        """A visitor's region code, or None for anything else (CDNs send placeholders such as ``XX`` or ``T1``)."""
+        try:
+            return normalize_region(region) if region else None
+        except ValueError:
+            return None
+
+    def noscript_html(self, locale: str | None = None, *, state: ConsentState | None = None) -> str:
+        """The form for visitors without JavaScript (*Accept all* / *Reject all*), for the end of ``<body>``
+        (a ``<form>`` is not allowed in ``<head>``). ``""`` once ``state`` (:meth:`state` of the request) holds
+        a choice for the current policy, so the form is gone after the visitor chose."""
+        if state is not None and state.decided:
+            return ""
+        lang = self.locale_for(locale, accept_language=locale)
+        base = self.public_base_url + self.settings.path_prefix.rstrip("/")
+        t = catalog(LOCALES, lang)
+        link = (f'<p><a class="sp-cc-link" href="{escape(self.settings.policy_url)}">{escape(t["policy"])}</a></p>'
+                if self.settings.policy_url else "")
+        return (f'<noscript><form class="sp-cc sp-cc-noscript" method="post" action="{base}/consent" lang="{lang}" '
+                f'dir="{direction(lang)}" aria-labelledby="sp-cc-ns-title">'
+                f'<h2 id="sp-cc-ns-title">{escape(t["title"])}</h2><p>{escape(t["text"])}</p>{link}'
+                f'<input type="hidden" name="version" value="{self.policy.version}"><div class="sp-cc-row">'
+                + "".join(f'<button class="sp-cc-btn sp-cc-{cls}" name="method" value="{method}">{escape(t[cls])}'
+                          "</button>" for cls, method in (("accept", "accept_all"), ("reject", "reject_all")))
+                + "</div></form></noscript>")

@@ -8,12 +8,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ..urls import parse_origin
+from .regions import parse_regions
 
 #: Categories the SDK knows, in display order. ``necessary`` is always on; the rest are off until chosen.
 KNOWN = ("necessary", "preferences", "analytics", "marketing", "sale_of_data")
 OPTIONAL = KNOWN[1:]
 
-#: Google Consent Mode v2 signals granted by each category (``sale_of_data`` denied also denies ad signals).
+#: Google Consent Mode v2 signals the banner sets (``security_storage`` is always granted).
+SIGNALS = ("ad_storage", "analytics_storage", "ad_user_data", "ad_personalization", "functionality_storage",
+           "personalization_storage")
+#: Signals granted by each category: right for EU shops. ``sale_of_data`` grants nothing; denied, it only narrows
+#: marketing's signals for visitors in ``consent_mode_sale_of_data_regions``.
 DEFAULT_CONSENT_MODE: dict[str, list[str]] = {
     "preferences": ["functionality_storage", "personalization_storage"],
     "analytics": ["analytics_storage"],
@@ -48,9 +53,15 @@ class ConsentSettings(BaseModel):
     cookie_name: str = "sp_consent"
     #: Consent is asked again after this many days (CNIL reference 6 months; at most 13 months).
     max_age_days: int = Field(182, ge=1, le=395)
+    #: Consent Mode signals each optional category grants (a signal is granted when any category naming it is).
     consent_mode: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_CONSENT_MODE))
-    #: Regions (ISO 3166 codes) the Consent Mode default applies to; empty means everywhere.
+    #: Regions (ISO 3166-1 alpha-2 or ISO 3166-2 codes, or the preset ``"EEA+UK+CH"``) the Consent Mode default
+    #: applies to; empty means everywhere.
     consent_mode_regions: list[str] = Field(default_factory=list)
+    #: Regions where a visitor who does not grant ``sale_of_data`` gets marketing's signals denied even with
+    #: marketing granted (US state laws' opt-out of sale and sharing). Visitors are placed by the region the page
+    #: passes to the banner; ``"*"`` narrows for every visitor, ``[]`` never.
+    consent_mode_sale_of_data_regions: list[str] = Field(default_factory=lambda: ["US"])
     #: Path of the static assets and the consent endpoint below the public base URL.
     path_prefix: str = "/privacy"
     #: Link to the shop's privacy policy, shown in the banner.
@@ -77,6 +88,27 @@ class ConsentSettings(BaseModel):
             if origin not in out:
                 out.append(origin)
         return out
+
+    @field_validator("consent_mode_regions", mode="before")
+    @classmethod
+    def _regions(cls, value: Any) -> Any:
+        return parse_regions(value)
+
+    @field_validator("consent_mode_sale_of_data_regions", mode="before")
+    @classmethod
+    def _sale_regions(cls, value: Any) -> Any:
+        return parse_regions(value, everywhere=True)
+
+    @field_validator("consent_mode")
+    @classmethod
+    def _consent_mode(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for category, signals in value.items():
+            if category not in OPTIONAL:
+                raise ValueError(f"{category!r} is not an optional category (known: {', '.join(OPTIONAL)})")
+            unknown = [s for s in signals if s not in SIGNALS]
+            if unknown:
+                raise ValueError(f"{unknown[0]!r} is not a Consent Mode signal (known: {', '.join(SIGNALS)})")
+        return value
 
     @field_validator("categories")
     @classmethod

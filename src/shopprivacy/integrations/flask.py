@@ -101,6 +101,7 @@ class ShopPrivacyFlask:
                              view_func=view, methods=list(route.methods))
         app.before_request(self._consent_state)
         app.jinja_env.globals["shopprivacy_banner"] = self._banner
+        app.jinja_env.globals["shopprivacy_noscript"] = self._noscript
         app.cli.add_command(_cli_group(app))
         access_logs.install()
 
@@ -120,6 +121,14 @@ class ShopPrivacyFlask:
         lang = locale or flask.request.headers.get("Accept-Language")
         nonce = flask.g.get("csp_nonce")
         return Markup(sp.consent.banner_html(locale=lang, nonce=nonce))  # noqa: S704 - banner_html escapes all it renders
+
+    def _noscript(self, locale: str | None = None) -> Markup:
+        """``{{ shopprivacy_noscript() }}`` at the end of ``<body>``: the form for visitors without JavaScript,
+        until they chose."""
+        sp = self.sp()
+        lang = locale or flask.request.headers.get("Accept-Language")
+        state = flask.g.get("shopprivacy_consent")
+        return Markup(sp.consent.noscript_html(lang, state=state))  # noqa: S704 - noscript_html escapes all it renders
 
 
 def _cli_group(app: flask.Flask) -> click.Command:

@@ -82,11 +82,13 @@ class RightsPages(LocalizedPages):
     def _portal_body(self, req: Request, t: dict[str, str]) -> str:
         path = escape(req.path)
 
-        def field(name: str, label: str, kind: str = "text", required: bool = False) -> str:
+        def field(action: str, name: str, label: str, kind: str = "text", required: bool = False) -> str:
+            # one id per form and field: four forms ask for the e-mail address, each label names its own input
             req_attr = " required" if required else ""
             auto = ' autocomplete="email"' if kind == "email" else ""
-            return (f'<label for="sp-{name}-{label[:3]}">{escape(label)}</label>'
-                    f'<input id="sp-{name}-{label[:3]}" name="{name}" type="{kind}" maxlength="320"{auto}{req_attr}>')
+            ident = f"sp-{action}-{name}".replace("_", "-")
+            return (f'<label for="{ident}">{escape(label)}</label>'
+                    f'<input id="{ident}" name="{name}" type="{kind}" maxlength="320"{auto}{req_attr}>')
 
         def form(action: str, legend: str, button: str, inner: str, note: str = "") -> str:
             extra = f"<p>{escape(note)}</p>" if note else ""
@@ -94,14 +96,18 @@ class RightsPages(LocalizedPages):
                     f'<input type="hidden" name="action" value="{action}">{inner}'
                     f'<button type="submit">{escape(button)}</button></fieldset></form>')
 
-        email = field("email", t["email_label"], "email", True)
+        def email(action: str) -> str:
+            return field(action, "email", t["email_label"], "email", True)
+
         return (f"<p>{escape(t['portal_intro'])}</p>"
-                + form("export", t["export_legend"], t["export_button"], email)
-                + form("erase", t["erase_legend"], t["erase_button"], email, t["erase_warning"])
+                + form("export", t["export_legend"], t["export_button"], email("export"))
+                + form("erase", t["erase_legend"], t["erase_button"], email("erase"), t["erase_warning"])
                 + form("rectify", t["rectify_legend"], t["rectify_button"],
-                       email + field("new_email", t["new_email_label"], "email")
-                       + field("first_name", t["first_name_label"]) + field("last_name", t["last_name_label"]))
-                + form("preferences", t["preferences_legend"], t["preferences_button"], email, t["preferences_text"])
+                       email("rectify") + field("rectify", "new_email", t["new_email_label"], "email")
+                       + field("rectify", "first_name", t["first_name_label"])
+                       + field("rectify", "last_name", t["last_name_label"]))
+                + form("preferences", t["preferences_legend"], t["preferences_button"], email("preferences"),
+                       t["preferences_text"])
                 + f'<section><h2>{escape(t["cookies_legend"])}</h2>'
                   f'<button type="button" class="secondary" data-sp-consent-open>{escape(t["cookies_button"])}'
                   "</button></section>")
@@ -110,8 +116,9 @@ class RightsPages(LocalizedPages):
         lang = self._locale(req)
         t = catalog(PACKAGE, lang)
         banner = self.consent.banner_html(locale=lang, nonce=req.header("x-csp-nonce"))
+        noscript = self.consent.noscript_html(lang, state=self.consent.state(req.cookies, req.headers))
         if req.method == "GET":
-            return self._page(req, "portal_title", self._portal_body(req, t), head=banner)
+            return self._page(req, "portal_title", self._portal_body(req, t), head=banner, body_end=noscript)
         if not same_origin(req, self.public_base_url):
             return self._page(req, "form_refused_title", f"<p>{escape(t['forbidden'])}</p>", status=403)
         form = req.form()
@@ -137,7 +144,7 @@ class RightsPages(LocalizedPages):
             log.info("portal request refused: %s", type(exc).__name__)
             body = (f'<p class="error" role="alert">{escape(t["invalid_input"].format(detail=str(exc)[:200]))}</p>'
                     + self._portal_body(req, t))
-            return self._page(req, "portal_title", body, status=400, head=banner)
+            return self._page(req, "portal_title", body, status=400, head=banner, body_end=noscript)
         hours = str(self.rights.settings.verify_max_age_hours)
         return self._page(req, "sent_title", f"<p>{escape(t['sent'].format(hours=hours))}</p>")
 

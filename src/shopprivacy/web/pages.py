@@ -21,9 +21,9 @@ _STYLE = (
 
 
 def page(*, title: str, body_html: str, locale: str, nonce: str | None = None, status_text: str = "",
-         head_html: str = "") -> str:
-    """A complete HTML document. ``body_html`` and ``head_html`` must already be escaped; ``title`` is escaped
-    here.
+         head_html: str = "", body_end_html: str = "") -> str:
+    """A complete HTML document. ``body_html``, ``head_html`` and ``body_end_html`` (after ``<main>``, e.g. the
+    consent banner's no-script form) must already be escaped; ``title`` is escaped here.
 
     The style element carries the CSP ``nonce`` when one is given, so pages work under
     ``style-src 'nonce-...'``.
@@ -35,7 +35,7 @@ def page(*, title: str, body_html: str, locale: str, nonce: str | None = None, s
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         '<meta name="robots" content="noindex">'
         f"<title>{escape(title)}</title><style{nonce_attr}>{_STYLE}</style>{head_html}</head>"
-        f"<body><main><h1>{escape(title)}</h1>{status}{body_html}</main></body></html>"
+        f"<body><main><h1>{escape(title)}</h1>{status}{body_html}</main>{body_end_html}</body></html>"
     )
 
 
@@ -58,8 +58,9 @@ class LocalizedPages:
         return catalog(self.package, self._locale(req))
 
     def _page(self, req: Request, title_key: str, body: str, *, status: int = 200, note: str = "",
-              head: str = "") -> Response:
+              head: str = "", body_end: str = "") -> Response:
         lang = self._locale(req)
         return Response.html(page(title=catalog(self.package, lang)[title_key], body_html=body, locale=lang,
-                                  nonce=req.header("x-csp-nonce"), status_text=note, head_html=head),
+                                  nonce=req.header("x-csp-nonce"), status_text=note, head_html=head,
+                                  body_end_html=body_end),
                              status=status)

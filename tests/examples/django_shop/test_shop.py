@@ -234,6 +234,21 @@ def test_the_banner_follows_the_visitors_language_and_the_shops_nonce(client, sp
     config = re.search(r'data-sp-config="([^"]+)"', html).group(1).replace("&quot;", '"')
     assert json.loads(config)["dir"] == "rtl" and json.loads(config)["lang"] == "ar"
     assert '<script type="text/plain" data-consent="analytics"' in html  # inert until granted
+    # the shop's pages are in English whatever the visitor's language; only the banner speaks Arabic
+    assert re.search(r"<html[^>]*>", html).group(0) == '<html lang="en">'
+
+
+def test_the_no_script_form_is_in_the_body_until_a_choice_exists(client, sp):
+    html = client.get("/signup").content.decode()
+    head, _, body = html.partition("</head>")
+    assert "<noscript" not in head and body.count('<noscript><form class="sp-cc sp-cc-noscript"') == 1
+    assert body.index("<noscript") > body.index("</main>")
+    version = re.search(r'name="version" value="([^"]+)"', body).group(1)
+    chosen = client.post("/privacy/consent", urlencode({"method": "reject_all", "version": version}),
+                         content_type="application/x-www-form-urlencoded",
+                         headers={"Origin": BASE, "Referer": BASE + "/signup"})
+    assert chosen.status_code == 303 and chosen["Location"] == BASE + "/signup"
+    assert "<noscript" not in client.get("/signup").content.decode()
 
 
 def test_manage_check_is_clean_and_migrate_upgrades_the_sdk_tables(sp):

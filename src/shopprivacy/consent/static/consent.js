@@ -10,6 +10,7 @@
   var nonce = me.nonce || "", inline = me.getAttribute("data-sp-config");
   var BASE = (me.getAttribute("data-sp-base") || me.src.replace(/\/consent\/consent\.js(\?.*)?$/, "")).replace(/\/+$/, "");
   var GPC = navigator.globalPrivacyControl === true, GPC_CATS = ["marketing", "sale_of_data"];
+  var REGION = (me.getAttribute("data-sp-region") || "").toUpperCase();  // the visitor's, when the page knows it
   var SIGNALS = ["ad_storage", "analytics_storage", "ad_user_data", "ad_personalization",
     "functionality_storage", "personalization_storage"];
   var C = null, T = null, state = null, root = null, opener = null;
@@ -47,7 +48,11 @@
     var upd = {}, k;
     SIGNALS.forEach(function (s) { upd[s] = "denied"; });
     for (k in C.gcm) if (has(g, k)) C.gcm[k].forEach(function (s) { upd[s] = "granted"; });
-    if (!has(g, "sale_of_data") && C.gcm.marketing) C.gcm.marketing.forEach(function (s) { upd[s] = "denied"; });
+    // sale_of_data narrows marketing's signals only where US-style opt-out laws apply (saleRegions)
+    var narrow = (C.saleRegions || []).some(function (r) {
+      return r === "*" || (REGION && (REGION === r || REGION.indexOf(r + "-") === 0));
+    });
+    if (narrow && !has(g, "sale_of_data") && C.gcm.marketing) C.gcm.marketing.forEach(function (s) { upd[s] = "denied"; });
     w.gtag("consent", "update", upd);
   }
   function gate() {
