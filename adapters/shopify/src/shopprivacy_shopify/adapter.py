@@ -18,6 +18,7 @@ from .bulk import BulkQuery
 from .client import AdminClient
 from .customers import CustomerOperations
 from .options import ShopifyOptions
+from .storefront import ShopifyStorefront
 from .subscriptions import SubscriptionOperations
 from .throttle import CostThrottle
 from .webhooks import ShopifyWebhooks
@@ -48,8 +49,9 @@ class ShopifyAdapter(CustomerOperations, SubscriptionOperations):
         return self.client.bytes_received
 
     def attach(self, sp: ShopPrivacy) -> Sequence[Route]:
-        """Register the compliance work on ``sp.outbox`` and return the webhook endpoint."""
-        return ShopifyWebhooks(sp, self.options).attach()
+        """Register the compliance work on ``sp.outbox`` and return the webhook endpoint and the app proxy's
+        storefront routes."""
+        return [*ShopifyWebhooks(sp, self.options).attach(), *ShopifyStorefront(sp, self.options).routes()]
 
     def close(self) -> None:
         self.client.close()
