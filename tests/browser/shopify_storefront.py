@@ -95,7 +95,8 @@ class ShopifyStorefront(Storefront):
         head = render_block("consent_banner.liquid", lang)
         body = render_block("privacy_choices.liquid", lang)
         return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Storefront</title>'
-                f'{head}<link rel="stylesheet" href="/style.css"><script src="/shopify-fake.js"></script></head>'
+                f'{head}<link rel="stylesheet" href="/style.css"><link rel="stylesheet" href="/ext/privacy-choices.css">'
+                '<script src="/shopify-fake.js"></script></head>'
                 '<body><header>Green Grocer</header><main><h1>Seasonal boxes</h1>'
                 '<script type="text/plain" data-consent="analytics" data-src="/track/analytics.js"></script>'
                 '<script type="text/plain" data-consent="marketing" data-src="/track/marketing.js"></script>'
@@ -116,6 +117,9 @@ class ShopifyStorefront(Storefront):
         return super().forward(environ, start_response)
 
     def __call__(self, environ, start_response):  # type: ignore[no-untyped-def]
+        if environ["PATH_INFO"] == "/ext/privacy-choices.css":  # Shopify serves the blocks' schema stylesheets
+            start_response("200 OK", [("Content-Type", "text/css")])
+            return [(EXT / "assets" / "privacy-choices.css").read_bytes()]
         if environ["PATH_INFO"] == "/shopify-fake.js":
             start_response("200 OK", [("Content-Type", "text/javascript"), ("Cache-Control", "no-store")])
             return [FAKE_SHOPIFY.encode()]
