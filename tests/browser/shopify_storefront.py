@@ -95,7 +95,8 @@ class ShopifyStorefront(Storefront):
         head = render_block("consent_banner.liquid", lang)
         body = render_block("privacy_choices.liquid", lang)
         return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Storefront</title>'
-                f'{head}<link rel="stylesheet" href="/style.css"><link rel="stylesheet" href="/ext/privacy-choices.css">'
+                f'{head}<link rel="stylesheet" href="/style.css">'
+                '<link rel="stylesheet" href="/ext/privacy-choices.css">'
                 '<script src="/shopify-fake.js"></script></head>'
                 '<body><header>Green Grocer</header><main><h1>Seasonal boxes</h1>'
                 '<script type="text/plain" data-consent="analytics" data-src="/track/analytics.js"></script>'

@@ -20,7 +20,7 @@ from .shopify_storefront import ShopifyStorefront
 pytest.importorskip("liquid", reason="the storefront stand-in renders the theme extension with python-liquid")
 pytest.importorskip("shopprivacy_shopify", reason="the Shopify adapter serves the app proxy routes")
 
-from shopprivacy_shopify.customers import customer_gid  # noqa: E402
+from shopprivacy_shopify.customers import customer_gid
 
 REPO = Path(__file__).resolve().parents[2]
 SHOP = "green-grocer.myshopify.com"

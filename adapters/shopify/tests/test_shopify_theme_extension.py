@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import pytest
+import tomllib
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st

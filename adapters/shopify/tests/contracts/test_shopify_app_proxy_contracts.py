@@ -6,6 +6,7 @@ refuses (one node run per batch)."""
 from __future__ import annotations
 
 import time
+
 import pytest
 from shopify_npm import npm_root, run_node_proxy_validator
 
