@@ -216,3 +216,25 @@ def test_the_proxy_url_quotes_what_it_signs():
     query = sign_query(KEY, [("q", "a b&c"), ("shop", SHOP), ("timestamp", "1")])
     assert query.startswith("q=" + quote("a b&c", safe="") + "&")
     assert query_params(query)["q"] == ["a b&c"]
+
+
+def test_through_flask_every_value_of_a_repeated_parameter_is_signed(tmp_path):
+    """The Flask integration hands the raw query on (``Request.query_string``): a repeated parameter, which
+    ``Request.query`` holds once, verifies as Shopify signed it."""
+    flask = pytest.importorskip("flask")
+    from shopify_fakes import OPTIONS
+
+    from shopprivacy import Keyset
+    from shopprivacy.integrations.flask import ShopPrivacyFlask
+
+    app = flask.Flask(__name__)
+    app.config.update(SHOPPRIVACY_DATABASE_URL=f"sqlite:///{tmp_path}/sp.db",
+                      SHOPPRIVACY_KEYSET=Keyset.generate().to_json(), SHOPPRIVACY_PUBLIC_BASE_URL="http://localhost",
+                      SHOPPRIVACY_PLATFORM="shopify", SHOPPRIVACY_PLATFORM_OPTIONS=OPTIONS)
+    ShopPrivacyFlask(app)
+    ShopPrivacyFlask.sp(app).store.upgrade()
+    query = shopify_query(extra=[("locale", "fr"), ("tag", "a b"), ("tag", "c")])
+    client = app.test_client()
+    ok = client.get(f"{BASE}/consent/config?{query}")
+    assert ok.status_code == 200 and ok.get_json()["lang"] == "fr"
+    assert client.get(f"{BASE}/consent/config?{query.replace('tag=c', 'tag=d')}").status_code == 401
