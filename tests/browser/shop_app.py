@@ -67,7 +67,8 @@ class ShopApp:
         cookies = dict(c.strip().split("=", 1) for c in environ.get("HTTP_COOKIE", "").split(";") if "=" in c)
         query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
         req = Request(environ["REQUEST_METHOD"], path, query=query, headers=headers, cookies=cookies,
-                      body=environ["wsgi.input"].read(length) if length else b"", remote_addr=environ["REMOTE_ADDR"])
+                      body=environ["wsgi.input"].read(length) if length else b"", remote_addr=environ["REMOTE_ADDR"],
+                      query_string=environ.get("QUERY_STRING", ""))
         if path.startswith("/track/"):
             self.hits[path] += 1
             kind = "text/html" if path.endswith(".html") else "text/javascript"

@@ -47,11 +47,12 @@ class ConsentPages:
     def _same_origin(self, req: Request) -> bool:
         return same_origin(req, self.consent.public_base_url)
 
-    def record(self, req: Request) -> Response:
+    def record(self, req: Request, *, subject: str | None = None) -> Response:
         """Record a choice. JSON bodies come from the banner: from the backend's own pages, or from a listed
         storefront origin (CORS; the body then carries the visitor's signed cookie, as the browser sends none
         across origins). Any other origin gets 403. The no-script form must come from the shop's own pages,
-        except a rejection."""
+        except a rejection. ``subject``: a customer a platform vouched for (a platform adapter's route passes
+        it after verifying the platform's signature), kept with the proof row."""
         cors = self._beacon_cors
         if req.method == "OPTIONS":
             return cors.preflight(req)
@@ -81,7 +82,8 @@ class ConsentPages:
             choice = Choice(granted=choice.granted, method=choice.method, gpc=choice.gpc, override=choice.override,
                             page_url=req.header("referer"))
         choice = consent.following(choice, current)
-        consent_id, value = consent.record_signed(choice, ip=req.remote_addr, user_agent=req.header("user-agent"))
+        consent_id, value = consent.record_signed(choice, ip=req.remote_addr, user_agent=req.header("user-agent"),
+                                                  subject=subject)
         if form:  # back to the page the form was on, only when it is one of the shop's own
             resp = Response.redirect(same_origin_url(req.header("referer"), consent.public_base_url) or "/")
         else:

@@ -37,6 +37,7 @@ LOCALES = "shopprivacy.consent.static"
 #: Most request cookies :meth:`Consent.expire_headers` looks at.
 MAX_COOKIES = 200
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
+_SUBJECT = re.compile(r"[A-Za-z0-9_.:-]{1,90}")
 
 
 @dataclass(frozen=True)
@@ -170,10 +171,16 @@ class Consent:
         consent_id, value = self.record_signed(choice, ip=ip, user_agent=user_agent)
         return consent_id, self.set_cookie_header(value)
 
-    def record_signed(self, choice: Choice, *, ip: str | None = None,
-                      user_agent: str | None = None) -> tuple[str, str]:
+    def record_signed(self, choice: Choice, *, ip: str | None = None, user_agent: str | None = None,
+                      subject: str | None = None) -> tuple[str, str]:
         """Append the proof row (audited) and return ``(consent_id, signed cookie value)``: for a banner on
-        another origin, which writes the cookie itself (for ``cookie_max_age`` seconds)."""
+        another origin, which writes the cookie itself (for ``cookie_max_age`` seconds).
+
+        ``subject`` is the keyed pseudonym of a customer a platform vouched for (a signed Shopify app proxy
+        request names the logged-in customer): the row then holds for that customer too
+        (:meth:`customer_history`), not only for the browser's consent id."""
+        if subject is not None and not (isinstance(subject, str) and _SUBJECT.fullmatch(subject)):
+            raise InvalidInput("subject must be a keyed pseudonym")
         consent_id = choice.consent_id or "c_" + secrets.token_hex(10)
         denied = sorted(set(self.policy.optional) - choice.granted)
         ring, now = self.keyring, self.clock()
@@ -182,10 +189,12 @@ class Consent:
                 consent_id=consent_id, policy_version=self.policy.version, granted=sorted(choice.granted),
                 denied=denied, method=choice.method, gpc=choice.gpc, page_url=self._clean_url(choice.page_url),
                 ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
-                ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now))
+                ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now,
+                subject=subject))
             self.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
                                  meta={"method": choice.method, "policy": self.policy.version,
-                                       "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc})
+                                       "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc,
+                                       **({"customer": subject} if subject else {})})
         return consent_id, self.cookie_value(consent_id, choice.granted, choice.override)
 
     def following(self, choice: Choice, current: ConsentState) -> Choice:
@@ -219,14 +228,24 @@ class Consent:
 
     def export(self, consent_id: str) -> list[dict[str, Any]]:
         """Every recorded choice of one consent id, oldest first (proof under GDPR Art. 7(1))."""
-        with self.store.begin(write=False) as conn:
-            rows = conn.execute(select(consent_records).where(consent_records.c.consent_id == consent_id)
-                                .order_by(consent_records.c.at, consent_records.c.id)).all()
+        rows = self._rows(consent_records.c.consent_id == consent_id)
         if not rows:
             raise NotFoundError("no consent is recorded under this id")
+        return rows
+
+    def customer_history(self, subject: str) -> list[dict[str, Any]]:
+        """Every choice recorded for one known customer (``subject``, the pseudonym passed to
+        :meth:`record_signed`), from any browser, oldest first; empty when there is none."""
+        return self._rows(consent_records.c.subject == subject)
+
+    def _rows(self, where: Any) -> list[dict[str, Any]]:
+        with self.store.begin(write=False) as conn:
+            rows = conn.execute(select(consent_records).where(where)
+                                .order_by(consent_records.c.at, consent_records.c.id)).all()
         return [{"consent_id": r.consent_id, "at": r.at.isoformat(), "policy_version": r.policy_version,
                  "granted": list(r.granted), "denied": list(r.denied), "method": r.method, "gpc": r.gpc,
-                 "page_url": r.page_url, "ip_hash": r.ip_hash, "user_agent_hash": r.ua_hash} for r in rows]
+                 "page_url": r.page_url, "ip_hash": r.ip_hash, "user_agent_hash": r.ua_hash,
+                 **({"customer": r.subject} if r.subject else {})} for r in rows]
 
     # -- rendering ---------------------------------------------------------------------------------------
     def config(self, locale: str) -> dict[str, Any]:

@@ -21,5 +21,8 @@ consent_records = Table(
     Column("ip_hash", String(90), nullable=True),
     Column("ua_hash", String(90), nullable=True),
     Column("at", UTCDateTime, nullable=False),
+    # keyed pseudonym of a known customer who made the choice (a platform vouched for them), else NULL
+    Column("subject", String(90), nullable=True),
     Index("ix_sp_consent_records_consent_id", "consent_id"),
+    Index("ix_sp_consent_records_subject", "subject"),
 )

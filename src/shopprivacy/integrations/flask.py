@@ -49,6 +49,7 @@ def to_request(req: flask.Request) -> Request:
         cookies={k: v for k, v in req.cookies.items()},
         body=req.get_data(cache=True),
         remote_addr=req.remote_addr,
+        query_string=req.query_string.decode("latin-1"),
     )
 
 

@@ -99,7 +99,10 @@ def _refuse_constant(name: str) -> Any:
 
 @dataclass(frozen=True)
 class Request:
-    """An HTTP request. Header names are matched case-insensitively; ``body`` is the raw bytes."""
+    """An HTTP request. Header names are matched case-insensitively; ``body`` is the raw bytes.
+
+    ``query`` holds one value per name; ``query_string`` is the query as received (undecoded, without ``?``),
+    for a check that needs every value, such as a platform's signature over its parameters."""
 
     method: str
     path: str
@@ -108,6 +111,7 @@ class Request:
     cookies: Mapping[str, str] = field(default_factory=dict)
     body: bytes = b""
     remote_addr: str | None = None
+    query_string: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "method", self.method.upper())

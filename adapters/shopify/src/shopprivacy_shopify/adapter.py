@@ -19,6 +19,7 @@ from .client import AdminClient
 from .customers import CustomerOperations
 from .options import ShopifyOptions
 from .probe import Level, probe
+from .storefront import ShopifyStorefront
 from .subscriptions import SubscriptionOperations
 from .throttle import CostThrottle
 from .webhooks import ShopifyWebhooks
@@ -55,8 +56,9 @@ class ShopifyAdapter(CustomerOperations, SubscriptionOperations):
         yield from probe(self.options, session=self._probe_session)
 
     def attach(self, sp: ShopPrivacy) -> Sequence[Route]:
-        """Register the compliance work on ``sp.outbox`` and return the webhook endpoint."""
-        return ShopifyWebhooks(sp, self.options).attach()
+        """Register the compliance work on ``sp.outbox`` and return the webhook endpoint and the app proxy's
+        storefront routes."""
+        return [*ShopifyWebhooks(sp, self.options).attach(), *ShopifyStorefront(sp, self.options).routes()]
 
     def close(self) -> None:
         self.client.close()

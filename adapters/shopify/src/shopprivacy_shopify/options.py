@@ -2,7 +2,7 @@
 
 Option names (``SHOPPRIVACY_PLATFORM_OPTIONS`` keys): ``shop`` (``name.myshopify.com`` or ``name``),
 ``access_token``, ``api_version``, ``client_secret`` (the app's secret that signs webhooks), and optionally
-``page_size``, ``bulk_threshold``, ``timeout``, ``max_wait``, ``webhook_path``.
+``page_size``, ``bulk_threshold``, ``timeout``, ``max_wait``, ``webhook_path``, ``proxy_path``, ``proxy_max_age``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,11 @@ class ShopifyOptions(BaseModel):
     #: retryable error carrying ``retry_after``, so the outbox reschedules instead of a delivery sleeping.
     max_wait: float = Field(30.0, ge=0, le=600)
     webhook_path: str = Field("/webhooks/shopify", pattern=r"^/[A-Za-z0-9/_-]{1,100}$")
+    #: The app proxy's routes below the integration prefix: the app's proxy URL is the backend's
+    #: ``{public base URL}{prefix}{proxy_path}`` (see the README, "Storefront").
+    proxy_path: str = Field("/shopify/proxy", pattern=r"^/[A-Za-z0-9/_-]{1,100}$")
+    #: Seconds a signed app proxy request stays acceptable either side of now (Shopify's library allows 90).
+    proxy_max_age: int = Field(90, ge=5, le=600)
 
     @field_validator("shop")
     @classmethod

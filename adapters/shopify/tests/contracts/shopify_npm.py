@@ -19,6 +19,7 @@ import pytest
 
 ENV = "SHOPPRIVACY_TEST_SHOPIFY_NPM"
 SIGNER = Path(__file__).with_name("shopify_webhooks.cjs")
+PROXY_VALIDATOR = Path(__file__).with_name("shopify_app_proxy.cjs")
 
 
 def npm_root() -> Path:
@@ -61,4 +62,16 @@ def run_node_signer(root: Path, secret: str, cases: list[dict[str, Any]]) -> lis
         raise AssertionError(f"the node signer failed: {done.stderr.decode(errors='replace')[-2000:]}")
     results: list[dict[str, Any]] = json.loads(done.stdout)
     assert len(results) == len(cases)
+    return results
+
+
+def run_node_proxy_validator(root: Path, secret: str, queries: list[str]) -> list[dict[str, Any]]:
+    """``@shopify/shopify-api``'s app proxy verdict on each query string, in one node process (see the script)."""
+    payload = json.dumps({"modules": str(node_modules(root)), "secret": secret, "queries": queries})
+    done = subprocess.run(["node", str(PROXY_VALIDATOR)], input=payload.encode(), capture_output=True, timeout=120,
+                          check=False)
+    if done.returncode != 0:
+        raise AssertionError(f"the node validator failed: {done.stderr.decode(errors='replace')[-2000:]}")
+    results: list[dict[str, Any]] = json.loads(done.stdout)
+    assert len(results) == len(queries)
     return results

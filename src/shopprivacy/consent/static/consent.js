@@ -114,12 +114,27 @@
       });
     });
   }
+  // Shopify's Customer Privacy API: its pixels and apps follow the same choice. Its current state is read
+  // first ("yes" / "no" / "" per category) and set only where it differs from the visitor's choice.
+  var SHOPIFY_CATS = ["analytics", "marketing", "preferences", "sale_of_data"], shopifyAsked = false;
+  function shopify(g) {
+    var sp = w.Shopify && w.Shopify.customerPrivacy, want = {}, now = null;
+    if (!sp || typeof sp.setTrackingConsent !== "function") return;
+    try { now = typeof sp.currentVisitorConsent === "function" ? sp.currentVisitorConsent() : null; } catch (e) {}
+    var same = !!now && SHOPIFY_CATS.every(function (c) { return now[c] === (has(g, c) ? "yes" : "no"); });
+    SHOPIFY_CATS.forEach(function (c) { want[c] = has(g, c); });
+    if (!same) sp.setTrackingConsent(want, function () {});
+  }
+  function shopifyLoad() {
+    var s = w.Shopify;
+    if (shopifyAsked || !s || s.customerPrivacy || typeof s.loadFeatures !== "function") return;
+    shopifyAsked = true;
+    s.loadFeatures([{ name: "consent-tracking-api", version: "0.1" }], function (err) {
+      if (!err && state) shopify(effective(state));
+    });
+  }
   function bridges(g) {
-    var sp = w.Shopify && w.Shopify.customerPrivacy;
-    if (sp && sp.setTrackingConsent) {
-      sp.setTrackingConsent({ analytics: has(g, "analytics"), marketing: has(g, "marketing"),
-        preferences: has(g, "preferences"), sale_of_data: has(g, "sale_of_data") }, function () {});
-    }
+    shopify(g);
     if (typeof w.wp_set_consent === "function") {
       w.wp_consent_type = w.wp_consent_type || "optin";
       var map = { preferences: ["preferences"], analytics: ["statistics", "statistics-anonymous"],
@@ -153,8 +168,19 @@
     return fetch(url, { method: "POST", credentials: sameOrigin(url) ? "same-origin" : "omit",
       body: JSON.stringify(data), headers: { "Content-Type": "application/json" } })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (res) { if (res) keep(res.cookie); })
-      .catch(function () {});
+      .then(function (res) { if (res) keep(res.cookie); return res; })
+      .catch(function () { return null; });
+  }
+  // a "do not sell or share" form: the opt-out keeps the visitor's other choices; the page's form is posted as
+  // is (recording a rejection of everything optional) only when the choice could not be recorded
+  function doNotSell(f) {
+    var g = (state ? effective(state) : []).filter(function (c) { return !has(GPC_CATS, c); });
+    save(g, revokes(g) ? "withdraw" : "custom", false).then(function (res) {
+      if (!res) { f.submit(); return; }
+      var note = el("p", { role: "status", "class": "sp-cc-done" }, f.getAttribute("data-sp-done") || "");
+      f.parentNode.replaceChild(note, f);
+    });
+    close(false);
   }
 
   function el(tag, attrs, text) {
@@ -238,15 +264,16 @@
     } else if (state) apply();
     w.shopprivacyConsent = { open: function () { show(true); }, allows: allows,
       granted: function () { return state ? effective(state) : []; } };
-    if (w.Shopify && w.Shopify.loadFeatures && !w.Shopify.customerPrivacy) {
-      w.Shopify.loadFeatures([{ name: "consent-tracking-api", version: "0.1" }], function (err) {
-        if (!err && state) bridges(effective(state));
-      });
-    }
+    shopifyLoad();
     function start() {
+      shopifyLoad();  // Shopify's own scripts may come after the banner's
       d.addEventListener("click", function (e) {
         var t = e.target.closest && e.target.closest("[data-sp-consent-open]");
         if (t) { e.preventDefault(); show(true); }
+      });
+      d.addEventListener("submit", function (e) {
+        var f = e.target;
+        if (f && f.hasAttribute && f.hasAttribute("data-sp-do-not-sell")) { e.preventDefault(); doNotSell(f); }
       });
       gate();
       if (state) showOpener(); else show(false);

@@ -25,6 +25,7 @@ def to_request(req: HttpRequest) -> Request:
         cookies=dict(req.COOKIES),
         body=req.body,
         remote_addr=req.META.get("REMOTE_ADDR"),
+        query_string=str(req.META.get("QUERY_STRING", "")),
     )
 
 
