@@ -9,7 +9,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 from itertools import islice
@@ -172,28 +172,59 @@ class Consent:
                       user_agent: str | None = None) -> tuple[str, str]:
         """Append the proof row (audited) and return ``(consent_id, signed cookie value)``: for a banner on
         another origin, which writes the cookie itself (for ``cookie_max_age`` seconds)."""
+        if choice.gpc and not choice.override and choice.granted & GPC_DENIES:
+            choice = replace(choice, granted=choice.granted - GPC_DENIES)  # the signal wins without an override
+        elif choice.override and not (choice.gpc and choice.granted & GPC_DENIES):
+            choice = replace(choice, override=False)  # nothing was overridden
         consent_id = choice.consent_id or "c_" + secrets.token_hex(10)
         denied = sorted(set(self.policy.optional) - choice.granted)
         ring, now = self.keyring, self.clock()
         with self.store.begin() as conn:
             conn.execute(insert(consent_records).values(
                 consent_id=consent_id, policy_version=self.policy.version, granted=sorted(choice.granted),
-                denied=denied, method=choice.method, gpc=choice.gpc, page_url=self._clean_url(choice.page_url),
+                denied=denied, method=choice.method, gpc=choice.gpc, gpc_override=choice.override,
+                page_url=self._clean_url(choice.page_url),
                 ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
                 ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now))
             self.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
                                  meta={"method": choice.method, "policy": self.policy.version,
-                                       "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc})
+                                       "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc,
+                                       "override": choice.override})
         return consent_id, self.cookie_value(consent_id, choice.granted, choice.override)
 
     def following(self, choice: Choice, current: ConsentState) -> Choice:
         """``choice`` as the next entry of the visitor's history: under their consent id, with the ``Sec-GPC``
-        signal, and as a withdrawal (GDPR Art. 7(3)) when it switches off a category that was in effect."""
+        signal applied (:meth:`under_gpc`), and as a withdrawal (GDPR Art. 7(3)) when it switches off a
+        category that was in effect."""
+        choice = self.under_gpc(choice, current)
         method = choice.method
         if method in ("custom", "reject_all") and current.decided and current.effective - choice.granted:
             method = "withdraw"
-        return Choice(granted=choice.granted, method=method, gpc=choice.gpc or current.gpc,
-                      override=choice.override, page_url=choice.page_url, consent_id=current.consent_id)
+        return Choice(granted=choice.granted, method=method, gpc=choice.gpc, override=choice.override,
+                      page_url=choice.page_url, consent_id=current.consent_id)
+
+    @staticmethod
+    def under_gpc(choice: Choice, current: ConsentState = NO_CONSENT) -> Choice:
+        """``choice`` with Global Privacy Control applied on the server, whatever the client sent.
+
+        The signal is on when the request carries ``Sec-GPC: 1`` (``current.gpc``) or the banner reports it
+        (``gpc: true``); ``gpc: false`` cannot switch the header off. Under the signal, marketing and sale of
+        data are granted only by an explicit opt-in for those categories: a per-category choice (``custom`` or
+        ``withdraw``, the banner's second layer) that says ``override``. *Accept all* — the no-script form or
+        JSON — never overrides; it keeps only the categories an earlier recorded override granted (the signed
+        cookie's). Anything else has those categories removed. Without the signal ``override`` means nothing
+        and is dropped, so it cannot be given in advance."""
+        gpc = choice.gpc or current.gpc
+        if not gpc:
+            return replace(choice, override=False)
+        asked = choice.granted & GPC_DENIES
+        if choice.override and choice.method in ("custom", "withdraw"):
+            kept = asked
+        elif choice.method == "accept_all" and current.decided and current.gpc_override:
+            kept = asked & current.granted
+        else:
+            kept = frozenset()
+        return replace(choice, granted=(choice.granted - GPC_DENIES) | kept, gpc=True, override=bool(kept))
 
     def expire_headers(self, cookie_names: Iterable[str], granted: frozenset[str]) -> list[str]:
         """``Set-Cookie`` headers deleting the declared cookies of every category not in ``granted`` among
@@ -224,7 +255,8 @@ class Consent:
             raise NotFoundError("no consent is recorded under this id")
         return [{"consent_id": r.consent_id, "at": r.at.isoformat(), "policy_version": r.policy_version,
                  "granted": list(r.granted), "denied": list(r.denied), "method": r.method, "gpc": r.gpc,
-                 "page_url": r.page_url, "ip_hash": r.ip_hash, "user_agent_hash": r.ua_hash} for r in rows]
+                 "gpc_override": r.gpc_override, "page_url": r.page_url, "ip_hash": r.ip_hash,
+                 "user_agent_hash": r.ua_hash} for r in rows]
 
     # -- rendering ---------------------------------------------------------------------------------------
     def config(self, locale: str) -> dict[str, Any]:

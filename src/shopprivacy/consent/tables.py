@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, Table, false
 
 from ..store.schema import metadata
 from ..store.types import UTCDateTime
@@ -17,6 +17,8 @@ consent_records = Table(
     Column("denied", JSON, nullable=False),
     Column("method", String(20), nullable=False),  # accept_all | reject_all | custom | gpc | withdraw
     Column("gpc", Boolean, nullable=False),
+    # marketing / sale of data switched on explicitly under GPC, in a separate per-category step
+    Column("gpc_override", Boolean, nullable=False, default=False, server_default=false()),
     Column("page_url", String(500), nullable=True),  # origin and path only: queries may hold personal data
     Column("ip_hash", String(90), nullable=True),
     Column("ua_hash", String(90), nullable=True),

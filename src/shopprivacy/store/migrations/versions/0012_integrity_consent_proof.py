@@ -1,0 +1,26 @@
+"""Consent proof integrity: the GPC override flag of each cookie-consent choice.
+
+Revision ID: 0012_integrity_consent_proof
+Revises: 0011_breaches_register
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_integrity_consent_proof"
+down_revision = "0011_breaches_register"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    # rows written before could not tell an override apart: none is assumed
+    op.add_column("sp_consent_records",
+                  sa.Column("gpc_override", sa.Boolean, nullable=False, server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("sp_consent_records") as batch:
+        batch.drop_column("gpc_override")
