@@ -162,6 +162,11 @@ class SuppressedRecipient(ShopPrivacyError):
     """A marketing message was about to be built for an address that unsubscribed or was suppressed."""
 
 
+class NotOptedIn(SuppressedRecipient):
+    """A marketing message was about to be built for an address with no recorded opt-in to its list (a
+    :class:`SuppressedRecipient`, so code that skips suppressed recipients skips these too)."""
+
+
 class RateLimited(ConflictError):
     """Too many requests of this kind for the same address or client; try again later."""
 
@@ -198,6 +203,7 @@ __all__ = [
     "KeysetError",
     "MalformedRequest",
     "NotFoundError",
+    "NotOptedIn",
     "OutcomeUnknown",
     "PermanentFailure",
     "PlatformAuthError",

@@ -132,6 +132,8 @@ def test_localized_pages(esp):
 
 
 def test_guard_and_prepare(esp):
+    for lid in ("newsletter", "offers"):
+        esp.email.record_opt_in("jane@example.com", lid, source="checkout", consent_text_version="v1")
     msg = EmailMessage()
     msg["To"] = "Jane <jane@example.com>"
     msg["Subject"] = "News"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
@@ -22,6 +22,10 @@ from .settings import EmailSettings
 from .subjects import Subjects
 from .suppression import Suppression
 from .tables import pending_opt_ins
+
+OptInLevel = Literal["single_opt_in", "confirmed_opt_in", "unknown"]
+#: Opt-in levels :meth:`OptIn.record` takes (Shopify's ``marketingOptInLevel``, lower case).
+OPT_IN_LEVELS: tuple[str, ...] = ("single_opt_in", "confirmed_opt_in", "unknown")
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
@@ -77,6 +81,40 @@ class OptIn:
             records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opt_in_requested", meta=meta,
                           now=now)
         return self._links.confirm_url(pending_id)
+
+    def record(self, address: str, list_id: str, *, source: str, consent_text_version: str,
+               level: OptInLevel = "single_opt_in", ip: str | None = None, user_agent: str | None = None,
+               customer_ref: str | None = None, propagate: bool = True) -> Change:
+        """Record an opt-in the shop obtained itself — a ticked box at checkout (``single_opt_in``), subscribers
+        with proof kept elsewhere before the SDK (their ``level``) — so the send guard lets marketing on
+        ``list_id`` go to ``address``. Proof (``opt_in_recorded``: list, text version, source, hashed IP and
+        UA), audit entry and, with ``propagate``, the platform update are written together.
+
+        An address that unsubscribed from the list (or from all lists) stays suppressed: ``changed`` is False
+        and nothing is written; coming back takes a double opt-in (:meth:`request` / :meth:`confirm`)."""
+        self._settings.mailing_list(list_id)
+        if not consent_text_version or len(consent_text_version) > 120 or not source or len(source) > 120:
+            raise InvalidInput("source and consent_text_version are required (at most 120 characters)")
+        if level not in OPT_IN_LEVELS:
+            raise InvalidInput(f"level must be one of {', '.join(OPT_IN_LEVELS)}")
+        now = self._clock()
+        meta = self._subjects.meta(source=source, ip=ip, user_agent=user_agent, text_version=consent_text_version)
+        with self._store.begin() as conn:
+            subject, bidx = self._subjects.register(conn, address, customer_ref=customer_ref)
+            if records.is_suppressed(conn, bidx, list_id):
+                return Change(subject, list_id, False)
+            current = records.states(conn, subject).get(list_id)
+            if current is not None and current.state != "unsubscribed":
+                return Change(subject, list_id, False)  # subscribed or paused already: keep its proof and pause
+            records.set_state(conn, subject=subject, list_id=list_id, state="subscribed", level=level, now=now)
+            records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opt_in_recorded", meta=meta,
+                          now=now)
+            self._audit.append(conn, actor=source, action="email.opt_in_recorded", subject=subject,
+                               fields=["email"], meta={"list": list_id, "level": level,
+                                                       "text_version": consent_text_version})
+            if propagate:
+                self._propagation.enqueue(conn, subject, list_id, subscribed=True, level=level, now=now)
+        return Change(subject, list_id, True)
 
     def _expiry(self, now: datetime) -> datetime:
         return now + timedelta(hours=self._settings.confirm_max_age_hours)

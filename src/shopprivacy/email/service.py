@@ -19,7 +19,7 @@ from ..keys import Keyring
 from ..platforms import PlatformAdapter
 from .links import Links
 from .mailer import LINK_TOPIC, LinkMail, LinkMailer, Sender
-from .opt_in import OptIn
+from .opt_in import OptIn, OptInLevel
 from .preferences import Preferences
 from .propagation import TOPIC, Propagation
 from .records import Change, Meta
@@ -108,8 +108,8 @@ class Email:
 
     # -- sending --------------------------------------------------------------------------------------------
     def guard(self, address: str, list_id: str) -> None:
-        """Raise SuppressedRecipient unless a marketing mail to ``address`` on ``list_id`` may be sent.
-        Transactional lists are never blocked."""
+        """Raise SuppressedRecipient unless a marketing mail to ``address`` on ``list_id`` may be sent: NotOptedIn
+        (a subclass) when no opt-in to the list is recorded. Transactional lists are never blocked."""
         self._sending.guard(address, list_id)
 
     def unsubscribe_url(self, address: str, list_id: str, *, customer_ref: str | None = None) -> str:
@@ -139,6 +139,15 @@ class Email:
     def confirm_opt_in(self, token: str, *, ip: str | None = None, user_agent: str | None = None) -> Change:
         """Confirm a pending opt-in: proof (time, list, text version, source, hashed IP and UA), audited."""
         return self.opt_in.confirm(token, ip=ip, user_agent=user_agent)
+
+    def record_opt_in(self, address: str, list_id: str, *, source: str, consent_text_version: str,
+                      level: OptInLevel = "single_opt_in", ip: str | None = None, user_agent: str | None = None,
+                      customer_ref: str | None = None, propagate: bool = True) -> Change:
+        """Record an opt-in obtained without the SDK's double opt-in (a checkout box, earlier subscribers), with
+        proof and audit entry, so :meth:`guard` lets marketing go; an unsubscribed address stays suppressed."""
+        return self.opt_in.record(address, list_id, source=source, consent_text_version=consent_text_version,
+                                  level=level, ip=ip, user_agent=user_agent, customer_ref=customer_ref,
+                                  propagate=propagate)
 
     def set_sender(self, sender: Sender | None) -> None:
         """The function that mails :class:`LinkMail` values (fresh links asked for on expired-link pages)."""
