@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from ..errors import InvalidInput, NotFoundError
 from ..i18n import available_locales, catalog, direction, negotiate
 from ..keys import Keyring
-from ..store import AuditLog, Store, utcnow
+from ..store import AuditLog, Store, proof, utcnow
 from ..urls import MAX_URL_CHARS, http_url
 from .policy import Policy
 from .settings import ConsentSettings
@@ -180,12 +180,14 @@ class Consent:
         denied = sorted(set(self.policy.optional) - choice.granted)
         ring, now = self.keyring, self.clock()
         with self.store.begin() as conn:
-            conn.execute(insert(consent_records).values(
+            result = conn.execute(insert(consent_records).values(
                 consent_id=consent_id, policy_version=self.policy.version, granted=sorted(choice.granted),
                 denied=denied, method=choice.method, gpc=choice.gpc, gpc_override=choice.override,
                 page_url=self._clean_url(choice.page_url),
                 ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
                 ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now))
+            proof.cover(conn, self.audit, consent_records, result.inserted_primary_key[0], actor="visitor",
+                        subject=consent_id)
             self.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
                                  meta={"method": choice.method, "policy": self.policy.version,
                                        "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, String, Table, false
 
+from ..store import proof
 from ..store.schema import metadata
 from ..store.types import UTCDateTime
 
-consent_records = Table(
+consent_records = proof.register(Table(
     "sp_consent_records",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -24,4 +25,4 @@ consent_records = Table(
     Column("ua_hash", String(90), nullable=True),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_sp_consent_records_consent_id", "consent_id"),
-)
+))

@@ -79,7 +79,7 @@ class OptIn:
                 pending_id = row.id
                 self._count_send(conn, row, now, text_version=consent_text_version, source=source)
             records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opt_in_requested", meta=meta,
-                          now=now)
+                          now=now, audit=self._audit)
         return self._links.confirm_url(pending_id)
 
     def record(self, address: str, list_id: str, *, source: str, consent_text_version: str,
@@ -108,7 +108,7 @@ class OptIn:
                 return Change(subject, list_id, False)  # subscribed or paused already: keep its proof and pause
             records.set_state(conn, subject=subject, list_id=list_id, state="subscribed", level=level, now=now)
             records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opt_in_recorded", meta=meta,
-                          now=now)
+                          now=now, audit=self._audit)
             self._audit.append(conn, actor=source, action="email.opt_in_recorded", subject=subject,
                                fields=["email"], meta={"list": list_id, "level": level,
                                                        "text_version": consent_text_version})
@@ -197,7 +197,7 @@ class OptIn:
             send = self._count_send(conn, row, now)
             meta = self._subjects.meta(source=row.source, ip=ip, user_agent=user_agent, text_version=row.text_version)
             records.prove(conn, subject=row.subject, bidx=row.address_bidx, list_id=row.list_id,
-                          action="opt_in_resent", meta=meta, now=now)
+                          action="opt_in_resent", meta=meta, now=now, audit=self._audit)
             self._mailer.queue(conn, "confirm", row.subject, locale=locale, pending=row.id, list_id=row.list_id,
                              key=f"{LINK_TOPIC}:confirm:{send}")
         return Change(row.subject, row.list_id, True)
@@ -221,7 +221,7 @@ class OptIn:
             self._suppression.lift(conn, row.address_bidx, row.list_id, now)
             meta = self._subjects.meta(source=row.source, ip=ip, user_agent=user_agent, text_version=row.text_version)
             records.prove(conn, subject=row.subject, bidx=row.address_bidx, list_id=row.list_id,
-                          action="opt_in_confirmed", meta=meta, now=now)
+                          action="opt_in_confirmed", meta=meta, now=now, audit=self._audit)
             self._audit.append(conn, actor="subscriber", action="email.opt_in_confirmed", subject=row.subject,
                                  fields=["email"], meta={"list": row.list_id, "text_version": row.text_version})
             self._propagation.enqueue(conn, row.subject, row.list_id, subscribed=True, level="confirmed_opt_in",

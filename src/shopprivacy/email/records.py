@@ -5,14 +5,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from ..store import proof
 from .tables import consent_events, email_subjects, subscriptions, suppressions
+
+if TYPE_CHECKING:
+    from ..store.audit import AuditLog
 
 
 @dataclass(frozen=True)
@@ -153,10 +157,13 @@ _INSERT_EVENT = insert(consent_events)
 
 
 def prove(conn: Connection, *, subject: str, bidx: str, list_id: str, action: str, meta: Meta,
-          now: datetime) -> None:
-    conn.execute(_INSERT_EVENT, {"subject": subject, "address_bidx": bidx, "list_id": list_id, "action": action,
-                                 "text_version": meta.text_version, "source": meta.source[:120],
-                                 "ip_hash": meta.ip_hash, "ua_hash": meta.ua_hash, "at": now})
+          now: datetime, audit: AuditLog) -> None:
+    """Append a proof event and the audit entry holding its digest (``shopprivacy.store.proof``)."""
+    result = conn.execute(_INSERT_EVENT, {"subject": subject, "address_bidx": bidx, "list_id": list_id,
+                                          "action": action, "text_version": meta.text_version,
+                                          "source": meta.source[:120], "ip_hash": meta.ip_hash,
+                                          "ua_hash": meta.ua_hash, "at": now})
+    proof.cover(conn, audit, consent_events, result.inserted_primary_key[0], actor=meta.source, subject=subject)
 
 
 def history(conn: Connection, bidx: str) -> list[dict[str, Any]]:
