@@ -186,3 +186,28 @@ def test_gpc_wins_whatever_arrives(listed, path, method, granted, body_gpc, over
             assert got <= set(ALL)  # the earlier override's categories
     for category in GPC_DENIES:
         assert not after.allows(category) or row.gpc_override
+
+
+# -- what was shown: policy version, language, digest of the exact texts --------------------------------------
+def test_the_language_and_a_digest_of_the_texts_shown_are_recorded(sp):
+    v = sp.consent.policy.version
+    resp = post_json(sp, {"method": "custom", "version": v, "granted": ["analytics"], "locale": "fr"}, gpc=False)
+    cid = json.loads(resp.body)["consent_id"]
+    form(sp, "reject_all", gpc=False, cookies=cookie_of(resp.set_cookies[0]))
+    assert 'name="locale" value="de"' in sp.consent.banner_html("de")
+    rows = sp.consent.export(cid)
+    fr, en = sp.consent.texts_digest("fr"), sp.consent.texts_digest("en")
+    assert fr != en and len(fr) == 64
+    assert [(r["policy_version"], r["locale"], r["texts_digest"]) for r in rows] == [(v, "fr", fr), (v, "en", en)]
+    assert post_json(sp, {"method": "custom", "version": v, "granted": [], "locale": "xx-evil"}).status == 400
+
+
+def test_a_changed_banner_text_changes_the_digest(settings, store):
+    from shopprivacy.consent.settings import Category
+
+    plain = ShopPrivacy(settings, store=store)
+    named = ShopPrivacy(settings.model_copy(update={"consent": ConsentSettings(categories={
+        "analytics": Category(descriptions={"en": "We count visits."})})}), store=store)
+    assert plain.consent.texts_digest("en") != named.consent.texts_digest("en")
+    plain.close()
+    named.close()

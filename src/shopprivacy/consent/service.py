@@ -47,6 +47,7 @@ class Choice:
     override: bool = False  # categories GPC denies were switched on explicitly after the signal
     page_url: str | None = None
     consent_id: str | None = None  # the visitor's existing consent id, kept across changes
+    locale: str | None = None  # the banner language the visitor saw (its texts' digest is recorded)
 
     def __post_init__(self) -> None:
         """Refuse a choice whose method contradicts what it grants (InvalidInput, nothing written).
@@ -86,6 +87,7 @@ class Consent:
         self._signer = TimestampSigner(keyring.subkeys("consent-cookie"), salt="shopprivacy.consent-cookie",
                                        key_derivation="hmac", digest_method=hashlib.sha256)
         self._max_age = self.settings.max_age_days * 86400
+        self._digests: dict[str, str] = {}
 
     @property
     def cookie_max_age(self) -> int:
@@ -152,7 +154,23 @@ class Consent:
         gpc, override = data.get("gpc", False), data.get("override", False)
         if not isinstance(gpc, bool) or not isinstance(override, bool):
             raise InvalidInput("gpc and override must be true or false")
-        return Choice(granted=granted, method=cast("Method", method), gpc=gpc, override=override, page_url=page)
+        locale = data.get("locale")
+        if locale is not None and (not isinstance(locale, str) or locale not in available_locales(LOCALES)):
+            raise InvalidInput("locale must be one of the banner's languages")
+        return Choice(granted=granted, method=cast("Method", method), gpc=gpc, override=override, page_url=page,
+                      locale=locale)
+
+    def texts_digest(self, locale: str) -> str:
+        """SHA-256 of exactly what the banner shows in ``locale`` (title, text, buttons, notices, every category's
+        name and description, the policy link and version): recorded with each choice made in that language."""
+        if locale in self._digests:
+            return self._digests[locale]
+        cfg = self.config(locale)
+        shown = {k: cfg[k] for k in ("version", "lang", "policyUrl", "categories", "t")}
+        digest = hashlib.sha256(json.dumps(shown, sort_keys=True, separators=(",", ":"),
+                                           ensure_ascii=False).encode()).hexdigest()
+        self._digests[locale] = digest
+        return digest
 
     @staticmethod
     def _clean_url(url: str | None) -> str | None:
@@ -177,13 +195,14 @@ class Consent:
         elif choice.override and not (choice.gpc and choice.granted & GPC_DENIES):
             choice = replace(choice, override=False)  # nothing was overridden
         consent_id = choice.consent_id or "c_" + secrets.token_hex(10)
+        locale = choice.locale or self.default_locale
         denied = sorted(set(self.policy.optional) - choice.granted)
         ring, now = self.keyring, self.clock()
         with self.store.begin() as conn:
             result = conn.execute(insert(consent_records).values(
                 consent_id=consent_id, policy_version=self.policy.version, granted=sorted(choice.granted),
                 denied=denied, method=choice.method, gpc=choice.gpc, gpc_override=choice.override,
-                page_url=self._clean_url(choice.page_url),
+                page_url=self._clean_url(choice.page_url), locale=locale, texts_digest=self.texts_digest(locale),
                 ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
                 ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now))
             proof.cover(conn, self.audit, consent_records, result.inserted_primary_key[0], actor="visitor",
@@ -202,8 +221,7 @@ class Consent:
         method = choice.method
         if method in ("custom", "reject_all") and current.decided and current.effective - choice.granted:
             method = "withdraw"
-        return Choice(granted=choice.granted, method=method, gpc=choice.gpc, override=choice.override,
-                      page_url=choice.page_url, consent_id=current.consent_id)
+        return replace(choice, method=method, consent_id=current.consent_id)
 
     @staticmethod
     def under_gpc(choice: Choice, current: ConsentState = NO_CONSENT) -> Choice:
@@ -257,7 +275,8 @@ class Consent:
             raise NotFoundError("no consent is recorded under this id")
         return [{"consent_id": r.consent_id, "at": r.at.isoformat(), "policy_version": r.policy_version,
                  "granted": list(r.granted), "denied": list(r.denied), "method": r.method, "gpc": r.gpc,
-                 "gpc_override": r.gpc_override, "page_url": r.page_url, "ip_hash": r.ip_hash,
+                 "gpc_override": r.gpc_override, "locale": r.locale, "texts_digest": r.texts_digest,
+                 "page_url": r.page_url, "ip_hash": r.ip_hash,
                  "user_agent_hash": r.ua_hash} for r in rows]
 
     # -- rendering ---------------------------------------------------------------------------------------
@@ -301,6 +320,7 @@ class Consent:
                 f'<noscript><form class="sp-cc-noscript" method="post" action="{base}/consent" lang="{lang}" '
                 f'dir="{direction(lang)}"><p>{escape(t["text"])}</p>'
                 f'<input type="hidden" name="version" value="{self.policy.version}">'
+                f'<input type="hidden" name="locale" value="{lang}">'
                 f'<button name="method" value="accept_all">{escape(t["accept"])}</button> '
                 f'<button name="method" value="reject_all">{escape(t["reject"])}</button></form></noscript>')
 

@@ -20,6 +20,9 @@ consent_records = proof.register(Table(
     Column("gpc", Boolean, nullable=False),
     # marketing / sale of data switched on explicitly under GPC, in a separate per-category step
     Column("gpc_override", Boolean, nullable=False, default=False, server_default=false()),
+    # the banner language shown and a SHA-256 of its exact texts (NULL in rows written before they were kept)
+    Column("locale", String(35), nullable=True),
+    Column("texts_digest", String(64), nullable=True),
     Column("page_url", String(500), nullable=True),  # origin and path only: queries may hold personal data
     Column("ip_hash", String(90), nullable=True),
     Column("ua_hash", String(90), nullable=True),
