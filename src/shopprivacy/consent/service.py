@@ -205,7 +205,7 @@ class Consent:
                 page_url=self._clean_url(choice.page_url), locale=locale, texts_digest=self.texts_digest(locale),
                 ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
                 ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now))
-            proof.cover(conn, self.audit, consent_records, result.inserted_primary_key[0], actor="visitor",
+            proof.cover(conn, self.audit, consent_records, result, actor="visitor",
                         subject=consent_id)
             self.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
                                  meta={"method": choice.method, "policy": self.policy.version,

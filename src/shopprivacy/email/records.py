@@ -163,7 +163,7 @@ def prove(conn: Connection, *, subject: str, bidx: str, list_id: str, action: st
                                           "action": action, "text_version": meta.text_version,
                                           "source": meta.source[:120], "ip_hash": meta.ip_hash,
                                           "ua_hash": meta.ua_hash, "at": now})
-    proof.cover(conn, audit, consent_events, result.inserted_primary_key[0], actor=meta.source, subject=subject)
+    proof.cover(conn, audit, consent_events, result, actor=meta.source, subject=subject)
 
 
 def history(conn: Connection, bidx: str) -> list[dict[str, Any]]:

@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, CursorResult
 
-from ..errors import AuditChainError
+from ..errors import AuditChainError, StoreError
 from .audit_seal import at_text
 from .audit_verify import decoded
 from .schema import audit_log
@@ -48,7 +48,7 @@ def _text(value: Any) -> Any:
     return at_text(value) if isinstance(value, datetime) else value
 
 
-def digests(row: Mapping[str, Any]) -> tuple[str, str | None]:
+def digests(row: Mapping[Any, Any]) -> tuple[str, str | None]:
     """(digest of the row without its redactable columns, digest of those or ``None`` when all are NULL)."""
     core = {k: _text(v) for k, v in row.items() if k not in REDACTABLE}
     net = [row.get(k) for k in REDACTABLE if k in row]
@@ -58,9 +58,14 @@ def digests(row: Mapping[str, Any]) -> tuple[str, str | None]:
     return hashlib.sha256(text.encode()).hexdigest(), net_digest
 
 
-def cover(conn: Connection, audit: AuditLog, table: Table, row_id: int, *, actor: str,
+def cover(conn: Connection, audit: AuditLog, table: Table, inserted: CursorResult[Any], *, actor: str,
           subject: str | None = None) -> int:
-    """Append the audit entry covering row ``row_id`` of ``table`` (just inserted in ``conn``'s transaction)."""
+    """Append the audit entry covering the row of ``table`` just inserted (``inserted``) in ``conn``'s
+    transaction."""
+    key = inserted.inserted_primary_key
+    if key is None:
+        raise StoreError(f"no row of {table.name} was inserted")
+    row_id = int(key[0])
     row = conn.execute(select(table).where(table.c.id == row_id)).mappings().one()
     core, net = digests(row)
     meta: dict[str, Any] = {"table": table.name, "row": int(row_id), "digest": core}
@@ -105,21 +110,21 @@ def check(conn: Connection) -> list[AuditChainError]:
         for row in conn.execute(select(table).where(table.c.id >= start).order_by(table.c.id)).mappings():
             rid = int(row["id"])
             seen.add(rid)
-            entry = entries.get(rid)
-            if entry is None:
+            covering = entries.get(rid)
+            if covering is None:
                 found.append(AuditChainError(f"proof row {rid} of {name} has no audit entry: it was inserted "
                                              "outside the SDK", seq=None, kind="proof"))
                 continue
             core, net = digests(row)
-            if core != entry.digest or (net is not None and net != entry.net):
+            if core != covering.digest or (net is not None and net != covering.net):
                 found.append(AuditChainError(f"proof row {rid} of {name} differs from the digest in audit entry "
-                                             f"{entry.seq}: it was edited", seq=entry.seq, kind="proof"))
+                                             f"{covering.seq}: it was edited", seq=covering.seq, kind="proof"))
         oldest = min(seen) if seen else None
-        for rid, entry in sorted(entries.items()):
+        for rid, gone in sorted(entries.items()):
             if rid in seen:
                 continue
-            swept = (oldest is None or rid < oldest) and last_delete > entry.seq
+            swept = (oldest is None or rid < oldest) and last_delete > gone.seq
             if not swept:
-                found.append(AuditChainError(f"proof row {rid} of {name}, covered by audit entry {entry.seq}, is "
-                                             "gone: it was deleted outside the SDK", seq=entry.seq, kind="proof"))
+                found.append(AuditChainError(f"proof row {rid} of {name}, covered by audit entry {gone.seq}, is "
+                                             "gone: it was deleted outside the SDK", seq=gone.seq, kind="proof"))
     return found
