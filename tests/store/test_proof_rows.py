@@ -69,3 +69,24 @@ def test_an_edited_email_consent_event_is_named_and_redaction_is_not(sp):
     run(sp, update(consent_events).values(text_version="v2"))
     with pytest.raises(AuditChainError, match=f"proof row {rid} of sp_email_consent_events .* edited"):
         sp.audit.verify()
+
+
+def test_retention_deleting_old_proof_and_redacting_hashes_is_not_tampering(settings, store, clock):
+    from shopprivacy import ShopPrivacy
+
+    sp = ShopPrivacy(settings, store=store, clock=clock)
+    old = choices(sp)
+    sp.email.record_opt_in("jane@example.com", "newsletter", source="checkout", consent_text_version="v1",
+                           ip="203.0.113.9", user_agent="UA")
+    clock.advance(days=3 * 365 + 2)
+    new = choices(sp)[len(old):]
+    sp.retention.sweep(["sdk.consent.proof", "sdk.email.proof_network_hashes"])
+    with sp.store.begin(write=False) as conn:
+        left = [r.id for r in conn.execute(select(consent_records.c.id).order_by(consent_records.c.id))]
+        assert conn.execute(select(consent_events.c.ip_hash)).scalar_one() is None
+    assert left == new and not set(old) & set(left)
+    sp.audit.verify()
+    run(sp, delete(consent_records).where(consent_records.c.id == new[1]))  # not retention's: named
+    with pytest.raises(AuditChainError, match=f"proof row {new[1]} .* deleted"):
+        sp.audit.verify()
+    sp.close()
