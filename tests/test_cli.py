@@ -252,3 +252,23 @@ def test_audit_anchor_needs_the_setting_and_seal_upgrades_an_old_head(env, db_ur
     assert "tail NOT checked" in capsys.readouterr().out
     assert main(["doctor"]) == 0
     assert "not anchored, so a cut tail goes unnoticed" in capsys.readouterr().out
+
+
+def test_audit_verify_names_an_edited_consent_choice(env, db_url, capsys):
+    from shopprivacy import ShopPrivacy
+    from shopprivacy.consent.service import Choice
+    from shopprivacy.consent.tables import consent_records
+
+    main(["keys", "generate", "--out", str(env)])
+    main(["db", "upgrade"])
+    sp = ShopPrivacy.from_env()
+    sp.consent.record(Choice(granted=frozenset(), method="reject_all"))
+    sp.close()
+    assert main(["audit", "verify"]) == 0
+    st = Store.from_url(db_url)
+    with st.begin() as conn:
+        conn.execute(update(consent_records).values(method="accept_all", granted=["marketing"]))
+    st.dispose()
+    capsys.readouterr()
+    assert main(["audit", "verify"]) == 1
+    assert "proof row 1 of sp_consent_records differs" in capsys.readouterr().err

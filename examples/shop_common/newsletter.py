@@ -30,8 +30,8 @@ def request(sp: ShopPrivacy, mail: MailFolder, address: str, *, source: str, ip:
 
 def send(sp: ShopPrivacy, recipients: Iterable[str], mail: MailFolder, subject: str, text: str) -> int:
     """Mail ``text`` to each of ``recipients`` (the shop's customers' addresses) who is subscribed;
-    ``sp.email.prepare`` adds the unsubscribe headers and refuses suppressed or paused recipients. Returns how
-    many mails were written."""
+    ``sp.email.prepare`` adds the unsubscribe headers and refuses suppressed or paused recipients and those
+    without a recorded opt-in (``NotOptedIn``, a ``SuppressedRecipient``). Returns how many mails were written."""
     sent = 0
     for address in recipients:
         if state(sp, address) != "subscribed":

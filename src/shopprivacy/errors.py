@@ -178,6 +178,11 @@ class InvalidPhoneNumber(InvalidInput):
     number of the configured default region)."""
 
 
+class NotOptedIn(SuppressedRecipient):
+    """A marketing message was about to be built for an address with no recorded opt-in to its list (a
+    :class:`SuppressedRecipient`, so code that skips suppressed recipients skips these too)."""
+
+
 class RateLimited(ConflictError):
     """Too many requests of this kind for the same address or client; try again later."""
 
@@ -215,6 +220,7 @@ __all__ = [
     "KeysetError",
     "MalformedRequest",
     "NotFoundError",
+    "NotOptedIn",
     "OutcomeUnknown",
     "PermanentFailure",
     "PlatformAuthError",

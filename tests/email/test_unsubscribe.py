@@ -46,7 +46,7 @@ def test_get_never_unsubscribes_post_one_click_does(esp):
     for _ in range(3):
         assert pages.unsubscribe(post("/privacy/unsubscribe", token, b"List-Unsubscribe=One-Click")).status == 200
     assert (count(esp, consent_events), count(esp, outbox)) == (events, rows)
-    assert [e.action for e in esp.audit.entries()] == ["email.unsubscribed"]
+    assert [e.action for e in esp.audit.entries()] == ["proof.recorded", "email.unsubscribed"]
 
 
 def test_one_click_multipart_body_without_cookies(esp):
@@ -132,6 +132,8 @@ def test_localized_pages(esp):
 
 
 def test_guard_and_prepare(esp):
+    for lid in ("newsletter", "offers"):
+        esp.email.opt_in.record("jane@example.com", lid, source="checkout", consent_text_version="v1")
     msg = EmailMessage()
     msg["To"] = "Jane <jane@example.com>"
     msg["Subject"] = "News"

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
 from ..errors import InvalidInput
 from ..web.cors import CrossOrigin
 from ..web.http import Request, Response, accepts_gzip, etags, same_origin, same_origin_url
 from ..web.routes import Route
 from . import assets
-from .service import Choice, Consent
+from .service import Consent
 from .state import ConsentState
 
 #: The banner's files and their content types (kept for ``shopprivacy.web.consent_pages``).
@@ -68,6 +69,8 @@ class ConsentPages:
         elif form:
             fields = req.form()
             data = {"method": fields.get("method"), "version": fields.get("version")}
+            if fields.get("locale"):
+                data["locale"] = fields.get("locale")
             if data["method"] == "accept_all":
                 data["granted"] = consent.policy.optional
             if not self._same_origin(req) and data["method"] != "reject_all":
@@ -79,8 +82,7 @@ class ConsentPages:
         except InvalidInput as exc:
             return cors.decorate(Response.json({"error": str(exc)}, status=400), req)
         if choice.page_url is None:
-            choice = Choice(granted=choice.granted, method=choice.method, gpc=choice.gpc, override=choice.override,
-                            page_url=req.header("referer"))
+            choice = replace(choice, page_url=req.header("referer"))
         choice = consent.following(choice, current)
         consent_id, value = consent.record_signed(choice, ip=req.remote_addr, user_agent=req.header("user-agent"),
                                                   subject=subject)

@@ -9,7 +9,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from html import escape
 from itertools import islice
@@ -21,7 +21,7 @@ from sqlalchemy import insert, select
 from ..errors import InvalidInput, NotFoundError
 from ..i18n import available_locales, catalog, direction, negotiate
 from ..keys import Keyring
-from ..store import AuditLog, Store, utcnow
+from ..store import AuditLog, Store, proof, utcnow
 from ..urls import MAX_URL_CHARS, http_url
 from . import assets
 from .policy import Policy
@@ -50,6 +50,7 @@ class Choice:
     override: bool = False  # categories GPC denies were switched on explicitly after the signal
     page_url: str | None = None
     consent_id: str | None = None  # the visitor's existing consent id, kept across changes
+    locale: str | None = None  # the banner language the visitor saw (its texts' digest is recorded)
 
     def __post_init__(self) -> None:
         """Refuse a choice whose method contradicts what it grants (InvalidInput, nothing written).
@@ -89,6 +90,7 @@ class Consent:
         self._signer = TimestampSigner(keyring.subkeys("consent-cookie"), salt="shopprivacy.consent-cookie",
                                        key_derivation="hmac", digest_method=hashlib.sha256)
         self._max_age = self.settings.max_age_days * 86400
+        self._digests: dict[str, str] = {}
 
     @property
     def cookie_max_age(self) -> int:
@@ -155,7 +157,23 @@ class Consent:
         gpc, override = data.get("gpc", False), data.get("override", False)
         if not isinstance(gpc, bool) or not isinstance(override, bool):
             raise InvalidInput("gpc and override must be true or false")
-        return Choice(granted=granted, method=cast("Method", method), gpc=gpc, override=override, page_url=page)
+        locale = data.get("locale")
+        if locale is not None and (not isinstance(locale, str) or locale not in available_locales(LOCALES)):
+            raise InvalidInput("locale must be one of the banner's languages")
+        return Choice(granted=granted, method=cast("Method", method), gpc=gpc, override=override, page_url=page,
+                      locale=locale)
+
+    def texts_digest(self, locale: str) -> str:
+        """SHA-256 of exactly what the banner shows in ``locale`` (title, text, buttons, notices, every category's
+        name and description, the policy link and version): recorded with each choice made in that language."""
+        if locale in self._digests:
+            return self._digests[locale]
+        cfg = self.config(locale)
+        shown = {k: cfg[k] for k in ("version", "lang", "policyUrl", "categories", "t")}
+        digest = hashlib.sha256(json.dumps(shown, sort_keys=True, separators=(",", ":"),
+                                           ensure_ascii=False).encode()).hexdigest()
+        self._digests[locale] = digest
+        return digest
 
     @staticmethod
     def _clean_url(url: str | None) -> str | None:
@@ -181,30 +199,61 @@ class Consent:
         (:meth:`customer_history`), not only for the browser's consent id."""
         if subject is not None and not (isinstance(subject, str) and _SUBJECT.fullmatch(subject)):
             raise InvalidInput("subject must be a keyed pseudonym")
+        if choice.gpc and not choice.override and choice.granted & GPC_DENIES:
+            choice = replace(choice, granted=choice.granted - GPC_DENIES)  # the signal wins without an override
+        elif choice.override and not (choice.gpc and choice.granted & GPC_DENIES):
+            choice = replace(choice, override=False)  # nothing was overridden
         consent_id = choice.consent_id or "c_" + secrets.token_hex(10)
+        locale = choice.locale or self.default_locale
         denied = sorted(set(self.policy.optional) - choice.granted)
         ring, now = self.keyring, self.clock()
         with self.store.begin() as conn:
-            conn.execute(insert(consent_records).values(
+            result = conn.execute(insert(consent_records).values(
                 consent_id=consent_id, policy_version=self.policy.version, granted=sorted(choice.granted),
-                denied=denied, method=choice.method, gpc=choice.gpc, page_url=self._clean_url(choice.page_url),
+                denied=denied, method=choice.method, gpc=choice.gpc, gpc_override=choice.override,
+                page_url=self._clean_url(choice.page_url), locale=locale, texts_digest=self.texts_digest(locale),
                 ip_hash=ring.keyed_hash(ip, namespace="ip") if ip else None,
                 ua_hash=ring.keyed_hash(user_agent[:500], namespace="user-agent") if user_agent else None, at=now,
                 subject=subject))
+            proof.cover(conn, self.audit, consent_records, result, actor="visitor", subject=consent_id)
             self.audit.append(conn, actor="visitor", action="consent.recorded", subject=consent_id,
-                                 meta={"method": choice.method, "policy": self.policy.version,
-                                       "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc,
-                                       **({"customer": subject} if subject else {})})
+                              meta={"method": choice.method, "policy": self.policy.version,
+                                    "granted": ",".join(sorted(choice.granted)) or "-", "gpc": choice.gpc,
+                                    "override": choice.override, **({"customer": subject} if subject else {})})
         return consent_id, self.cookie_value(consent_id, choice.granted, choice.override)
 
     def following(self, choice: Choice, current: ConsentState) -> Choice:
         """``choice`` as the next entry of the visitor's history: under their consent id, with the ``Sec-GPC``
-        signal, and as a withdrawal (GDPR Art. 7(3)) when it switches off a category that was in effect."""
+        signal applied (:meth:`under_gpc`), and as a withdrawal (GDPR Art. 7(3)) when it switches off a
+        category that was in effect."""
+        choice = self.under_gpc(choice, current)
         method = choice.method
         if method in ("custom", "reject_all") and current.decided and current.effective - choice.granted:
             method = "withdraw"
-        return Choice(granted=choice.granted, method=method, gpc=choice.gpc or current.gpc,
-                      override=choice.override, page_url=choice.page_url, consent_id=current.consent_id)
+        return replace(choice, method=method, consent_id=current.consent_id)
+
+    @staticmethod
+    def under_gpc(choice: Choice, current: ConsentState = NO_CONSENT) -> Choice:
+        """``choice`` with Global Privacy Control applied on the server, whatever the client sent.
+
+        The signal is on when the request carries ``Sec-GPC: 1`` (``current.gpc``) or the banner reports it
+        (``gpc: true``); ``gpc: false`` cannot switch the header off. Under the signal, marketing and sale of
+        data are granted only by an explicit opt-in for those categories: a per-category choice (``custom`` or
+        ``withdraw``, the banner's second layer) that says ``override``. *Accept all* — the no-script form or
+        JSON — never overrides; it keeps only the categories an earlier recorded override granted (the signed
+        cookie's). Anything else has those categories removed. Without the signal ``override`` means nothing
+        and is dropped, so it cannot be given in advance."""
+        gpc = choice.gpc or current.gpc
+        if not gpc:
+            return replace(choice, override=False)
+        asked = choice.granted & GPC_DENIES
+        if choice.override and choice.method in ("custom", "withdraw"):
+            kept = asked
+        elif choice.method == "accept_all" and current.decided and current.gpc_override:
+            kept = asked & current.granted
+        else:
+            kept = frozenset()
+        return replace(choice, granted=(choice.granted - GPC_DENIES) | kept, gpc=True, override=bool(kept))
 
     def expire_headers(self, cookie_names: Iterable[str], granted: frozenset[str]) -> list[str]:
         """``Set-Cookie`` headers deleting the declared cookies of every category not in ``granted`` among
@@ -244,6 +293,7 @@ class Consent:
                                 .order_by(consent_records.c.at, consent_records.c.id)).all()
         return [{"consent_id": r.consent_id, "at": r.at.isoformat(), "policy_version": r.policy_version,
                  "granted": list(r.granted), "denied": list(r.denied), "method": r.method, "gpc": r.gpc,
+                 "gpc_override": r.gpc_override, "locale": r.locale, "texts_digest": r.texts_digest,
                  "page_url": r.page_url, "ip_hash": r.ip_hash, "user_agent_hash": r.ua_hash,
                  **({"customer": r.subject} if r.subject else {})} for r in rows]
 
@@ -320,7 +370,8 @@ class Consent:
         return (f'<noscript><form class="sp-cc sp-cc-noscript" method="post" action="{base}/consent" lang="{lang}" '
                 f'dir="{direction(lang)}" aria-labelledby="sp-cc-ns-title">'
                 f'<h2 id="sp-cc-ns-title">{escape(t["title"])}</h2><p>{escape(t["text"])}</p>{link}'
-                f'<input type="hidden" name="version" value="{self.policy.version}"><div class="sp-cc-row">'
+                f'<input type="hidden" name="version" value="{self.policy.version}">'
+                f'<input type="hidden" name="locale" value="{lang}"><div class="sp-cc-row">'
                 + "".join(f'<button class="sp-cc-btn sp-cc-{cls}" name="method" value="{method}">{escape(t[cls])}'
                           "</button>" for cls, method in (("accept", "accept_all"), ("reject", "reject_all")))
                 + "</div></form></noscript>")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
@@ -22,6 +22,10 @@ from .settings import EmailSettings
 from .subjects import Subjects
 from .suppression import Suppression
 from .tables import pending_opt_ins
+
+OptInLevel = Literal["single_opt_in", "confirmed_opt_in", "unknown"]
+#: Opt-in levels :meth:`OptIn.record` takes (Shopify's ``marketingOptInLevel``, lower case).
+OPT_IN_LEVELS: tuple[str, ...] = ("single_opt_in", "confirmed_opt_in", "unknown")
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
@@ -75,8 +79,42 @@ class OptIn:
                 pending_id = row.id
                 self._count_send(conn, row, now, text_version=consent_text_version, source=source)
             records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opt_in_requested", meta=meta,
-                          now=now)
+                          now=now, audit=self._audit)
         return self._links.confirm_url(pending_id)
+
+    def record(self, address: str, list_id: str, *, source: str, consent_text_version: str,
+               level: OptInLevel = "single_opt_in", ip: str | None = None, user_agent: str | None = None,
+               customer_ref: str | None = None, propagate: bool = True) -> Change:
+        """Record an opt-in the shop obtained itself — a ticked box at checkout (``single_opt_in``), subscribers
+        with proof kept elsewhere before the SDK (their ``level``) — so the send guard lets marketing on
+        ``list_id`` go to ``address``. Proof (``opt_in_recorded``: list, text version, source, hashed IP and
+        UA), audit entry and, with ``propagate``, the platform update are written together.
+
+        An address that unsubscribed from the list (or from all lists) stays suppressed: ``changed`` is False
+        and nothing is written; coming back takes a double opt-in (:meth:`request` / :meth:`confirm`)."""
+        self._settings.mailing_list(list_id)
+        if not consent_text_version or len(consent_text_version) > 120 or not source or len(source) > 120:
+            raise InvalidInput("source and consent_text_version are required (at most 120 characters)")
+        if level not in OPT_IN_LEVELS:
+            raise InvalidInput(f"level must be one of {', '.join(OPT_IN_LEVELS)}")
+        now = self._clock()
+        meta = self._subjects.meta(source=source, ip=ip, user_agent=user_agent, text_version=consent_text_version)
+        with self._store.begin() as conn:
+            subject, bidx = self._subjects.register(conn, address, customer_ref=customer_ref)
+            if records.is_suppressed(conn, bidx, list_id):
+                return Change(subject, list_id, False)
+            current = records.states(conn, subject).get(list_id)
+            if current is not None and current.state != "unsubscribed":
+                return Change(subject, list_id, False)  # subscribed or paused already: keep its proof and pause
+            records.set_state(conn, subject=subject, list_id=list_id, state="subscribed", level=level, now=now)
+            records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opt_in_recorded", meta=meta,
+                          now=now, audit=self._audit)
+            self._audit.append(conn, actor=source, action="email.opt_in_recorded", subject=subject,
+                               fields=["email"], meta={"list": list_id, "level": level,
+                                                       "text_version": consent_text_version})
+            if propagate:
+                self._propagation.enqueue(conn, subject, list_id, subscribed=True, level=level, now=now)
+        return Change(subject, list_id, True)
 
     def _expiry(self, now: datetime) -> datetime:
         return now + timedelta(hours=self._settings.confirm_max_age_hours)
@@ -159,7 +197,7 @@ class OptIn:
             send = self._count_send(conn, row, now)
             meta = self._subjects.meta(source=row.source, ip=ip, user_agent=user_agent, text_version=row.text_version)
             records.prove(conn, subject=row.subject, bidx=row.address_bidx, list_id=row.list_id,
-                          action="opt_in_resent", meta=meta, now=now)
+                          action="opt_in_resent", meta=meta, now=now, audit=self._audit)
             self._mailer.queue(conn, "confirm", row.subject, locale=locale, pending=row.id, list_id=row.list_id,
                              key=f"{LINK_TOPIC}:confirm:{send}")
         return Change(row.subject, row.list_id, True)
@@ -183,7 +221,7 @@ class OptIn:
             self._suppression.lift(conn, row.address_bidx, row.list_id, now)
             meta = self._subjects.meta(source=row.source, ip=ip, user_agent=user_agent, text_version=row.text_version)
             records.prove(conn, subject=row.subject, bidx=row.address_bidx, list_id=row.list_id,
-                          action="opt_in_confirmed", meta=meta, now=now)
+                          action="opt_in_confirmed", meta=meta, now=now, audit=self._audit)
             self._audit.append(conn, actor="subscriber", action="email.opt_in_confirmed", subject=row.subject,
                                  fields=["email"], meta={"list": row.list_id, "text_version": row.text_version})
             self._propagation.enqueue(conn, row.subject, row.list_id, subscribed=True, level="confirmed_opt_in",

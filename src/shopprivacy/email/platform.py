@@ -125,7 +125,7 @@ class PlatformChanges:
         if changed:
             for lid in lists:
                 records.prove(conn, subject=subject, bidx=bidx, list_id=lid, action=OPT_IN_ACTION,
-                              meta=self._meta(change, change.opt_in_level), now=at)
+                              meta=self._meta(change, change.opt_in_level), now=at, audit=self._audit)
             self._audit.append(conn, actor=change.platform[:40], action="email.platform_opt_in", subject=subject,
                                fields=["email"], meta={"list": change.list_id, "level": change.opt_in_level})
         return changed
@@ -149,7 +149,7 @@ class PlatformChanges:
                                                     suppressions.c.created_at < at).values(created_at=at))
         if changed:  # the address itself is not stored for a withdrawal: the blind index is enough to suppress
             records.prove(conn, subject=subject, bidx=bidx, list_id=target, action=OPT_OUT_ACTION,
-                          meta=self._meta(change, "withdrawn"), now=at)
+                          meta=self._meta(change, "withdrawn"), now=at, audit=self._audit)
             self._audit.append(conn, actor=change.platform[:40], action="email.platform_unsubscribed",
                                subject=subject, fields=["email"], meta={"list": target})
         return changed

@@ -84,7 +84,7 @@ class Preferences:
                               now=now)
             self._suppression.lift(conn, row.address_bidx, list_id, now)
             records.prove(conn, subject=subject, bidx=row.address_bidx, list_id=list_id, action="resubscribed",
-                          meta=meta, now=now)
+                          meta=meta, now=now, audit=self._audit)
             self._audit.append(conn, actor=meta.source, action="email.resubscribed", subject=subject,
                                  fields=["email"], meta={"list": list_id})
             self._propagation.enqueue(conn, subject, list_id, subscribed=True, level="confirmed_opt_in", now=now)
@@ -97,7 +97,7 @@ class Preferences:
                                         level="confirmed_opt_in", now=now, paused_until=until)
             if changed:
                 records.prove(conn, subject=subject, bidx=row.address_bidx, list_id=list_id, action="paused",
-                              meta=meta, now=now)
+                              meta=meta, now=now, audit=self._audit)
                 self._audit.append(conn, actor=meta.source, action="email.paused", subject=subject,
                                      fields=["email"], meta={"list": list_id})
         return Change(subject, list_id, changed)

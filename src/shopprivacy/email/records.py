@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
+from ..store import proof
 from .tables import consent_events, email_subjects, subscriptions, suppressions
+
+if TYPE_CHECKING:
+    from ..store.audit import AuditLog
 
 
 @dataclass(frozen=True)
@@ -175,11 +179,13 @@ def is_suppressed(conn: Connection, bidx: str, list_id: str | None, tables: Cons
 
 
 def prove(conn: Connection, *, subject: str, bidx: str, list_id: str, action: str, meta: Meta,
-          now: datetime, tables: ConsentTables = EMAIL) -> None:
-    conn.execute(statements(conn, tables).insert_event, {
+          now: datetime, audit: AuditLog, tables: ConsentTables = EMAIL) -> None:
+    """Append a proof event and the audit entry holding its digest (``shopprivacy.store.proof``)."""
+    result = conn.execute(statements(conn, tables).insert_event, {
         "subject": subject, "address_bidx": bidx, "list_id": list_id, "action": action,
         "text_version": meta.text_version, "source": meta.source[:120], "ip_hash": meta.ip_hash,
         "ua_hash": meta.ua_hash, "at": now})
+    proof.cover(conn, audit, tables.events, result, actor=meta.source, subject=subject)
 
 
 def history(conn: Connection, bidx: str, tables: ConsentTables = EMAIL) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
-from ..errors import InvalidInput, SuppressedRecipient
+from ..errors import InvalidInput, NotOptedIn, SuppressedRecipient
 from .links import Links
 from .settings import EmailSettings
 from .subjects import Subjects
@@ -28,12 +28,17 @@ class SendingGuard:
         self._suppression = suppression
 
     def guard(self, address: str, list_id: str) -> None:
-        """Raise SuppressedRecipient unless a marketing mail to ``address`` on ``list_id`` may be sent.
-        Transactional lists are never blocked."""
+        """Raise unless a marketing mail to ``address`` on ``list_id`` may be sent: :class:`SuppressedRecipient`
+        when it unsubscribed or paused, :class:`NotOptedIn` (a subclass) when no opt-in to the list is recorded
+        (a confirmed double opt-in, or :meth:`~shopprivacy.email.opt_in.OptIn.record`). Lists declared
+        ``kind="transactional"`` are exempt: receipts and notices are never blocked."""
         if self._settings.mailing_list(list_id).kind == "transactional":
             return
-        if self._suppression.is_suppressed(address, list_id) or self._suppression.is_paused(address, list_id):
+        state = self._suppression.state(address, list_id)
+        if state in ("unsubscribed", "paused"):
             raise SuppressedRecipient(f"the recipient unsubscribed from or paused {list_id!r}; not sending")
+        if state != "subscribed":
+            raise NotOptedIn(f"the recipient has no recorded opt-in to {list_id!r} ({state}); not sending")
 
     def unsubscribe_url(self, address: str, list_id: str, *, customer_ref: str | None = None) -> str:
         """A signed one-click unsubscribe link for ``address`` on ``list_id`` (``"*"``: every list)."""
@@ -50,7 +55,8 @@ class SendingGuard:
         return {"List-Unsubscribe": ", ".join(links), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 
     def prepare(self, message: EmailMessage, list_id: str, *, customer_ref: str | None = None) -> EmailMessage:
-        """Check the recipient (``To``) with :meth:`guard` and add the unsubscribe headers to ``message``.
+        """Check the recipient (``To``) with :meth:`guard` (suppressed, paused or never opted in: refused) and add
+        the unsubscribe headers to ``message``.
 
         The message's policy is given a line limit of 998 characters so the headers are written as they are,
         never RFC 2047-encoded (which mailbox providers do not parse).

@@ -113,8 +113,8 @@ class Email:
 
     # -- sending --------------------------------------------------------------------------------------------
     def guard(self, address: str, list_id: str) -> None:
-        """Raise SuppressedRecipient unless a marketing mail to ``address`` on ``list_id`` may be sent.
-        Transactional lists are never blocked."""
+        """Raise SuppressedRecipient unless a marketing mail to ``address`` on ``list_id`` may be sent: NotOptedIn
+        (a subclass) when no opt-in to the list is recorded. Transactional lists are never blocked."""
         self._sending.guard(address, list_id)
 
     def unsubscribe_url(self, address: str, list_id: str, *, customer_ref: str | None = None) -> str:

@@ -76,7 +76,7 @@ class Suppression:
             newly = records.suppress(conn, bidx=row.address_bidx, list_id=list_id, reason=reason, now=now)
             if changed or newly:
                 records.prove(conn, subject=subject, bidx=row.address_bidx, list_id=list_id, action="unsubscribed",
-                              meta=meta, now=now)
+                              meta=meta, now=now, audit=self._audit)
                 self._audit.append(conn, actor=meta.source, action="email.unsubscribed", subject=subject,
                                    fields=["email"], meta={"list": list_id})
                 for lid in changed or lists:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
+from ..store import proof
 from ..store.schema import metadata
 from ..store.types import UTCDateTime
 
@@ -44,7 +45,7 @@ subscriptions = Table(
 )
 
 #: Append-only proof of every opt-in, confirmation, opt-out and preference change.
-consent_events = Table(
+consent_events = proof.register(Table(
     "sp_email_consent_events",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -58,7 +59,7 @@ consent_events = Table(
     Column("ua_hash", String(90), nullable=True),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_sp_email_consent_events_bidx", "address_bidx"),
-)
+))
 
 #: Double opt-in requests waiting for confirmation.
 pending_opt_ins = Table(

@@ -27,6 +27,7 @@ from .subjects import PhoneSubjects
 from .tables import SMS, sms_pending
 
 if TYPE_CHECKING:
+    from ..store.audit import AuditLog
     from ..store.engine import Store
 
 
@@ -35,10 +36,11 @@ if TYPE_CHECKING:
 class Codes:
     """Confirmation codes of ``sp.sms``."""
 
-    def __init__(self, settings: SmsSettings, *, store: Store, keyring: Keyring, clock: Callable[[], datetime],
-                 subjects: PhoneSubjects, consent: SmsConsent) -> None:
+    def __init__(self, settings: SmsSettings, *, store: Store, audit: AuditLog, keyring: Keyring,
+                 clock: Callable[[], datetime], subjects: PhoneSubjects, consent: SmsConsent) -> None:
         self._settings = settings
         self._store = store
+        self._audit = audit
         self._keyring = keyring
         self._clock = clock
         self._subjects = subjects
@@ -93,7 +95,7 @@ class Codes:
                     ua_hash=ua_hash))
             meta = records.Meta(source=source[:120], ip_hash=ip_hash, ua_hash=ua_hash, text_version=text_version)
             records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opt_in_code_sent", meta=meta,
-                          now=now, tables=SMS)
+                          now=now, tables=SMS, audit=self._audit)
         self._sender(SmsMessage(kind="code", to=e164, locale=locale,
                                 body=s.text(s.code_text, locale, code=code)))
         return pending_id

@@ -65,7 +65,7 @@ class SmsConsent:
                                          tables=SMS)
             records.unsuppress(conn, bidx=bidx, list_id=list_id, tables=SMS)
         records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action=f"opted_in_{level}"[:30],
-                      meta=meta, now=now, tables=SMS)
+                      meta=meta, now=now, tables=SMS, audit=self._audit)
         self._audit.append(conn, actor=meta.source, action="sms.opted_in", subject=subject, fields=["phone"],
                            meta={"list": list_id, "level": level, "text_version": meta.text_version})
         return changed
@@ -95,7 +95,7 @@ class SmsConsent:
             changed |= records.suppress(conn, bidx=bidx, list_id=list_id, reason=reason[:40], now=now, tables=SMS)
             if changed:
                 records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opted_out", meta=meta,
-                              now=now, tables=SMS)
+                              now=now, tables=SMS, audit=self._audit)
                 self._audit.append(conn, actor=meta.source, action="sms.opted_out", subject=subject,
                                    fields=["phone"], meta={"list": list_id, "reason": reason[:40]})
         log.info("sms opt-out of %s from %s (%s)", subject, list_id, "new" if changed else "repeat")
@@ -110,7 +110,7 @@ class SmsConsent:
             if changed:
                 records.unsuppress(conn, bidx=bidx, list_id=ALL, tables=SMS)
                 records.prove(conn, subject=subject, bidx=bidx, list_id=ALL, action="resumed", meta=meta, now=now,
-                              tables=SMS)
+                              tables=SMS, audit=self._audit)
                 self._audit.append(conn, actor=meta.source, action="sms.resumed", subject=subject, fields=["phone"],
                                    meta={"list": ALL})
         return Change(subject, ALL, changed)

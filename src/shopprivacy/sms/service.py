@@ -53,7 +53,7 @@ class Sms:
         self.subjects = subjects = PhoneSubjects(keyring=keyring, fields=fields, clock=clock,
                                                  default_region=settings.default_region)
         self._consent = SmsConsent(settings, store=store, audit=audit, clock=clock, subjects=subjects)
-        self._codes = Codes(settings, store=store, keyring=keyring, clock=clock, subjects=subjects,
+        self._codes = Codes(settings, store=store, audit=audit, keyring=keyring, clock=clock, subjects=subjects,
                             consent=self._consent)
         self._guard = SmsGuard(settings, store=store, clock=clock, subjects=subjects)
         #: The SDK's store (read by :class:`~.rights_source.SmsRightsSource`).

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
 
 from ..email.records import ConsentTables
+from ..store import proof
 from ..store.schema import metadata
 from ..store.types import UTCDateTime
 
@@ -50,7 +51,7 @@ sms_subscriptions = Table(
 )
 
 #: Append-only proof: opt-ins (with the digest of the wording shown), confirmations, keyword opt-outs.
-sms_consent_events = Table(
+sms_consent_events = proof.register(Table(
     "sp_sms_consent_events",
     metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
@@ -64,7 +65,7 @@ sms_consent_events = Table(
     Column("ua_hash", String(90), nullable=True),
     Column("at", UTCDateTime, nullable=False),
     Index("ix_sp_sms_consent_events_bidx", "address_bidx"),
-)
+))
 
 #: Opt-ins waiting for the code sent by text: only a keyed hash of the code is kept.
 sms_pending = Table(

@@ -23,10 +23,11 @@ from sqlalchemy.engine import Connection
 
 from ..errors import InvalidInput, ShopPrivacyError
 from ..keys import Keyring
+from . import proof
 from .audit_anchor import Anchor, AnchorFile, log_anchor
 from .audit_anchor import log as anchor_log
 from .audit_seal import EMPTY_HEAD, GENESIS, AuditHead, ChainMacs
-from .audit_verify import BAD_HEAD, TRUNCATED, ChainCheck, VerifyReport, current_head
+from .audit_verify import BAD_HEAD, TRUNCATED, ChainCheck, VerifyReport, current_head, raise_problems
 from .engine import Store
 from .schema import audit_head, audit_log
 from .types import utcnow
@@ -173,12 +174,15 @@ class AuditLog:
 
     def verify(self, *, anchor: Anchor | None = None) -> VerifyReport:
         """Walk the whole chain and check its head, its base and its tail against ``anchor`` (by default the
-        latest line of the anchor file). Raises :class:`AuditChainError` listing every problem found (its
-        ``seq`` is the first bad entry); :class:`AuditAnchorError` when the anchor file cannot be read."""
+        latest line of the anchor file), then every proof row against the digest in its audit entry. Raises
+        :class:`AuditChainError` listing every problem found (its ``seq`` is the first bad entry);
+        :class:`AuditAnchorError` when the anchor file cannot be read."""
         if anchor is None and self.anchor_file is not None:
             anchor = self.anchor_file.latest()
         with self.store.begin(write=False) as conn:
-            return ChainCheck(conn, self.macs, anchor).run()
+            report = ChainCheck(conn, self.macs, anchor).run()
+            raise_problems(proof.check(conn))
+        return report
 
     def anchor(self) -> Anchor | None:
         """Append the sealed head to the anchor file when it moved since the latest anchor; ``run-due``,

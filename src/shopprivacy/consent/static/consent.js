@@ -162,7 +162,7 @@
   function save(g, method, override) {
     state = { g: g, o: override };
     apply();
-    var data = { granted: g, method: method, version: C.version, gpc: GPC, override: override,
+    var data = { granted: g, method: method, version: C.version, gpc: GPC, override: override, locale: C.lang,
       page: location.origin + location.pathname }, prior = rawCookie(), url = endpointOf(C);
     if (prior) data.cookie = prior;
     return fetch(url, { method: "POST", credentials: sameOrigin(url) ? "same-origin" : "omit",
