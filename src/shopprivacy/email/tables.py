@@ -22,44 +22,56 @@ email_subjects = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-#: Suppressed addresses by blind index, per list or for all lists ('*'). Survives erasure of the customer.
-suppressions = Table(
-    "sp_email_suppressions",
-    metadata,
-    Column("address_bidx", String(64), primary_key=True),
-    Column("list_id", String(60), primary_key=True),
-    Column("reason", String(40), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-)
+def suppressions_table(channel: str) -> Table:
+    """``sp_<channel>_suppressions``: suppressed identifiers by blind index, per list or for all lists ('*').
+    Survives erasure of the customer. The e-mail and SMS channels share the shape."""
+    return Table(
+        f"sp_{channel}_suppressions",
+        metadata,
+        Column("address_bidx", String(64), primary_key=True),
+        Column("list_id", String(60), primary_key=True),
+        Column("reason", String(40), nullable=False),
+        Column("created_at", UTCDateTime, nullable=False),
+    )
 
-#: Current state per subject and list: subscribed | unsubscribed | paused.
-subscriptions = Table(
-    "sp_email_subscriptions",
-    metadata,
-    Column("subject", String(64), primary_key=True),
-    Column("list_id", String(60), primary_key=True),
-    Column("state", String(16), nullable=False),
-    Column("opt_in_level", String(20), nullable=False),
-    Column("paused_until", UTCDateTime, nullable=True),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
 
-#: Append-only proof of every opt-in, confirmation, opt-out and preference change.
-consent_events = proof.register(Table(
-    "sp_email_consent_events",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("subject", String(64), nullable=False),
-    Column("address_bidx", String(64), nullable=False),
-    Column("list_id", String(60), nullable=False),
-    Column("action", String(30), nullable=False),
-    Column("text_version", String(120), nullable=True),
-    Column("source", String(120), nullable=True),
-    Column("ip_hash", String(90), nullable=True),
-    Column("ua_hash", String(90), nullable=True),
-    Column("at", UTCDateTime, nullable=False),
-    Index("ix_sp_email_consent_events_bidx", "address_bidx"),
-))
+def subscriptions_table(channel: str) -> Table:
+    """``sp_<channel>_subscriptions``: current state per subject and list (subscribed | unsubscribed | paused)."""
+    return Table(
+        f"sp_{channel}_subscriptions",
+        metadata,
+        Column("subject", String(64), primary_key=True),
+        Column("list_id", String(60), primary_key=True),
+        Column("state", String(16), nullable=False),
+        Column("opt_in_level", String(20), nullable=False),
+        Column("paused_until", UTCDateTime, nullable=True),
+        Column("updated_at", UTCDateTime, nullable=False),
+    )
+
+
+def consent_events_table(channel: str) -> Table:
+    """``sp_<channel>_consent_events``: append-only proof of every opt-in, confirmation, opt-out and preference
+    change, each row covered by the audit chain (:mod:`shopprivacy.store.proof`)."""
+    return proof.register(Table(
+        f"sp_{channel}_consent_events",
+        metadata,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("subject", String(64), nullable=False),
+        Column("address_bidx", String(64), nullable=False),
+        Column("list_id", String(60), nullable=False),
+        Column("action", String(30), nullable=False),
+        Column("text_version", String(120), nullable=True),
+        Column("source", String(120), nullable=True),
+        Column("ip_hash", String(90), nullable=True),
+        Column("ua_hash", String(90), nullable=True),
+        Column("at", UTCDateTime, nullable=False),
+        Index(f"ix_sp_{channel}_consent_events_bidx", "address_bidx"),
+    ))
+
+
+suppressions = suppressions_table("email")
+subscriptions = subscriptions_table("email")
+consent_events = consent_events_table("email")
 
 #: Double opt-in requests waiting for confirmation.
 pending_opt_ins = Table(

@@ -3,10 +3,10 @@ so the same durable writes serve both. Numbers appear only as blind indexes and 
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, Text
+from sqlalchemy import Column, Index, Integer, String, Table, Text
 
 from ..email.records import ConsentTables
-from ..store import proof
+from ..email.tables import consent_events_table, subscriptions_table, suppressions_table
 from ..store.schema import metadata
 from ..store.types import UTCDateTime
 
@@ -28,44 +28,12 @@ sms_subjects = Table(
     Column("created_at", UTCDateTime, nullable=False),
 )
 
-#: Suppressed numbers by blind index, per program or for all ('*'). Survives erasure of the customer.
-sms_suppressions = Table(
-    "sp_sms_suppressions",
-    metadata,
-    Column("address_bidx", String(64), primary_key=True),
-    Column("list_id", String(60), primary_key=True),
-    Column("reason", String(40), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-)
-
-#: Current state per subject and program: subscribed | unsubscribed.
-sms_subscriptions = Table(
-    "sp_sms_subscriptions",
-    metadata,
-    Column("subject", String(64), primary_key=True),
-    Column("list_id", String(60), primary_key=True),
-    Column("state", String(16), nullable=False),
-    Column("opt_in_level", String(20), nullable=False),
-    Column("paused_until", UTCDateTime, nullable=True),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-#: Append-only proof: opt-ins (with the digest of the wording shown), confirmations, keyword opt-outs.
-sms_consent_events = proof.register(Table(
-    "sp_sms_consent_events",
-    metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
-    Column("subject", String(64), nullable=False),
-    Column("address_bidx", String(64), nullable=False),
-    Column("list_id", String(60), nullable=False),
-    Column("action", String(30), nullable=False),
-    Column("text_version", String(120), nullable=True),
-    Column("source", String(120), nullable=True),
-    Column("ip_hash", String(90), nullable=True),
-    Column("ua_hash", String(90), nullable=True),
-    Column("at", UTCDateTime, nullable=False),
-    Index("ix_sp_sms_consent_events_bidx", "address_bidx"),
-))
+#: Suppressed numbers by blind index, per program or for all ('*'); current state per subject and program;
+#: append-only proof (opt-ins with the digest of the wording shown, confirmations, keyword opt-outs): the
+#: e-mail channel's shapes.
+sms_suppressions = suppressions_table("sms")
+sms_subscriptions = subscriptions_table("sms")
+sms_consent_events = consent_events_table("sms")
 
 #: Opt-ins waiting for the code sent by text: only a keyed hash of the code is kept.
 sms_pending = Table(
