@@ -1,5 +1,5 @@
 """The README's ``tox`` on a fresh machine: without Chromium, npm or apt-get the browser env names what to install
-in one line and its tests skip; CI (``SHOPPRIVACY_REQUIRE_BROWSER=1``) fails instead."""
+in one line and its tests skip; CI (``SHOPPRIVACY_TEST_REQUIRE_BROWSER=1``) fails instead."""
 
 import os
 import subprocess
@@ -31,7 +31,7 @@ def test_prepare_names_what_to_install_in_one_line_and_succeeds(tmp_path):
 
 def test_ci_requires_the_browser(tmp_path):
     run = subprocess.run([sys.executable, "tests/browser/prepare.py"], cwd=ROOT,
-                         env=bare_env(tmp_path, SHOPPRIVACY_REQUIRE_BROWSER="1"), capture_output=True, text=True)
+                         env=bare_env(tmp_path, SHOPPRIVACY_TEST_REQUIRE_BROWSER="1"), capture_output=True, text=True)
     assert run.returncode == 1 and "browser tests skipped: missing" in run.stdout
 
 

@@ -20,7 +20,7 @@ _LACKING = missing(Path(os.environ["SHOPPRIVACY_TEST_AXE"]) if os.environ.get("S
 
 def pytest_collection_modifyitems(config, items):
     """On a machine without Chromium or axe-core, skip the browser tests with the one line saying what to install
-    (prepare.py printed it too); with SHOPPRIVACY_REQUIRE_BROWSER=1 (CI) they run, and fail."""
+    (prepare.py printed it too); with SHOPPRIVACY_TEST_REQUIRE_BROWSER=1 (CI) they run, and fail."""
     if _LACKING and not REQUIRED:
         here = Path(__file__).parent
         for item in items:

@@ -6,7 +6,7 @@
   would move it, and with it a CA file or registry the machine sets there); npm itself installed like Chromium.
 
 When something cannot be had, it prints one line saying what to install and exits 0: the browser tests then skip
-with the same line. With ``SHOPPRIVACY_REQUIRE_BROWSER=1`` (CI) it exits 1 instead, and the tests fail.
+with the same line. With ``SHOPPRIVACY_TEST_REQUIRE_BROWSER=1`` (CI) it exits 1 instead, and the tests fail.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 CHROMIUM = Path(os.environ.get("SHOPPRIVACY_TEST_CHROMIUM", "/usr/bin/chromium"))
-REQUIRED = os.environ.get("SHOPPRIVACY_REQUIRE_BROWSER", "") not in ("", "0")
+REQUIRED = os.environ.get("SHOPPRIVACY_TEST_REQUIRE_BROWSER", "") not in ("", "0")
 AXE_VERSION = "axe-core@4"
 
 

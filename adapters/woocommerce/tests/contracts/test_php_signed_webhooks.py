@@ -12,7 +12,7 @@ The PHP below evaluates, on the deliveries a test asks for, the expressions of `
 with WordPress's ``wp_specialchars_decode`` (formatting.php: numeric entities normalised by ``preg_replace``,
 then one ``strtr``) and ``wp_hash`` (pluggable.php: ``hash_hmac( 'md5', $data, wp_salt( 'auth' ) )``, the salt
 being ``AUTH_KEY . AUTH_SALT``) written out here. php-cli comes from ``apt-get install php-cli`` (.ci/run);
-without it these tests skip, unless ``SHOPPRIVACY_REQUIRE_PHP=1`` (tox env ``contracts-woo``) makes them fail.
+without it these tests skip, unless ``SHOPPRIVACY_TEST_REQUIRE_PHP=1`` (tox env ``contracts-woo``) makes them fail.
 """
 
 import json
@@ -90,7 +90,7 @@ echo json_encode( $out );
 def php(tmp_path_factory):
     exe = shutil.which("php")
     if exe is None:
-        if os.environ.get("SHOPPRIVACY_REQUIRE_PHP") == "1":
+        if os.environ.get("SHOPPRIVACY_TEST_REQUIRE_PHP") == "1":
             pytest.fail("php-cli is required here: apt-get install -y php-cli")
         pytest.skip("php-cli is not installed (apt-get install -y php-cli)")
     script = tmp_path_factory.mktemp("php") / "wc_webhook.php"

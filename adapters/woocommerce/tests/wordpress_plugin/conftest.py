@@ -2,7 +2,7 @@
 ``127.0.0.1``, and Debian's Chromium (the browser suite's fixtures, reused).
 
 Without php-cli, php-mysql, Debian's ``wordpress`` or MariaDB the tests are skipped with one line saying what is
-missing, unless ``SHOPPRIVACY_REQUIRE_WORDPRESS=1`` (set by .ci/run for CI) makes that a failure.
+missing, unless ``SHOPPRIVACY_TEST_REQUIRE_WORDPRESS=1`` (set by .ci/run for CI) makes that a failure.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def wordpress_available() -> None:
     why = missing()
     if why is None:
         return
-    if os.environ.get("SHOPPRIVACY_REQUIRE_WORDPRESS") == "1":
-        pytest.fail(f"SHOPPRIVACY_REQUIRE_WORDPRESS=1 but {why}")
+    if os.environ.get("SHOPPRIVACY_TEST_REQUIRE_WORDPRESS") == "1":
+        pytest.fail(f"SHOPPRIVACY_TEST_REQUIRE_WORDPRESS=1 but {why}")
     pytest.skip(f"WordPress tests skipped: {why}")
 
 

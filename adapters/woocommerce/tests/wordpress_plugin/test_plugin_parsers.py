@@ -42,8 +42,8 @@ class Parsers:
 @pytest.fixture(scope="module")
 def php() -> Iterator[Parsers]:
     if shutil.which("php") is None or not (WORDPRESS / "wp-includes" / "plugin.php").is_file():
-        if os.environ.get("SHOPPRIVACY_REQUIRE_WORDPRESS") == "1":
-            pytest.fail("SHOPPRIVACY_REQUIRE_WORDPRESS=1 but php-cli or Debian's wordpress is missing")
+        if os.environ.get("SHOPPRIVACY_TEST_REQUIRE_WORDPRESS") == "1":
+            pytest.fail("SHOPPRIVACY_TEST_REQUIRE_WORDPRESS=1 but php-cli or Debian's wordpress is missing")
         pytest.skip("WordPress tests skipped: php-cli or Debian's wordpress is missing")
     parsers = Parsers()
     yield parsers
