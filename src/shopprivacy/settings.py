@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from .consent.settings import ConsentSettings
 from .email.settings import EmailSettings
@@ -93,6 +93,9 @@ class AuditSettings(BaseModel):
 
 class Settings(BaseModel):
     """Everything shopprivacy needs to start. Secrets are ``SecretStr`` and never print."""
+
+    #: How messages name a setting (``SHOPPRIVACY_KEYSET``, or an integration's ``SHOPPRIVACY["keyset"]``).
+    _spelling: Spelling | None = PrivateAttr(default=None)
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -172,7 +175,9 @@ class Settings(BaseModel):
         """Validate ``data``; a failure raises :class:`ConfigurationError` naming every bad setting, one line
         each (``setting`` is the first), with a suggestion for a misspelt name."""
         try:
-            return cls.model_validate(dict(data))
+            built = cls.model_validate(dict(data))
+            built._spelling = spelling
+            return built
         except ValidationError as exc:
             lines: list[str] = []
             names: list[str] = []
@@ -198,21 +203,20 @@ class Settings(BaseModel):
 
     def load_keyset(self) -> Keyset:
         """The keyset from ``keyset`` (JSON) or ``keyset_file``; missing or weak keys raise KeysetError."""
+        spell = self._spelling or env_spelling
+        keyset, keyset_file = spell(["keyset"]), spell(["keyset_file"])
         if self.keyset is not None:
             try:
                 return Keyset.from_json(self.keyset.get_secret_value())
             except KeysetError as exc:
-                raise KeysetError(f"SHOPPRIVACY_KEYSET: {exc}", setting="SHOPPRIVACY_KEYSET") from None
+                raise KeysetError(f"{keyset}: {exc}", setting=keyset) from None
         if self.keyset_file is not None:
             try:
                 return Keyset.from_file(self.keyset_file)
             except KeysetError as exc:
-                raise KeysetError(f"SHOPPRIVACY_KEYSET_FILE: {exc}", setting="SHOPPRIVACY_KEYSET_FILE") from None
-        raise KeysetError(
-            "no keyset: set SHOPPRIVACY_KEYSET (JSON) or SHOPPRIVACY_KEYSET_FILE; "
-            "create one with `shopprivacy keys generate`",
-            setting="SHOPPRIVACY_KEYSET",
-        )
+                raise KeysetError(f"{keyset_file}: {exc}", setting=keyset_file) from None
+        raise KeysetError(f"no keyset: set {keyset} (JSON) or {keyset_file}; create one with `shopprivacy keys generate`",
+                          setting=keyset)
 
     def load_keyring(self) -> Keyring:
         return Keyring(self.load_keyset())

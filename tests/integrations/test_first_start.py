@@ -62,7 +62,7 @@ def manage(tmp_path: Path):
     ({"keyset_file": None, "keyset_flie": "/x"}, "shopprivacy.E001",
      'SHOPPRIVACY["keyset_flie"] is not a known setting; did you mean SHOPPRIVACY["keyset_file"]?'),
     ({"outbox": {"max_atempts": 3}}, "shopprivacy.E001", 'did you mean SHOPPRIVACY["outbox"]["max_attempts"]?'),
-    ({"keyset_file": None}, "shopprivacy.W001", "no keyset"),
+    ({"keyset_file": None}, "shopprivacy.W001", 'no keyset: set SHOPPRIVACY["keyset"] (JSON) or SHOPPRIVACY["keyset_file"]'),
     ({"database_url": "postgresql+psycopg://shop@127.0.0.1:1/shop"}, "shopprivacy.W002",
      "connection refused at 127.0.0.1:1"),
     ({"database_url": "sqlite:////nonexistent-folder-sp/sp.db"}, "shopprivacy.W002",
