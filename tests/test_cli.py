@@ -272,3 +272,17 @@ def test_audit_verify_names_an_edited_consent_choice(env, db_url, capsys):
     capsys.readouterr()
     assert main(["audit", "verify"]) == 1
     assert "proof row 1 of sp_consent_records differs" in capsys.readouterr().err
+
+
+def test_urllib3_retry_notes_stay_out_of_the_output_unless_verbose(tmp_path, monkeypatch):
+    """A platform that cannot be reached: urllib3 logs a WARNING per connect retry; the CLI prints only its own
+    line (``-v`` shows them)."""
+    import logging
+
+    from shopprivacy.cli import main
+
+    monkeypatch.setenv("SHOPPRIVACY_DATABASE_URL", f"sqlite:///{tmp_path}/sp.db")
+    logging.getLogger("urllib3").setLevel(logging.NOTSET)
+    main(["db", "upgrade"])
+    assert logging.getLogger("urllib3").getEffectiveLevel() == logging.ERROR
+    logging.getLogger("urllib3").setLevel(logging.NOTSET)

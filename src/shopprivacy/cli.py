@@ -266,6 +266,8 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args.environ, args.facade, args.spelling = environ, facade, spelling
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:  # urllib3's retry notes: the adapter reports the failure itself, in one line
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
     func: Command = args.func
     try:
         return func(args)
