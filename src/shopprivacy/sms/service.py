@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..email.platform import PlatformChanges
 from ..email.records import Change, Meta
 from ..errors import InvalidInput
 from ..keys import Keyring
@@ -26,6 +27,7 @@ from .quiet import SmsGuard
 from .rights_source import SmsRightsSource
 from .settings import ALL, SmsSettings
 from .subjects import PhoneSubjects
+from .tables import SMS
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
@@ -56,6 +58,10 @@ class Sms:
         self._codes = Codes(settings, store=store, audit=audit, keyring=keyring, clock=clock, subjects=subjects,
                             consent=self._consent)
         self._guard = SmsGuard(settings, store=store, clock=clock, subjects=subjects)
+        #: Consent changes made on the platform (Shopify's SMS marketing consent), applied by the e-mail rules
+        #: (newest platform time wins) on the SMS tables and never mirrored back.
+        self.platform = PlatformChanges(settings, store=store, audit=audit, clock=clock, subjects=subjects,
+                                        tables=SMS, normalise=subjects.e164, field_name="phone")
         #: The SDK's store (read by :class:`~.rights_source.SmsRightsSource`).
         self.store = store
         self._audit = audit
