@@ -23,6 +23,7 @@ from .codes import Codes
 from .consent import SmsConsent, wording_digest
 from .keywords import Keyword, classify
 from .message import SmsMessage, SmsSender
+from .propagation import TOPIC, SmsPropagation
 from .quiet import SmsGuard
 from .rights_source import SmsRightsSource
 from .settings import ALL, SmsSettings
@@ -31,8 +32,10 @@ from .tables import SMS
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
+    from ..platforms import PlatformAdapter
     from ..store.audit import AuditLog
     from ..store.engine import Store
+    from ..store.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -49,12 +52,19 @@ class Sms:
     """SMS marketing consent for one shop. Numbers are kept only as blind indexes and subject-key tokens."""
 
     def __init__(self, settings: SmsSettings, *, store: Store, audit: AuditLog, keyring: Keyring, fields: Fields,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], outbox: Outbox | None = None,
+                 adapter: Callable[[], PlatformAdapter | None] | None = None) -> None:
         self.settings = settings
         #: The numbers held: E.164, pseudonyms, blind indexes, encrypted numbers, forgetting.
         self.subjects = subjects = PhoneSubjects(keyring=keyring, fields=fields, clock=clock,
                                                  default_region=settings.default_region)
-        self._consent = SmsConsent(settings, store=store, audit=audit, clock=clock, subjects=subjects)
+        #: Consent recorded here mirrored on the platform (``outbox`` and ``adapter`` given: the facade's).
+        self.propagation = None if outbox is None or adapter is None else SmsPropagation(
+            settings, store=store, outbox=outbox, adapter=adapter)
+        if outbox is not None and self.propagation is not None:
+            outbox.register(TOPIC, self.propagation.deliver)
+        self._consent = SmsConsent(settings, store=store, audit=audit, clock=clock, subjects=subjects,
+                                   propagation=self.propagation)
         self._codes = Codes(settings, store=store, audit=audit, keyring=keyring, clock=clock, subjects=subjects,
                             consent=self._consent)
         self._guard = SmsGuard(settings, store=store, clock=clock, subjects=subjects)
