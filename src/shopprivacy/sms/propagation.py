@@ -7,6 +7,7 @@ only by the SDK's own changes: a change that came from the platform (``sp.sms.pl
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, cast
@@ -51,7 +52,8 @@ class SmsPropagation:
             records.effective_state(held.get(lid), now) == "subscribed"
             and not records.is_suppressed(conn, bidx, lid, SMS)
             for lid, program in self._settings.lists.items() if program.kind == "marketing")
-        key = f"{TOPIC}:{subject}:{'in' if subscribed else 'out'}:{now.isoformat()}"
+        # one row per change, even two in the same instant (a STOP and a START): the key is never reused
+        key = f"{TOPIC}:{subject}:{'in' if subscribed else 'out'}:{now.isoformat()}:{secrets.token_hex(8)}"
         self._outbox.enqueue(conn, TOPIC, {"subject": subject, "subscribed": subscribed,
                                            "level": level if subscribed else "unknown", "at": now.isoformat()},
                              idempotency_key=key[:200], ordering_key=f"{TOPIC}:{subject}")
