@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -252,6 +253,9 @@ class ShopPrivacy:
             "rights": self.rights.run_due(now),
             "breaches": self.breaches.run_due(now),
         }
+        if self.uses_platform and not self.uses_sms:  # SMS consent another process queued for the platform
+            with contextlib.suppress(DidNotEnable):
+                self.sms  # noqa: B018 - registers the SMS outbox handler
         if self.uses_sms:
             tasks["sms"] = self.sms.run_due(now)
         if self.uses_platform:

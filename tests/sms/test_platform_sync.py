@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
+from shopprivacy import ShopPrivacy
 from shopprivacy.email.platform import PlatformConsentUpdate
 from shopprivacy.errors import InvalidInput
 from shopprivacy.sms.propagation import TOPIC
@@ -69,3 +70,31 @@ def test_a_platform_change_needs_a_valid_number(ssp, phone):
     with pytest.raises(InvalidInput):
         ssp.sms.platform.apply(PlatformConsentUpdate("shopify", phone, False, T1))
     assert ssp.sms.history(PHONE) == []
+
+
+class Sink:
+    """A platform that keeps one SMS consent per customer."""
+
+    name = "fake"
+
+    def __init__(self):
+        self.calls = []
+
+    def set_sms_marketing_consent(self, update, *, idempotency_key):
+        self.calls.append((update.customer_id, update.subscribed, update.opt_in_level))
+
+    def close(self):
+        pass
+
+
+def test_run_due_in_another_process_delivers_what_sp_sms_queued(settings, store):
+    sink = Sink()
+    shop = ShopPrivacy(settings, store=store, adapter=sink)  # the web process: records the opt-in and a STOP
+    shop.sms.opt_in(PHONE, "marketing", wording=WORDING, source="signup", customer_ref=REF)
+    shop.sms.handle_keyword(PHONE, "STOP")
+    worker = ShopPrivacy(settings, store=store, adapter=sink)  # `shopprivacy run-due`: never touched sp.sms
+    report = worker.run_due()
+    assert report.outbox.dead == 0 and report.outbox.retried == 0, report.outbox.errors
+    assert sink.calls == [(REF, False, "unknown")]  # the STOP superseded the opt-in still waiting
+    shop.close()
+    worker.close()
