@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -208,7 +209,8 @@ class ShopPrivacy:
         except ImportError as exc:  # phonenumbers missing
             raise DidNotEnable(f"sp.sms needs phonenumbers: pip install 'shopprivacy[sms]' ({exc})") from None
         return Sms(self.settings.sms, store=self.store, audit=self.audit, keyring=self.keyring, fields=self.fields,
-                   clock=self.clock)
+                   clock=self.clock, outbox=self.outbox,
+                   adapter=lambda: self.adapter if self.uses_platform else None)
 
     @cached_property
     def sms_web(self) -> SmsPages:
@@ -251,6 +253,9 @@ class ShopPrivacy:
             "rights": self.rights.run_due(now),
             "breaches": self.breaches.run_due(now),
         }
+        if self.uses_platform and not self.uses_sms:  # SMS consent another process queued for the platform
+            with contextlib.suppress(DidNotEnable):
+                self.sms  # noqa: B018 - registers the SMS outbox handler
         if self.uses_sms:
             tasks["sms"] = self.sms.run_due(now)
         if self.uses_platform:

@@ -1,5 +1,5 @@
 """Shopify's e-mail marketing consent webhook: verified, deduplicated, applied by one ``run-due`` with Shopify's
-time as proof, never overriding a newer state, never echoed back to Shopify; SMS consent acknowledged only."""
+time as proof, never overriding a newer state, never echoed back to Shopify (SMS: test_shopify_sms_consent)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shopprivacy_shopify.marketing import EMAIL_CONSENT, SMS_CONSENT
+from shopprivacy_shopify.marketing import EMAIL_CONSENT
 from sqlalchemy import func, select
 from test_shopify_webhooks import delivery, endpoint, raw
 
@@ -98,14 +98,6 @@ def test_states(sp: ShopPrivacy, state: str | None, suppressed: bool) -> None:
     assert send(sp, consent(state, T1), "e1").status == 200
     run_due(sp)
     assert sp.email.is_suppressed(ADDRESS, "newsletter") is suppressed
-
-
-def test_sms_consent_is_acknowledged_without_work(sp: ShopPrivacy) -> None:
-    body = raw({"id": 706405506930370084, "phone": "+13125551212",
-                "sms_marketing_consent": {"state": "unsubscribed", "opt_in_level": "single_opt_in",
-                                          "consent_updated_at": T1.isoformat(), "consent_collected_from": "OTHER"}})
-    assert send(sp, body, "s1", topic=SMS_CONSENT).status == 200
-    assert rows(sp) == 0
 
 
 def test_unsigned_or_wrongly_signed_consent_is_refused(sp: ShopPrivacy) -> None:

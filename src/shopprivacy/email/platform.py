@@ -6,6 +6,9 @@ touches (the subscription state's time and the suppression's): deliveries that a
 never override a newer choice, and the platform's echo of a change the SDK pushed (same time, or the same time
 cut to whole seconds) changes nothing. A withdrawal without a time still applies (stopping mail is the safe
 side); a subscription without a time does not.
+
+The same rules serve every consent channel with the e-mail tables' shape (:class:`~.records.ConsentTables`):
+``sp.sms.platform`` is a :class:`PlatformChanges` over the SMS tables, keyed by E.164 number.
 """
 
 from __future__ import annotations
@@ -14,18 +17,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import InvalidInput
 from . import records
-from .records import Change, Meta
-from .settings import ALL, EmailSettings
-from .subjects import Subjects
-from .suppression import Suppression
-from .tables import subscriptions, suppressions
+from .records import EMAIL, Change, ConsentTables, Meta
+from .settings import ALL, MailingList
 
 if TYPE_CHECKING:
     from ..store.audit import AuditLog
@@ -42,7 +42,8 @@ Level = Literal["single_opt_in", "confirmed_opt_in", "unknown"]
 class PlatformConsentUpdate:
     """One marketing-consent change reported by a platform.
 
-    ``platform``: its name (``shopify``, ``woocommerce``). ``address``: the subscriber's e-mail address.
+    ``platform``: its name (``shopify``, ``woocommerce``). ``address``: the subscriber's e-mail address (for
+    ``sp.sms.platform``: the phone number).
     ``subscribed``: the new state (False for unsubscribed, not subscribed, invalid, redacted). ``updated_at``: when
     the platform recorded it (timezone-aware; None when the platform sent none). ``list_id``: the SDK list it
     concerns, ``"*"`` for every marketing list (a platform with one consent for all marketing). ``customer_ref``:
@@ -58,24 +59,64 @@ class PlatformConsentUpdate:
     collected_from: str | None = None
 
 
-class PlatformChanges:
-    """Applies platform consent changes (``sp.email.platform``); nothing it writes is queued for the platform."""
+class ChannelSettings(Protocol):
+    """What the rules need of a channel's settings (``EmailSettings``, ``SmsSettings``)."""
 
-    def __init__(self, settings: EmailSettings, *, store: Store, audit: AuditLog, clock: Callable[[], datetime],
-                 subjects: Subjects, suppression: Suppression) -> None:
+    @property
+    def lists(self) -> dict[str, MailingList]: ...
+
+    def check_list(self, list_id: str) -> None: ...
+
+
+class ChannelSubjects(Protocol):
+    """What the rules need of a channel's subjects (``email.subjects.Subjects``, ``sms.subjects.PhoneSubjects``)."""
+
+    def subject_of(self, address: str, /) -> str: ...
+
+    def blind_index(self, address: str, /) -> str: ...
+
+    def register(self, conn: Connection, address: str, /, *, customer_ref: str | None = None) -> tuple[str, str]: ...
+
+
+def _email_address(address: str) -> str:
+    if "@" not in address or len(address) > 320:
+        raise InvalidInput("a platform consent change needs the subscriber's e-mail address")
+    return address
+
+
+class PlatformChanges:
+    """Applies platform consent changes (``sp.email.platform``, ``sp.sms.platform``); nothing it writes is queued
+    for the platform. ``tables`` (default: e-mail's) and ``normalise`` (checks and normalises the address or
+    number; InvalidInput when it is none) select the channel."""
+
+    def __init__(self, settings: ChannelSettings, *, store: Store, audit: AuditLog, clock: Callable[[], datetime],
+                 subjects: ChannelSubjects, tables: ConsentTables = EMAIL,
+                 normalise: Callable[[str], str] = _email_address, field_name: str = "email") -> None:
         self._settings = settings
         self._store = store
         self._audit = audit
         self._clock = clock
         self._subjects = subjects
-        self._suppression = suppression
+        self._t = tables
+        self._normalise = normalise
+        self._field = field_name
 
     def _lists(self, list_id: str) -> list[str]:
         if list_id == ALL:
             return [lid for lid, ml in self._settings.lists.items() if ml.kind == "marketing"]
-        if self._settings.mailing_list(list_id).kind != "marketing":
+        if self._settings.lists[list_id].kind != "marketing":
             raise InvalidInput(f"list {list_id!r} is transactional: it has no marketing consent")
         return [list_id]
+
+    def _lift(self, conn: Connection, bidx: str, list_id: str, now: datetime) -> None:
+        """Lift the suppression of ``list_id``; an all-lists one is kept for the other lists."""
+        t = self._t
+        if records.is_suppressed(conn, bidx, None, t):
+            records.unsuppress(conn, bidx=bidx, list_id=ALL, tables=t)
+            for other in self._settings.lists:
+                if other != list_id:
+                    records.suppress(conn, bidx=bidx, list_id=other, reason="unsubscribed", now=now, tables=t)
+        records.unsuppress(conn, bidx=bidx, list_id=list_id, tables=t)
 
     def apply(self, change: PlatformConsentUpdate) -> Change:
         """Record the platform's change unless the SDK holds a newer state; ``changed`` is False when it was
@@ -85,21 +126,20 @@ class PlatformChanges:
         if at is not None and at.tzinfo is None:
             raise InvalidInput("a platform consent time needs a UTC offset")
         at = at.astimezone(timezone.utc) if at is not None else None
-        if "@" not in change.address or len(change.address) > 320:
-            raise InvalidInput("a platform consent change needs the subscriber's e-mail address")
+        address = self._normalise(change.address)
         lists = self._lists(change.list_id)
-        subject, bidx = self._subjects.subject_of(change.address), self._subjects.blind_index(change.address)
+        subject, bidx = self._subjects.subject_of(address), self._subjects.blind_index(address)
         with self._store.begin() as conn:
-            self._store.lock(conn, f"shopprivacy:email:platform:{subject}")
-            newest = _newest(conn, subject, bidx, lists)
+            self._store.lock(conn, f"shopprivacy:{self._t.name}:platform:{subject}")
+            newest = _newest(conn, self._t, subject, bidx, lists)
             if at is not None and newest is not None and at <= newest:
                 log.info("platform consent change for %s not applied: the SDK holds a newer state", subject)
                 return Change(subject, change.list_id, False)
             if change.subscribed:
-                changed = self._opt_in(conn, change, lists, at)
+                changed = self._opt_in(conn, change, address, lists, at)
             else:
                 changed = self._opt_out(conn, change, subject, bidx, lists, at or self._clock())
-        log.info("platform consent %s for %s on %s (%s)", "opt-in" if change.subscribed else "opt-out",
+        log.info("platform %s consent %s for %s on %s (%s)", self._t.name, "opt-in" if change.subscribed else "opt-out",
                  subject, change.list_id, "applied" if changed else "no change")
         return Change(subject, change.list_id, changed)
 
@@ -107,41 +147,45 @@ class PlatformChanges:
         source = f"{change.platform}:{level}" + (f":{change.collected_from}" if change.collected_from else "")
         return Meta(source=source[:120])
 
-    def _opt_in(self, conn: Connection, change: PlatformConsentUpdate, lists: list[str],
+    def _opt_in(self, conn: Connection, change: PlatformConsentUpdate, address: str, lists: list[str],
                 at: datetime | None) -> bool:
         if at is None:  # no time, no proof of when consent was given: keep what the SDK holds
             return False
-        subject, bidx = self._subjects.register(conn, change.address, customer_ref=change.customer_ref)
+        t = self._t
+        subject, bidx = self._subjects.register(conn, address, customer_ref=change.customer_ref)
         changed = False
         for lid in lists:
             if records.set_state(conn, subject=subject, list_id=lid, state="subscribed", level=change.opt_in_level,
-                                 now=at):
+                                 now=at, tables=t):
                 changed = True
             else:
-                _touch(conn, subject, lid, at)
-            if records.is_suppressed(conn, bidx, lid):
-                self._suppression.lift(conn, bidx, lid, at)
+                _touch(conn, t, subject, lid, at)
+            if records.is_suppressed(conn, bidx, lid, t):
+                self._lift(conn, bidx, lid, at)
                 changed = True
         if changed:
             for lid in lists:
                 records.prove(conn, subject=subject, bidx=bidx, list_id=lid, action=OPT_IN_ACTION,
-                              meta=self._meta(change, change.opt_in_level), now=at, audit=self._audit)
-            self._audit.append(conn, actor=change.platform[:40], action="email.platform_opt_in", subject=subject,
-                               fields=["email"], meta={"list": change.list_id, "level": change.opt_in_level})
+                              meta=self._meta(change, change.opt_in_level), now=at, audit=self._audit, tables=t)
+            self._audit.append(conn, actor=change.platform[:40], action=f"{t.name}.platform_opt_in",
+                               subject=subject, fields=[self._field],
+                               meta={"list": change.list_id, "level": change.opt_in_level})
         return changed
 
     def _opt_out(self, conn: Connection, change: PlatformConsentUpdate, subject: str, bidx: str, lists: list[str],
                  at: datetime) -> bool:
-        held = records.subject_row(conn, subject) is not None
+        t = self._t
+        held = records.subject_row(conn, subject, t) is not None
         changed = False
         for lid in lists:
             if held and records.set_state(conn, subject=subject, list_id=lid, state="unsubscribed", level="unknown",
-                                          now=at):
+                                          now=at, tables=t):
                 changed = True
             elif held:
-                _touch(conn, subject, lid, at)
+                _touch(conn, t, subject, lid, at)
         target = change.list_id if change.list_id != ALL else ALL
-        if records.suppress(conn, bidx=bidx, list_id=target, reason="platform", now=at):
+        suppressions = t.suppressions
+        if records.suppress(conn, bidx=bidx, list_id=target, reason="platform", now=at, tables=t):
             changed = True
         else:  # already suppressed: remember the platform's later confirmation, as for a state (_touch)
             conn.execute(update(suppressions).where(suppressions.c.address_bidx == bidx,
@@ -149,26 +193,28 @@ class PlatformChanges:
                                                     suppressions.c.created_at < at).values(created_at=at))
         if changed:  # the address itself is not stored for a withdrawal: the blind index is enough to suppress
             records.prove(conn, subject=subject, bidx=bidx, list_id=target, action=OPT_OUT_ACTION,
-                          meta=self._meta(change, "withdrawn"), now=at, audit=self._audit)
-            self._audit.append(conn, actor=change.platform[:40], action="email.platform_unsubscribed",
-                               subject=subject, fields=["email"], meta={"list": target})
+                          meta=self._meta(change, "withdrawn"), now=at, audit=self._audit, tables=t)
+            self._audit.append(conn, actor=change.platform[:40], action=f"{t.name}.platform_unsubscribed",
+                               subject=subject, fields=[self._field], meta={"list": target})
         return changed
 
 
-def _touch(conn: Connection, subject: str, list_id: str, at: datetime) -> None:
+def _touch(conn: Connection, t: ConsentTables, subject: str, list_id: str, at: datetime) -> None:
     """The platform confirmed the state held at a later time: remember that time, so an older delivery arriving
     afterwards cannot override it."""
+    subscriptions = t.subscriptions
     conn.execute(update(subscriptions).where(subscriptions.c.subject == subject, subscriptions.c.list_id == list_id,
                                              subscriptions.c.updated_at < at).values(updated_at=at))
 
 
-def _newest(conn: Connection, subject: str, bidx: str, lists: list[str]) -> datetime | None:
+def _newest(conn: Connection, t: ConsentTables, subject: str, bidx: str, lists: list[str]) -> datetime | None:
     """The latest time the SDK holds for the subject on ``lists``: state changes and suppressions."""
+    subscriptions, suppressions = t.subscriptions, t.suppressions
     times = [r[0] for r in conn.execute(select(subscriptions.c.updated_at).where(
         subscriptions.c.subject == subject, subscriptions.c.list_id.in_(lists)))]
     times += [r[0] for r in conn.execute(select(suppressions.c.created_at).where(
         suppressions.c.address_bidx == bidx, or_(suppressions.c.list_id == ALL, suppressions.c.list_id.in_(lists))))]
-    aware = [t if t.tzinfo is not None else t.replace(tzinfo=timezone.utc) for t in times if t is not None]
+    aware = [x if x.tzinfo is not None else x.replace(tzinfo=timezone.utc) for x in times if x is not None]
     return max(aware, default=None)
 
 

@@ -83,8 +83,7 @@ class Email:
         self.preferences = Preferences(settings, store=store, audit=audit, clock=clock, links=links,
                                        suppression=suppression, propagation=propagation, mailer=mailer)
         #: Consent changes made on the platform (its webhooks), applied without being mirrored back.
-        self.platform = PlatformChanges(settings, store=store, audit=audit, clock=clock, subjects=subjects,
-                                        suppression=suppression)
+        self.platform = PlatformChanges(settings, store=store, audit=audit, clock=clock, subjects=subjects)
         outbox.register(TOPIC, propagation.deliver)
         outbox.register(LINK_TOPIC, mailer.deliver)
 

@@ -60,6 +60,22 @@ class MarketingConsentSink(Protocol):
         """Record the state on the platform; raise PlatformError (retryable or not) on failure."""
 
 
+@dataclass(frozen=True)
+class SmsConsentUpdate:
+    """SMS marketing state to mirror on the platform (one state for all SMS marketing)."""
+
+    subscribed: bool
+    opt_in_level: Literal["single_opt_in", "confirmed_opt_in", "unknown"]
+    consent_updated_at: datetime
+    customer_id: str
+
+
+@runtime_checkable
+class SmsConsentSink(Protocol):
+    def set_sms_marketing_consent(self, update: SmsConsentUpdate, *, idempotency_key: str) -> None:
+        """Record the SMS marketing state on the platform; raise PlatformError (retryable or not) on failure."""
+
+
 class BillingInterval(TypedDict):
     unit: Literal["day", "week", "month", "year"]
     count: int
@@ -290,6 +306,8 @@ __all__ = [
     "RectifyReceipt",
     "RenewalOrderCleaner",
     "SelfBillingSource",
+    "SmsConsentSink",
+    "SmsConsentUpdate",
     "SubscriptionLine",
     "SubscriptionSource",
     "UpkeepAction",

@@ -11,7 +11,7 @@ import logging
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy.engine import Connection
 
@@ -25,6 +25,7 @@ from .tables import SMS
 if TYPE_CHECKING:
     from ..store.audit import AuditLog
     from ..store.engine import Store
+    from .propagation import SmsPropagation
 
 log = logging.getLogger("shopprivacy.sms")
 
@@ -42,8 +43,9 @@ class SmsConsent:
     """Subscription states, suppressions and proof of ``sp.sms``."""
 
     def __init__(self, settings: SmsSettings, *, store: Store, audit: AuditLog, clock: Callable[[], datetime],
-                 subjects: PhoneSubjects) -> None:
+                 subjects: PhoneSubjects, propagation: SmsPropagation | None = None) -> None:
         self._settings = settings
+        self._propagation = propagation
         self._store = store
         self._audit = audit
         self._clock = clock
@@ -68,7 +70,15 @@ class SmsConsent:
                       meta=meta, now=now, tables=SMS, audit=self._audit)
         self._audit.append(conn, actor=meta.source, action="sms.opted_in", subject=subject, fields=["phone"],
                            meta={"list": list_id, "level": level, "text_version": meta.text_version})
+        if changed:
+            self._mirror(conn, subject, bidx, "confirmed_opt_in" if lift else "single_opt_in", now)
         return changed
+
+    def _mirror(self, conn: Connection, subject: str, bidx: str, level: Literal["single_opt_in",
+                "confirmed_opt_in", "unknown"], now: datetime) -> None:
+        """Queue the number's new state for the platform (numbers tied to a platform customer only)."""
+        if self._propagation is not None:
+            self._propagation.enqueue(conn, subject, bidx, level=level, now=now)
 
     def opt_in(self, e164: str, list_id: str, meta: Meta, *, customer_ref: str | None,
                time_zone: str | None) -> Change:
@@ -98,6 +108,7 @@ class SmsConsent:
                               now=now, tables=SMS, audit=self._audit)
                 self._audit.append(conn, actor=meta.source, action="sms.opted_out", subject=subject,
                                    fields=["phone"], meta={"list": list_id, "reason": reason[:40]})
+                self._mirror(conn, subject, bidx, "unknown", now)
         log.info("sms opt-out of %s from %s (%s)", subject, list_id, "new" if changed else "repeat")
         return Change(subject, list_id, changed)
 
@@ -113,6 +124,7 @@ class SmsConsent:
                               tables=SMS, audit=self._audit)
                 self._audit.append(conn, actor=meta.source, action="sms.resumed", subject=subject, fields=["phone"],
                                    meta={"list": ALL})
+                self._mirror(conn, subject, bidx, "single_opt_in", now)
         return Change(subject, ALL, changed)
 
     def is_suppressed(self, e164: str, list_id: str | None = None) -> bool:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..email.platform import PlatformChanges
 from ..email.records import Change, Meta
 from ..errors import InvalidInput
 from ..keys import Keyring
@@ -22,15 +23,19 @@ from .codes import Codes
 from .consent import SmsConsent, wording_digest
 from .keywords import Keyword, classify
 from .message import SmsMessage, SmsSender
+from .propagation import TOPIC, SmsPropagation
 from .quiet import SmsGuard
 from .rights_source import SmsRightsSource
 from .settings import ALL, SmsSettings
 from .subjects import PhoneSubjects
+from .tables import SMS
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
+    from ..platforms import PlatformAdapter
     from ..store.audit import AuditLog
     from ..store.engine import Store
+    from ..store.outbox import Outbox
 
 
 @dataclass(frozen=True)
@@ -47,15 +52,26 @@ class Sms:
     """SMS marketing consent for one shop. Numbers are kept only as blind indexes and subject-key tokens."""
 
     def __init__(self, settings: SmsSettings, *, store: Store, audit: AuditLog, keyring: Keyring, fields: Fields,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], outbox: Outbox | None = None,
+                 adapter: Callable[[], PlatformAdapter | None] | None = None) -> None:
         self.settings = settings
         #: The numbers held: E.164, pseudonyms, blind indexes, encrypted numbers, forgetting.
         self.subjects = subjects = PhoneSubjects(keyring=keyring, fields=fields, clock=clock,
                                                  default_region=settings.default_region)
-        self._consent = SmsConsent(settings, store=store, audit=audit, clock=clock, subjects=subjects)
+        #: Consent recorded here mirrored on the platform (``outbox`` and ``adapter`` given: the facade's).
+        self.propagation = None if outbox is None or adapter is None else SmsPropagation(
+            settings, store=store, outbox=outbox, adapter=adapter)
+        if outbox is not None and self.propagation is not None:
+            outbox.register(TOPIC, self.propagation.deliver)
+        self._consent = SmsConsent(settings, store=store, audit=audit, clock=clock, subjects=subjects,
+                                   propagation=self.propagation)
         self._codes = Codes(settings, store=store, audit=audit, keyring=keyring, clock=clock, subjects=subjects,
                             consent=self._consent)
         self._guard = SmsGuard(settings, store=store, clock=clock, subjects=subjects)
+        #: Consent changes made on the platform (Shopify's SMS marketing consent), applied by the e-mail rules
+        #: (newest platform time wins) on the SMS tables and never mirrored back.
+        self.platform = PlatformChanges(settings, store=store, audit=audit, clock=clock, subjects=subjects,
+                                        tables=SMS, normalise=subjects.e164, field_name="phone")
         #: The SDK's store (read by :class:`~.rights_source.SmsRightsSource`).
         self.store = store
         self._audit = audit

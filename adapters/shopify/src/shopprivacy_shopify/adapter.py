@@ -1,9 +1,10 @@
 """The Shopify platform adapter: the protocols the core uses, over one shop's Admin GraphQL API.
 
-Implements CustomerDirectory, MarketingConsentSink, SubscriptionSource, PersonalDataHost, CustomerRectifier,
-ErasureVerifier and WebhookReceiver. It does not implement RenewalOrderCleaner: Shopify creates renewal orders
-itself from the contract when a billing attempt succeeds, server-side, so they carry no browser IP address, user agent
-or visit attribution to clean, and the Admin API has no mutation to remove an order's client details.
+Implements CustomerDirectory, MarketingConsentSink, SmsConsentSink, SubscriptionSource, PersonalDataHost,
+CustomerRectifier, ErasureVerifier and WebhookReceiver. It does not implement RenewalOrderCleaner: Shopify creates
+renewal orders itself from the contract when a billing attempt succeeds, server-side, so they carry no browser IP
+address, user agent or visit attribution to clean, and the Admin API has no mutation to remove an order's client
+details.
 """
 
 from __future__ import annotations

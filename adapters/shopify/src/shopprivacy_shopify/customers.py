@@ -1,4 +1,4 @@
-"""Customer operations: lookup, e-mail marketing consent, data export, correction and erasure requests.
+"""Customer operations: lookup, e-mail and SMS marketing consent, data export, correction and erasure requests.
 
 Each query selects what its purpose needs: a lookup asks for the id only; the consent update reads the
 time of the consent Shopify holds and returns the id only; only the export (the customer's own data
@@ -15,7 +15,14 @@ from datetime import datetime
 from typing import Any
 
 from shopprivacy.errors import InvalidInput
-from shopprivacy.platforms import CustomerRef, ErasureCheck, ErasureReceipt, MarketingConsentUpdate, RectifyReceipt
+from shopprivacy.platforms import (
+    CustomerRef,
+    ErasureCheck,
+    ErasureReceipt,
+    MarketingConsentUpdate,
+    RectifyReceipt,
+    SmsConsentUpdate,
+)
 
 from .client import AdminClient
 from .errors import ShopifyError, ShopifyGraphQLError, ShopifyResponseError
@@ -33,6 +40,9 @@ CONSENT_HELD = ("query CustomerMarketingConsent($id: ID!) { customer(id: $id) { 
 CONSENT = ("mutation CustomerEmailMarketingConsentUpdate($input: CustomerEmailMarketingConsentUpdateInput!) { "
            "customerEmailMarketingConsentUpdate(input: $input) { customer { id } "
            "userErrors { field message code } } }")
+SMS_CONSENT = ("mutation CustomerSmsMarketingConsentUpdate($input: CustomerSmsMarketingConsentUpdateInput!) { "
+               "customerSmsMarketingConsentUpdate(input: $input) { customer { id } "
+               "userErrors { field message code } } }")
 ERASE = ("mutation CustomerRequestDataErasure($id: ID!) { customerRequestDataErasure(customerId: $id) { "
          "customerId userErrors { field message code } } }")
 RECTIFY = ("mutation CustomerRectify($input: CustomerInput!) { customerUpdate(input: $input) { customer { id } "
@@ -123,6 +133,22 @@ class CustomerOperations:
         self.client.mutate("CustomerEmailMarketingConsentUpdate", CONSENT,
                            {"input": {"customerId": customer_gid(customer_id), "emailMarketingConsent": consent}},
                            "customerEmailMarketingConsentUpdate")
+
+    def set_sms_marketing_consent(self, update: SmsConsentUpdate, *, idempotency_key: str) -> None:
+        """Mirror the SMS state with ``customerSmsMarketingConsentUpdate`` and its ``consentUpdatedAt``. Shopify
+        keeps the record with the most recent ``consentUpdatedAt`` (``CustomerSmsMarketingConsentState``), so a
+        late retry cannot overwrite a newer state; the time Shopify holds is not read first, as for e-mail, since
+        no field reports it in every supported version without a deprecation. A customer without a phone number
+        is a ``userErrors`` answer (ShopifyUserError, not retried)."""
+        consent: dict[str, Any] = {
+            "marketingState": "SUBSCRIBED" if update.subscribed else "UNSUBSCRIBED",
+            "consentUpdatedAt": update.consent_updated_at.isoformat(),
+        }
+        if update.subscribed:
+            consent["marketingOptInLevel"] = _LEVELS.get(update.opt_in_level, "UNKNOWN")
+        self.client.mutate("CustomerSmsMarketingConsentUpdate", SMS_CONSENT,
+                           {"input": {"customerId": customer_gid(update.customer_id), "smsMarketingConsent": consent}},
+                           "customerSmsMarketingConsentUpdate")
 
     def _consent_held_at(self, gid: str) -> datetime | None:
         """When the e-mail marketing consent Shopify holds for the customer was last updated (None: never, or

@@ -7,11 +7,17 @@ calls it ``customers/email_marketing_consent_update``)::
      "email_marketing_consent": {"state": "unsubscribed", "opt_in_level": "single_opt_in",
                                  "consent_updated_at": "2026-11-24T09:00:00-05:00", "consent_collected_from": "OTHER"}}
 
-``customers_marketing_consent/update`` (``CUSTOMERS_MARKETING_CONSENT_UPDATE``) carries the SMS consent
-(``{"id", "phone", "sms_marketing_consent": {...}}``); the SDK keeps no SMS consent yet, so it is acknowledged
-without work. States are the lower-cased values of the Admin API's ``CustomerEmailMarketingState``, levels
-those of ``CustomerMarketingOptInLevel``, sources those of ``CustomerConsentCollectedFrom``; unknown keys are
-ignored, unknown values refused.
+``customers_marketing_consent/update`` (``CUSTOMERS_MARKETING_CONSENT_UPDATE``: "whenever a customer's SMS
+marketing consent is updated") carries the SMS consent, the webhook form of the Admin API's
+``CustomerSmsMarketingConsentState``::
+
+    {"id": 706405506930370084, "phone": "+16135551111",
+     "sms_marketing_consent": {"state": "unsubscribed", "opt_in_level": "single_opt_in",
+                               "consent_updated_at": "2026-11-24T09:00:00-05:00", "consent_collected_from": "OTHER"}}
+
+States are the lower-cased values of the Admin API's ``CustomerEmailMarketingState`` (``CustomerSmsMarketingState``
+for SMS), levels those of ``CustomerMarketingOptInLevel``, sources those of ``CustomerConsentCollectedFrom``;
+unknown keys are ignored, unknown values refused.
 """
 
 from __future__ import annotations
@@ -54,6 +60,27 @@ class EmailMarketingConsent(BaseModel):
         return value
 
 
+#: Lower-cased ``CustomerSmsMarketingState`` values; which of them stop marketing texts.
+SMS_STATES = ("subscribed", "unsubscribed", "not_subscribed", "pending", "redacted")
+SMS_WITHDRAWN = frozenset({"unsubscribed", "not_subscribed", "redacted"})
+
+
+class SmsMarketingConsent(EmailMarketingConsent):
+    """``sms_marketing_consent``: the same fields, the states of ``CustomerSmsMarketingState``."""
+
+    state: Literal["subscribed", "unsubscribed", "not_subscribed", "pending", "redacted"] | None = None
+
+
+class SmsConsentBody(BaseModel):
+    """The body of ``customers_marketing_consent/update``."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: Annotated[int, Field(ge=1, lt=10**20)]
+    phone: str | None = Field(None, max_length=40)
+    sms_marketing_consent: SmsMarketingConsent | None = None
+
+
 class EmailConsentBody(BaseModel):
     """The body of ``customers_email_marketing_consent/update``."""
 
@@ -64,5 +91,5 @@ class EmailConsentBody(BaseModel):
     email_marketing_consent: EmailMarketingConsent
 
 
-__all__ = ["EMAIL_CONSENT", "EMAIL_STATES", "LEVELS", "SMS_CONSENT", "WITHDRAWN", "EmailConsentBody",
-           "EmailMarketingConsent"]
+__all__ = ["EMAIL_CONSENT", "EMAIL_STATES", "LEVELS", "SMS_CONSENT", "SMS_STATES", "SMS_WITHDRAWN", "WITHDRAWN",
+           "EmailConsentBody", "EmailMarketingConsent", "SmsConsentBody", "SmsMarketingConsent"]

@@ -18,8 +18,10 @@ everything held for the shop. E-mail addresses and phone numbers from the payloa
 ``customers_email_marketing_consent/update`` (:mod:`.marketing`) is accepted the same way and applied in
 ``run-due`` with ``sp.email.platform.apply``: Shopify's state, opt-in level and ``consent_updated_at`` become
 the SDK's e-mail consent for every marketing list, unless the SDK holds a newer state, and nothing is queued
-back to Shopify. A body that is not the topic's, without an address or still ``pending`` is acknowledged
-without any write (it is Shopify's, signed: refusing it would only make Shopify retry it).
+back to Shopify. ``customers_marketing_consent/update`` (SMS) is applied the same way with
+``sp.sms.platform.apply`` to every SMS marketing program (the number sealed in the queued row). A body that is
+not the topic's, without an address or number, or still ``pending`` is acknowledged without any write (it is
+Shopify's, signed: refusing it would only make Shopify retry it).
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from shopprivacy.web.webhooks import verify_base64
 
 from .compliance import BODIES, DATA_REQUEST, REDACT, SHOP_REDACT, CustomerRequestBody
 from .customers import customer_gid
-from .marketing import EMAIL_CONSENT, WITHDRAWN, EmailConsentBody
+from .marketing import EMAIL_CONSENT, SMS_CONSENT, SMS_WITHDRAWN, WITHDRAWN, EmailConsentBody, SmsConsentBody
 from .options import ShopifyOptions
 
 if TYPE_CHECKING:
@@ -62,7 +64,8 @@ log = logging.getLogger("shopprivacy.shopify.webhooks")
 MAX_BODY = 512 * 1024
 #: Outbox topics of the compliance work.
 OUTBOX_TOPICS = {DATA_REQUEST: "shopify.customers_data_request", REDACT: "shopify.customers_redact",
-                 SHOP_REDACT: "shopify.shop_redact", EMAIL_CONSENT: "shopify.email_marketing_consent"}
+                 SHOP_REDACT: "shopify.shop_redact", EMAIL_CONSENT: "shopify.email_marketing_consent",
+                 SMS_CONSENT: "shopify.sms_marketing_consent"}
 IDENTITY_CONTEXT = "shopify.webhook.identity"
 #: Audit action of a compliance delivery acknowledged without work.
 IGNORED_ACTION = "shopify.webhook_ignored"
@@ -97,6 +100,7 @@ class ShopifyWebhooks:
             self.sp.outbox.register(OUTBOX_TOPICS[topic], self.deliver_customer_request)
         self.sp.outbox.register(OUTBOX_TOPICS[SHOP_REDACT], self.deliver_shop_redact)
         self.sp.outbox.register(OUTBOX_TOPICS[EMAIL_CONSENT], self.deliver_email_consent)
+        self.sp.outbox.register(OUTBOX_TOPICS[SMS_CONSENT], self.deliver_sms_consent)
         return [Route(name="shopify_webhooks", path=self.options.webhook_path, methods=("POST",),
                       handler=self.handle, csrf_exempt=True, max_body=MAX_BODY)]
 
@@ -128,6 +132,8 @@ class ShopifyWebhooks:
         topic = request.header("x-shopify-topic") or ""
         if topic == EMAIL_CONSENT:
             return self._email_consent(request)
+        if topic == SMS_CONSENT:
+            return self._sms_consent(request)
         model = BODIES.get(topic)
         if model is None:  # authentic, but a topic this adapter does no work for
             log.debug("shopify webhook %.60r acknowledged (no work for its topic)", topic)
@@ -173,6 +179,31 @@ class ShopifyWebhooks:
             if fresh:
                 self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[EMAIL_CONSENT], payload, idempotency_key=f"shopify:{key}")
         log.info("shopify webhook %s %s", EMAIL_CONSENT, "accepted" if fresh else "duplicate")
+        return Response.json({"ok": True, "duplicate": not fresh})
+
+    def _sms_consent(self, request: Request) -> Response:
+        """As :meth:`_email_consent` for the SMS consent; the number is sealed in the queued row."""
+        key = delivery_key(request)
+        try:
+            body = SmsConsentBody.model_validate(request.json(max_bytes=MAX_BODY))
+        except ValidationError:
+            body = None
+        consent = body.sms_marketing_consent if body is not None else None
+        phone = (body.phone or "").strip() if body is not None else ""
+        if key is None or body is None or consent is None or consent.state in (None, "pending") or not phone:
+            log.info("shopify %s acknowledged without work (no delivery id, number or final state)", SMS_CONSENT)
+            return _text(200, "ignored")
+        at = consent.consent_updated_at
+        payload = {"key": key, "shop": self.options.shop, "customer_id": customer_gid(body.id),
+                   "phone": self.sp.fields.encrypt(phone, context=IDENTITY_CONTEXT, row=key),
+                   "subscribed": consent.state not in SMS_WITHDRAWN, "level": consent.opt_in_level or "unknown",
+                   "at": at.isoformat() if at is not None else None,
+                   "from": (consent.consent_collected_from or "")[:40] or None}
+        with self.sp.store.begin() as conn:
+            fresh = self.sp.inbox.accept(conn, source=self.source, delivery_id=key, topic=SMS_CONSENT)
+            if fresh:
+                self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[SMS_CONSENT], payload, idempotency_key=f"shopify:{key}")
+        log.info("shopify webhook %s %s", SMS_CONSENT, "accepted" if fresh else "duplicate")
         return Response.json({"ok": True, "duplicate": not fresh})
 
     def _ignored(self, topic: str, reason: str, key: str | None) -> Response:
@@ -247,6 +278,24 @@ class ShopifyWebhooks:
             platform="shopify", address=address, subscribed=bool(p["subscribed"]), updated_at=at,
             opt_in_level=p.get("level") or "unknown", customer_ref=str(p["customer_id"]),
             collected_from=p.get("from")))
+
+    def deliver_sms_consent(self, delivery: Delivery) -> None:
+        """Apply Shopify's SMS marketing consent to every SMS marketing program (never mirrored back)."""
+        p = delivery.payload
+        key = _key_of(p)
+        try:
+            phone = str(self.sp.fields.decrypt(p["phone"], context=IDENTITY_CONTEXT, row=key))
+        except TokenError as exc:
+            raise PermanentFailure(f"the sealed number of webhook delivery {key} cannot be read "
+                                   f"({type(exc).__name__})") from None
+        at = datetime.fromisoformat(p["at"]) if p.get("at") else None
+        try:
+            self.sp.sms.platform.apply(PlatformConsentUpdate(
+                platform="shopify", address=phone, subscribed=bool(p["subscribed"]), updated_at=at,
+                opt_in_level=p.get("level") or "unknown", customer_ref=str(p["customer_id"]),
+                collected_from=p.get("from")))
+        except InvalidInput as exc:  # not a valid phone number: retrying cannot help
+            raise PermanentFailure(f"webhook delivery {key}: {exc}") from None
 
 
 def _key_of(payload: Mapping[str, Any]) -> str:
