@@ -215,8 +215,8 @@ class Settings(BaseModel):
                 return Keyset.from_file(self.keyset_file)
             except KeysetError as exc:
                 raise KeysetError(f"{keyset_file}: {exc}", setting=keyset_file) from None
-        raise KeysetError(f"no keyset: set {keyset} (JSON) or {keyset_file}; create one with `shopprivacy keys generate`",
-                          setting=keyset)
+        raise KeysetError(f"no keyset: set {keyset} (JSON) or {keyset_file}; "
+                          "create one with `shopprivacy keys generate`", setting=keyset)
 
     def load_keyring(self) -> Keyring:
         return Keyring(self.load_keyset())
