@@ -46,3 +46,9 @@ def test_a_stop_word_first_is_always_an_opt_out(word, punct, rest):
 
 def test_start_and_stop_do_not_overlap():
     assert not STOP_WORDS & START_WORDS
+
+
+def test_a_shops_own_keyword_with_accents_matches_as_the_text_is_read():
+    assert classify("désinscrire", extra_stop=["DÉSINSCRIRE"]) == "stop"
+    assert classify("Désinscrire !", extra_stop=["désinscrire"]) == "stop"
+    assert classify("REPRENDRE", extra_start=["Reprendre"]) == "start"

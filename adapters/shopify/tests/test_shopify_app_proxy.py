@@ -81,7 +81,7 @@ def test_sorting_is_of_the_key_value_texts_by_code_point():
     assert signed_text({"a": ["x"], "a0": ["y"], "B": ["z"]}) == "B=za0=ya=x"
 
 
-@pytest.mark.parametrize("repeated", ["shop", "timestamp", "signature", "hmac"])
+@pytest.mark.parametrize("repeated", ["shop", "timestamp", "signature", "hmac", "logged_in_customer_id", "path_prefix"])
 def test_a_repeated_shopify_parameter_is_refused(repeated):
     query = shopify_query() + f"&{repeated}=again&{repeated}=more"
     with pytest.raises(SignatureError, match="repeated"):
@@ -238,3 +238,18 @@ def test_through_flask_every_value_of_a_repeated_parameter_is_signed(tmp_path):
     ok = client.get(f"{BASE}/consent/config?{query}")
     assert ok.status_code == 200 and ok.get_json()["lang"] == "fr"
     assert client.get(f"{BASE}/consent/config?{query.replace('tag=c', 'tag=d')}").status_code == 401
+
+
+def test_a_signed_query_cannot_be_re_split_to_name_a_customer():
+    """Shopify joins ``key=value`` pairs without separators: a logged-out visitor's signed query
+    ``a=xlogged_in_customer_id=123...`` re-sent with the name holding ``=`` would read as customer 123."""
+    now = int(time.time())
+    pairs = [("a", "xlogged_in_customer_id=123"), ("path_prefix", "/apps/privacy"), ("shop", SHOP),
+             ("timestamp", str(now))]
+    genuine = sign_query(KEY, pairs)
+    assert verify_proxy_query(KEY, genuine, now=now).customer_id is None
+    signature = genuine.rpartition("signature=")[2]
+    forged = (f"a=x&logged_in_customer_id=123&{quote('logged_in_customer_id=path_prefix', safe='')}=/apps/privacy"
+              f"&shop={SHOP}&timestamp={now}&signature={signature}")
+    with pytest.raises(SignatureError, match="contains '='"):
+        verify_proxy_query(KEY, forged, now=now)

@@ -44,7 +44,8 @@ def classify(body: str, *, extra_stop: Iterable[str] = (), extra_start: Iterable
     text = _fold(body)
     if not text:
         return None
-    stop, start = STOP_WORDS | set(extra_stop), START_WORDS | set(extra_start)
+    # the shop's own keywords are read like the text: accents and edge punctuation folded away
+    stop, start = STOP_WORDS | {_fold(k) for k in extra_stop}, START_WORDS | {_fold(k) for k in extra_start}
     first = _EDGES.sub("", text.split(" ", 1)[0])
     if text in stop or first in stop:
         return "stop"

@@ -25,8 +25,9 @@ from urllib.parse import parse_qsl, quote
 from shopprivacy.errors import SignatureError
 from shopprivacy.web.http import Request
 
-#: Parameters Shopify sends once; a request repeating one is refused (as Shopify's Node library does).
-SINGLE_VALUE = frozenset({"hmac", "shop", "signature", "timestamp"})
+#: Parameters Shopify sends once; a request repeating one is refused (as Shopify's Node library does for the first
+#: four; the customer and the prefix too, since a repeated customer id could name another customer).
+SINGLE_VALUE = frozenset({"hmac", "shop", "signature", "timestamp", "logged_in_customer_id", "path_prefix"})
 #: Parameters Shopify adds to the forwarded query (removed before the request reaches the SDK's handlers).
 PROXY_PARAMS = frozenset({"shop", "logged_in_customer_id", "path_prefix", "timestamp", "signature", "hmac"})
 #: Seconds a signed request stays acceptable either side of now (Shopify's library: 90).
@@ -95,6 +96,9 @@ def verify_proxy_query(secret: bytes, query_string: str, *, now: float,
     for name in SINGLE_VALUE & params.keys():
         if len(params[name]) > 1:
             raise SignatureError("a proxy parameter is repeated")
+    if any("=" in name for name in params):
+        # the signed text joins key=value pairs without separators: a name holding "=" could re-split it
+        raise SignatureError("a proxy parameter name contains '='")
     given = params.get("signature", [""])[0]
     timestamp = params.get("timestamp", [""])[0]
     if not given:
