@@ -4,7 +4,6 @@ subprocess, as a user runs it)."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -120,31 +119,6 @@ def test_a_misspelt_setting_gets_a_suggestion_and_every_problem_is_reported(keyf
     assert "Value error" not in out
 
 
-def test_platform_options_take_json_numbers_and_booleans_and_every_problem_at_once(keyfile, tmp_path):
-    options = {"site_url": "http://shop.test", "allow_insecure_http": True, "timeout": 5, "per_page": 50,
-               "consumer_kee": "ck_" + "a" * 40}
-    result = cli("doctor", env={"SHOPPRIVACY_KEYSET_FILE": str(keyfile), "SHOPPRIVACY_PLATFORM": "woocommerce",
-                                "SHOPPRIVACY_PLATFORM_OPTIONS": json.dumps(options),
-                                "SHOPPRIVACY_DATABASE_URL": f"sqlite:///{tmp_path}/sp.db"})
-    out = _lines(result)
-    assert "valid string" not in out and "timeout" not in out and "allow_insecure_http" not in out
-    assert "SHOPPRIVACY_PLATFORM_OPTIONS.consumer_kee is not an option of the WooCommerce adapter; did you mean " \
-           "'consumer_key'?" in out
-    assert "SHOPPRIVACY_PLATFORM_OPTIONS.consumer_secret is required" in out  # with the typo, in the same run
-    assert "consumer_key is required" not in out
-    assert "a" * 40 not in out
-
-
-def test_a_misspelt_shopify_option_is_not_reported_as_missing():
-    settings = Settings(platform="shopify", platform_options={"shop": "x.myshopify.com", "acess_token": "shpat_1234",
-                                                              "client_secret": "s" * 20, "timeout": 5})
-    with pytest.raises(ConfigurationError) as info:
-        ShopPrivacy(settings).adapter  # noqa: B018
-    message = str(info.value)
-    assert message == ("SHOPPRIVACY_PLATFORM_OPTIONS.acess_token is not an option of the shopify adapter; did you "
-                       "mean 'access_token'?")
-
-
 def test_an_unknown_platform_without_a_near_name_lists_the_packages():
     with pytest.raises(AdapterNotFound) as info:
         ShopPrivacy(Settings(platform="magento")).adapter  # noqa: B018
@@ -180,22 +154,6 @@ def test_any_database_url_is_accepted_or_a_configuration_error(url):
         assert str(exc).startswith("SHOPPRIVACY_DATABASE_URL") and "Value error" not in str(exc)
 
 
-_SCALARS = st.one_of(st.text(max_size=20), st.integers(), st.floats(allow_nan=False), st.booleans())
-
-
-@given(st.dictionaries(st.text(min_size=1, max_size=15), _SCALARS, max_size=6))
-def test_any_json_options_are_accepted_or_named_problems_without_their_values(options):
-    from shopprivacy_woocommerce.settings import WooCommerceOptions
-
-    try:
-        WooCommerceOptions.parse(options)
-    except ConfigurationError as exc:
-        lines = str(exc).splitlines()
-        assert lines and all(line.startswith("SHOPPRIVACY_PLATFORM_OPTIONS") for line in lines)
-        assert "Value error" not in str(exc)
-        for value in options.values():
-            if isinstance(value, str) and len(value) >= 8:
-                assert value not in str(exc)
 
 
 @given(st.text(max_size=30), st.lists(st.text(max_size=30), max_size=8))

@@ -5,7 +5,7 @@ from shopify_fakes import OPTIONS, SECRET
 from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions
 from shopprivacy_shopify.options import SUPPORTED_API_VERSIONS
 
-from shopprivacy import Keyset, Settings
+from shopprivacy import Keyset, Settings, ShopPrivacy
 from shopprivacy.errors import ConfigurationError
 from shopprivacy.platforms import (
     CustomerDirectory,
@@ -71,3 +71,13 @@ def test_entry_point_reports_a_missing_option() -> None:
                         platform_options={"shop": "x"})
     with pytest.raises(ConfigurationError, match="access_token"):
         load_adapter("shopify", settings)
+
+
+def test_a_misspelt_shopify_option_is_not_reported_as_missing() -> None:
+    settings = Settings(platform="shopify", platform_options={"shop": "x.myshopify.com", "acess_token": "shpat_1234",
+                                                              "client_secret": "s" * 20, "timeout": 5})
+    with pytest.raises(ConfigurationError) as info:
+        ShopPrivacy(settings).adapter  # noqa: B018
+    message = str(info.value)
+    assert message == ("SHOPPRIVACY_PLATFORM_OPTIONS.acess_token is not an option of the shopify adapter; did you "
+                       "mean 'access_token'?")
