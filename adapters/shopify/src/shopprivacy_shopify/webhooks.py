@@ -148,12 +148,7 @@ class ShopifyWebhooks:
         if body.shop_domain.strip().lower() != self.options.shop:
             return self._ignored(topic, "body names another shop", key)
         payload = self._payload(topic, key, request.header("x-shopify-webhook-id") or "", body)
-        with self.sp.store.begin() as conn:
-            fresh = self.sp.inbox.accept(conn, source=self.source, delivery_id=key, topic=topic)
-            if fresh:
-                self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[topic], payload, idempotency_key=f"shopify:{key}")
-        log.info("shopify webhook %s %s", topic, "accepted" if fresh else "duplicate")
-        return Response.json({"ok": True, "duplicate": not fresh})
+        return self._enqueue_once(topic, key, payload)
 
     def _email_consent(self, request: Request) -> Response:
         """Accept a marketing-consent change once per event; the work (no write before it) is queued."""
@@ -174,12 +169,7 @@ class ShopifyWebhooks:
                    "subscribed": consent.state not in WITHDRAWN, "level": consent.opt_in_level or "unknown",
                    "at": at.isoformat() if at is not None else None,
                    "from": (consent.consent_collected_from or "")[:40] or None}
-        with self.sp.store.begin() as conn:
-            fresh = self.sp.inbox.accept(conn, source=self.source, delivery_id=key, topic=EMAIL_CONSENT)
-            if fresh:
-                self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[EMAIL_CONSENT], payload, idempotency_key=f"shopify:{key}")
-        log.info("shopify webhook %s %s", EMAIL_CONSENT, "accepted" if fresh else "duplicate")
-        return Response.json({"ok": True, "duplicate": not fresh})
+        return self._enqueue_once(EMAIL_CONSENT, key, payload)
 
     def _sms_consent(self, request: Request) -> Response:
         """As :meth:`_email_consent` for the SMS consent; the number is sealed in the queued row."""
@@ -199,11 +189,15 @@ class ShopifyWebhooks:
                    "subscribed": consent.state not in SMS_WITHDRAWN, "level": consent.opt_in_level or "unknown",
                    "at": at.isoformat() if at is not None else None,
                    "from": (consent.consent_collected_from or "")[:40] or None}
+        return self._enqueue_once(SMS_CONSENT, key, payload)
+
+    def _enqueue_once(self, topic: str, key: str, payload: dict[str, Any]) -> Response:
+        """Record the delivery in the inbox and queue its work in one transaction, once per delivery key."""
         with self.sp.store.begin() as conn:
-            fresh = self.sp.inbox.accept(conn, source=self.source, delivery_id=key, topic=SMS_CONSENT)
+            fresh = self.sp.inbox.accept(conn, source=self.source, delivery_id=key, topic=topic)
             if fresh:
-                self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[SMS_CONSENT], payload, idempotency_key=f"shopify:{key}")
-        log.info("shopify webhook %s %s", SMS_CONSENT, "accepted" if fresh else "duplicate")
+                self.sp.outbox.enqueue(conn, OUTBOX_TOPICS[topic], payload, idempotency_key=f"shopify:{key}")
+        log.info("shopify webhook %s %s", topic, "accepted" if fresh else "duplicate")
         return Response.json({"ok": True, "duplicate": not fresh})
 
     def _ignored(self, topic: str, reason: str, key: str | None) -> Response:
