@@ -126,12 +126,14 @@ class ShopPrivacy:
     @cached_property
     def fields(self) -> Fields:
         """Encrypted customer fields: ``encrypt``, ``decrypt``, ``blind_index``, ``shred``."""
+        from .fields.access_log import AccessLog
         from .fields.api import Fields
         from .fields.subject_keys import SubjectKeys
 
         subject_keys = SubjectKeys(self.store, self.keyring, self.audit, clock=self.clock,
                                    cache_seconds=self.settings.fields.subject_key_cache_seconds)
-        return Fields(self.keyring, subject_keys, self.settings.fields)
+        access_log = AccessLog(self.store, self.audit, key_subject=subject_keys.key_subject, clock=self.clock)
+        return Fields(self.keyring, subject_keys, self.settings.fields, access_log=access_log)
 
     @cached_property
     def consent(self) -> Consent:

@@ -67,6 +67,7 @@ def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[F
                 yield _outbox(sp)
                 yield _audit(sp)
                 yield _breaches(sp)
+                yield _field_reads(sp)
         installed = available_adapters()
         yield Finding("adapters", "ok" if installed else "warning", "installed: " + (", ".join(installed) or "none"))
         if not db_ok and settings.platform == "local" and "database_url" not in settings.platform_options:
@@ -146,3 +147,18 @@ def _breaches(sp: ShopPrivacy) -> Finding:
         return Finding("breaches", "warning", f"report due within 24 hours: {names}")
     return Finding("breaches", "ok", f"{len(pending)} open breach(es) awaiting a report, none due within 24 hours"
                    if pending else "no breach awaiting a report to the authority")
+
+
+def _field_reads(sp: ShopPrivacy) -> Finding:
+    """Actors who read more encrypted fields over the last day than the access policy calls usual."""
+    log = sp.fields.access_log
+    volume = log.volume(hours=24) if log is not None else {}
+    limit = sp.settings.fields.access.unusual_daily_reads
+    unusual = sorted(((n, actor) for actor, n in volume.items() if n > limit), reverse=True)
+    if unusual:
+        names = ", ".join(f"{actor} ({n} reads)" for n, actor in unusual[:5])
+        return Finding("field reads", "warning", f"unusual read volume over the last 24 hours: {names}; above "
+                                                 f"{limit} (SHOPPRIVACY_FIELDS__ACCESS__UNUSUAL_DAILY_READS); "
+                                                 "check the audit log (`shopprivacy audit show`)")
+    total = sum(volume.values())
+    return Finding("field reads", "ok", f"{total} audited read(s) by {len(volume)} actor(s) over the last 24 hours")

@@ -196,6 +196,16 @@ class PurposeViolation(ShopPrivacyError):
         self.purpose = purpose
 
 
+class AccessDenied(ShopPrivacyError):
+    """The access policy does not let this role read this field (the attempt is audited). ``field`` names it."""
+
+    def __init__(self, field: str, role: str | None) -> None:
+        super().__init__(f"role {role or '(none)'!r} may not read field {field!r} "
+                         "(SHOPPRIVACY_FIELDS__ACCESS__ROLES)")
+        self.field = field
+        self.role = role
+
+
 class RuleError(ConfigurationError):
     """A retention rule is malformed. ``rule`` names it."""
 
@@ -205,6 +215,7 @@ class RuleError(ConfigurationError):
 
 
 __all__ = [
+    "AccessDenied",
     "AdapterNotFound",
     "AuditAnchorError",
     "AuditChainError",

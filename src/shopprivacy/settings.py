@@ -47,10 +47,15 @@ def env_spelling(path: Sequence[str]) -> str:
 
 def _siblings(model: type[BaseModel], path: Sequence[str]) -> list[str]:
     """The field names of the group that holds ``path[-1]`` (for "did you mean")."""
-    for part in path[:-1]:
-        info = model.model_fields.get(part)
+    parts = list(path[:-1])
+    while parts:
+        info = model.model_fields.get(parts.pop(0))
         groups = [c for c in (info.annotation, *get_args(info.annotation)) if isinstance(c, type)
                   and issubclass(c, BaseModel)] if info is not None else []
+        if info is not None and get_origin(info.annotation) is dict:
+            if not parts:
+                return []
+            parts.pop(0)  # a mapping of named groups (e.g. roles): the next part is a name
         if not groups:
             return []
         model = groups[0]

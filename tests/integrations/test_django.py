@@ -426,3 +426,50 @@ def test_the_banner_files_are_served_compressed_and_versioned(project):
     resp = Client().get(f"/privacy/consent/consent.js?v={v}", HTTP_ACCEPT_ENCODING="gzip")
     assert resp.status_code == 200 and resp["Content-Encoding"] == "gzip" and "immutable" in resp["Cache-Control"]
     assert gzip.decompress(resp.content) == assets.asset("consent.js").body
+
+
+def test_staff_requests_read_encrypted_model_fields_audited_and_role_limited(project, member_model, monkeypatch):
+    from types import SimpleNamespace
+
+    from shopprivacy.fields import AccessPolicy, FieldsSettings, RoleAccess, start_reading
+    from shopprivacy.integrations.django.fields import Withheld
+    from shopprivacy.integrations.django import get_sp
+    from shopprivacy.integrations.django.middleware import StaffReadsMiddleware
+
+    project = get_sp()  # the facade the middleware uses (an earlier test may have rebuilt it)
+
+    for i in range(5):
+        member_model.objects.create(key=f"staff-{i}", email=f"m{i}@example.com")
+    superuser = SimpleNamespace(is_authenticated=True, is_staff=True, is_superuser=True, pk=7)
+    customer = SimpleNamespace(is_authenticated=True, is_staff=False, is_superuser=False, pk=8)
+
+    def listing(request):
+        return [m.email for m in member_model.objects.filter(key__startswith="staff-").order_by("key")]
+
+    middleware = StaffReadsMiddleware(listing)
+    before = len(project.audit.entries(action="fields.read"))
+    assert middleware(SimpleNamespace(user=customer, resolver_match=None)) == [f"m{i}@example.com" for i in range(5)]
+    assert len(project.audit.entries(action="fields.read")) == before  # not staff: nothing to audit
+    assert middleware(SimpleNamespace(user=superuser, resolver_match=SimpleNamespace(view_name="admin:members")))
+    [entry] = project.audit.entries(action="fields.read")[before:]
+    assert entry.actor == "staff:7" and entry.meta["role"] == "superuser" and entry.meta["subjects"] == 5
+    assert entry.meta["purpose"] == "view admin:members"
+
+    narrow = FieldsSettings(access=AccessPolicy(roles={"superuser": RoleAccess(read=["orders.*"])}))
+    monkeypatch.setattr(project.fields, "settings", narrow)
+    shown = middleware(SimpleNamespace(user=superuser, resolver_match=None))
+    assert all(isinstance(v, Withheld) and str(v) == "<redacted>" for v in shown)
+    assert len(project.audit.entries(action="fields.read_denied")) == 5
+    member = member_model.objects.get(key="staff-0")
+    finish = start_reading(project.fields.reader(actor="staff:7", purpose="edit", role="superuser"))
+    try:
+        member = member_model.objects.get(key="staff-0")
+        assert isinstance(member.email, Withheld)
+        member.save()  # saving what the role could not read keeps the stored value
+    finally:
+        finish()
+    monkeypatch.undo()
+    assert member_model.objects.get(key="staff-0").email == "m0@example.com"
+    from shopprivacy.integrations.django.fields import BlindIndexField
+
+    assert member_model.objects.get(email_bidx=BlindIndexField.of("m0@example.com")).key == "staff-0"

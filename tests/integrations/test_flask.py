@@ -200,3 +200,55 @@ def test_a_body_past_the_routes_bound_is_never_read(app):
     resp = client.post(path, data="List-Unsubscribe=One-Click&" + fields,
                        content_type="application/x-www-form-urlencoded")
     assert resp.status_code == 400 and not sp.email.is_suppressed("jane@example.com", "newsletter")
+
+
+def test_a_staff_users_request_reads_through_an_audited_role_limited_reader(tmp_path):
+    from shopprivacy.errors import AccessDenied
+    from shopprivacy.fields import Identity, current_reader
+
+    app = flask.Flask(__name__)
+    app.config.update(
+        SHOPPRIVACY_DATABASE_URL=f"sqlite:///{tmp_path}/sp.db",
+        SHOPPRIVACY_KEYSET=Keyset.generate().to_json(),
+        SHOPPRIVACY_PUBLIC_BASE_URL="http://localhost",
+        SHOPPRIVACY_FIELDS={"access": {"roles": {"support": {"read": ["customers.email"]}}}},
+    )
+
+    def staff():  # the shop's sign-in, e.g. flask_login.current_user
+        who = flask.request.headers.get("X-Staff")
+        return Identity(actor=f"staff:{who}", purpose=f"view {flask.request.endpoint}", role="support") if who else None
+
+    ShopPrivacyFlask(app, staff=staff)
+    sp = ShopPrivacyFlask.sp(app)
+    sp.store.upgrade()
+    tokens = {cid: sp.fields.encrypt(f"c{cid}@example.com", context="customers.email", row=cid, subject=f"c{cid}")
+              for cid in range(20)}
+    iban = sp.fields.encrypt("FR7612345", context="customers.iban", row=1, subject="c1")
+
+    @app.get("/customers")
+    def customers():
+        reader = current_reader()
+        if reader is None:
+            return {"error": "staff only"}, 403
+        return {"emails": [reader.decrypt(t, context="customers.email", row=cid) for cid, t in tokens.items()]}
+
+    @app.get("/iban")
+    def read_iban():
+        try:
+            return {"iban": current_reader().decrypt(iban, context="customers.iban", row=1)}
+        except AccessDenied:
+            return {"error": "not for your role"}, 403
+
+    client = app.test_client()
+    assert client.get("/customers").status_code == 403
+    before = len(sp.audit.entries(action="fields.read"))
+    listed = client.get("/customers", headers={"X-Staff": "42"})
+    assert listed.status_code == 200 and len(listed.json["emails"]) == 20
+    [entry] = sp.audit.entries(action="fields.read")[before:]
+    assert entry.actor == "staff:42" and entry.meta["subjects"] == 20 and entry.meta["purpose"] == "view customers"
+    assert client.get("/iban", headers={"X-Staff": "42"}).status_code == 403
+    [denied] = sp.audit.entries(action="fields.read_denied")
+    assert denied.actor == "staff:42" and denied.fields == ("customers.iban",)
+    [access] = sp.fields.access_log.of(["c3"])
+    assert access.actor == "staff:42"
+    sp.close()

@@ -11,10 +11,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy.engine import Connection
 
-from ..errors import BadToken, InvalidInput
+from ..errors import BadToken, ConfigurationError, InvalidInput
 from ..keys import Keyring
 from . import ciphertext as fmt
+from .access_log import AccessLog, Identity
 from .blind_index import Kind, blind_index
+from .reader import FieldReader
 from .settings import FieldsSettings
 from .subject_keys import SubjectKeys
 
@@ -30,10 +32,13 @@ class Fields:
     with ``subject`` the value is encrypted under that subject's own data key, which :meth:`shred` destroys.
     """
 
-    def __init__(self, keyring: Keyring, subject_keys: SubjectKeys, settings: FieldsSettings | None = None) -> None:
+    def __init__(self, keyring: Keyring, subject_keys: SubjectKeys, settings: FieldsSettings | None = None, *,
+                 access_log: AccessLog | None = None) -> None:
         self.keyring = keyring
         self.subject_keys = subject_keys
         self.settings = settings or FieldsSettings()
+        #: Who read which customer's fields (written by readers; ``of(subject)`` for exports).
+        self.access_log = access_log
         self._aead: dict[str, AESGCM] = {}
         self._by_header: dict[str, AESGCM] = {}  # "spf1.<kid>" -> cipher, for the decrypt fast path
         self._primary_header = f"{fmt.VERSION}.{keyring.primary_id}"
@@ -119,6 +124,13 @@ class Fields:
         except InvalidTag:
             raise BadToken(_DOES_NOT_DECRYPT) from None
         return fmt.decode_value(plain)
+
+    def reader(self, *, actor: str, purpose: str, role: str | None = None) -> FieldReader:
+        """An audited, role-limited decrypter for ``actor`` (e.g. ``"staff:42"``) reading for ``purpose``; see
+        docs/fields.md. Use it as a context manager: its reads are written as one audit entry on exit."""
+        if self.access_log is None:
+            raise ConfigurationError("this Fields has no access log: use sp.fields from ShopPrivacy")
+        return FieldReader(self, self.access_log, self.settings.access, Identity(actor, purpose, role))
 
     def is_current(self, token: str) -> bool:
         """False when the token is under a keyring key that is no longer primary (re-encrypt it)."""

@@ -37,6 +37,10 @@ class SubjectKeys:
         self._cache: OrderedDict[str, tuple[float, AESGCM]] = OrderedDict()
         self._handles: dict[str, str] = {}
 
+    def key_subject(self, subject: str) -> str:
+        """The keyed pseudonym the subject's key is stored under (``sp_subject_keys.subject``)."""
+        return self._subject_id(subject)
+
     def _subject_id(self, subject: str) -> str:
         if not isinstance(subject, str) or not subject or len(subject) > 200 or "\x00" in subject:
             raise InvalidInput("subject must be an opaque id of 1-200 characters")

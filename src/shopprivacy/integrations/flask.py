@@ -27,6 +27,8 @@ else:
 
 from ..app import ShopPrivacy
 from ..errors import ShopPrivacyError
+from ..fields.access_log import Identity
+from ..fields.reader import start_reading
 from ..settings import Settings
 from ..web import access_logs
 from ..web.http import Request, Response
@@ -77,9 +79,12 @@ class ShopPrivacyFlask:
     """The Flask extension. ``sp`` may be given (tests, several apps sharing one facade)."""
 
     def __init__(self, app: flask.Flask | None = None, *, sp: ShopPrivacy | None = None,
-                 url_prefix: str = "/privacy") -> None:
+                 url_prefix: str = "/privacy", staff: Callable[[], Identity | None] | None = None) -> None:
         self._sp = sp
         self.url_prefix = url_prefix
+        #: Returns the signed-in staff user as an ``Identity`` (actor, purpose, role), or ``None``: their
+        #: requests decrypt through an audited, role-limited reader (``current_reader()``).
+        self.staff = staff
         if app is not None:
             self.init_app(app)
 
@@ -101,6 +106,9 @@ class ShopPrivacyFlask:
             app.add_url_rule(route.full_path(self.url_prefix), endpoint=f"shopprivacy.{route.name}",
                              view_func=view, methods=list(route.methods))
         app.before_request(self._consent_state)
+        if self.staff is not None:
+            app.before_request(self._start_reading)
+            app.teardown_request(self._finish_reading)
         app.jinja_env.globals["shopprivacy_banner"] = self._banner
         app.jinja_env.globals["shopprivacy_noscript"] = self._noscript
         app.cli.add_command(_cli_group(app))
@@ -116,6 +124,18 @@ class ShopPrivacyFlask:
         sp = self.sp()
         req = flask.request
         flask.g.shopprivacy_consent = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+
+    def _start_reading(self) -> None:
+        assert self.staff is not None
+        who = self.staff()
+        if who is not None:
+            flask.g.shopprivacy_reading = start_reading(self.sp().fields.reader(
+                actor=who.actor, purpose=who.purpose, role=who.role))
+
+    def _finish_reading(self, exc: BaseException | None) -> None:
+        finish = flask.g.pop("shopprivacy_reading", None)
+        if finish is not None:
+            finish()
 
     def _banner(self, locale: str | None = None) -> Markup:
         sp = self.sp()

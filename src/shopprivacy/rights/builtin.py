@@ -91,10 +91,24 @@ class SdkSource:
                 for p in sorted(pseudonyms) for e in self.kit.audit.entries(subject=p)]
         if refs:
             out["audit_references"] = sorted(refs, key=lambda r: r["at"])
+        accesses = self._accesses(subject)
+        if accesses:
+            out["data_access"] = accesses
         earlier = self.history.requests_of(subject)
         if earlier:
             out["rights_requests"] = earlier
         return out
+
+    def _accesses(self, subject: Subject) -> list[dict[str, Any]]:
+        """Who read the subject's encrypted fields, when and for what purpose (``sp.fields`` readers)."""
+        log = self.kit.fields.access_log
+        if log is None:
+            return []
+        ids = set(self.pseudonyms(subject))
+        if subject.customer_id:
+            ids.update(_customer_refs(subject.customer_id))
+        return [{"at": a.at.isoformat(), "actor": a.actor, "role": a.role, "purpose": a.purpose,
+                 "fields": list(a.fields), "reads": a.reads} for a in log.of(ids)]
 
     def rectify(self, subject: Subject, changes: Mapping[str, str]) -> SourceReceipt:
         new = changes.get("email")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -32,12 +32,19 @@ REDACTABLE = ("ip_hash", "ua_hash")
 #: Action of the audit entries that cover proof rows.
 PROOF_ACTION = "proof.recorded"
 _TABLES: dict[str, Table] = {}
+_CHECKS: list[Callable[[Connection], list[AuditChainError]]] = []
 
 
 def register(table: Table) -> Table:
     """Declare ``table`` a proof table (it needs an integer ``id`` primary key); returns it."""
     _TABLES[table.name] = table
     return table
+
+
+def register_check(check: Callable[[Connection], list[AuditChainError]]) -> None:
+    """Add a check of rows covered some other way (e.g. batches of field reads) to ``audit verify``."""
+    if check not in _CHECKS:
+        _CHECKS.append(check)
 
 
 def proof_tables() -> dict[str, Table]:
@@ -100,7 +107,7 @@ def check(conn: Connection) -> list[AuditChainError]:
         if table in covered and isinstance(rid, int) and isinstance(meta.get("digest"), str):
             net = meta.get("net")
             covered[table][rid] = _Covered(entry.seq, meta["digest"], net if isinstance(net, str) else None)
-    found: list[AuditChainError] = []
+    found: list[AuditChainError] = [problem for extra in _CHECKS for problem in extra(conn)]
     for name, table in _TABLES.items():
         entries = covered[name]
         if not entries:

@@ -20,12 +20,25 @@ from django.core import checks
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
-from ...errors import ConfigurationError, ShreddedError
+from ...errors import AccessDenied, ConfigurationError, ShreddedError
 from ...fields.blind_index import Kind
 from ...fields.ciphertext import is_token
+from ...fields.reader import current_reader
+from ...fields.redacted import Redacted
 from .runtime import get_sp
 
 COLUMN_ONLY_ROW = "*"
+
+
+class Withheld(Redacted[None]):
+    """A value the access policy did not let this staff role read: prints ``<redacted>``, reveals ``None``, and
+    saving the instance keeps the stored token unchanged."""
+
+    __slots__ = ("token",)
+
+    def __init__(self, token: str) -> None:
+        super().__init__(None)
+        self.token = token
 
 
 class EncryptedField(models.TextField):
@@ -58,14 +71,19 @@ class EncryptedField(models.TextField):
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None:
             return None
+        reader = current_reader()
         try:
+            if reader is not None:  # a staff user's request: checked against the access policy and audited
+                return reader.decrypt(value, context=self._context(), row=COLUMN_ONLY_ROW)
             return get_sp().fields.decrypt(value, context=self._context(), row=COLUMN_ONLY_ROW)
         except ShreddedError:
             return None
+        except AccessDenied:  # audited by the reader; the rest of the row still loads
+            return Withheld(value)
 
     def pre_save(self, model_instance: Any, add: bool) -> Any:
         value = super().pre_save(model_instance, add)
-        if self.subject_field is None or value is None or is_token(value):
+        if self.subject_field is None or value is None or is_token(value) or isinstance(value, Withheld):
             return value
         subject = getattr(model_instance, self.subject_field, None)
         if subject in (None, ""):
@@ -73,6 +91,8 @@ class EncryptedField(models.TextField):
         return get_sp().fields.encrypt(str(value), context=self._context(), row=COLUMN_ONLY_ROW, subject=str(subject))
 
     def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, Withheld):
+            return value.token
         if value is None or is_token(value):
             return value
         return get_sp().fields.encrypt(str(value), context=self._context(), row=COLUMN_ONLY_ROW)
@@ -121,6 +141,8 @@ class BlindIndexField(models.CharField):
 
     def pre_save(self, model_instance: Any, add: bool) -> Any:
         value = getattr(model_instance, self.source, None)
+        if isinstance(value, Withheld):  # the source was not readable to this role: its index stays as loaded
+            return getattr(model_instance, self.attname)
         index = None if value in (None, "") else self.of(str(value), self.kind)
         setattr(model_instance, self.attname, index)
         return index

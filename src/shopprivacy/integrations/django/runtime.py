@@ -17,8 +17,10 @@ from .._common import environ_with, nested_to_flat
 
 #: Keys of ``settings.SHOPPRIVACY`` that configure the integration itself, not the SDK: ``url_prefix`` (where
 #: the endpoints are mounted) and ``configure`` (the dotted path of a ``configure(sp)`` callable run once on the
-#: new facade: register rights sources, set the mail senders).
-INTEGRATION_KEYS = frozenset({"url_prefix", "configure"})
+#: new facade: register rights sources, set the mail senders) and ``staff_identity`` (the dotted path of a
+#: ``staff_identity(request)`` returning the signed-in staff user's ``Identity`` or ``None``; by default Django's
+#: ``is_staff`` users, see ``StaffReadsMiddleware``).
+INTEGRATION_KEYS = frozenset({"url_prefix", "configure", "staff_identity"})
 
 
 def _config() -> dict[str, Any]:
