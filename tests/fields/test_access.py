@@ -158,3 +158,15 @@ def test_reading_as_makes_the_reader_current_and_writes_its_batch(sp):
         current_reader().decrypt(token, context="customers.email", row=cid)
     assert current_reader() is None
     assert len(sp.audit.entries(action=READ_ACTION)) == 1
+
+
+def test_read_rows_follow_the_audit_logs_truncation(sp):
+    from datetime import timedelta
+
+    rows = _tokens(sp, 2)
+    with sp.fields.reader(actor="staff:7", purpose="support") as reader:
+        reader.decrypt(rows[0][1], context="customers.email", row=rows[0][0])
+    assert sp.fields.access_log.of(["c0"])
+    sp.audit.truncate(before=sp.clock() + timedelta(seconds=1))
+    assert sp.fields.access_log.of(["c0"]) == []
+    sp.audit.verify()

@@ -432,8 +432,8 @@ def test_staff_requests_read_encrypted_model_fields_audited_and_role_limited(pro
     from types import SimpleNamespace
 
     from shopprivacy.fields import AccessPolicy, FieldsSettings, RoleAccess, start_reading
-    from shopprivacy.integrations.django.fields import Withheld
     from shopprivacy.integrations.django import get_sp
+    from shopprivacy.integrations.django.fields import Withheld
     from shopprivacy.integrations.django.middleware import StaffReadsMiddleware
 
     project = get_sp()  # the facade the middleware uses (an earlier test may have rebuilt it)

@@ -156,4 +156,9 @@ def check(conn: Connection) -> list[AuditChainError]:
     return found
 
 
-proof.register_check(check)
+def purge(conn: Connection, through_seq: int) -> None:
+    """Drop read rows whose audit entries were truncated (they follow the audit log's retention)."""
+    conn.execute(field_reads.delete().where(field_reads.c.audit_seq <= through_seq))
+
+
+proof.register_check(check, purge)

@@ -220,6 +220,7 @@ class AuditLog:
                 return 0
             head, stored = self._start(conn)
             gone = int(conn.execute(delete(audit_log).where(audit_log.c.seq <= last.seq)).rowcount)
+            proof.purge_covered(conn, last.seq)
             moved = replace(head, base_seq=last.seq, base_mac=last.mac)
             head = self._write(conn, moved, actor, TRUNCATED, None, (), {"through_seq": last.seq, "removed": gone})
             self._save(conn, head, stored)

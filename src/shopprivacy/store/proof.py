@@ -33,6 +33,7 @@ REDACTABLE = ("ip_hash", "ua_hash")
 PROOF_ACTION = "proof.recorded"
 _TABLES: dict[str, Table] = {}
 _CHECKS: list[Callable[[Connection], list[AuditChainError]]] = []
+_PURGES: list[Callable[[Connection, int], None]] = []
 
 
 def register(table: Table) -> Table:
@@ -41,10 +42,20 @@ def register(table: Table) -> Table:
     return table
 
 
-def register_check(check: Callable[[Connection], list[AuditChainError]]) -> None:
-    """Add a check of rows covered some other way (e.g. batches of field reads) to ``audit verify``."""
+def register_check(check: Callable[[Connection], list[AuditChainError]],
+                   purge: Callable[[Connection, int], None] | None = None) -> None:
+    """Add a check of rows covered some other way (e.g. batches of field reads) to ``audit verify``; ``purge``
+    deletes those rows covered by entries up to a sequence number when the audit log is truncated."""
     if check not in _CHECKS:
         _CHECKS.append(check)
+    if purge is not None and purge not in _PURGES:
+        _PURGES.append(purge)
+
+
+def purge_covered(conn: Connection, through_seq: int) -> None:
+    """Delete rows covered by audit entries up to ``through_seq`` (called by the audit log's truncation)."""
+    for purge in _PURGES:
+        purge(conn, through_seq)
 
 
 def proof_tables() -> dict[str, Table]:
