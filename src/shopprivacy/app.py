@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .breaches import Breaches
     from .consent.pages import ConsentPages
     from .consent.service import Consent
+    from .declaration import Declarations
     from .email.pages import EmailPages
     from .email.service import Email
     from .fields import Fields
@@ -138,7 +139,12 @@ class ShopPrivacy:
         """Cookie consent: banner tags, server-side state with GPC, proof of every choice."""
         from .consent.service import Consent
 
-        return Consent(self.settings.consent, store=self.store, audit=self.audit, keyring=self.keyring,
+        settings = self.settings.consent
+        if self.declaration.current is not None:
+            from .declaration.derive import consent_settings
+
+            settings = consent_settings(settings, self.declaration.current)
+        return Consent(settings, store=self.store, audit=self.audit, keyring=self.keyring,
                        public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale,
                        clock=self.clock)
 
@@ -180,6 +186,16 @@ class ShopPrivacy:
 
         return Retention(self.settings.retention, store=self.store, audit=self.audit, jobs=self.jobs,
                          adapter=lambda: self.adapter, fields=lambda: self.fields, clock=self.clock)
+
+    @cached_property
+    def declaration(self) -> Declarations:
+        """The shop's data declaration: privacy notice, record of processing, cookie table, drift checks."""
+        from .declaration import Declarations
+
+        return Declarations(self.settings.declaration, store=self.store, clock=self.clock,
+                            rules=lambda: self.retention.rules,
+                            portal_url=self.settings.public_base_url
+                            + self.settings.rights.path_prefix.rstrip("/") + "/rights")
 
     @cached_property
     def rights(self) -> Rights:
@@ -273,10 +289,12 @@ class ShopPrivacy:
         """Every endpoint of every capability, for the Flask and Django integrations to mount. Each handler
         sees the client's address behind trusted proxies and answers 503 while the database is unavailable
         (:mod:`shopprivacy.web.serving`)."""
+        from .declaration.pages import DeclarationPages
         from .web.serving import Serving
 
         routes: list[Route] = [*self.email_web.web_routes(), *self.consent_web.web_routes(),
-                               *self.rights_web.web_routes()]
+                               *self.rights_web.web_routes(),
+                               *DeclarationPages(self.declaration, self.settings.default_locale).web_routes()]
         if self.uses_sms:
             routes.extend(self.sms_web.web_routes())
         if self.uses_platform:

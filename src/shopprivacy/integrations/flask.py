@@ -101,6 +101,8 @@ class ShopPrivacyFlask:
             app.add_url_rule(route.full_path(self.url_prefix), endpoint=f"shopprivacy.{route.name}",
                              view_func=view, methods=list(route.methods))
         app.before_request(self._consent_state)
+        if sp.declaration.watching(app.debug):
+            app.after_request(self._watch_cookies)
         app.jinja_env.globals["shopprivacy_banner"] = self._banner
         app.jinja_env.globals["shopprivacy_noscript"] = self._noscript
         app.cli.add_command(_cli_group(app))
@@ -116,6 +118,11 @@ class ShopPrivacyFlask:
         sp = self.sp()
         req = flask.request
         flask.g.shopprivacy_consent = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+
+    def _watch_cookies(self, response: flask.Response) -> flask.Response:
+        """Development: remember the names of cookies this response sets, for ``shopprivacy declaration check``."""
+        self.sp().declaration.observe_headers(response.headers.getlist("Set-Cookie"))
+        return response
 
     def _banner(self, locale: str | None = None) -> Markup:
         sp = self.sp()

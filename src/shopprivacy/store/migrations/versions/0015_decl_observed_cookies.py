@@ -1,0 +1,31 @@
+"""Data declaration: names of cookies the shop's responses set, for the drift check.
+
+Revision ID: 0015_decl_observed_cookies
+Revises: 0014_consent_proof
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from shopprivacy.store.types import UTCDateTime
+
+revision = "0015_decl_observed_cookies"
+down_revision = "0014_consent_proof"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sp_observed_cookies",
+        sa.Column("name", sa.String(100), primary_key=True),
+        sa.Column("first_seen", UTCDateTime, nullable=False),
+        sa.Column("last_seen", UTCDateTime, nullable=False),
+        sa.Column("seen", sa.Integer, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sp_observed_cookies")
