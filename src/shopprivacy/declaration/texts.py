@@ -16,6 +16,8 @@ class Words:
     def __init__(self, locale: str | None, default: str = "en") -> None:
         self.locale = i18n.negotiate(i18n.available_locales(PACKAGE), requested=locale, default=default)
         self.catalog = i18n.catalog(PACKAGE, self.locale)
+        #: The language asked for: the declaration's own texts may exist in it even where the catalog does not.
+        self.requested = (locale or default).replace("_", "-")
 
     def __call__(self, key: str, **values: object) -> str:
         text = self.catalog[key]
@@ -26,8 +28,11 @@ class Words:
         if not text:
             return ""
         lowered = {k.lower(): v for k, v in text.items()}
-        base = self.locale.split("-", 1)[0].lower()
-        return lowered.get(self.locale.lower()) or lowered.get(base) or lowered.get("en") or next(iter(text.values()))
+        for tag in (self.requested, self.locale):
+            found = lowered.get(tag.lower()) or lowered.get(tag.split("-", 1)[0].lower())
+            if found:
+                return found
+        return lowered.get("en") or next(iter(text.values()))
 
     def period(self, span: timedelta) -> str:
         days = span.days
