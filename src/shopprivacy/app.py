@@ -192,7 +192,7 @@ class ShopPrivacy:
         """The shop's data declaration: privacy notice, record of processing, cookie table, drift checks."""
         from .declaration import Declarations
 
-        return Declarations(self.settings.declaration, store=self.store, clock=self.clock,
+        return Declarations(self.settings.declaration, store=self.store, keyring=self.keyring, clock=self.clock,
                             rules=lambda: self.retention.rules,
                             portal_url=self.settings.public_base_url
                             + self.settings.rights.path_prefix.rstrip("/") + "/rights")
@@ -202,10 +202,15 @@ class ShopPrivacy:
         """Rights requests: open, verify, process (export, erase, rectify), deadlines, receipts."""
         from .rights import Rights
 
-        return Rights(store=self.store, audit=self.audit, keyring=self.keyring, outbox=self.outbox, jobs=self.jobs,
-                      settings=self.settings.rights, clock=self.clock, fields=self.fields, email=self.email,
-                      consent=self.consent, adapter=lambda: self.adapter if self.uses_platform else None,
-                      public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale)
+        rights = Rights(store=self.store, audit=self.audit, keyring=self.keyring, outbox=self.outbox, jobs=self.jobs,
+                        settings=self.settings.rights, clock=self.clock, fields=self.fields, email=self.email,
+                        consent=self.consent, adapter=lambda: self.adapter if self.uses_platform else None,
+                        public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale)
+        if self.declaration.current is not None:  # age confirmations are exported and erased with the customer
+            from .declaration.age import AgeSource
+
+            rights.register_source(AgeSource(self.declaration.age_gate))
+        return rights
 
     @cached_property
     def breaches(self) -> Breaches:

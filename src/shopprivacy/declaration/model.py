@@ -148,6 +148,17 @@ class Cookie(_Strict):
         return name.startswith(self.name[:-1]) if self.name.endswith("*") else name == self.name
 
 
+class Children(_Strict):
+    """The age below which a child may not sign up or subscribe alone (GDPR Art. 8: 13-16 by member state)."""
+
+    minimum_age: int = Field(16, ge=13, le=21)
+    #: Country-specific thresholds, e.g. ``{ FR = 15, DE = 16, ES = 14 }``; others use ``minimum_age``.
+    by_country: dict[Country, Annotated[int, Field(ge=13, le=21)]] = Field(default_factory=dict)
+
+    def threshold(self, country: str | None) -> int:
+        return self.by_country.get((country or "").upper(), self.minimum_age)
+
+
 class Declaration(_Strict):
     """The whole file. Identifiers (the keys of ``data``, ``purposes``, ``processors``) are lower-case words."""
 
@@ -158,6 +169,7 @@ class Declaration(_Strict):
     purposes: dict[str, Purpose] = Field(min_length=1)
     processors: dict[str, Processor] = Field(default_factory=dict)
     cookies: tuple[Cookie, ...] = ()
+    children: Children = Field(default_factory=Children)
 
     @field_validator("data", "purposes", "processors")
     @classmethod

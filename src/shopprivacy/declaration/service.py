@@ -12,12 +12,14 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from ..errors import ShopPrivacyError
+from ..keys import Keyring
 from ..retention.rules import Rule
 from ..store.engine import Store
+from .age import AgeGate
 from .documents import Document, Generator
 from .drift import Drift, check
 from .loader import DeclarationError, digest, load_declaration
-from .model import Declaration
+from .model import Children, Declaration
 from .settings import DeclarationSettings
 from .tables import observed_cookies
 
@@ -28,9 +30,9 @@ _NO_FILE = "no declaration: set SHOPPRIVACY_DECLARATION__FILE to your declaratio
 class Declarations:
     """The declaration in ``settings.file`` (loaded once), and what is generated and checked from it."""
 
-    def __init__(self, settings: DeclarationSettings, *, store: Store, clock: Callable[[], datetime],
+    def __init__(self, settings: DeclarationSettings, *, store: Store, keyring: Keyring, clock: Callable[[], datetime],
                  rules: Callable[[], Sequence[Rule]], portal_url: str) -> None:
-        self.settings, self.store, self.clock = settings, store, clock
+        self.settings, self.store, self.keyring, self.clock = settings, store, keyring, clock
         self._rules, self.portal_url = rules, portal_url
         self._observed: set[str] = set()
 
@@ -48,6 +50,12 @@ class Declarations:
     def digest(self) -> str:
         """SHA-256 of the declaration's canonical form."""
         return digest(self.require())
+
+    @cached_property
+    def age_gate(self) -> AgeGate:
+        """The age gate for sign-up and newsletter forms (thresholds from the declaration's ``[children]``)."""
+        children = self.current.children if self.current is not None else Children()
+        return AgeGate(children, store=self.store, keyring=self.keyring, clock=self.clock)
 
     def _generator(self) -> Generator:
         template = None

@@ -16,3 +16,14 @@ observed_cookies = Table(
     Column("last_seen", UTCDateTime, nullable=False),
     Column("seen", Integer, nullable=False),
 )
+
+#: That a person said (or showed) they are over the age threshold, and when: never their birth date or age.
+age_confirmations = Table(
+    "sp_age_confirmations",
+    metadata,
+    Column("subject", String(64), primary_key=True),  # keyed pseudonym of the shop's customer id or e-mail
+    Column("country", String(2), nullable=True),
+    Column("threshold", Integer, nullable=False),
+    Column("method", String(20), nullable=False),  # "self_declared" | "birth_date"
+    Column("confirmed_at", UTCDateTime, nullable=False),
+)

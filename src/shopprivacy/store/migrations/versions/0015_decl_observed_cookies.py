@@ -1,4 +1,4 @@
-"""Data declaration: names of cookies the shop's responses set, for the drift check.
+"""Data declaration: names of cookies the shop's responses set (for the drift check) and age confirmations.
 
 Revision ID: 0015_decl_observed_cookies
 Revises: 0014_consent_proof
@@ -25,7 +25,16 @@ def upgrade() -> None:
         sa.Column("last_seen", UTCDateTime, nullable=False),
         sa.Column("seen", sa.Integer, nullable=False),
     )
+    op.create_table(
+        "sp_age_confirmations",
+        sa.Column("subject", sa.String(64), primary_key=True),
+        sa.Column("country", sa.String(2), nullable=True),
+        sa.Column("threshold", sa.Integer, nullable=False),
+        sa.Column("method", sa.String(20), nullable=False),
+        sa.Column("confirmed_at", UTCDateTime, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sp_age_confirmations")
     op.drop_table("sp_observed_cookies")
