@@ -191,11 +191,14 @@ class ShopPrivacy:
     def declaration(self) -> Declarations:
         """The shop's data declaration: privacy notice, record of processing, cookie table, drift checks."""
         from .declaration import Declarations
+        from .declaration.changes import ChangeNotices
 
+        prefix = self.settings.public_base_url + self.settings.rights.path_prefix.rstrip("/")
+        changes = ChangeNotices(store=self.store, audit=self.audit, outbox=self.outbox,
+                                subjects=lambda: self.email.subjects, clock=self.clock, notice_url=prefix + "/notice",
+                                default_locale=self.settings.default_locale)
         return Declarations(self.settings.declaration, store=self.store, keyring=self.keyring, clock=self.clock,
-                            rules=lambda: self.retention.rules,
-                            portal_url=self.settings.public_base_url
-                            + self.settings.rights.path_prefix.rstrip("/") + "/rights")
+                            rules=lambda: self.retention.rules, portal_url=prefix + "/rights", changes=changes)
 
     @cached_property
     def rights(self) -> Rights:
@@ -274,6 +277,7 @@ class ShopPrivacy:
             "rights": self.rights.run_due(now),
             "breaches": self.breaches.run_due(now),
         }
+        self.declaration  # noqa: B018 - registers the change-notice outbox handler before delivery
         if self.uses_platform and not self.uses_sms:  # SMS consent another process queued for the platform
             with contextlib.suppress(DidNotEnable):
                 self.sms  # noqa: B018 - registers the SMS outbox handler

@@ -19,6 +19,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if drift else 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    from ..cli import facade
+
+    done = facade(args).declaration.publish(actor="cli")
+    if not done.new:
+        print(f"declaration {done.version} ({done.digest[:12]}) was already published; {done.queued} change "
+              "notice(s) queued")
+    else:
+        changes = ", ".join(done.changes) or "nothing material"
+        print(f"published declaration {done.version} ({done.digest[:12]}): {changes}; {done.queued} change "
+              "notice(s) queued (sent by run-due)")
+    return 0
+
+
 def cmd_document(args: argparse.Namespace) -> int:
     from ..cli import facade
 
@@ -39,6 +53,8 @@ def add_commands(sub: Any) -> None:
         .add_subparsers(dest="declaration_cmd", required=True)
     decl.add_parser("check", help="drift between the declaration, retention rules, rights sources and cookies "
                                   "seen; exit 1 when any").set_defaults(func=cmd_check)
+    decl.add_parser("publish", help="record the current version; a material change queues a notice to every "
+                                    "customer (resumable)").set_defaults(func=cmd_publish)
     for name, text, formats in (("notice", "the privacy notice", ("md", "html")),
                                 ("record", "the record of processing (GDPR Art. 30)", ("csv", "html", "md")),
                                 ("cookies", "the cookie table", ("html", "md"))):

@@ -87,7 +87,8 @@ class DataCategory(_Strict):
     @field_validator("keep_for", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
-        return parse_duration(value) if isinstance(value, str) else value
+        # stored versions hold the ISO 8601 form ("P1095D") that pydantic writes
+        return parse_duration(value) if isinstance(value, str) and not value.startswith("P") else value
 
     @property
     def tables(self) -> set[str]:

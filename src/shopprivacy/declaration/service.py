@@ -16,6 +16,7 @@ from ..keys import Keyring
 from ..retention.rules import Rule
 from ..store.engine import Store
 from .age import AgeGate
+from .changes import ChangeNotices, Publication, Sender
 from .documents import Document, Generator
 from .drift import Drift, check
 from .loader import DeclarationError, digest, load_declaration
@@ -31,10 +32,21 @@ class Declarations:
     """The declaration in ``settings.file`` (loaded once), and what is generated and checked from it."""
 
     def __init__(self, settings: DeclarationSettings, *, store: Store, keyring: Keyring, clock: Callable[[], datetime],
-                 rules: Callable[[], Sequence[Rule]], portal_url: str) -> None:
+                 rules: Callable[[], Sequence[Rule]], portal_url: str, changes: ChangeNotices) -> None:
         self.settings, self.store, self.keyring, self.clock = settings, store, keyring, clock
         self._rules, self.portal_url = rules, portal_url
         self._observed: set[str] = set()
+        #: Published versions and their change notices to customers.
+        self.changes = changes
+
+    def set_sender(self, sender: Sender | None) -> None:
+        """Who sends the change notices (``ChangeNotice`` objects) when a version changes something material."""
+        self.changes.sender = sender
+
+    def publish(self, *, actor: str = "system") -> Publication:
+        """Record the current declaration as published; a material change queues a notice to every customer
+        whose address the SDK holds (resumable: run it again after an interruption)."""
+        return self.changes.publish(self.require(), actor=actor)
 
     @cached_property
     def current(self) -> Declaration | None:

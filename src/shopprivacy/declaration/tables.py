@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, String, Table
+from sqlalchemy import JSON, Column, Integer, String, Table
 
 from ..store.schema import metadata
 from ..store.types import UTCDateTime
@@ -26,4 +26,19 @@ age_confirmations = Table(
     Column("threshold", Integer, nullable=False),
     Column("method", String(20), nullable=False),  # "self_declared" | "birth_date"
     Column("confirmed_at", UTCDateTime, nullable=False),
+)
+
+#: Each published version of the declaration (its content has no personal data), whether it changed anything
+#: material for customers, and how far queueing its change notice went (resumable by subject order).
+declaration_versions = Table(
+    "sp_declaration_versions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("version", String(40), nullable=False),
+    Column("published_at", UTCDateTime, nullable=False, index=True),
+    Column("content", JSON, nullable=False),
+    Column("changes", JSON, nullable=False),  # material changes: ["purpose:newsletter", "processor:mail", ...]
+    Column("notices", String(10), nullable=False),  # none | queuing | queued
+    Column("queued_through", String(64), nullable=True),  # the last subject queued (subject order)
+    Column("queued", Integer, nullable=False),
 )

@@ -1,4 +1,5 @@
-"""Data declaration: names of cookies the shop's responses set (for the drift check) and age confirmations.
+"""Data declaration: names of cookies the shop's responses set (for the drift check), age confirmations and the
+published versions of the declaration.
 
 Revision ID: 0015_decl_observed_cookies
 Revises: 0014_consent_proof
@@ -33,8 +34,21 @@ def upgrade() -> None:
         sa.Column("method", sa.String(20), nullable=False),
         sa.Column("confirmed_at", UTCDateTime, nullable=False),
     )
+    op.create_table(
+        "sp_declaration_versions",
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("version", sa.String(40), nullable=False),
+        sa.Column("published_at", UTCDateTime, nullable=False),
+        sa.Column("content", sa.JSON, nullable=False),
+        sa.Column("changes", sa.JSON, nullable=False),
+        sa.Column("notices", sa.String(10), nullable=False),
+        sa.Column("queued_through", sa.String(64), nullable=True),
+        sa.Column("queued", sa.Integer, nullable=False),
+    )
+    op.create_index("ix_sp_declaration_versions_published_at", "sp_declaration_versions", ["published_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("sp_declaration_versions")
     op.drop_table("sp_age_confirmations")
     op.drop_table("sp_observed_cookies")
