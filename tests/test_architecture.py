@@ -11,7 +11,7 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGE = SRC / "shopprivacy"
 
-CAPABILITIES = ("breaches", "consent", "email", "fields", "renewals", "retention", "rights", "sms")
+CAPABILITIES = ("breaches", "consent", "declaration", "email", "fields", "renewals", "retention", "rights", "sms")
 
 #: Modules that build the facade (or are the facade): only these may import ``shopprivacy.app``, take
 #: ``ShopPrivacy`` from the package face, or import another entry point.
@@ -38,6 +38,7 @@ FORBIDDEN_IN_CORE = ("flask", "django", "werkzeug", "starlette", "fastapi", "sho
 MAY_IMPORT = {
     "breaches": frozenset({"email", "fields", "rights"}),
     "consent": frozenset(),
+    "declaration": frozenset({"consent", "email", "retention", "rights"}),
     "fields": frozenset(),
     "email": frozenset({"fields"}),
     "renewals": frozenset({"retention"}),

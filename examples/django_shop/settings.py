@@ -111,6 +111,7 @@ def _default(key: str, value: Any) -> None:
 _default("database_url", f"sqlite:///{DATA_DIR / 'shopprivacy.db'}")
 _default("platform_options", {"database_url": f"sqlite:///{DATA_DIR / 'platform.db'}"})
 _default("public_base_url", "http://127.0.0.1:8000")
+_default("declaration", {"file": str(Path(__file__).with_name("declaration.toml"))})
 if not (os.environ.get("SHOPPRIVACY_KEYSET") or os.environ.get("SHOPPRIVACY_KEYSET_FILE")):
     _keyfile = DATA_DIR / "keys.json"
     if not _keyfile.exists():

@@ -54,6 +54,7 @@ def _configure(app: Flask, config: Mapping[str, Any] | None) -> None:
     default("SHOPPRIVACY_PLATFORM_OPTIONS", {"database_url": f"sqlite:///{data / 'platform.db'}"})
     default("SHOPPRIVACY_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
     default("SHOPPRIVACY_SMS__SHOP_NAME", "Flask shop")
+    default("SHOPPRIVACY_DECLARATION", {"file": str(Path(__file__).with_name("declaration.toml"))})
     if not (app.config.get("SHOPPRIVACY_KEYSET") or os.environ.get("SHOPPRIVACY_KEYSET")):
         keyfile = Path(app.config.get("SHOPPRIVACY_KEYSET_FILE") or os.environ.get("SHOPPRIVACY_KEYSET_FILE")
                        or data / "keys.json")

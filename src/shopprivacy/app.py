@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .breaches import Breaches
     from .consent.pages import ConsentPages
     from .consent.service import Consent
+    from .declaration import Declarations
     from .email.pages import EmailPages
     from .email.service import Email
     from .fields import Fields
@@ -140,7 +141,12 @@ class ShopPrivacy:
         """Cookie consent: banner tags, server-side state with GPC, proof of every choice."""
         from .consent.service import Consent
 
-        return Consent(self.settings.consent, store=self.store, audit=self.audit, keyring=self.keyring,
+        settings = self.settings.consent
+        if self.declaration.current is not None:
+            from .declaration.derive import consent_settings
+
+            settings = consent_settings(settings, self.declaration.current)
+        return Consent(settings, store=self.store, audit=self.audit, keyring=self.keyring,
                        public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale,
                        clock=self.clock)
 
@@ -184,14 +190,32 @@ class ShopPrivacy:
                          adapter=lambda: self.adapter, fields=lambda: self.fields, clock=self.clock)
 
     @cached_property
+    def declaration(self) -> Declarations:
+        """The shop's data declaration: privacy notice, record of processing, cookie table, drift checks."""
+        from .declaration import Declarations
+        from .declaration.changes import ChangeNotices
+
+        prefix = self.settings.public_base_url + self.settings.rights.path_prefix.rstrip("/")
+        changes = ChangeNotices(store=self.store, audit=self.audit, outbox=self.outbox,
+                                subjects=lambda: self.email.subjects, clock=self.clock, notice_url=prefix + "/notice",
+                                default_locale=self.settings.default_locale)
+        return Declarations(self.settings.declaration, store=self.store, keyring=self.keyring, clock=self.clock,
+                            rules=lambda: self.retention.rules, portal_url=prefix + "/rights", changes=changes)
+
+    @cached_property
     def rights(self) -> Rights:
         """Rights requests: open, verify, process (export, erase, rectify), deadlines, receipts."""
         from .rights import Rights
 
-        return Rights(store=self.store, audit=self.audit, keyring=self.keyring, outbox=self.outbox, jobs=self.jobs,
-                      settings=self.settings.rights, clock=self.clock, fields=self.fields, email=self.email,
-                      consent=self.consent, adapter=lambda: self.adapter if self.uses_platform else None,
-                      public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale)
+        rights = Rights(store=self.store, audit=self.audit, keyring=self.keyring, outbox=self.outbox, jobs=self.jobs,
+                        settings=self.settings.rights, clock=self.clock, fields=self.fields, email=self.email,
+                        consent=self.consent, adapter=lambda: self.adapter if self.uses_platform else None,
+                        public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale)
+        if self.declaration.current is not None:  # age confirmations are exported and erased with the customer
+            from .declaration.age import AgeSource
+
+            rights.register_source(AgeSource(self.declaration.age_gate))
+        return rights
 
     @cached_property
     def breaches(self) -> Breaches:
@@ -255,6 +279,7 @@ class ShopPrivacy:
             "rights": self.rights.run_due(now),
             "breaches": self.breaches.run_due(now),
         }
+        self.declaration  # noqa: B018 - registers the change-notice outbox handler before delivery
         if self.uses_platform and not self.uses_sms:  # SMS consent another process queued for the platform
             with contextlib.suppress(DidNotEnable):
                 self.sms  # noqa: B018 - registers the SMS outbox handler
@@ -275,10 +300,12 @@ class ShopPrivacy:
         """Every endpoint of every capability, for the Flask and Django integrations to mount. Each handler
         sees the client's address behind trusted proxies and answers 503 while the database is unavailable
         (:mod:`shopprivacy.web.serving`)."""
+        from .declaration.pages import DeclarationPages
         from .web.serving import Serving
 
         routes: list[Route] = [*self.email_web.web_routes(), *self.consent_web.web_routes(),
-                               *self.rights_web.web_routes()]
+                               *self.rights_web.web_routes(),
+                               *DeclarationPages(self.declaration, self.settings.default_locale).web_routes()]
         if self.uses_sms:
             routes.extend(self.sms_web.web_routes())
         if self.uses_platform:

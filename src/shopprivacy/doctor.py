@@ -68,6 +68,7 @@ def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[F
                 yield _audit(sp)
                 yield _breaches(sp)
                 yield _field_reads(sp)
+                yield from _declaration(sp)
         installed = available_adapters()
         yield Finding("adapters", "ok" if installed else "warning", "installed: " + (", ".join(installed) or "none"))
         if not db_ok and settings.platform == "local" and "database_url" not in settings.platform_options:
@@ -162,3 +163,23 @@ def _field_reads(sp: ShopPrivacy) -> Finding:
                                                  "check the audit log (`shopprivacy audit show`)")
     total = sum(volume.values())
     return Finding("field reads", "ok", f"{total} audited read(s) by {len(volume)} actor(s) over the last 24 hours")
+
+
+def _declaration(sp: ShopPrivacy) -> Iterator[Finding]:
+    """The declaration loads, and agrees with the retention rules and the cookies seen (rights sources are
+    registered in the shop's code: ``shopprivacy declaration check`` from the integration checks them too)."""
+    if sp.settings.declaration.file is None:
+        yield Finding("declaration", "ok", "none (optional: a declaration generates the privacy notice, the record "
+                                           "of processing and the cookie table; docs/declaration.md)")
+        return
+    finding, ok = _safe("declaration", lambda: f"version {sp.declaration.require().version} "
+                                               f"({sp.declaration.digest[:12]})")
+    if not ok:
+        for line in finding.message.splitlines():
+            yield Finding("declaration", "problem", line)
+        return
+    drift = sp.declaration.drift()
+    yield Finding("declaration", "warning" if drift else "ok",
+                  finding.message + (f"; {len(drift)} drift(s)" if drift else "; no drift"))
+    for item in drift:
+        yield Finding("declaration", "warning", item.message)

@@ -206,6 +206,14 @@ class AccessDenied(ShopPrivacyError):
         self.role = role
 
 
+class UnderAge(InvalidInput):
+    """The person is below the declared minimum age for this country; nothing was stored. ``threshold``: that age."""
+
+    def __init__(self, threshold: int) -> None:
+        super().__init__(f"below the minimum age of {threshold}")
+        self.threshold = threshold
+
+
 class RuleError(ConfigurationError):
     """A retention rule is malformed. ``rule`` names it."""
 
@@ -248,6 +256,7 @@ __all__ = [
     "StoreError",
     "SuppressedRecipient",
     "TokenError",
+    "UnderAge",
     "UnknownKeyError",
     "UnsupportedOperation",
 ]

@@ -18,6 +18,7 @@ from typing import Any, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from .consent.settings import ConsentSettings
+from .declaration.settings import DeclarationSettings
 from .email.settings import EmailSettings
 from .errors import ConfigurationError, KeysetError
 from .fields.settings import FieldsSettings
@@ -120,6 +121,7 @@ class Settings(BaseModel):
     rights: RightsSettings = Field(default_factory=RightsSettings)
     sms: SmsSettings = Field(default_factory=SmsSettings)
     web: WebSettings = Field(default_factory=WebSettings)
+    declaration: DeclarationSettings = Field(default_factory=DeclarationSettings)
 
     @field_validator("database_url")
     @classmethod

@@ -386,3 +386,12 @@ def test_a_bad_number_with_the_texts_box_creates_no_account(app, client, shop, s
         assert conn.execute(select(func.count()).select_from(customers)).scalar_one() == 0
     assert sign_up(client, phone="12").status_code == 302  # without the box the number is not checked
     assert "You do not get text messages" in client.get("/account").get_data(as_text=True)
+
+
+def test_the_shop_serves_its_generated_notice_and_cookie_table_and_its_declaration_has_no_drift(client, sp):
+    notice = client.get("/privacy/notice", headers={"Accept-Language": "de"})
+    body = notice.get_data(as_text=True)
+    assert notice.status_code == 200 and "Flask Example Shop" in body and "Kontodaten" in body
+    cookies = client.get("/privacy/cookies").get_data(as_text=True)
+    assert "<td>session</td>" in cookies and "<td>sp_consent</td>" in cookies
+    assert sp.declaration.drift(sources=sp.rights.sources()) == []

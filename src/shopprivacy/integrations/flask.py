@@ -109,6 +109,9 @@ class ShopPrivacyFlask:
         if self.staff is not None:
             app.before_request(self._start_reading)
             app.teardown_request(self._finish_reading)
+
+        if sp.declaration.watching(app.debug):
+            app.after_request(self._watch_cookies)
         app.jinja_env.globals["shopprivacy_banner"] = self._banner
         app.jinja_env.globals["shopprivacy_noscript"] = self._noscript
         app.cli.add_command(_cli_group(app))
@@ -136,6 +139,11 @@ class ShopPrivacyFlask:
         finish = flask.g.pop("shopprivacy_reading", None)
         if finish is not None:
             finish()
+
+    def _watch_cookies(self, response: flask.Response) -> flask.Response:
+        """Development: remember the names of cookies this response sets, for ``shopprivacy declaration check``."""
+        self.sp().declaration.observe_headers(response.headers.getlist("Set-Cookie"))
+        return response
 
     def _banner(self, locale: str | None = None) -> Markup:
         sp = self.sp()

@@ -323,3 +323,12 @@ def test_the_migration_encrypts_first_names_stored_in_plaintext(client, sp):
     [row] = _raw_customers()
     assert "Jane" not in " ".join(str(v) for v in row)
     assert Customer.objects.get().first_name == "Jane"
+
+
+def test_the_shop_serves_its_generated_notice_and_cookie_table_and_its_declaration_has_no_drift(client, sp):
+    notice = client.get("/privacy/notice", HTTP_ACCEPT_LANGUAGE="fr")
+    body = notice.content.decode()
+    assert notice.status_code == 200 and "Django Example Shop" in body and "Données de compte" in body
+    cookies = client.get("/privacy/cookies").content.decode()
+    assert "<td>sessionid</td>" in cookies and "<td>csrftoken</td>" in cookies
+    assert sp.declaration.drift(sources=sp.rights.sources()) == []

@@ -1,4 +1,5 @@
-"""Middleware: ``ConsentMiddleware`` puts the visitor's ``ConsentState`` on ``request.shopprivacy_consent``;
+"""Middleware: ``ConsentMiddleware`` puts the visitor's ``ConsentState`` on ``request.shopprivacy_consent`` (and,
+in development with a declaration, records the names of cookies responses set for the drift check);
 ``StaffReadsMiddleware`` decrypts a staff user's requests through an audited, role-limited reader."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.utils.module_loading import import_string
 
 from ...fields.access_log import Identity
@@ -21,7 +23,11 @@ class ConsentMiddleware:
         sp = get_sp()
         request.shopprivacy_consent = sp.consent.state(request.COOKIES,
                                                        {"Sec-GPC": request.headers.get("Sec-GPC", "")})
-        return self.get_response(request)
+        response = self.get_response(request)
+        if sp.declaration.watching(bool(getattr(settings, "DEBUG", False))):
+            # development: the names of cookies this response sets, for `shopprivacy declaration check`
+            sp.declaration.observe_headers(f"{name}=" for name in getattr(response, "cookies", {}))
+        return response
 
 
 def default_staff_identity(request: Any) -> Identity | None:
