@@ -66,6 +66,7 @@ def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[F
             if schema_ok and keys_ok:
                 yield _outbox(sp)
                 yield _audit(sp)
+                yield _erasure_journal(sp)
                 yield _breaches(sp)
         installed = available_adapters()
         yield Finding("adapters", "ok" if installed else "warning", "installed: " + (", ".join(installed) or "none"))
@@ -119,6 +120,27 @@ def _audit(sp: ShopPrivacy) -> Finding:
         return Finding("audit", "warning", finding.message + "; not anchored, so a cut tail goes unnoticed: set "
                                                              "SHOPPRIVACY_AUDIT__ANCHOR_PATH (docs/operations.md)")
     return Finding("audit", "ok", finding.message + f"; anchored in {sp.audit.anchor_file.path}")
+
+
+def _erasure_journal(sp: ShopPrivacy) -> Finding:
+    """Where erasures are journaled, and whether the database is behind its journal (a restored backup)."""
+    journal = sp.erasure_journal
+    if journal is None:
+        return Finding("erasures", "warning", "no erasure journal: a restored backup brings erased customers back; "
+                                              "set SHOPPRIVACY_ERASURE_JOURNAL__URL to a database other than the "
+                                              "SDK's (docs/rights.md, backups)")
+    if journal.store.engine.url == sp.store.engine.url:
+        return Finding("erasures", "warning", "the erasure journal is in the SDK's own database, so a restore rolls "
+                                              "it back too: set SHOPPRIVACY_ERASURE_JOURNAL__URL to another database")
+    try:
+        mark, last = sp.rights.erasures.status()
+    except ShopPrivacyError as exc:
+        return Finding("erasures", "problem", f"the erasure journal ({journal.safe_url}) cannot be read: {exc}")
+    if mark < last:
+        return Finding("erasures", "warning", f"the database is behind its erasure journal (applied up to entry "
+                                              f"{mark}, the journal holds {last}): a restored backup? run "
+                                              "`shopprivacy erasures replay`, then `shopprivacy run-due`")
+    return Finding("erasures", "ok", f"up to date with its journal ({last} entries, {journal.safe_url})")
 
 
 def _outbox(sp: ShopPrivacy) -> Finding:

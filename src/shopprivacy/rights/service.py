@@ -27,6 +27,7 @@ from .platform_erasure import CHECK_TOPIC, PlatformErasure, PlatformErasureCheck
 from .platform_rectify import RECTIFY_TOPIC, PlatformRectify, queue_platform_rectify
 from .processing import Completion, Processor
 from .redaction import ShopRedaction
+from .replay import REPLAY_TOPIC, ErasureReplay, ReplayedPlatformErasure
 from .registry import AdapterProvider, SourceRegistry
 from .settings import RightsSettings
 from .sources import DataSource
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from ..keys import Keyring
     from ..store.audit import AuditLog
     from ..store.engine import Store
+    from ..store.journal import ErasureJournal
     from ..store.jobs import Jobs
     from ..store.outbox import Outbox
 
@@ -54,10 +56,10 @@ class Rights:
     def __init__(self, *, store: Store, audit: AuditLog, keyring: Keyring, outbox: Outbox, jobs: Jobs,
                  settings: RightsSettings, clock: Callable[[], datetime], fields: Fields, email: Email,
                  consent: Consent, adapter: AdapterProvider, public_base_url: str,
-                 default_locale: str = "en") -> None:
+                 default_locale: str = "en", journal: ErasureJournal | None = None) -> None:
         kit = RightsKit(store=store, audit=audit, keyring=keyring, fields=fields, outbox=outbox, jobs=jobs,
                         clock=clock, settings=settings, public_base_url=public_base_url,
-                        default_locale=default_locale)
+                        default_locale=default_locale, journal=journal)
         self.settings = settings
         notices = NoticeQueue(kit)
         self.sdk_source = SdkSource(kit, email, consent, EarlierRequests(kit))
@@ -74,9 +76,12 @@ class Rights:
         self._processor = processor
         self._due = DueWork(kit, processor, self.identifier_changes, notices)
         self._redaction = ShopRedaction(kit, registry, email)
+        #: The erasure journal's replay after a restored backup (``status()``, ``replay()``).
+        self.erasures = ErasureReplay(kit, email)
         outbox.register(NOTICE_TOPIC, self._delivery.deliver)
         outbox.register(PLATFORM_TOPIC, PlatformErasure(kit, adapter, completion).deliver)
         outbox.register(CHECK_TOPIC, PlatformErasureCheck(kit, adapter, completion, notices).deliver)
+        outbox.register(REPLAY_TOPIC, ReplayedPlatformErasure(kit, adapter).deliver)
         outbox.register(RECTIFY_TOPIC, PlatformRectify(kit, adapter, self.identifier_changes, completion).deliver)
 
     # -- wiring ---------------------------------------------------------------------------------------

@@ -1,0 +1,31 @@
+"""Erasure journal: the mark of the highest journal entry applied to this database (the journal itself lives in
+a database of its own).
+
+Revision ID: 0015_journal_erasures
+Revises: 0014_consent_proof
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from shopprivacy.store.types import UTCDateTime
+
+revision = "0015_journal_erasures"
+down_revision = "0014_consent_proof"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "sp_erasure_journal_mark",
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("applied_seq", sa.BigInteger, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("sp_erasure_journal_mark")
