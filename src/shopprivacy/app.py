@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .errors import DidNotEnable, ShopPrivacyError
+from .errors import ConfigurationError, DidNotEnable, ShopPrivacyError
 from .keys import Keyring
 from .platforms import PlatformAdapter, WebhookReceiver, load_adapter
 from .settings import Settings
@@ -112,6 +112,10 @@ class ShopPrivacy:
         url = s.erasure_journal.resolve(s.database_url)
         if url is None:
             return None
+        if url == s.database_url:
+            raise ConfigurationError("SHOPPRIVACY_ERASURE_JOURNAL__URL names the SDK's own database, which a restore "
+                                     "rolls back with it: give the journal a database of its own",
+                                     setting="SHOPPRIVACY_ERASURE_JOURNAL__URL")
         return ErasureJournal(Store(make_engine(url, setting="SHOPPRIVACY_ERASURE_JOURNAL__URL")),
                               keep_days=s.erasure_journal.keep_days, clock=self.clock)
 

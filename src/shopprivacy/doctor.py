@@ -124,14 +124,14 @@ def _audit(sp: ShopPrivacy) -> Finding:
 
 def _erasure_journal(sp: ShopPrivacy) -> Finding:
     """Where erasures are journaled, and whether the database is behind its journal (a restored backup)."""
-    journal = sp.erasure_journal
+    try:
+        journal = sp.erasure_journal
+    except ShopPrivacyError as exc:
+        return Finding("erasures", "problem", str(exc))
     if journal is None:
         return Finding("erasures", "warning", "no erasure journal: a restored backup brings erased customers back; "
                                               "set SHOPPRIVACY_ERASURE_JOURNAL__URL to a database other than the "
                                               "SDK's (docs/rights.md, backups)")
-    if journal.store.engine.url == sp.store.engine.url:
-        return Finding("erasures", "warning", "the erasure journal is in the SDK's own database, so a restore rolls "
-                                              "it back too: set SHOPPRIVACY_ERASURE_JOURNAL__URL to another database")
     try:
         mark, last = sp.rights.erasures.status()
     except ShopPrivacyError as exc:
