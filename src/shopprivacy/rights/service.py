@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .builtin import PLATFORM_TOPIC, SdkSource
+from .cancellation import ErasureGrace
 from .decisions import Decisions
 from .downloads import Downloads
 from .due import DueWork
@@ -66,7 +67,8 @@ class Rights:
         registry = SourceRegistry(self.sdk_source, adapter, partial(queue_platform_erase, kit),
                                   partial(queue_platform_rectify, kit))
         self.identifier_changes = IdentifierChanges(kit, notices, registry)
-        verification, downloads = Verification(kit), Downloads(kit)
+        self._grace = ErasureGrace(kit, notices)
+        verification, downloads = Verification(kit, self._grace), Downloads(kit)
         completion = Completion(kit, registry, notices, self.identifier_changes)
         processor = Processor(kit, registry, self.identifier_changes, notices, downloads, completion)
         self._registry, self._verification, self._downloads = registry, verification, downloads
@@ -124,6 +126,14 @@ class Rights:
     def verify(self, token: str) -> RightsRequest:
         """Verify the identifier a link was sent to. Idempotent; only that identifier becomes usable."""
         return self._verification.verify(token)
+
+    def read_cancel(self, token: str) -> RightsRequest:
+        """The erasure a cancel link is for, while it can be cancelled (no change); see :mod:`.cancellation`."""
+        return self._grace.read(token)
+
+    def cancel(self, token: str) -> RightsRequest:
+        """Cancel a confirmed erasure within its grace window, from the mailed link (once)."""
+        return self._grace.cancel(token)
 
     # -- reading --------------------------------------------------------------------------------------
     def get(self, request_id: str) -> RightsRequest:

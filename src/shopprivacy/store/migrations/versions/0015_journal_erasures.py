@@ -1,5 +1,5 @@
-"""Erasure journal: the mark of the highest journal entry applied to this database (the journal itself lives in
-a database of its own).
+"""Erasure journal and grace window: the mark of the highest journal entry applied to this database (the journal itself lives in
+a database of its own); the end of a confirmed erasure's cancel window.
 
 Revision ID: 0015_journal_erasures
 Revises: 0014_consent_proof
@@ -25,7 +25,10 @@ def upgrade() -> None:
         sa.Column("applied_seq", sa.BigInteger, nullable=False),
         sa.Column("updated_at", UTCDateTime, nullable=False),
     )
+    op.add_column("sp_rights_requests", sa.Column("cancel_until", UTCDateTime, nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sp_rights_requests") as batch:
+        batch.drop_column("cancel_until")
     op.drop_table("sp_erasure_journal_mark")
