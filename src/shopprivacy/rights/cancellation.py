@@ -29,6 +29,8 @@ CANCELLED = "cancelled by the requester within the grace window"
 USED = "this cancel link was already used"
 #: The notice with the cancel link, queued when a confirmed erasure enters its window.
 SCHEDULED = "erasure_scheduled"
+#: Minutes a cancel link still answers after its window ("too late" rather than "not valid").
+_AFTER = 24 * 60
 
 
 class ErasureGrace:
@@ -50,18 +52,21 @@ class ErasureGrace:
         until = now + timedelta(minutes=self.minutes)
         records.set_state(conn, row.id, now, cancel_until=until, next_attempt_at=until)
         self.kit.audit_request(conn, row, "rights.erasure_scheduled", actor="requester", minutes=self.minutes)
-        self.notices.notify_requester(conn, row, SCHEDULED, link=self.link(row.id))
+        self.notices.notify_requester(conn, row, SCHEDULED, link=self.link(row.id, until))
         return True
 
-    def link(self, request_id: str) -> str:
-        return self.kit.url("/rights/cancel", self.signer.sign({"r": request_id}))
+    def link(self, request_id: str, until: datetime) -> str:
+        """The signed cancel link of the request, naming the end of its window."""
+        return self.kit.url("/rights/cancel", self.signer.sign({"r": request_id, "u": int(until.timestamp())}))
 
     def _request_id(self, token: str) -> str:
         # the link outlives the window by a day so that a late click says "too late", not "invalid"
-        payload = self.signer.verify(token, max_age_seconds=(self.minutes + 24 * 60) * 60)
-        rid = payload.get("r")
-        if not isinstance(rid, str):
+        payload = self.signer.verify(token, max_age_seconds=(self.minutes + _AFTER) * 60)
+        rid, until = payload.get("r"), payload.get("u")
+        if not isinstance(rid, str) or not isinstance(until, int) or isinstance(until, bool):
             raise BadToken("the cancel link is not valid")
+        if self.kit.clock().timestamp() > until + _AFTER * 60:
+            raise ExpiredToken("the cancel link has expired")
         return rid
 
     def _check(self, row: Any, now: datetime) -> None:
