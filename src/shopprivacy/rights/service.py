@@ -28,8 +28,8 @@ from .platform_erasure import CHECK_TOPIC, PlatformErasure, PlatformErasureCheck
 from .platform_rectify import RECTIFY_TOPIC, PlatformRectify, queue_platform_rectify
 from .processing import Completion, Processor
 from .redaction import ShopRedaction
-from .replay import REPLAY_TOPIC, ErasureReplay, ReplayedPlatformErasure
 from .registry import AdapterProvider, SourceRegistry
+from .replay import REPLAY_TOPIC, ErasureReplay, ReplayedPlatformErasure
 from .settings import RightsSettings
 from .sources import DataSource
 from .verification import Verification
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from ..keys import Keyring
     from ..store.audit import AuditLog
     from ..store.engine import Store
-    from ..store.journal import ErasureJournal
     from ..store.jobs import Jobs
+    from ..store.journal import ErasureJournal
     from ..store.outbox import Outbox
 
 

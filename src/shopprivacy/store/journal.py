@@ -131,9 +131,11 @@ class ErasureJournal:
             raise InvalidInput("a journal entry needs a known kind and a pseudonym of 1-64 characters")
         self.ensure()
         with self.store.begin() as conn:
-            return int(conn.execute(entries.insert().values(
+            key = conn.execute(entries.insert().values(
                 kind=kind, pseudonym=pseudonym, key_id=key_id, request_id=request_id,
-                work=dict(work) if work is not None else None, at=self.clock())).inserted_primary_key[0])
+                work=dict(work) if work is not None else None, at=self.clock())).inserted_primary_key
+            assert key is not None
+            return int(key[0])
 
     def after(self, seq: int, *, limit: int = 500) -> list[Entry]:
         """Entries after ``seq``, oldest first."""

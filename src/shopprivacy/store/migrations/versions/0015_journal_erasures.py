@@ -1,5 +1,5 @@
-"""Erasure journal and grace window: the mark of the highest journal entry applied to this database (the journal itself lives in
-a database of its own); the end of a confirmed erasure's cancel window.
+"""Erasure journal and grace window: the mark of the highest journal entry applied to this database (the
+journal itself lives in a database of its own); the end of a confirmed erasure's cancel window.
 
 Revision ID: 0015_journal_erasures
 Revises: 0014_consent_proof
