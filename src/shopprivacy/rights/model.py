@@ -117,13 +117,13 @@ class Notice:
     """A message the shop's sender delivers. ``to`` is an address or phone number: do not log it.
 
     ``kind``: ``verify`` (with ``link``), ``acknowledged``, ``export_ready`` (with ``link``), ``done``,
-    ``done_platform_pending`` (an erasure done here; the platform accepted its part and completes it on its
-    own schedule), ``rejected``, ``extended``, ``erasure_scheduled`` (with ``link``: a confirmed erasure waits
-    ``erasure_grace_minutes`` and can be cancelled from the link until ``request.cancel_until``),
-    ``preferences`` (with ``link``), ``reminder`` (to the operator), ``platform_erasure_unverified`` (to the operator: reading the customer back after the
-    platform's erasure still found data), ``verify_new`` (with ``link``: to the new e-mail address or phone of
-    a correction, which is made only once it is confirmed) or ``identifier_changed`` (to the previous address
-    or phone once the correction is made: say whom to contact if it was not them).
+    ``done_platform_pending`` (an erasure done here; the platform accepted its part and completes it on its own
+    schedule), ``rejected``, ``extended``, ``erasure_scheduled`` (with ``link``: a confirmed erasure waits
+    ``erasure_grace_minutes`` and can be cancelled from the link until ``request.cancel_until``), ``preferences``
+    (with ``link``), ``reminder`` (to the operator), ``platform_erasure_unverified`` (to the operator: reading the
+    customer back after the platform's erasure still found data), ``verify_new`` (with ``link``: to the new e-mail
+    address or phone of a correction, which is made only once it is confirmed) or ``identifier_changed`` (to the
+    previous address or phone once the correction is made: say whom to contact if it was not them).
     ``channel``: ``email``, ``sms`` or ``operator``.
     ``changes``: for a rectify request, each correction with its values masked (``j***@e******.com``).
     """
