@@ -227,3 +227,29 @@ def test_a_journal_in_the_sdk_database_is_refused(settings, db_url):
     bad = settings.model_copy(update={"erasure_journal": settings.erasure_journal.model_copy(update={"url": db_url})})
     with pytest.raises(ConfigurationError, match="ERASURE_JOURNAL__URL"):
         ShopPrivacy(bad).erasure_journal  # noqa: B018
+
+
+def test_the_erasures_commands(jsettings, store, clock, mailbox, shop_engine, db_url, capsys):
+    from shopprivacy.cli import main
+
+    env = doctor_env(jsettings, db_url)
+    app = facade(jsettings, store, clock, mailbox)
+    app.rights.register_source(orders_source(shop_engine, app))
+    cid, phone = erase_jane(app, shop_engine)
+    backup = snapshot(db_url)
+    run_erasure(app, cid)
+    app.close()
+    assert main(["erasures", "status"], env) == 0
+    assert "up to date" in capsys.readouterr().out
+    restore(db_url, backup)
+    assert main(["erasures", "status"], env) == 1
+    assert "shopprivacy erasures replay" in capsys.readouterr().out
+    assert main(["erasures", "replay"], env) == 0
+    out = capsys.readouterr().out
+    assert "shred" in out and "run-due" in out and "jane" not in out
+    assert main(["erasures", "replay"], env) == 0
+    assert "nothing to replay" in capsys.readouterr().out
+    after = ShopPrivacy(jsettings, store=store)
+    with pytest.raises(ShreddedError):
+        decrypt_phone(after, phone)
+    after.close()
