@@ -14,6 +14,7 @@ from sqlalchemy import MetaData, create_engine, insert, select
 
 from shopprivacy import ShopPrivacy
 from shopprivacy.doctor import run_checks
+from shopprivacy.email.tables import email_subjects
 from shopprivacy.errors import ConfigurationError, ShreddedError
 from shopprivacy.rights.settings import RightsSettings
 from shopprivacy.store.journal import applied, entries
@@ -253,3 +254,21 @@ def test_the_erasures_commands(jsettings, store, clock, mailbox, shop_engine, db
     with pytest.raises(ShreddedError):
         decrypt_phone(after, phone)
     after.close()
+
+
+def test_a_shop_redaction_is_replayed(jsettings, store, clock, mailbox, db_url):
+    app = facade(jsettings, store, clock, mailbox)
+    token = app.fields.encrypt("+33612345678", context="shop.phone", row="1", subject="c_1")
+    app.email.suppress("jane@example.com")
+    backup = snapshot(db_url)
+    app.rights.redact_shop(external_id="shopify:redact-1")
+    app.close()
+    restore(db_url, backup)
+    again = facade(jsettings, store, clock, mailbox)
+    assert again.fields.decrypt(token, context="shop.phone", row="1") == "+33612345678"
+    assert again.rights.erasures.replay()["shred_all"] == 1
+    with pytest.raises(ShreddedError):
+        again.fields.decrypt(token, context="shop.phone", row="1")
+    with store.begin(write=False) as conn:
+        assert all(r.address is None for r in conn.execute(select(email_subjects)))
+    again.close()

@@ -5,7 +5,8 @@ moves the mark: a replay stopped half-way (even by ``kill -9``) resumes where it
 nothing to do. Applying an entry is idempotent:
 
 * ``shred``: the subject key is destroyed again (a tombstone is left when the restored database never held it);
-* ``shred_all`` (a shop redaction): every key is destroyed and every e-mail address dropped again;
+* ``shred_all`` (a shop redaction): every key is destroyed, every e-mail address, request identifier and export
+  dropped again;
 * ``erase``: the e-mail subject's address and platform id are dropped again; the erasure request, when the
   restored database holds it still open, is made due at once so ``run-due`` runs it over every source again;
 * ``platform``: the platform's erasure is queued again in the outbox (:data:`REPLAY_TOPIC`), delivered with the
@@ -24,7 +25,7 @@ from ..platforms import PersonalDataHost, require
 from ..store.journal import Entry, applied
 from .model import OPEN_STATES
 from .notices import NOTICE_CONTEXT
-from .tables import requests
+from .tables import exports, identifiers, requests
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -89,6 +90,8 @@ class ErasureReplay:
         elif entry.kind == "shred_all":
             kit.fields.reshred_all(conn=conn)
             self.email.subjects.forget_all(conn)
+            conn.execute(update(identifiers).values(value=None))
+            conn.execute(update(exports).values(archive=None, wrapped_key=None))
         elif entry.kind == "erase":
             self.email.subjects.forget(conn, entry.pseudonym)
             if entry.request_id:
