@@ -272,3 +272,12 @@ def test_a_shop_redaction_is_replayed(jsettings, store, clock, mailbox, db_url):
     with store.begin(write=False) as conn:
         assert all(r.address is None for r in conn.execute(select(email_subjects)))
     again.close()
+
+
+def test_doctor_names_the_journal_or_its_absence(settings, store, db_url):
+    env = {"SHOPPRIVACY_DATABASE_URL": db_url, "SHOPPRIVACY_KEYSET": settings.keyset.get_secret_value()}
+    finding = erasures_finding(env)
+    if os.environ.get(PG_ENV):  # PostgreSQL has no default place for the journal
+        assert finding.level == "warning" and "no erasure journal" in finding.message
+    else:  # SQLite: a file next to the database
+        assert finding.level == "ok" and "sp.erasures.db" in finding.message
