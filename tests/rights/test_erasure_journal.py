@@ -115,6 +115,7 @@ def test_backup_erase_restore_doctor_replay(jsettings, store, clock, mailbox, sh
     restore(db_url, backup)
     again = facade(jsettings, store, clock, mailbox)  # a process started on the restored database
     assert decrypt_phone(again, phone) == "+33612345678"  # what the journal is for
+    assert not again.email.is_suppressed("jane@example.com")  # the erasure's suppression is gone too
     assert again.adapter.customer(cid)["first_name"] == "Jane"
     finding = erasures_finding(env)
     assert finding.level == "warning" and "behind its erasure journal" in finding.message
@@ -127,6 +128,7 @@ def test_backup_erase_restore_doctor_replay(jsettings, store, clock, mailbox, sh
         decrypt_phone(again, phone)
     with pytest.raises(ShreddedError):  # nothing new is encrypted for the erased subject either
         again.fields.encrypt("x", context="shop_orders.phone_token", row="o9", subject="c_1")
+    assert again.email.is_suppressed("jane@example.com")  # never mailed again
     again.outbox.deliver_due()  # the platform's erasure, queued again
     assert again.adapter.customer(cid)["first_name"] is None
     assert erasures_finding(env).level == "ok"

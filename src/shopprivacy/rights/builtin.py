@@ -116,7 +116,9 @@ class SdkSource:
             # durable first: never mailed again (a retry after the shred finds the suppression already written)
             with contextlib.suppress(ShreddedError):
                 email.suppress(address, "*", reason="erased")
-        seq = self.kit.journal_entry("erase", pseudonym=sid, request_id=request_id or None)
+        # the suppression's keyed hash too: a restored backup may predate it (never the address itself)
+        work = {"suppress": email.subjects.blind_index(address)} if address is not None else None
+        seq = self.kit.journal_entry("erase", pseudonym=sid, request_id=request_id or None, work=work)
         with self.kit.store.begin() as conn:
             email.subjects.forget(conn, sid)
             self.kit.journal_applied(conn, seq)

@@ -7,7 +7,8 @@ nothing to do. Applying an entry is idempotent:
 * ``shred``: the subject key is destroyed again (a tombstone is left when the restored database never held it);
 * ``shred_all`` (a shop redaction): every key is destroyed, every e-mail address, request identifier and export
   dropped again;
-* ``erase``: the e-mail subject's address and platform id are dropped again; the erasure request, when the
+* ``erase``: the e-mail subject's address and platform id are dropped again and its address suppressed from
+  every list again (by the keyed hash the journal holds); the erasure request, when the
   restored database holds it still open, is made due at once so ``run-due`` runs it over every source again;
 * ``platform``: the platform's erasure is queued again in the outbox (:data:`REPLAY_TOPIC`), delivered with the
   original idempotency key, so a platform that already erased the customer does nothing twice.
@@ -94,6 +95,9 @@ class ErasureReplay:
             conn.execute(update(exports).values(archive=None, wrapped_key=None))
         elif entry.kind == "erase":
             self.email.subjects.forget(conn, entry.pseudonym)
+            bidx = (entry.work or {}).get("suppress")
+            if isinstance(bidx, str) and bidx:
+                self.email.suppression.suppress_hashed(conn, bidx, subject=entry.pseudonym)
             if entry.request_id:
                 conn.execute(update(requests).where(requests.c.id == entry.request_id, requests.c.kind == "erase",
                                                     requests.c.state.in_(sorted(OPEN_STATES)))
