@@ -50,7 +50,9 @@ def test_a_confirmed_erasure_waits_and_can_be_cancelled_once(gsp, mailbox, clock
     req = gsp.rights.get(req.id)
     assert req.state == "verified"
     assert (req.cancel_until - clock.now).total_seconds() == 30 * 60
-    assert gsp.rights.receipt(req.id).to_json()["cancel_until"] == req.cancel_until.isoformat()
+    receipt = gsp.rights.receipt(req.id)
+    assert receipt.to_json()["cancel_until"] == req.cancel_until.isoformat()
+    assert [a for _, a in receipt.timeline][-2:] == ["rights.verified", "rights.erasure_scheduled"]
     gsp.outbox.deliver_due()
     [notice] = mailbox.of("erasure_scheduled", req.id)
     assert notice.link.startswith("https://shop.example/privacy/rights/cancel?t=")

@@ -64,9 +64,9 @@ class Verification:
                 if row.verified_at is None:
                     records.set_state(conn, rid, now, verified_at=now, verified_by="link",
                                       state="verified" if row.state == "received" else row.state)
-                    if self.grace is not None and row.state == "received":
-                        self.grace.open_window(conn, row, now)  # a confirmed erasure may wait, cancellable
                 restarted = records.restart_steps(conn, rid, now)
                 kit.audit_request(conn, row, "rights.verified", actor="requester", fields=(kind,),
                                   restarted=restarted or None)
+                if self.grace is not None and row.verified_at is None and row.state == "received":
+                    self.grace.open_window(conn, row, now)  # a confirmed erasure may wait, cancellable
             return records.to_request(records.load(conn, rid))
