@@ -10,11 +10,11 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from .errors import DidNotEnable, ShopPrivacyError
+from .errors import ConfigurationError, DidNotEnable, ShopPrivacyError
 from .keys import Keyring
 from .platforms import PlatformAdapter, WebhookReceiver, load_adapter
 from .settings import Settings
-from .store import AnchorFile, AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
+from .store import AnchorFile, AuditLog, DeliveryReport, ErasureJournal, Inbox, Jobs, Outbox, Store, make_engine, utcnow
 from .web.routes import Route
 
 if TYPE_CHECKING:
@@ -106,6 +106,21 @@ class ShopPrivacy:
         return Jobs(self.store, clock=self.clock)
 
     @cached_property
+    def erasure_journal(self) -> ErasureJournal | None:
+        """The erasure journal, in a database of its own (``Settings.erasure_journal``); None when there is none
+        (PostgreSQL without ``SHOPPRIVACY_ERASURE_JOURNAL__URL``)."""
+        s = self.settings
+        url = s.erasure_journal.resolve(s.database_url)
+        if url is None:
+            return None
+        if url == s.database_url:
+            raise ConfigurationError("SHOPPRIVACY_ERASURE_JOURNAL__URL names the SDK's own database, which a restore "
+                                     "rolls back with it: give the journal a database of its own",
+                                     setting="SHOPPRIVACY_ERASURE_JOURNAL__URL")
+        return ErasureJournal(Store(make_engine(url, setting="SHOPPRIVACY_ERASURE_JOURNAL__URL")),
+                              keep_days=s.erasure_journal.keep_days, clock=self.clock)
+
+    @cached_property
     def adapter(self) -> PlatformAdapter:
         """The platform adapter named by ``Settings.platform``."""
         adapter: PlatformAdapter = load_adapter(self.settings.platform, self.settings)
@@ -132,7 +147,8 @@ class ShopPrivacy:
         from .fields.subject_keys import SubjectKeys
 
         subject_keys = SubjectKeys(self.store, self.keyring, self.audit, clock=self.clock,
-                                   cache_seconds=self.settings.fields.subject_key_cache_seconds)
+                                   cache_seconds=self.settings.fields.subject_key_cache_seconds,
+                                   journal=self.erasure_journal)
         access_log = AccessLog(self.store, self.audit, key_subject=subject_keys.key_subject, clock=self.clock)
         return Fields(self.keyring, subject_keys, self.settings.fields, access_log=access_log)
 
@@ -210,7 +226,8 @@ class ShopPrivacy:
         rights = Rights(store=self.store, audit=self.audit, keyring=self.keyring, outbox=self.outbox, jobs=self.jobs,
                         settings=self.settings.rights, clock=self.clock, fields=self.fields, email=self.email,
                         consent=self.consent, adapter=lambda: self.adapter if self.uses_platform else None,
-                        public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale)
+                        public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale,
+                        journal=self.erasure_journal)
         if self.declaration.current is not None:  # age confirmations are exported and erased with the customer
             from .declaration.age import AgeSource
 
@@ -280,6 +297,8 @@ class ShopPrivacy:
             "breaches": self.breaches.run_due(now),
         }
         self.declaration  # noqa: B018 - registers the change-notice outbox handler before delivery
+        if self.erasure_journal is not None:
+            tasks["erasure_journal"] = {"purged": self.erasure_journal.purge(now)}
         if self.uses_platform and not self.uses_sms:  # SMS consent another process queued for the platform
             with contextlib.suppress(DidNotEnable):
                 self.sms  # noqa: B018 - registers the SMS outbox handler
@@ -319,3 +338,6 @@ class ShopPrivacy:
             self.adapter.close()
         if "store" in self.__dict__:
             self.store.dispose()
+        journal = self.__dict__.get("erasure_journal")
+        if journal is not None:
+            journal.store.dispose()

@@ -66,6 +66,7 @@ def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[F
             if schema_ok and keys_ok:
                 yield _outbox(sp)
                 yield _audit(sp)
+                yield _erasure_journal(sp)
                 yield _breaches(sp)
                 yield _field_reads(sp)
                 yield from _declaration(sp)
@@ -123,6 +124,27 @@ def _audit(sp: ShopPrivacy) -> Finding:
     return Finding("audit", "ok", finding.message + f"; anchored in {sp.audit.anchor_file.path}")
 
 
+def _erasure_journal(sp: ShopPrivacy) -> Finding:
+    """Where erasures are journaled, and whether the database is behind its journal (a restored backup)."""
+    try:
+        journal = sp.erasure_journal
+    except ShopPrivacyError as exc:
+        return Finding("erasures", "problem", str(exc))
+    if journal is None:
+        return Finding("erasures", "warning", "no erasure journal: a restored backup brings erased customers back; "
+                                              "set SHOPPRIVACY_ERASURE_JOURNAL__URL to a database other than the "
+                                              "SDK's (docs/rights.md, backups)")
+    try:
+        mark, last = sp.rights.erasures.status()
+    except ShopPrivacyError as exc:
+        return Finding("erasures", "problem", f"the erasure journal ({journal.safe_url}) cannot be read: {exc}")
+    if mark < last:
+        return Finding("erasures", "warning", f"the database is behind its erasure journal (applied up to entry "
+                                              f"{mark}, the journal holds {last}): a restored backup? run "
+                                              "`shopprivacy erasures replay`, then `shopprivacy run-due`")
+    return Finding("erasures", "ok", f"up to date with its journal ({last} entries, {journal.safe_url})")
+
+
 def _outbox(sp: ShopPrivacy) -> Finding:
     counts = sp.outbox.counts()
     dead = counts.get("dead", 0)
@@ -160,7 +182,7 @@ def _field_reads(sp: ShopPrivacy) -> Finding:
         names = ", ".join(f"{actor} ({n} reads)" for n, actor in unusual[:5])
         return Finding("field reads", "warning", f"unusual read volume over the last 24 hours: {names}; above "
                                                  f"{limit} (SHOPPRIVACY_FIELDS__ACCESS__UNUSUAL_DAILY_READS); "
-                                                 "check the audit log (`shopprivacy audit show`)")
+                                                 "review their reads in sp_field_reads (docs/fields.md)")
     total = sum(volume.values())
     return Finding("field reads", "ok", f"{total} audited read(s) by {len(volume)} actor(s) over the last 24 hours")
 

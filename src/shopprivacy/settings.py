@@ -27,6 +27,7 @@ from .keys import Keyring, Keyset
 from .retention.settings import RetentionSettings
 from .rights.settings import RightsSettings
 from .sms.settings import SmsSettings
+from .store.journal import ErasureJournalSettings
 from .store.outbox_settings import OutboxSettings as OutboxSettings
 from .web.settings import WebSettings
 
@@ -114,6 +115,7 @@ class Settings(BaseModel):
     platform_options: dict[str, OptionValue] = Field(default_factory=dict)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
     audit: AuditSettings = Field(default_factory=AuditSettings)
+    erasure_journal: ErasureJournalSettings = Field(default_factory=ErasureJournalSettings)
     fields: FieldsSettings = Field(default_factory=FieldsSettings)
     email: EmailSettings = Field(default_factory=EmailSettings)
     consent: ConsentSettings = Field(default_factory=ConsentSettings)

@@ -25,7 +25,7 @@ flask = pytest.importorskip("flask")
 django = pytest.importorskip("django")
 
 pytestmark = pytest.mark.db
-#: Examples per endpoint and family of hostile change (2 frameworks x 23 endpoints x 60 requests in all).
+#: Examples per endpoint and family of hostile change (2 frameworks x 25 endpoints x 60 requests in all).
 EXAMPLES = {"method": 8, "token": 10, "headers": 14, "body": 14, "mixed": 14}
 #: The SDK's endpoints: (route name, method). Every one of them is driven through both frameworks.
 ENDPOINTS = [("consent.record", "POST"), ("consent.record", "OPTIONS"), ("consent.config", "GET"),
@@ -35,7 +35,7 @@ ENDPOINTS = [("consent.record", "POST"), ("consent.record", "OPTIONS"), ("consen
              ("rights.portal", "GET"), ("rights.portal", "POST"), ("rights.verify", "GET"),
              ("rights.verify", "POST"), ("rights.download", "GET"), ("rights.download", "POST"),
              ("rights.verify_new", "GET"), ("rights.verify_new", "POST"), ("declaration.notice", "GET"),
-             ("declaration.cookies", "GET")]
+             ("declaration.cookies", "GET"), ("rights.cancel", "GET"), ("rights.cancel", "POST")]
 CASES = [(name, method, family) for name, method in ENDPOINTS for family in FAMILIES]
 
 

@@ -94,6 +94,15 @@ class Suppression:
             self._audit.append(conn, actor="system", action="email.suppressed", subject=subject,
                                fields=["email"], meta={"list": list_id, "reason": reason[:40]})
 
+    def suppress_hashed(self, conn: Connection, bidx: str, *, subject: str, reason: str = "erased") -> bool:
+        """Suppress from every list by the address's blind index, in ``conn`` (an erasure replayed after a restored
+        backup: the address itself is no longer known). Audited when new; False when it was already there."""
+        newly = records.suppress(conn, bidx=bidx, list_id=ALL, reason=reason[:40], now=self._clock())
+        if newly:
+            self._audit.append(conn, actor="journal", action="email.suppressed", subject=subject, fields=["email"],
+                               meta={"list": ALL, "reason": reason[:40]})
+        return newly
+
     def is_suppressed(self, address: str, list_id: str | None = None) -> bool:
         """True when ``address`` must not receive marketing on ``list_id``; with ``None``: when it is suppressed
         from every list."""

@@ -161,6 +161,15 @@ class Fields:
         """Destroy every subject's data key in ``conn``'s transaction (a shop-wide redaction). Returns count."""
         return self.subject_keys.shred_all(conn)
 
+    def reshred(self, *, pseudonym: str, handle: str, seq: int, conn: Connection) -> bool:
+        """Apply journal entry ``seq`` (a shred of key ``handle``, subject pseudonym ``pseudonym``) again in
+        ``conn``, after a restored backup brought the key back. Idempotent. True if anything changed."""
+        return self.subject_keys.reshred(conn, pseudonym=pseudonym, handle=handle, seq=seq)
+
+    def reshred_all(self, *, conn: Connection) -> int:
+        """Apply a journaled shop-wide shred again in ``conn`` (not journaled again). Returns count."""
+        return self.subject_keys.shred_all(conn, journaled=False)
+
     def _encrypt_with_nonce(self, value: Any, *, context: str, row: str | int, nonce: bytes) -> str:
         """Deterministic encryption for the format's test vectors only."""
         if len(nonce) != fmt.NONCE_BYTES:

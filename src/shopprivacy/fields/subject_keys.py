@@ -18,6 +18,7 @@ from ..errors import BadToken, InvalidInput, ShreddedError
 from ..keys import Keyring
 from ..store.audit import AuditLog
 from ..store.engine import Store
+from ..store.journal import ErasureJournal, advance
 from .tables import subject_keys
 
 _WRAP_AAD = b"spf1-subject-key\x00"
@@ -28,11 +29,15 @@ class SubjectKeys:
 
     Unwrapped keys are cached for ``cache_seconds`` per process: a shred takes effect at once in the
     process that shreds, and within that many seconds in every other process.
+
+    With a ``journal``, every shred is first written to the erasure journal (kept outside this database), so a
+    restored backup can be shredded again (:meth:`reshred`).
     """
 
     def __init__(self, store: Store, keyring: Keyring, audit: AuditLog, *, clock: Callable[[], datetime],
-                 cache_seconds: float = 5.0, cache_size: int = 4096) -> None:
+                 cache_seconds: float = 5.0, cache_size: int = 4096, journal: ErasureJournal | None = None) -> None:
         self.store, self.keyring, self.audit, self.clock = store, keyring, audit, clock
+        self.journal = journal
         self.cache_seconds, self.cache_size = cache_seconds, cache_size
         self._cache: OrderedDict[str, tuple[float, AESGCM]] = OrderedDict()
         self._handles: dict[str, str] = {}
@@ -130,21 +135,49 @@ class SubjectKeys:
                            .where(subject_keys.c.subject == sid)).first()
         if row is None or row.wrapped_key is None:
             return False
+        # the journal first: a shred the journal holds can be applied again, one it lacks cannot
+        seq = self.journal.append("shred", pseudonym=sid, key_id=row.handle) if self.journal else 0
         conn.execute(update(subject_keys).where(subject_keys.c.handle == row.handle)
                      .values(wrapped_key=None, key_id=None, shredded_at=self.clock()))
+        if seq:
+            advance(conn, seq, self.clock())
         self.audit.append(conn, actor=actor, action="fields.subject_shredded",
                           subject=self.keyring.pseudonym(subject), meta={"handle": row.handle})
         self._cache.pop(row.handle, None)
         self._handles.pop(sid, None)
         return True
 
-    def shred_all(self, conn: Connection) -> int:
+    def shred_all(self, conn: Connection, *, journaled: bool = True) -> int:
         """Destroy every subject's key in ``conn`` (a shop redaction; audited by the caller). Returns count."""
+        seq = self.journal.append("shred_all", pseudonym="*") if self.journal and journaled else 0
         n = conn.execute(update(subject_keys).where(subject_keys.c.wrapped_key.is_not(None)).values(
             wrapped_key=None, key_id=None, shredded_at=self.clock())).rowcount
+        if seq:
+            advance(conn, seq, self.clock())
         self._cache.clear()
         self._handles.clear()
         return int(n)
+
+    def reshred(self, conn: Connection, *, pseudonym: str, handle: str, seq: int) -> bool:
+        """Apply a journaled shred again in ``conn`` (after a restore): destroy the key ``handle`` and any key of
+        the subject pseudonym ``pseudonym``; when neither is held, leave a tombstone so the subject's tokens read
+        as shredded and no new key is made for it. Idempotent; not journaled again. True if anything changed."""
+        now = self.clock()
+        n = conn.execute(update(subject_keys).where(
+            (subject_keys.c.handle == handle) | (subject_keys.c.subject == pseudonym),
+            subject_keys.c.wrapped_key.is_not(None)).values(wrapped_key=None, key_id=None, shredded_at=now)).rowcount
+        held = conn.execute(select(subject_keys.c.handle).where(
+            (subject_keys.c.handle == handle) | (subject_keys.c.subject == pseudonym))).first()
+        if held is None:
+            conn.execute(subject_keys.insert().values(handle=handle, subject=pseudonym, key_id=None, wrapped_key=None,
+                                                      created_at=now, shredded_at=now))
+        for key in [k for k, h in self._handles.items() if h == handle] + [pseudonym]:
+            self._handles.pop(key, None)
+        self._cache.pop(handle, None)
+        if n or held is None:
+            self.audit.append(conn, actor="journal", action="fields.subject_reshredded",
+                              meta={"handle": handle, "journal_seq": seq})
+        return bool(n) or held is None
 
     def rewrap(self, *, batch: int = 500) -> int:
         """Wrap every subject key that is not under the primary key with the primary key. Returns count."""

@@ -124,14 +124,18 @@ class SdkSource:
         return SourceReceipt(self.name, (FieldOutcome("email_suppression", "corrected" if carried else "not_held",
                                                       "opt-outs carried to the corrected address", len(carried)),))
 
-    def _forget(self, sid: str, address: str | None) -> bool:
+    def _forget(self, sid: str, address: str | None, request_id: str) -> bool:
         email = self.email
         if address is not None:
             # durable first: never mailed again (a retry after the shred finds the suppression already written)
             with contextlib.suppress(ShreddedError):
                 email.suppress(address, "*", reason="erased")
+        # the suppression's keyed hash too: a restored backup may predate it (never the address itself)
+        work = {"suppress": email.subjects.blind_index(address)} if address is not None else None
+        seq = self.kit.journal_entry("erase", pseudonym=sid, request_id=request_id or None, work=work)
         with self.kit.store.begin() as conn:
             email.subjects.forget(conn, sid)
+            self.kit.journal_applied(conn, seq)
         return bool(self.kit.fields.shred(sid, actor="rights"))
 
     def erase(self, subject: Subject) -> SourceReceipt:
@@ -141,7 +145,7 @@ class SdkSource:
             targets.append((self.email.subjects.subject_of(subject.email), subject.email))
         targets += self.linked(subject)  # what the SDK recorded for the customer id (e.g. customer.deleted)
         if targets:
-            shredded = sum(self._forget(sid, address) for sid, address in targets)
+            shredded = sum(self._forget(sid, address, subject.request_id) for sid, address in targets)
             n = len(targets)
             suppressed = sum(1 for _, a in targets if a is not None)
             outcomes += [

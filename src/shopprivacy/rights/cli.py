@@ -1,4 +1,4 @@
-"""``shopprivacy rights list|show|process|extend|reject``."""
+"""``shopprivacy rights list|show|process|extend|reject`` and ``shopprivacy erasures status|replay``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,27 @@ def cmd_reject(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_erasures_status(args: argparse.Namespace) -> int:
+    """Whether the database is behind its erasure journal (exit 1 when it is: run ``erasures replay``)."""
+    mark, last = _sp(args).rights.erasures.status()
+    if mark < last:
+        print(f"behind: the database applied erasure journal entries up to {mark}, the journal holds {last}; "
+              "a restored backup? run `shopprivacy erasures replay`")
+        return 1
+    print(f"up to date: erasure journal entries applied up to {mark} of {last}")
+    return 0
+
+
+def cmd_erasures_replay(args: argparse.Namespace) -> int:
+    """Apply the journal's erasures and shreds the database lacks (after restoring a backup)."""
+    counts = _sp(args).rights.erasures.replay()
+    done = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "nothing to replay"
+    print(f"replayed: {done}")
+    if counts.get("platform"):
+        print("platform erasures were queued again: `shopprivacy run-due` delivers them")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     rt = sub.add_parser("rights", help="rights requests: list, receipts, process, extend, reject").add_subparsers(
         dest="rights_cmd", required=True)
@@ -84,3 +105,9 @@ def add_commands(sub: Any) -> None:
         p.add_argument("request_id")
         p.add_argument("reason")
         p.set_defaults(func=func)
+    er = sub.add_parser("erasures", help="the erasure journal: status, replay after restoring a backup") \
+        .add_subparsers(dest="erasures_cmd", required=True)
+    p = er.add_parser("status", help="whether the database is behind its erasure journal (exit 1 if so)")
+    p.set_defaults(func=cmd_erasures_status)
+    p = er.add_parser("replay", help="apply again every erasure and shred made since the restored backup")
+    p.set_defaults(func=cmd_erasures_replay)

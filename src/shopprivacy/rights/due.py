@@ -37,7 +37,8 @@ class DueWork:
     def ready_filter(now: datetime) -> Any:
         """Requests ``run-due`` may process at ``now``: verified, open and not backing off."""
         return and_(requests.c.state.in_(["verified", "in_progress", "extended"]), requests.c.verified_at.is_not(None),
-                    (requests.c.next_attempt_at.is_(None)) | (requests.c.next_attempt_at <= now))
+                    (requests.c.next_attempt_at.is_(None)) | (requests.c.next_attempt_at <= now),
+                    (requests.c.cancel_until.is_(None)) | (requests.c.cancel_until <= now))
 
     def run_due(self, now: datetime) -> dict[str, int]:
         """Process ready requests, expire abandoned ones, remind the operator, count the overdue."""

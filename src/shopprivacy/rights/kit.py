@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Connection
 
 from ..i18n import available_locales, negotiate
+from ..store.journal import ErasureJournal, advance
 from .archive import LOCALES
 
 if TYPE_CHECKING:
@@ -40,6 +41,19 @@ class RightsKit:
     settings: RightsSettings
     public_base_url: str
     default_locale: str = "en"
+    journal: ErasureJournal | None = None
+
+    def journal_entry(self, kind: str, *, pseudonym: str, request_id: str | None = None,
+                      work: dict[str, Any] | None = None) -> int:
+        """Write an erasure to the journal before the database (0 when there is no journal)."""
+        if self.journal is None:
+            return 0
+        return self.journal.append(kind, pseudonym=pseudonym, request_id=request_id, work=work)
+
+    def journal_applied(self, conn: Connection, seq: int) -> None:
+        """Record journal entry ``seq`` as applied, in the erasure's own transaction ``conn``."""
+        if seq:
+            advance(conn, seq, self.clock())
 
     def audit_request(self, conn: Connection, row: Any, action: str, *, actor: str = "system",
                       fields: tuple[str, ...] = (), **meta: Any) -> None:

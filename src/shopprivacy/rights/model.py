@@ -51,6 +51,7 @@ class RightsRequest:
     completed_at: datetime | None = None
     subject: str = ""  # pseudonym used in the audit log
     forwarded_by: str | None = None  # the platform that forwarded the request (e.g. a Shopify webhook)
+    cancel_until: datetime | None = None  # a confirmed erasure in its grace window: cancellable until then
 
     @property
     def open(self) -> bool:
@@ -116,12 +117,13 @@ class Notice:
     """A message the shop's sender delivers. ``to`` is an address or phone number: do not log it.
 
     ``kind``: ``verify`` (with ``link``), ``acknowledged``, ``export_ready`` (with ``link``), ``done``,
-    ``done_platform_pending`` (an erasure done here; the platform accepted its part and completes it on its
-    own schedule), ``rejected``, ``extended``, ``preferences`` (with ``link``), ``reminder`` (to the
-    operator), ``platform_erasure_unverified`` (to the operator: reading the customer back after the
-    platform's erasure still found data), ``verify_new`` (with ``link``: to the new e-mail address or phone of
-    a correction, which is made only once it is confirmed) or ``identifier_changed`` (to the previous address
-    or phone once the correction is made: say whom to contact if it was not them).
+    ``done_platform_pending`` (an erasure done here; the platform accepted its part and completes it on its own
+    schedule), ``rejected``, ``extended``, ``erasure_scheduled`` (with ``link``: a confirmed erasure waits
+    ``erasure_grace_minutes`` and can be cancelled from the link until ``request.cancel_until``), ``preferences``
+    (with ``link``), ``reminder`` (to the operator), ``platform_erasure_unverified`` (to the operator: reading the
+    customer back after the platform's erasure still found data), ``verify_new`` (with ``link``: to the new e-mail
+    address or phone of a correction, which is made only once it is confirmed) or ``identifier_changed`` (to the
+    previous address or phone once the correction is made: say whom to contact if it was not them).
     ``channel``: ``email``, ``sms`` or ``operator``.
     ``changes``: for a rectify request, each correction with its values masked (``j***@e******.com``).
     """
@@ -154,6 +156,7 @@ class Receipt:
                 "extension_reason": r.extension_reason,
                 "reject_reason": r.reject_reason, "subject": r.subject,
                 "completed_at": r.completed_at.isoformat() if r.completed_at else None,
+                "cancel_until": r.cancel_until.isoformat() if r.cancel_until else None,
                 "sources": [s.to_json() for s in self.sources], "failures": dict(self.failures),
                 "timeline": [{"at": at.isoformat(), "action": action} for at, action in self.timeline]}
 

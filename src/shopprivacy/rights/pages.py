@@ -17,6 +17,7 @@ from ..i18n import catalog
 from ..web.http import Request, Response, same_origin
 from ..web.pages import LocalizedPages
 from ..web.routes import Route
+from .cancellation import USED as CANCEL_USED
 from .identifier_change import USED
 from .masking import MaskedChange
 
@@ -46,6 +47,7 @@ class RightsPages(LocalizedPages):
             Route("rights.verify", "/rights/verify", ("GET", "POST"), self.verify, csrf_exempt=True),
             Route("rights.verify_new", "/rights/verify-new", ("GET", "POST"), self.verify_new, csrf_exempt=True),
             Route("rights.download", "/rights/download", ("GET", "POST"), self.download, csrf_exempt=True),
+            Route("rights.cancel", "/rights/cancel", ("GET", "POST"), self.cancel, csrf_exempt=True),
         ]
 
     # -- helpers ----------------------------------------------------------------------------------------
@@ -170,7 +172,33 @@ class RightsPages(LocalizedPages):
         body = f"<p>{escape(t['verified'].format(due=due))}</p>"
         if any(c.needs_proof for c in changes):
             body += f"<p>{escape(t['verified_next_new'])}</p>"
+        if request.kind == "erase" and request.cancel_until is not None and request.state == "verified":
+            minutes = str(self.rights.settings.erasure_grace_minutes)
+            body += f"<p>{escape(t['verified_erase_grace'].format(minutes=minutes))}</p>"
         return self._page(req, "verified_title", body)
+
+    # -- erasure grace window ---------------------------------------------------------------------------
+    def cancel(self, req: Request) -> Response:
+        """The cancel link of a confirmed erasure in its grace window: GET shows when it runs and a button;
+        POST cancels it (410 once used, 409 once it ran or is running, 400 for a forged or expired link)."""
+        token = req.query.get("t", "")
+        t = catalog(PACKAGE, self._locale(req))
+        try:
+            if req.method == "GET":
+                request = self.rights.read_cancel(token)
+                until = f"{request.cancel_until:%Y-%m-%d %H:%M} UTC" if request.cancel_until else ""
+                return self._page(req, "cancel_title", f"<p>{escape(t['cancel_text'].format(until=until))}</p>"
+                                  + self._button_form(req.path, token, t["cancel_button"]))
+            self.rights.cancel(token)
+        except ExpiredToken as exc:
+            if str(exc) == CANCEL_USED:
+                return self._page(req, "error_title", f"<p>{escape(t['link_used'])}</p>", status=410)
+            return self._error(req, exc)
+        except ConflictError:
+            return self._page(req, "error_title", f"<p>{escape(t['cancel_too_late'])}</p>", status=409)
+        except (TokenError, NotFoundError) as exc:
+            return self._error(req, exc)
+        return self._page(req, "cancelled_title", f"<p>{escape(t['cancelled'])}</p>")
 
     def verify_new(self, req: Request) -> Response:
         """The link mailed (or texted) to the new e-mail address or phone of a correction: GET shows the

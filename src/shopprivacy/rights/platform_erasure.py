@@ -72,8 +72,15 @@ def queue_platform_erase(kit: RightsKit, request_id: str, source: str, customer_
     """Queue the platform's erasure of ``customer_id`` for the request (once per request and source)."""
     key = f"rights:{request_id}:{source}"[:200]
     token = kit.fields.encrypt(customer_id, context=NOTICE_CONTEXT, row=key)
-    kit.outbox.add(PLATFORM_TOPIC, {"request": request_id, "source": source, "customer": token},
-                   idempotency_key=key)
+    with kit.store.begin(write=False) as conn:
+        pseudonym = records.load(conn, request_id).subject
+    # journaled first: a restored backup re-queues it (the customer only as the outbox row's encrypted token)
+    seq = kit.journal_entry("platform", pseudonym=pseudonym, request_id=request_id,
+                            work={"source": source, "key": key, "customer": token})
+    with kit.store.begin() as conn:
+        kit.outbox.enqueue(conn, PLATFORM_TOPIC, {"request": request_id, "source": source, "customer": token},
+                           idempotency_key=key)
+        kit.journal_applied(conn, seq)
 
 
 class PlatformErasure:

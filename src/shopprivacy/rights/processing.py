@@ -135,13 +135,17 @@ class Processor:
         if row.state not in WORKABLE or row.verified_at is None:
             raise ConflictError(f"request {row.id} is {row.state}{'' if row.verified_at else ', not verified'}; "
                                 "only verified open requests are processed")
+        if row.cancel_until is not None and kit.clock() < row.cancel_until:
+            raise ConflictError(f"request {row.id} may be cancelled by the requester until "
+                                f"{row.cancel_until:%Y-%m-%d %H:%M}Z; it runs after that")
         job = f"rights.process:{row.id}"
         ok = True
         with kit.jobs.run(job) as handle:
             now = kit.clock()
             with kit.store.begin() as conn:
                 row = records.load(conn, row.id, lock=True)
-                workable = row.state in WORKABLE and row.verified_at is not None
+                workable = row.state in WORKABLE and row.verified_at is not None and (
+                    row.cancel_until is None or row.cancel_until <= now)  # cancelled or in its window meanwhile
                 if workable:  # checked again under the lock: it may have been rejected or finished meanwhile
                     subject = records.subject_of(kit.fields, conn, row)
                     # a new e-mail or phone is confirmed from itself before anything is corrected

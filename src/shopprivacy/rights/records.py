@@ -31,7 +31,7 @@ def to_request(row: Any) -> RightsRequest:
         verified_by=row.verified_by, locale=row.locale, external_id=row.external_id,
         acknowledge_by=row.acknowledge_by, acknowledged_at=row.acknowledged_at,
         extension_reason=row.extension_reason, reject_reason=row.reject_reason, completed_at=row.completed_at,
-        subject=row.subject, forwarded_by=row.forwarded_by)
+        subject=row.subject, forwarded_by=row.forwarded_by, cancel_until=row.cancel_until)
 
 
 def load(conn: Connection, request_id: object, *, lock: bool = False) -> Any:

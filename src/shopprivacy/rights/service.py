@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .builtin import PLATFORM_TOPIC, SdkSource
+from .cancellation import ErasureGrace
 from .decisions import Decisions
 from .downloads import Downloads
 from .due import DueWork
@@ -28,6 +29,7 @@ from .platform_rectify import RECTIFY_TOPIC, PlatformRectify, queue_platform_rec
 from .processing import Completion, Processor
 from .redaction import ShopRedaction
 from .registry import AdapterProvider, SourceRegistry
+from .replay import REPLAY_TOPIC, ErasureReplay, ReplayedPlatformErasure
 from .settings import RightsSettings
 from .sources import DataSource
 from .verification import Verification
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from ..store.audit import AuditLog
     from ..store.engine import Store
     from ..store.jobs import Jobs
+    from ..store.journal import ErasureJournal
     from ..store.outbox import Outbox
 
 
@@ -54,17 +57,18 @@ class Rights:
     def __init__(self, *, store: Store, audit: AuditLog, keyring: Keyring, outbox: Outbox, jobs: Jobs,
                  settings: RightsSettings, clock: Callable[[], datetime], fields: Fields, email: Email,
                  consent: Consent, adapter: AdapterProvider, public_base_url: str,
-                 default_locale: str = "en") -> None:
+                 default_locale: str = "en", journal: ErasureJournal | None = None) -> None:
         kit = RightsKit(store=store, audit=audit, keyring=keyring, fields=fields, outbox=outbox, jobs=jobs,
                         clock=clock, settings=settings, public_base_url=public_base_url,
-                        default_locale=default_locale)
+                        default_locale=default_locale, journal=journal)
         self.settings = settings
         notices = NoticeQueue(kit)
         self.sdk_source = SdkSource(kit, email, consent, EarlierRequests(kit))
         registry = SourceRegistry(self.sdk_source, adapter, partial(queue_platform_erase, kit),
                                   partial(queue_platform_rectify, kit))
         self.identifier_changes = IdentifierChanges(kit, notices, registry)
-        verification, downloads = Verification(kit), Downloads(kit)
+        self._grace = ErasureGrace(kit, notices)
+        verification, downloads = Verification(kit, self._grace), Downloads(kit)
         completion = Completion(kit, registry, notices, self.identifier_changes)
         processor = Processor(kit, registry, self.identifier_changes, notices, downloads, completion)
         self._registry, self._verification, self._downloads = registry, verification, downloads
@@ -74,9 +78,12 @@ class Rights:
         self._processor = processor
         self._due = DueWork(kit, processor, self.identifier_changes, notices)
         self._redaction = ShopRedaction(kit, registry, email)
+        #: The erasure journal's replay after a restored backup (``status()``, ``replay()``).
+        self.erasures = ErasureReplay(kit, email)
         outbox.register(NOTICE_TOPIC, self._delivery.deliver)
         outbox.register(PLATFORM_TOPIC, PlatformErasure(kit, adapter, completion).deliver)
         outbox.register(CHECK_TOPIC, PlatformErasureCheck(kit, adapter, completion, notices).deliver)
+        outbox.register(REPLAY_TOPIC, ReplayedPlatformErasure(kit, adapter).deliver)
         outbox.register(RECTIFY_TOPIC, PlatformRectify(kit, adapter, self.identifier_changes, completion).deliver)
 
     # -- wiring ---------------------------------------------------------------------------------------
@@ -119,6 +126,14 @@ class Rights:
     def verify(self, token: str) -> RightsRequest:
         """Verify the identifier a link was sent to. Idempotent; only that identifier becomes usable."""
         return self._verification.verify(token)
+
+    def read_cancel(self, token: str) -> RightsRequest:
+        """The erasure a cancel link is for, while it can be cancelled (no change); see :mod:`.cancellation`."""
+        return self._grace.read(token)
+
+    def cancel(self, token: str) -> RightsRequest:
+        """Cancel a confirmed erasure within its grace window, from the mailed link (once)."""
+        return self._grace.cancel(token)
 
     # -- reading --------------------------------------------------------------------------------------
     def get(self, request_id: str) -> RightsRequest:

@@ -36,5 +36,8 @@ class RightsSettings(BaseModel):
     holidays: list[date] = Field(default_factory=list)
     #: Failed processing is retried after at most this many minutes (exponential backoff from 1 minute).
     retry_max_minutes: int = Field(360, ge=1, le=24 * 60)
+    #: Minutes an erasure the requester confirmed waits before it runs, cancellable from the link mailed with the
+    #: ``erasure_scheduled`` notice (0: off, the erasure runs at once).
+    erasure_grace_minutes: int = Field(0, ge=0, le=7 * 24 * 60)
     #: Where the portal is mounted below the public base URL (same prefix as the other pages).
     path_prefix: str = "/privacy"

@@ -40,6 +40,7 @@ requests = Table(
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("last_error", String(200), nullable=True),
     Column("reminded_at", UTCDateTime, nullable=True),
+    Column("cancel_until", UTCDateTime, nullable=True),  # erasure grace window: cancellable until then
     Column("updated_at", UTCDateTime, nullable=False),
     Index("ix_sp_rights_requests_work", "state", "next_attempt_at"),
     Index("ix_sp_rights_requests_due", "state", "due_at"),

@@ -14,14 +14,15 @@ from .model import IDENTIFIERS, OPEN_STATES, RightsRequest
 from .tables import identifiers
 
 if TYPE_CHECKING:
+    from .cancellation import ErasureGrace
     from .kit import RightsKit
 
 
 class Verification:
     """Links signed for ``rights-verify``: one per identifier, each making only that identifier usable."""
 
-    def __init__(self, kit: RightsKit) -> None:
-        self.kit = kit
+    def __init__(self, kit: RightsKit, grace: ErasureGrace | None = None) -> None:
+        self.kit, self.grace = kit, grace
         self.signer = TokenSigner(kit.keyring, "rights-verify")
 
     @property
@@ -66,4 +67,6 @@ class Verification:
                 restarted = records.restart_steps(conn, rid, now)
                 kit.audit_request(conn, row, "rights.verified", actor="requester", fields=(kind,),
                                   restarted=restarted or None)
+                if self.grace is not None and row.verified_at is None and row.state == "received":
+                    self.grace.open_window(conn, row, now)  # a confirmed erasure may wait, cancellable
             return records.to_request(records.load(conn, rid))

@@ -6,6 +6,7 @@ from .audit_seal import AuditHead
 from .engine import Store, make_engine
 from .inbox import Inbox
 from .jobs import JobHandle, Jobs
+from .journal import ErasureJournal, ErasureJournalSettings
 from .outbox import Delivery, DeliveryReport, Outbox
 from .outbox_settings import OutboxSettings
 from .schema import metadata
@@ -19,6 +20,8 @@ __all__ = [
     "AuditLog",
     "Delivery",
     "DeliveryReport",
+    "ErasureJournal",
+    "ErasureJournalSettings",
     "Inbox",
     "JobHandle",
     "Jobs",
