@@ -186,7 +186,7 @@ class ConsentImport:
             raise InvalidInput(f"list {target!r} is transactional: it has no marketing consent")
         if rec.state == "pending":
             return "skipped"
-        newest = self._rules.newest(rec.address, target)
+        newest = self._rules.newest(rec.address, target) if dry_run or rec.state == "not_subscribed" else None
         if rec.state == "not_subscribed" and (newest is None or rec.consented_at is None):
             return "skipped"  # never subscribed here (or no time to weigh against what is held): nothing to withdraw
         if dry_run:
