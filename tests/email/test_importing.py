@@ -217,3 +217,10 @@ def test_every_well_formed_record_parses(state, level, at, source):
     parsed = parse_record({"address": "a.b+c@example.org", "state": state.upper(), "opt_in_level": level,
                            "consented_at": at.isoformat(), "source": source})
     assert (parsed.state, parsed.opt_in_level, parsed.consented_at, parsed.list_id) == (state, level, at, "*")
+
+
+def test_the_longest_source_is_kept_whole_in_the_proof(esp):
+    longest = "p" * 30 + ":" + "i" * 65
+    assert esp.email.importing.run([rec(source=longest, list="newsletter")]).imported == 1
+    assert esp.email.subjects.history(JANE)[0]["source"] == f"import:confirmed_opt_in:{longest}"
+    assert esp.email.importing.run([rec(source=longest + "i")]).failed == 1

@@ -44,7 +44,7 @@ STATES: tuple[str, ...] = ("subscribed", "unsubscribed", "pending", "not_subscri
 #: Proof actions of imported consent.
 IMPORTED_OPT_IN, IMPORTED_UNSUBSCRIBED = "imported_opt_in", "imported_unsubscribed"
 Outcome = Literal["imported", "unchanged", "skipped"]
-_SOURCE = re.compile(r"^[a-z][a-z0-9_-]{0,29}:[\x21-\x7e]{1,66}$")
+_SOURCE = re.compile(r"^[a-z][a-z0-9_-]{0,29}:[\x21-\x7e]{1,65}$")
 _ADDRESS = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 _KEYS = frozenset({"address", "list", "state", "opt_in_level", "consented_at", "source", "customer_ref"})
 #: How many record errors a report keeps (all are counted).
