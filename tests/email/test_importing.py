@@ -1,6 +1,7 @@
 """Importing consent held before the SDK: imported proof with its source, time and level; the newer side wins;
 re-importing changes nothing; bad records are counted and never half written; a checkpointed import resumes."""
 
+import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -224,3 +225,16 @@ def test_the_longest_source_is_kept_whole_in_the_proof(esp):
     assert esp.email.importing.run([rec(source=longest, list="newsletter")]).imported == 1
     assert esp.email.subjects.history(JANE)[0]["source"] == f"import:confirmed_opt_in:{longest}"
     assert esp.email.importing.run([rec(source=longest + "i")]).failed == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_is_drawn_on_a_terminal_and_silent_elsewhere(esp):
+    tty, pipe = Terminal(), io.StringIO()
+    esp.email.importing.run_source(Pages(customers(3)), name="shopify", stream=tty)
+    esp.email.importing.run_source(Pages(customers(3)), name="shopify", stream=pipe)
+    assert "\r\x1b[Kconsent import shopify: 3 in " in tty.getvalue()
+    assert pipe.getvalue() == ""  # cron mails stay empty
