@@ -148,7 +148,8 @@ class ImportReport:
         return {"imported": self.imported, "unchanged": self.unchanged, "skipped": self.skipped,
                 "failed": self.failed, "pages": self.pages}
 
-    def _fail(self, position: int, raw: Any, exc: ShopPrivacyError) -> None:
+    def refuse(self, position: int, raw: Any, exc: ShopPrivacyError) -> None:
+        """Count a refused record and keep its reason (its position and source, never its address)."""
         self.failed += 1
         if len(self.errors) < MAX_ERRORS:
             source = raw.get("source") if isinstance(raw, Mapping) else None
@@ -206,7 +207,7 @@ class ConsentImport:
             try:
                 outcome = self.record(raw, list_id=list_id, dry_run=dry_run)
             except (InvalidInput, NotFoundError) as exc:
-                report._fail(position, raw, exc)
+                report.refuse(position, raw, exc)
                 continue
             setattr(report, outcome, getattr(report, outcome) + 1)
         return report
@@ -240,6 +241,7 @@ class ConsentImport:
             for key, value in (saved.get("counts") or {}).items():
                 if key in ("imported", "unchanged", "skipped", "failed", "pages") and isinstance(value, int):
                     setattr(report, key, value)
+            report.errors = [e for e in saved.get("errors") or () if isinstance(e, str)][:MAX_ERRORS]
             after = saved.get("after") if job.resumed else None
             if job.resumed:
                 log.info("%s resumes after page %s", label, report.pages)
@@ -248,8 +250,8 @@ class ConsentImport:
             for page in pages:
                 self.run(page.records, list_id=list_id, report=report, start=report.records)
                 report.pages += 1
-                job.save_now({"after": page.cursor, "complete": page.cursor is None, "counts": report.counts()},
-                             processed=len(page.records))
+                job.save_now({"after": page.cursor, "complete": page.cursor is None, "counts": report.counts(),
+                              "errors": report.errors}, processed=len(page.records))
                 progress.advance(len(page.records))
         log.info("%s: %s", label, report.counts())
         return report
