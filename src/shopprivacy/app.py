@@ -180,7 +180,8 @@ class ShopPrivacy:
 
         return Email(self.settings.email, store=self.store, audit=self.audit, keyring=self.keyring,
                      fields=self.fields, outbox=self.outbox, clock=self.clock,
-                     public_base_url=self.settings.public_base_url, adapter=lambda: self.adapter)
+                     public_base_url=self.settings.public_base_url, adapter=lambda: self.adapter,
+                     jobs=lambda: self.jobs)
 
     @cached_property
     def email_web(self) -> EmailPages:

@@ -16,6 +16,7 @@ from .app import ShopPrivacy
 from .breaches.cli import add_commands as add_breach_commands
 from .declaration.cli import add_commands as add_declaration_commands
 from .doctor import run_checks
+from .email.cli import add_commands as add_email_commands
 from .errors import AuditChainError, ConfigurationError, DatabaseUnavailable, KeysetError, ShopPrivacyError
 from .fields.cli import add_commands as add_fields_commands
 from .keys import Keyset
@@ -246,9 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", help="check settings, keys, database, schema, adapters").set_defaults(func=cmd_doctor)
     # Each capability's subcommands (its ``add_commands`` sets ``func`` on its parsers).
-    for add_commands in (add_breach_commands, add_declaration_commands, add_fields_commands, add_renewals_commands,
-                         add_retention_commands,
-                         add_rights_commands, add_sms_commands):
+    for add_commands in (add_breach_commands, add_declaration_commands, add_email_commands, add_fields_commands,
+                         add_renewals_commands, add_retention_commands, add_rights_commands, add_sms_commands):
         add_commands(sub)
     return parser
 

@@ -87,7 +87,12 @@ def _email_address(address: str) -> str:
 class PlatformChanges:
     """Applies platform consent changes (``sp.email.platform``, ``sp.sms.platform``); nothing it writes is queued
     for the platform. ``tables`` (default: e-mail's) and ``normalise`` (checks and normalises the address or
-    number; InvalidInput when it is none) select the channel."""
+    number; InvalidInput when it is none) select the channel. A subclass may name its proof differently
+    (``opt_in_action``, ``opt_out_action``, ``audit_verb``, :meth:`_meta`): the import of existing consent does."""
+
+    opt_in_action = OPT_IN_ACTION
+    opt_out_action = OPT_OUT_ACTION
+    audit_verb = "platform"
 
     def __init__(self, settings: ChannelSettings, *, store: Store, audit: AuditLog, clock: Callable[[], datetime],
                  subjects: ChannelSubjects, tables: ConsentTables = EMAIL,
@@ -143,6 +148,16 @@ class PlatformChanges:
                  subject, change.list_id, "applied" if changed else "no change")
         return Change(subject, change.list_id, changed)
 
+    def newest(self, address: str, list_id: str) -> datetime | None:
+        """The latest time the SDK holds for ``address`` on the lists ``list_id`` covers (state changes and
+        suppressions); None when it holds nothing there. Reads only."""
+        self._settings.check_list(list_id)
+        address = self._normalise(address)
+        lists = self._lists(list_id)
+        subject, bidx = self._subjects.subject_of(address), self._subjects.blind_index(address)
+        with self._store.begin(write=False) as conn:
+            return _newest(conn, self._t, subject, bidx, lists)
+
     def _meta(self, change: PlatformConsentUpdate, level: str) -> Meta:
         source = f"{change.platform}:{level}" + (f":{change.collected_from}" if change.collected_from else "")
         return Meta(source=source[:120])
@@ -165,9 +180,9 @@ class PlatformChanges:
                 changed = True
         if changed:
             for lid in lists:
-                records.prove(conn, subject=subject, bidx=bidx, list_id=lid, action=OPT_IN_ACTION,
+                records.prove(conn, subject=subject, bidx=bidx, list_id=lid, action=self.opt_in_action,
                               meta=self._meta(change, change.opt_in_level), now=at, audit=self._audit, tables=t)
-            self._audit.append(conn, actor=change.platform[:40], action=f"{t.name}.platform_opt_in",
+            self._audit.append(conn, actor=change.platform[:40], action=f"{t.name}.{self.audit_verb}_opt_in",
                                subject=subject, fields=[self._field],
                                meta={"list": change.list_id, "level": change.opt_in_level})
         return changed
@@ -192,9 +207,9 @@ class PlatformChanges:
                                                     suppressions.c.list_id == target,
                                                     suppressions.c.created_at < at).values(created_at=at))
         if changed:  # the address itself is not stored for a withdrawal: the blind index is enough to suppress
-            records.prove(conn, subject=subject, bidx=bidx, list_id=target, action=OPT_OUT_ACTION,
+            records.prove(conn, subject=subject, bidx=bidx, list_id=target, action=self.opt_out_action,
                           meta=self._meta(change, "withdrawn"), now=at, audit=self._audit, tables=t)
-            self._audit.append(conn, actor=change.platform[:40], action=f"{t.name}.platform_unsubscribed",
+            self._audit.append(conn, actor=change.platform[:40], action=f"{t.name}.{self.audit_verb}_unsubscribed",
                                subject=subject, fields=[self._field], meta={"list": target})
         return changed
 

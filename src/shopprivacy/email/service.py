@@ -4,9 +4,10 @@
 forgotten), :class:`~.links.Links` (signed links), :class:`~.suppression.Suppression`,
 :class:`~.sending.SendingGuard`, :class:`~.opt_in.OptIn`, :class:`~.preferences.Preferences`,
 :class:`~.propagation.Propagation` (platform), :class:`~.platform.PlatformChanges` (changes made on the
-platform) and :class:`~.mailer.LinkMailer` (fresh links by mail). What a shop and the other capabilities
-call is on :class:`Email` itself; what only the pages and adapters need is on the parts ``subjects``,
-``suppression``, ``opt_in``, ``preferences`` and ``platform``."""
+platform), :class:`~.importing.ConsentImport` (consent held before the SDK) and :class:`~.mailer.LinkMailer`
+(fresh links by mail). What a shop and the other capabilities call is on :class:`Email` itself; what only the
+pages, adapters and commands need is on the parts ``subjects``, ``suppression``, ``opt_in``, ``preferences``,
+``platform`` and ``importing``."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..keys import Keyring
 from ..platforms import PlatformAdapter
+from .importing import ConsentImport
 from .links import Links
 from .mailer import LINK_TOPIC, LinkMail, LinkMailer, Sender
 from .opt_in import OptIn
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     from ..fields.api import Fields
     from ..store.audit import AuditLog
     from ..store.engine import Store
+    from ..store.jobs import Jobs
     from ..store.outbox import Outbox
 
 #: Former flat names of :class:`Email`, now on a part: (part attribute, name there). Deprecated.
@@ -64,8 +67,9 @@ class Email:
 
     def __init__(self, settings: EmailSettings, *, store: Store, audit: AuditLog, keyring: Keyring, fields: Fields,
                  outbox: Outbox, clock: Callable[[], datetime], public_base_url: str,
-                 adapter: Callable[[], PlatformAdapter]) -> None:
-        """``adapter`` returns the platform adapter when a change is delivered (built on first use)."""
+                 adapter: Callable[[], PlatformAdapter], jobs: Callable[[], Jobs] | None = None) -> None:
+        """``adapter`` returns the platform adapter when a change is delivered (built on first use); ``jobs`` the
+        checkpoints of an import (default: a :class:`~shopprivacy.store.jobs.Jobs` on ``store``)."""
         self.settings = settings
         links = Links(settings, keyring, public_base_url=public_base_url)
         #: The addresses held: subject pseudonyms, encrypted addresses, proof metadata, forgetting.
@@ -84,6 +88,9 @@ class Email:
                                        suppression=suppression, propagation=propagation, mailer=mailer)
         #: Consent changes made on the platform (its webhooks), applied without being mirrored back.
         self.platform = PlatformChanges(settings, store=store, audit=audit, clock=clock, subjects=subjects)
+        #: The import of consent held before the SDK (records, or a platform's customers), as imported proof.
+        self.importing = ConsentImport(settings, store=store, audit=audit, clock=clock, subjects=subjects,
+                                       jobs=jobs or (lambda: _jobs(store)))
         outbox.register(TOPIC, propagation.deliver)
         outbox.register(LINK_TOPIC, mailer.deliver)
 
@@ -163,6 +170,12 @@ class Email:
                        if part == "_mailer" else f"sp.email.{part}.{new}")
             warnings.warn(f"sp.email.{name} is deprecated; use {instead}", DeprecationWarning, stacklevel=2)
             return getattr(self.__getattribute__(part), new)
+
+
+def _jobs(store: Store) -> Jobs:
+    from ..store.jobs import Jobs
+
+    return Jobs(store)
 
 
 __all__ = ["ALL", "TOPIC", "Change", "Email", "LinkMail", "Meta", "PlatformConsentUpdate", "Sender"]

@@ -61,6 +61,27 @@ class MarketingConsentSink(Protocol):
 
 
 @dataclass(frozen=True)
+class ConsentPage:
+    """One page of the e-mail marketing consent a platform holds, for ``shopprivacy consent import``.
+
+    ``records`` are plain mappings the importer checks one by one (``address``, ``list``, ``state``,
+    ``opt_in_level``, ``consented_at``, ``source``, ``customer_ref``; see :mod:`shopprivacy.email.importing`), so a
+    malformed one is reported on its own. ``cursor`` is where the page after this one starts (an opaque text: a
+    GraphQL cursor, a page number); None when this page is the last."""
+
+    records: Sequence[Mapping[str, Any]]
+    cursor: str | None
+
+
+@runtime_checkable
+class MarketingConsentSource(Protocol):
+    def marketing_consent_pages(self, *, after: str | None, lists: Sequence[str]) -> Iterator[ConsentPage]:
+        """The platform's customers with their e-mail marketing consent, a page at a time, starting after the
+        ``cursor`` of an earlier page (None: from the start). ``lists``: the SDK's marketing lists the caller
+        imports into (a platform with one consent for all marketing reports it under ``"*"``)."""
+
+
+@dataclass(frozen=True)
 class SmsConsentUpdate:
     """SMS marketing state to mirror on the platform (one state for all SMS marketing)."""
 
@@ -291,6 +312,7 @@ __all__ = [
     "RENEWAL_FIELDS",
     "BillingInterval",
     "BillingResult",
+    "ConsentPage",
     "CustomerDirectory",
     "CustomerRectifier",
     "CustomerRef",
@@ -299,6 +321,7 @@ __all__ = [
     "ErasureReceipt",
     "ErasureVerifier",
     "MarketingConsentSink",
+    "MarketingConsentSource",
     "MarketingConsentUpdate",
     "PersonalDataHost",
     "PlatformAdapter",

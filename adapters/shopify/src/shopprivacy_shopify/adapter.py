@@ -1,10 +1,10 @@
 """The Shopify platform adapter: the protocols the core uses, over one shop's Admin GraphQL API.
 
-Implements CustomerDirectory, MarketingConsentSink, SmsConsentSink, SubscriptionSource, PersonalDataHost,
-CustomerRectifier, ErasureVerifier and WebhookReceiver. It does not implement RenewalOrderCleaner: Shopify creates
-renewal orders itself from the contract when a billing attempt succeeds, server-side, so they carry no browser IP
-address, user agent or visit attribution to clean, and the Admin API has no mutation to remove an order's client
-details.
+Implements CustomerDirectory, MarketingConsentSink, MarketingConsentSource, SmsConsentSink, SubscriptionSource,
+PersonalDataHost, CustomerRectifier, ErasureVerifier and WebhookReceiver. It does not implement
+RenewalOrderCleaner: Shopify creates renewal orders itself from the contract when a billing attempt succeeds,
+server-side, so they carry no browser IP address, user agent or visit attribution to clean, and the Admin API has
+no mutation to remove an order's client details.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import requests
 
 from .bulk import BulkQuery
 from .client import AdminClient
+from .consent_import import ConsentSourceOperations
 from .customers import CustomerOperations
 from .options import ShopifyOptions
 from .probe import Level, probe
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from shopprivacy.web.routes import Route
 
 
-class ShopifyAdapter(CustomerOperations, SubscriptionOperations):
+class ShopifyAdapter(CustomerOperations, SubscriptionOperations, ConsentSourceOperations):
     """Adapter entry point name ``shopify``. ``session``, ``sleep`` and ``clock`` are for tests and embedding."""
 
     name = "shopify"

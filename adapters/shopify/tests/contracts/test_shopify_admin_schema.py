@@ -18,7 +18,15 @@ import responses  # noqa: E402
 from graphql import GraphQLInputObjectType  # noqa: E402
 from shopify_fakes import OPTIONS, SHOP, FakeTime, contract  # noqa: E402
 from shopify_schema import AdminSchema, SchemaShopify  # noqa: E402
-from shopprivacy_shopify import ShopifyAdapter, ShopifyOptions, bulk, customers, probe, subscriptions  # noqa: E402
+from shopprivacy_shopify import (  # noqa: E402
+    ShopifyAdapter,
+    ShopifyOptions,
+    bulk,
+    consent_import,
+    customers,
+    probe,
+    subscriptions,
+)
 from shopprivacy_shopify.contracts import LINES_PER_CONTRACT, bulk_due_query, due_query, lines_query  # noqa: E402
 from shopprivacy_shopify.options import SUPPORTED_API_VERSIONS  # noqa: E402
 
@@ -30,7 +38,7 @@ DUE = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
 #: The adapter's fixed documents: every query or mutation text its modules define (the due scan's are built per
 #: field set, below), found by reading the modules so a new document cannot be left out.
 FIXED = {f"{module.__name__.rsplit('.', 1)[-1]}.{name}": value
-         for module in (customers, subscriptions, bulk, probe) for name, value in vars(module).items()
+         for module in (customers, subscriptions, bulk, probe, consent_import) for name, value in vars(module).items()
          if name.isupper() and isinstance(value, str) and value.lstrip().startswith(("query ", "mutation "))}
 
 
@@ -238,3 +246,46 @@ def test_correction_and_erasure_read_back_against_the_schema(shop: tuple[Shopify
         assert name in customer_input.fields and customer_input.fields[name].deprecation_reason is None, name
     assert adapter.verify_erasure(gid).pending
     assert adapter.verify_erasure(gid).erased
+
+
+def _consent_customers(variables: dict[str, Any]) -> dict[str, Any]:
+    """Two pages: every marketing state Shopify has, a customer without an address, a null level and time."""
+    from shopprivacy_shopify.consent_import import IMPORT_PAGE_SIZE
+
+    assert variables["first"] == IMPORT_PAGE_SIZE
+    states = ["SUBSCRIBED", "UNSUBSCRIBED", "PENDING", "NOT_SUBSCRIBED", "INVALID"]
+    if variables.get("after") is None:
+        nodes = [{"id": f"gid://shopify/Customer/{i}", "defaultEmailAddress": {
+            "emailAddress": f"c{i}@example.com", "marketingState": state,
+            "marketingOptInLevel": "CONFIRMED_OPT_IN" if i else None,
+            "marketingUpdatedAt": "2026-11-24T09:00:00Z" if state != "NOT_SUBSCRIBED" else None}}
+            for i, state in enumerate(states)]
+        return {"customers": {"nodes": [*nodes, {"id": "gid://shopify/Customer/9", "defaultEmailAddress": None}],
+                              "pageInfo": {"hasNextPage": True, "endCursor": "c1"}}}
+    return {"customers": {"nodes": [{"id": "gid://shopify/Customer/10", "defaultEmailAddress": {
+        "emailAddress": "c10@example.com", "marketingState": "SUBSCRIBED", "marketingOptInLevel": "SINGLE_OPT_IN",
+        "marketingUpdatedAt": "2026-11-25T09:00:00+01:00"}}], "pageInfo": {"hasNextPage": False, "endCursor": "c2"}}}
+
+
+def test_consent_import_reads_the_answers_shopify_gives(admin: AdminSchema,
+                                                        shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:
+    """The import's customers query executed against the schema: every ``CustomerEmailAddressMarketingState``
+    maps to a state the importer takes, and every record the answers give parses."""
+    from shopprivacy_shopify.consent_import import STATES
+
+    from shopprivacy.email.importing import parse_record
+
+    assert sorted(STATES) == sorted(admin.enum_values("CustomerEmailAddressMarketingState"))
+    adapter, fake = shop
+    fake.on("CustomersMarketingConsent", _consent_customers)
+    pages = list(adapter.marketing_consent_pages(after=None, lists=["newsletter"]))
+    assert [p.cursor for p in pages] == ["c1", None]
+    parsed = [parse_record(r) for p in pages for r in p.records]
+    assert [(r.state, r.opt_in_level) for r in parsed] == [
+        ("subscribed", "unknown"), ("unsubscribed", "confirmed_opt_in"), ("pending", "confirmed_opt_in"),
+        ("not_subscribed", "confirmed_opt_in"), ("unsubscribed", "confirmed_opt_in"), ("subscribed", "single_opt_in")]
+    assert parsed[-1].source == "shopify:gid://shopify/Customer/10"
+    assert parsed[-1].consented_at == datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+    assert [v.get("after") for op, _, v in fake.sent] == [None, "c1"]
+    resumed = list(adapter.marketing_consent_pages(after="c1", lists=["newsletter"]))
+    assert len(resumed) == 1 and fake.sent[-1][2]["after"] == "c1"

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shopprivacy.errors import InvalidInput, UnsupportedOperation
-from shopprivacy.platforms import BillingResult, CustomerRef, MarketingConsentUpdate, UpkeepAction
+from shopprivacy.platforms import BillingResult, ConsentPage, CustomerRef, MarketingConsentUpdate, UpkeepAction
 
 from .audit import RetentionAuditMixin
 from .client import WooClient, object_id
@@ -121,6 +121,14 @@ class WooCommerceAdapter(PrivacyMixin, RetentionAuditMixin):
                  "source": "shopprivacy", "idempotency_key": idempotency_key[:200]}
         self.client.put(f"customers/{ref.id}", {"meta_data": [{"key": key, "value": value}]},
                         operation="PUT customer meta")
+
+    # -- MarketingConsentSource -------------------------------------------------------------------------
+    def marketing_consent_pages(self, *, after: str | None, lists: Sequence[str]) -> Iterator[ConsentPage]:
+        """The consent meta of the shop's customers for ``lists``, a page of customers at a time, from page
+        ``after`` (see :mod:`.consent_import`)."""
+        from .consent_import import consent_pages
+
+        return consent_pages(self.client, after=after, lists=lists)
 
     # -- SubscriptionSource -----------------------------------------------------------------------------
     def iter_due_subscriptions(self, *, due_before: datetime,

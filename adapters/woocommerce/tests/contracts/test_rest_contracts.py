@@ -75,6 +75,7 @@ def test_the_adapter_uses_only_listed_endpoints_parameters_and_fields(sp, shop, 
     adapter.set_marketing_consent(MarketingConsentUpdate(
         customer_id=str(cid), email=None, list_id="news", subscribed=True, opt_in_level="confirmed_opt_in",
         consent_updated_at=datetime(2026, 11, 1, tzinfo=timezone.utc)), idempotency_key="k1")
+    assert [p.records for p in adapter.marketing_consent_pages(after=None, lists=["news"])] == [[]]
     due = list(adapter.iter_due_subscriptions(due_before=datetime(2026, 12, 1, tzinfo=timezone.utc),
                                               fields=ALLOWED_FIELDS))
     assert due
