@@ -87,7 +87,13 @@ def test_the_extension_is_a_theme_extension_with_its_blocks_assets_and_locales()
         if "stylesheet" in schema:
             assert (EXT / "assets" / schema["stylesheet"]).is_file()
     assert split("consent_banner.liquid")[1]["target"] == "compliance_head"  # before any other script of the page
-    assert locale("en").keys() == locale("fr").keys() == locale("de").keys()
+    english = locale("en")
+    for path in sorted((EXT / "locales").glob("*.json")):  # Shopify's names: en.default, pt-BR, pt-PT, zh-CN, nb...
+        texts = json.loads(path.read_text(encoding="utf-8"))
+        assert texts.keys() == english.keys(), path.name
+        assert all(texts[group].keys() == english[group].keys() for group in english), path.name
+    shipped = {p.stem for p in (EXT / "locales").glob("*.json")}
+    assert {"de", "fr", "pt-BR", "pt-PT", "zh-CN", "nb", "he", "ja"} <= shipped
 
 
 @pytest.mark.parametrize("lang", ["en", "fr", "de", "pt-BR"])
@@ -119,6 +125,9 @@ def test_no_setting_or_language_breaks_out_of_the_tag(path, lang):
 
 @pytest.mark.parametrize(("lang", "label"), [("en", "Do not sell or share my personal information"),
                                               ("fr", "Ne pas vendre ni partager mes informations personnelles"),
+                                              ("pt-BR", "Não vender nem compartilhar minhas informações pessoais"),
+                                              ("he", "אין למכור או לשתף את המידע האישי שלי"),
+                                              ("ja", "個人情報の販売・共有をしない"),
                                               ("es", "Do not sell or share my personal information")])
 def test_the_privacy_choices_links_reach_the_do_not_sell_page_and_reopen_the_banner(lang, label):
     tags = parse(render("privacy_choices.liquid", lang=lang))
