@@ -13,6 +13,7 @@ from shopprivacy import Settings, ShopPrivacy
 from shopprivacy.consent.settings import ConsentSettings
 from shopprivacy.consent.tables import consent_records
 from shopprivacy.errors import ConfigurationError
+from shopprivacy.i18n import available_locales
 from shopprivacy.testing import respond
 from shopprivacy.urls import parse_origin
 from shopprivacy.web import Request
@@ -263,11 +264,23 @@ def test_the_configuration_is_refused_to_other_origins_and_served_without_cors_t
     assert pre.status == 204 and pre.headers["Access-Control-Allow-Methods"] == "GET"
 
 
+def test_the_configuration_reads_the_browsers_languages_and_else_accept_language(listed):
+    # no <html lang>: the banner sends navigator.languages, best first; the first with a file wins
+    listed_langs = config(listed, locale="ja,nl-BE,de")
+    assert json.loads(listed_langs.body)["lang"] == "nl" and listed_langs.headers["Content-Language"] == "nl"
+    assert "Accept-Language" not in listed_langs.headers["Vary"]  # the URL says it all
+    header = respond(listed, Request("GET", "/privacy/consent/config",
+                                     headers={"Origin": STORE, "Accept-Language": "ja, it;q=0.4, es;q=0.6"}))
+    assert json.loads(header.body)["lang"] == "es" and "Accept-Language" in header.headers["Vary"]
+    rtl = json.loads(config(listed, locale="ar-MA").body)
+    assert rtl["lang"] == "ar" and rtl["dir"] == "rtl"
+
+
 @hsettings(max_examples=100)
 @given(locale=st.text(max_size=50))
 def test_any_locale_gets_an_offered_language(listed, locale):
     resp = config(listed, locale=locale)
-    assert resp.status == 200 and json.loads(resp.body)["lang"] in ("ar", "de", "en", "es", "fr", "it", "nl")
+    assert resp.status == 200 and json.loads(resp.body)["lang"] in available_locales("shopprivacy.consent.static")
 
 
 def test_the_assets_may_be_loaded_from_any_origin(listed):

@@ -108,18 +108,22 @@ class ConsentPages:
 
     def config(self, req: Request) -> Response:
         """``GET /consent/config?locale=``: the banner configuration for a page that embeds the banner with a
-        script tag only. The language is the page's (``locale``), else the shop's default; the endpoint URL
-        is absolute. Public and cacheable; CORS for the listed origins."""
+        script tag only. ``locale`` is the page's language tag, or the browser's languages best first
+        (``ja,en-US``); without it the request's ``Accept-Language`` decides (and the answer varies by it). Else
+        the shop's default. The endpoint URL is absolute. Public and cacheable; CORS for the listed origins."""
         cors = self._config_cors
         if req.method == "OPTIONS":
             return cors.preflight(req)
         if cors.verdict(req) == "refused":
             return cors.refusal(req)
-        lang = self.consent.locale_for(req.query.get("locale"))
+        asked = req.query.get("locale") or None
+        lang = self.consent.locale_for(asked, accept_language=asked or req.header("accept-language"))
         body = json.dumps(self.consent.config(lang), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        headers = {"Content-Type": "application/json; charset=utf-8", "ETag": etag,
+        headers = {"Content-Type": "application/json; charset=utf-8", "ETag": etag, "Content-Language": lang,
                    "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}", "X-Content-Type-Options": "nosniff"}
+        if asked is None:
+            headers["Vary"] = "Accept-Language"
         if req.header("if-none-match") == etag:
             return cors.decorate(Response(304, b"", headers), req)
         return cors.decorate(Response(200, body, headers), req)
