@@ -7,6 +7,7 @@ cross-origin caller gets 403 and nothing is written."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from dataclasses import replace
@@ -108,9 +109,10 @@ class ConsentPages:
 
     def config(self, req: Request) -> Response:
         """``GET /consent/config?locale=``: the banner configuration for a page that embeds the banner with a
-        script tag only. ``locale`` is the page's language tag, or the browser's languages best first
-        (``ja,en-US``); without it the request's ``Accept-Language`` decides (and the answer varies by it). Else
-        the shop's default. The endpoint URL is absolute. Public and cacheable; CORS for the listed origins."""
+        script tag only, gzip-encoded when the client accepts it. ``locale`` is the page's language tag, or the
+        browser's languages best first (``ja,en-US``); without it the request's ``Accept-Language`` decides (and
+        the answer varies by it); else the shop's default. The endpoint URL is absolute. Public and cacheable;
+        CORS for the listed origins."""
         cors = self._config_cors
         if req.method == "OPTIONS":
             return cors.preflight(req)
@@ -119,12 +121,15 @@ class ConsentPages:
         asked = req.query.get("locale") or None
         lang = self.consent.locale_for(asked, accept_language=asked or req.header("accept-language"))
         body = json.dumps(self.consent.config(lang), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        gz = accepts_gzip(req.header("accept-encoding"))
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + ('-gz"' if gz else '"')
         headers = {"Content-Type": "application/json; charset=utf-8", "ETag": etag, "Content-Language": lang,
-                   "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}", "X-Content-Type-Options": "nosniff"}
-        if asked is None:
-            headers["Vary"] = "Accept-Language"
-        if req.header("if-none-match") == etag:
+                   "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}", "X-Content-Type-Options": "nosniff",
+                   "Vary": "Accept-Encoding" if asked else "Accept-Encoding, Accept-Language"}
+        if gz:
+            headers["Content-Encoding"] = "gzip"
+            body = gzip.compress(body, 9, mtime=0)
+        if etag in etags(req.header("if-none-match")):
             return cors.decorate(Response(304, b"", headers), req)
         return cors.decorate(Response(200, body, headers), req)
 
