@@ -9,9 +9,10 @@ from html.parser import HTMLParser
 import pytest
 
 from shopprivacy.consent.service import Choice
+from shopprivacy.i18n import available_locales
 from shopprivacy.web import Request
 
-LOCALES = ["en", "fr", "de", "ar", "es", "it", "nl"]
+LOCALES = sorted(available_locales("shopprivacy.rights"))
 
 
 class Markup(HTMLParser):
