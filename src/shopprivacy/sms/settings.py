@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from ..email.settings import ALL as ALL
 from ..email.settings import MailingList
 from ..errors import NotFoundError
-from ..i18n import available_locales, catalog, negotiate
+from ..i18n import available_locales, catalog, match, negotiate
 
 _REGION = re.compile(r"^[A-Z]{2}$")
 #: The package holding the SDK's own SMS texts (``locales/<tag>.json``).
@@ -75,8 +75,8 @@ class SmsSettings(BaseModel):
         else the SDK's catalog in the nearest language it has, else the shop's English; ``{shop}`` and
         ``values`` filled in."""
         table = self.help_text if kind == "help" else self.code_text
-        lang = negotiate(available_locales(LOCALES), requested=locale)
-        template = (table.get(locale) or table.get(locale.split("-")[0])
+        own, lang = match(table, locale), negotiate(available_locales(LOCALES), requested=locale)
+        template = ((table[own] if own else "")
                     or (catalog(LOCALES, lang)[kind] if lang != "en" else "")
                     or table.get("en") or catalog(LOCALES, "en")[kind])
         return template.replace("{shop}", self.shop_name).replace("{code}", values.get("code", ""))
