@@ -22,7 +22,9 @@ def get(sp, name, query=None, **headers):
 
 
 def packaged(name):
-    return resources.files("shopprivacy.consent.static").joinpath(name).read_bytes()
+    """What is served for ``name``: the packaged file (the script trimmed of comment lines and indentation)."""
+    raw = resources.files("shopprivacy.consent.static").joinpath(name).read_bytes()
+    return assets.trim(raw.decode()).encode() if name.endswith(".js") else raw
 
 
 @pytest.mark.parametrize("name", ["consent.js", "consent.css"])

@@ -12,6 +12,7 @@ from shopprivacy.consent.service import Choice
 from shopprivacy.consent.settings import Category, ConsentSettings, CookieDecl
 from shopprivacy.consent.tables import consent_records
 from shopprivacy.errors import ConfigurationError, InvalidInput, NotFoundError
+from shopprivacy.i18n import catalog
 from shopprivacy.testing import respond
 from shopprivacy.web import Request
 
@@ -318,3 +319,16 @@ def test_only_cookie_names_are_echoed_in_set_cookie(sp, settings, store):
     lines = app.consent.expire_headers(["_ga", "_ga\r\nSet-Cookie: x=1", "_ga; Domain=evil.example", "_ga_X1"],
                                        frozenset())
     assert lines == ["_ga=; Max-Age=0; Path=/; Secure", "_ga_X1=; Max-Age=0; Path=/; Secure"]
+
+
+def test_a_refused_noscript_form_answers_in_the_forms_language(sp):
+    v = sp.consent.policy.version.encode()
+    resp = sp.consent_web.record(Request("POST", "/privacy/consent", body=b"method=accept_all&locale=de&version=" + v,
+                                         headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                  "Origin": "https://evil.example"}))
+    assert resp.status == 403 and not resp.set_cookies
+    assert resp.body.decode() == catalog("shopprivacy.consent.static", "de")["form_refused"]
+    resp = sp.consent_web.record(Request("POST", "/privacy/consent", body=b"method=accept_all&version=" + v,
+                                         headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                  "Origin": "https://evil.example", "Accept-Language": "nl"}))
+    assert resp.body.decode().startswith("Maak uw keuze")

@@ -264,6 +264,18 @@ def test_the_configuration_is_refused_to_other_origins_and_served_without_cors_t
     assert pre.status == 204 and pre.headers["Access-Control-Allow-Methods"] == "GET"
 
 
+def test_the_configuration_reads_the_browsers_languages_and_else_accept_language(listed):
+    # no <html lang>: the banner sends navigator.languages, best first; the first with a file wins
+    listed_langs = config(listed, locale="tlh,nl-BE,de")  # tlh: a tag no catalog ships
+    assert json.loads(listed_langs.body)["lang"] == "nl" and listed_langs.headers["Content-Language"] == "nl"
+    assert "Accept-Language" not in listed_langs.headers["Vary"]  # the URL says it all
+    header = respond(listed, Request("GET", "/privacy/consent/config",
+                                     headers={"Origin": STORE, "Accept-Language": "tlh, it;q=0.4, es;q=0.6"}))
+    assert json.loads(header.body)["lang"] == "es" and "Accept-Language" in header.headers["Vary"]
+    rtl = json.loads(config(listed, locale="ar-MA").body)
+    assert rtl["lang"] == "ar" and rtl["dir"] == "rtl"
+
+
 @hsettings(max_examples=100)
 @given(locale=st.text(max_size=50))
 def test_any_locale_gets_an_offered_language(listed, locale):
@@ -306,7 +318,8 @@ def test_flask_passes_the_preflight_to_the_endpoint(tmp_path):
                        headers={"Origin": STORE, "Sec-GPC": "1"})
     assert back.json["consent_id"] == first.json["consent_id"] and back.json["method"] == "withdraw"
     conf = client.get("/privacy/consent/config?locale=de", headers={"Origin": STORE})
-    assert conf.status_code == 200 and conf.json["lang"] == "de" and conf.headers["Vary"] == "Origin"
+    assert conf.status_code == 200 and conf.json["lang"] == "de"
+    assert conf.headers["Vary"] == "Accept-Encoding, Origin"
     assert client.post("/privacy/consent", json={"method": "reject_all", "version": v},
                        headers={"Origin": "https://evil.example"}).status_code == 403
     assert [r["method"] for r in sp.consent.export(first.json["consent_id"])] == ["accept_all", "withdraw"]

@@ -283,3 +283,13 @@ def test_any_body_with_a_valid_confirmation_token_never_500s(esp, mailed, clock,
     clock.advance(hours=25)
     resp = respond(esp, Request("POST", CONFIRM, query={"t": token}, headers={"Content-Type": ctype}, body=body))
     assert resp.status in (200, 400, 429), body
+
+
+def test_a_pause_out_of_range_is_refused_in_the_visitors_language(esp):
+    esp.email.confirm_opt_in(request(esp, "p@example.com"))
+    ptoken = token_of(esp.email.preferences_url("p@example.com"))
+    before = snapshot(esp)
+    resp = esp.email_web.preferences(post(PREFS, ptoken, b"list_newsletter=on&pause_days=999",
+                                          headers={"Accept-Language": "fr"}))
+    assert resp.status == 400 and "Une pause dure de 1 à 365 jours." in text(resp)
+    assert "a pause lasts" not in text(resp) and snapshot(esp) == before

@@ -63,3 +63,10 @@ def test_masking_any_text_never_fails(kind, value):
     text = value.strip()
     if kind not in ("email", "phone") and text:
         assert shown == text[:1] + "***"
+
+
+def test_a_notice_says_its_text_direction():
+    from shopprivacy.rights.model import Notice
+
+    assert Notice(kind="done", channel="email", to="a@example.com", locale="fa", request=None).direction == "rtl"
+    assert Notice(kind="done", channel="email", to="a@example.com", locale="tr", request=None).direction == "ltr"

@@ -9,9 +9,10 @@ from html.parser import HTMLParser
 import pytest
 
 from shopprivacy.consent.service import Choice
+from shopprivacy.i18n import available_locales
 from shopprivacy.web import Request
 
-LOCALES = ["en", "fr", "de", "ar", "es", "it", "nl"]
+LOCALES = sorted(available_locales("shopprivacy.rights"))
 
 
 class Markup(HTMLParser):
@@ -86,3 +87,19 @@ def test_portal_puts_the_no_script_form_in_the_body_until_a_choice_exists(sp):
     name, _, rest = set_cookie.partition("=")
     html = sp.rights_web.portal(Request("GET", "/privacy/rights", cookies={name: rest.split(";", 1)[0]})).body.decode()
     assert parse(html).noscripts == [] and "consent.js" in html  # the banner stays: its settings button
+
+
+@pytest.mark.parametrize(("body", "lang", "expected"), [
+    (b"action=export&email=not-an-address", "de", "Bitte prüfen Sie Ihre Eingabe: Ihre E-Mail-Adresse"),
+    (b"action=rectify&email=jane%40example.com&new_email=nope", "fr", "Adresse e-mail correcte (facultatif)"),
+    (b"action=rectify&email=jane%40example.com", "es", "Indique al menos una corrección"),
+    (b"action=rectify&email=jane%40example.com&first_name=%07", "en", "Please check what you entered: First name"),
+])
+def test_a_refused_portal_form_names_the_field_in_the_visitors_language(sp, body, lang, expected):
+    resp = sp.rights_web.portal(Request("POST", "/privacy/rights", body=body, query={"lang": lang},
+                                        headers={"Content-Type": "application/x-www-form-urlencoded",
+                                                 "Origin": "https://shop.example"}))
+    html = resp.body.decode()
+    assert resp.status == 400 and 'role="alert"' in html and expected in html
+    assert "not an e-mail address" not in html and "must be" not in html  # no English validation text
+    assert not sp.rights.find()

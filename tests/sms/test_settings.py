@@ -56,3 +56,16 @@ def test_sms_commands(ssp, capsys):
     assert ssp.sms.is_suppressed("+33612345678")
     code, out = run("sms", "status", "not a number")
     assert code == 2 and "phone number" in out.err and "not a number" not in out.err
+
+
+def test_help_and_code_texts_come_from_the_catalog_unless_the_shop_sets_its_own():
+    from shopprivacy.sms.settings import SmsSettings
+
+    s = SmsSettings(shop_name="Boutique")
+    assert s.text("help", "es").startswith("Boutique: SMS de marketing. Responde STOP")
+    assert s.text("code", "it-CH", code="123456") == ("Boutique: il tuo codice per confermare gli SMS di marketing "
+                                                      "è 123456. Rispondi STOP per annullare l'iscrizione.")
+    assert s.text("help", "xx").startswith("Boutique: marketing texts.")  # no such language: English
+    own = SmsSettings(shop_name="B", help_text={"en": "{shop} help", "fr": "{shop} aide"})
+    assert own.text("help", "fr-CA") == "B aide" and own.text("help", "tlh") == "B help"
+    assert own.text("help", "de").startswith("B: Marketing-SMS")  # a language the shop left out: the SDK's

@@ -86,3 +86,19 @@ def test_the_unavailable_page_is_translated(sp, locale):
     texts = catalog("shopprivacy.web", locale)
     assert set(texts) == {"unavailable_title", "unavailable"}
     assert locale == "en" or texts != catalog("shopprivacy.web", "en")
+
+
+@pytest.mark.parametrize(("header", "lang"), [
+    ("fr;q=0.2, nl;q=0.8, de;q=0.5", "nl"),  # the highest weight, not the first
+    ("de;q=0, ar", "ar"),  # q=0 excludes German
+    ("tlh, it;q=0.5, es;q=0.5", "it"),  # tlh: a tag no catalog ships  # equal weights: the header's order
+])
+def test_pages_follow_accept_language_weights(sp, header, lang):
+    from shopprivacy.web.i18n import catalog
+    from shopprivacy.web.serving import Serving
+
+    resp = Serving(sp.settings.web).unavailable(Request("GET", "/privacy/rights", headers={"Accept-Language": header}))
+    html = resp.body.decode()
+    assert resp.status == 503 and f'<html lang="{lang}"' in html
+    assert catalog("shopprivacy.web", lang)["unavailable"] in html
+    assert ('dir="rtl"' in html) == (lang == "ar")

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import ConflictError, InvalidInput, RetryLater, ShopPrivacyError
-from ..i18n import available_locales, catalog, direction, negotiate
+from ..i18n import available_locales, catalog, direction, match, negotiate
 from ..rights.sources import TableSource
 from .inventory import Inventory
 from .model import Breach, NoticeText
@@ -83,10 +83,14 @@ class Notices:
         self.sender: Sender | None = None
 
     def locale(self, requested: str | None) -> str:
-        if requested is not None and requested not in available_locales(LOCALES):
-            raise InvalidInput(f"no notice texts in {requested[:20]!r}; available: "
-                               + ", ".join(sorted(available_locales(LOCALES))))
-        return negotiate(available_locales(LOCALES), requested=requested, default=self.default_locale)
+        """The notice language: the file serving ``requested`` (``pt-br`` -> ``pt-BR``), else the default."""
+        if requested is not None:
+            found = match(available_locales(LOCALES), requested)
+            if found is None:
+                raise InvalidInput(f"no notice texts in {requested[:20]!r}; available: "
+                                   + ", ".join(sorted(available_locales(LOCALES))))
+            return found
+        return negotiate(available_locales(LOCALES), default=self.default_locale)
 
     # -- queueing -----------------------------------------------------------------------------------------
     def queue(self, breach: Breach, *, locale: str | None, actor: str) -> int:

@@ -7,16 +7,18 @@ cross-origin caller gets 403 and nothing is written."""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from dataclasses import replace
 
 from ..errors import InvalidInput
+from ..i18n import catalog
 from ..web.cors import CrossOrigin
 from ..web.http import Request, Response, accepts_gzip, etags, same_origin, same_origin_url
 from ..web.routes import Route
 from . import assets
-from .service import Consent
+from .service import LOCALES, Consent
 from .state import ConsentState
 
 #: The banner's files and their content types (kept for ``shopprivacy.web.consent_pages``).
@@ -74,7 +76,8 @@ class ConsentPages:
             if data["method"] == "accept_all":
                 data["granted"] = consent.policy.optional
             if not self._same_origin(req) and data["method"] != "reject_all":
-                return Response.text("consent forms must be sent from this shop's pages", status=403)
+                lang = consent.locale_for(fields.get("locale"), req.header("accept-language"))
+                return Response.text(catalog(LOCALES, lang)["form_refused"], status=403)
         else:
             return cors.decorate(Response.json({"error": "send JSON or a form"}, status=415), req)
         try:
@@ -106,19 +109,27 @@ class ConsentPages:
 
     def config(self, req: Request) -> Response:
         """``GET /consent/config?locale=``: the banner configuration for a page that embeds the banner with a
-        script tag only. The language is the page's (``locale``), else the shop's default; the endpoint URL
-        is absolute. Public and cacheable; CORS for the listed origins."""
+        script tag only, gzip-encoded when the client accepts it. ``locale`` is the page's language tag, or the
+        browser's languages best first (``ja,en-US``); without it the request's ``Accept-Language`` decides (and
+        the answer varies by it); else the shop's default. The endpoint URL is absolute. Public and cacheable;
+        CORS for the listed origins."""
         cors = self._config_cors
         if req.method == "OPTIONS":
             return cors.preflight(req)
         if cors.verdict(req) == "refused":
             return cors.refusal(req)
-        lang = self.consent.locale_for(req.query.get("locale"))
+        asked = req.query.get("locale") or None
+        lang = self.consent.locale_for(asked, accept_language=asked or req.header("accept-language"))
         body = json.dumps(self.consent.config(lang), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
-        headers = {"Content-Type": "application/json; charset=utf-8", "ETag": etag,
-                   "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}", "X-Content-Type-Options": "nosniff"}
-        if req.header("if-none-match") == etag:
+        gz = accepts_gzip(req.header("accept-encoding"))
+        etag = '"' + hashlib.sha256(body).hexdigest()[:16] + ('-gz"' if gz else '"')
+        headers = {"Content-Type": "application/json; charset=utf-8", "ETag": etag, "Content-Language": lang,
+                   "Cache-Control": f"public, max-age={CONFIG_MAX_AGE}", "X-Content-Type-Options": "nosniff",
+                   "Vary": "Accept-Encoding" if asked else "Accept-Encoding, Accept-Language"}
+        if gz:
+            headers["Content-Encoding"] = "gzip"
+            body = gzip.compress(body, 9, mtime=0)
+        if etag in etags(req.header("if-none-match")):
             return cors.decorate(Response(304, b"", headers), req)
         return cors.decorate(Response(200, body, headers), req)
 

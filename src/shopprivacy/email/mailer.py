@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from sqlalchemy.engine import Connection
 
 from ..errors import RateLimited, RetryLater
+from ..i18n import direction
 from . import records
 from .links import Links
 from .settings import EmailSettings
@@ -37,6 +38,11 @@ class LinkMail:
     link: str = field(repr=False)
     locale: str
     list_id: str | None = None
+
+    @property
+    def direction(self) -> str:
+        """``"rtl"`` or ``"ltr"``: the ``dir`` of an HTML mail in :attr:`locale`."""
+        return direction(self.locale)
 
 
 Sender = Callable[[LinkMail], None]

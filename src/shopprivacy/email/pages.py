@@ -166,7 +166,7 @@ class EmailPages(LocalizedPages):
                     wanted = dict.fromkeys(wanted, False)
                 pause = form.get("pause_days") or None
                 if pause is not None and not (pause.isascii() and pause.isdigit() and len(pause) <= 3):
-                    raise InvalidInput("a pause lasts 1 to 365 days")
+                    raise InvalidInput("a pause lasts 1 to 365 days")  # shown as the catalog's pause_invalid
                 email.preferences.update(token, wanted, pause_days=int(pause) if pause else None,
                                          meta=self._meta(req, "preference-centre"))
                 status = t["saved"]
@@ -178,7 +178,7 @@ class EmailPages(LocalizedPages):
             return self._error(req, exc)
         except (InvalidInput, RateLimited, ValueError) as exc:
             log.info("preference change refused: %s", type(exc).__name__)
-            text = str(exc) if isinstance(exc, InvalidInput) else t["invalid"]
+            text = t["pause_invalid"] if isinstance(exc, InvalidInput) else t["invalid"]
             return self._page(req, "error_title", f"<p>{escape(text)}</p>", status=400)
         lang = self._locale(req)
         items = []

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import NotFoundError
+from ..i18n import match
 
 #: The list id meaning "every list".
 ALL = "*"
@@ -21,7 +22,10 @@ class MailingList(BaseModel):
     kind: Literal["marketing", "transactional"] = "marketing"
 
     def name(self, locale: str) -> str:
-        return self.names.get(locale) or self.names.get("en") or next(iter(self.names.values()), "")
+        """The name in ``locale``, found as pages find a language (``pt-br`` -> ``pt-BR``, ``de-AT`` -> ``de``),
+        else in English, else the first given."""
+        found = match(self.names, locale)
+        return (self.names[found] if found else "") or self.names.get("en") or next(iter(self.names.values()), "")
 
 
 class EmailSettings(BaseModel):

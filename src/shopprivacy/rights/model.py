@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from ..errors import InvalidInput
 from ..fields.blind_index import normalise
+from ..i18n import direction
 from .masking import MaskedChange
 
 Kind = Literal["export", "rectify", "erase"]
@@ -135,6 +136,11 @@ class Notice:
     request: RightsRequest | None
     link: str | None = field(default=None, repr=False)
     changes: tuple[MaskedChange, ...] = field(default=(), repr=False)
+
+    @property
+    def direction(self) -> str:
+        """``"rtl"`` or ``"ltr"``: the ``dir`` of an HTML mail in :attr:`locale`."""
+        return direction(self.locale)
 
 
 @dataclass(frozen=True)

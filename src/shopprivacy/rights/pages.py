@@ -20,6 +20,7 @@ from ..web.routes import Route
 from .cancellation import USED as CANCEL_USED
 from .identifier_change import USED
 from .masking import MaskedChange
+from .model import parse_changes, parse_identity
 
 if TYPE_CHECKING:
     from ..consent.service import Consent
@@ -125,18 +126,21 @@ class RightsPages(LocalizedPages):
             return self._page(req, "form_refused_title", f"<p>{escape(t['forbidden'])}</p>", status=403)
         form = req.form()
         action = form.get("action")
+        changes: dict[str, str] | None = None
         try:
             if action not in ACTIONS:
                 raise InvalidInput("unknown action")
             email = form.get("email", "")
+            if action == "rectify":
+                changes = {k: v for k, v in (("email", form.get("new_email", "")),
+                                             ("first_name", form.get("first_name", "")),
+                                             ("last_name", form.get("last_name", ""))) if v.strip()}
+            problem = self._problem(t, email, changes)
+            if problem:
+                return self._refused(req, t, problem, banner, noscript)
             if action == "preferences":
                 self.rights.preferences_notice(email, ip=req.remote_addr)
             else:
-                changes = None
-                if action == "rectify":
-                    changes = {k: v for k, v in (("email", form.get("new_email", "")),
-                                                 ("first_name", form.get("first_name", "")),
-                                                 ("last_name", form.get("last_name", ""))) if v.strip()}
                 consent_id = self.consent.state(req.cookies, req.headers).consent_id
                 self.rights.open(action, {"email": email}, channel="portal", changes=changes, locale=lang,
                                     ip=req.remote_addr, consent_id=consent_id)
@@ -144,11 +148,34 @@ class RightsPages(LocalizedPages):
             return self._page(req, "error_title", f"<p>{escape(t['rate_limited'])}</p>", status=429)
         except InvalidInput as exc:
             log.info("portal request refused: %s", type(exc).__name__)
-            body = (f'<p class="error" role="alert">{escape(t["invalid_input"].format(detail=str(exc)[:200]))}</p>'
-                    + self._portal_body(req, t))
-            return self._page(req, "portal_title", body, status=400, head=banner, body_end=noscript)
+            return self._refused(req, t, t["invalid_entry"], banner, noscript)
         hours = str(self.rights.settings.verify_max_age_hours)
         return self._page(req, "sent_title", f"<p>{escape(t['sent'].format(hours=hours))}</p>")
+
+    @staticmethod
+    def _problem(t: dict[str, str], email: str, changes: dict[str, str] | None) -> str:
+        """What is wrong with a portal form, in the visitor's language (``""``: nothing). The field is named by
+        its label, never by the English text of the validation error."""
+        labels = {"email": t["new_email_label"], "first_name": t["first_name_label"],
+                  "last_name": t["last_name_label"]}
+        try:
+            parse_identity({"email": email})
+        except InvalidInput:
+            return t["invalid_input"].format(detail=t["email_label"])
+        if changes is None:
+            return ""
+        if not changes:
+            return t["rectify_nothing"]
+        for name, value in changes.items():
+            try:
+                parse_changes({name: value})
+            except InvalidInput:
+                return t["invalid_input"].format(detail=labels[name])
+        return ""
+
+    def _refused(self, req: Request, t: dict[str, str], message: str, banner: str, noscript: str) -> Response:
+        body = f'<p class="error" role="alert">{escape(message)}</p>' + self._portal_body(req, t)
+        return self._page(req, "portal_title", body, status=400, head=banner, body_end=noscript)
 
     # -- verification -----------------------------------------------------------------------------------
     def verify(self, req: Request) -> Response:

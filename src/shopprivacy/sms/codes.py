@@ -97,7 +97,7 @@ class Codes:
             records.prove(conn, subject=subject, bidx=bidx, list_id=list_id, action="opt_in_code_sent", meta=meta,
                           now=now, tables=SMS, audit=self._audit)
         self._sender(SmsMessage(kind="code", to=e164, locale=locale,
-                                body=s.text(s.code_text, locale, code=code)))
+                                body=s.text("code", locale, code=code)))
         return pending_id
 
     def confirm(self, pending_id: str, code: str) -> Change:

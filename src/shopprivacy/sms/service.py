@@ -124,7 +124,7 @@ class Sms:
         if keyword is None:
             return KeywordOutcome(None, False, None)
         if keyword == "help":
-            return KeywordOutcome("help", False, s.text(s.help_text, locale))
+            return KeywordOutcome("help", False, s.text("help", locale))
         e164 = self.normalise(phone)
         meta = Meta(source="sms-keyword")
         if keyword == "stop":

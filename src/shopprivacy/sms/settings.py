@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import time
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
@@ -11,21 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from ..email.settings import ALL as ALL
 from ..email.settings import MailingList
 from ..errors import NotFoundError
+from ..i18n import available_locales, catalog, match, negotiate
 
 _REGION = re.compile(r"^[A-Z]{2}$")
-
-#: The answer to HELP (and INFO), per language; ``{shop}`` is replaced by ``shop_name``.
-DEFAULT_HELP = {
-    "en": "{shop}: marketing texts. Reply STOP to opt out, START to opt back in. Msg&data rates may apply.",
-    "fr": "{shop} : SMS marketing. Répondez ARRET pour vous désabonner, START pour vous réabonner.",
-    "de": "{shop}: Marketing-SMS. Antworten Sie STOP zum Abbestellen, START zum erneuten Anmelden.",
-}
-#: The text carrying a confirmation code, per language; ``{code}`` and ``{shop}`` are replaced.
-DEFAULT_CODE_TEXT = {
-    "en": "{shop}: your code to confirm marketing texts is {code}. Reply STOP to opt out.",
-    "fr": "{shop} : votre code pour confirmer les SMS marketing est {code}. Répondez ARRET pour refuser.",
-    "de": "{shop}: Ihr Code zur Bestätigung von Marketing-SMS lautet {code}. Antworten Sie STOP zum Abbestellen.",
-}
+#: The package holding the SDK's own SMS texts (``locales/<tag>.json``).
+LOCALES = "shopprivacy.sms"
 
 
 class SmsSettings(BaseModel):
@@ -57,8 +48,10 @@ class SmsSettings(BaseModel):
     inbound_url: str | None = None
     #: Name in texts, HELP answers and code texts per language; optional replies to STOP and START.
     shop_name: str = "Our shop"
-    help_text: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_HELP))
-    code_text: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_CODE_TEXT))
+    #: The shop's own HELP answer / code text per language (``{shop}``, ``{code}`` are filled in); a language
+    #: not given here uses the SDK's texts (``sms/locales/<tag>.json``, keys ``help`` and ``code``).
+    help_text: dict[str, str] = Field(default_factory=dict)
+    code_text: dict[str, str] = Field(default_factory=dict)
     stop_reply: str | None = None
     start_reply: str | None = None
     #: Extra keywords (upper case) besides the standard ones (see :mod:`shopprivacy.sms.keywords`).
@@ -77,9 +70,15 @@ class SmsSettings(BaseModel):
         if list_id != ALL:
             self.program(list_id)
 
-    def text(self, table: dict[str, str], locale: str, **values: str) -> str:
-        """The text of ``table`` in ``locale`` (or English), with ``{shop}`` and ``values`` filled in."""
-        template = table.get(locale) or table.get(locale.split("-")[0]) or table.get("en") or ""
+    def text(self, kind: Literal["help", "code"], locale: str, **values: str) -> str:
+        """The ``help`` answer or ``code`` text in ``locale``: the shop's own for that language,
+        else the SDK's catalog in the nearest language it has, else the shop's English; ``{shop}`` and
+        ``values`` filled in."""
+        table = self.help_text if kind == "help" else self.code_text
+        own, lang = match(table, locale), negotiate(available_locales(LOCALES), requested=locale)
+        template = ((table[own] if own else "")
+                    or (catalog(LOCALES, lang)[kind] if lang != "en" else "")
+                    or table.get("en") or catalog(LOCALES, "en")[kind])
         return template.replace("{shop}", self.shop_name).replace("{code}", values.get("code", ""))
 
     @field_validator("lists")

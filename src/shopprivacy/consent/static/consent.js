@@ -294,7 +294,9 @@
     if (nonce) link.nonce = nonce;
     d.head.appendChild(link);
   }
-  var lang = me.getAttribute("data-sp-locale") || d.documentElement.lang || "";
+  // the page's language, else the browser's (best first); the server picks the file (i18n.negotiate)
+  var lang = me.getAttribute("data-sp-locale") || d.documentElement.lang ||
+    (navigator.languages || [navigator.language || ""]).slice(0, 6).join(",");
   var cfgUrl = BASE + "/consent/config" + (lang ? "?locale=" + encodeURIComponent(lang) : "");
   fetch(cfgUrl, { credentials: sameOrigin(cfgUrl) ? "same-origin" : "omit" })
     .then(function (r) { if (!r.ok) throw new Error("shopprivacy: consent config " + r.status); return r.json(); })
