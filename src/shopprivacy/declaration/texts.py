@@ -37,8 +37,12 @@ class Words:
     def period(self, span: timedelta) -> str:
         days = span.days
         if days == 0:
-            return self("period_hours", n=span.seconds // 3600)
+            return self._count("hours", span.seconds // 3600)
         for unit, size in (("years", 365), ("months", 30), ("weeks", 7)):
             if days % size == 0:
-                return self(f"period_{unit}", n=days // size)
-        return self("period_days", n=days)
+                return self._count(unit, days // size)
+        return self._count("days", days)
+
+    def _count(self, unit: str, n: int) -> str:
+        """``period_<unit>`` with ``n``; exactly one uses the singular key (``period_year``)."""
+        return self(f"period_{unit[:-1]}") if n == 1 else self(f"period_{unit}", n=n)
