@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from .consent.pages import ConsentPages
     from .consent.service import Consent
     from .declaration import Declarations
+    from .declaration.model import Sunset
     from .email.pages import EmailPages
     from .email.service import Email
     from .fields import Fields
@@ -216,8 +217,15 @@ class ShopPrivacy:
         changes = ChangeNotices(store=self.store, audit=self.audit, outbox=self.outbox,
                                 subjects=lambda: self.email.subjects, clock=self.clock, notice_url=prefix + "/notice",
                                 default_locale=self.settings.default_locale)
+        from .declaration.sunset import Sunsetting
+
+        def sunset(rule: Callable[[], Sunset | None]) -> Sunsetting:
+            return Sunsetting(rule, store=self.store, audit=self.audit, email=lambda: self.email,
+                              fields=lambda: self.fields, clock=self.clock)
+
         return Declarations(self.settings.declaration, store=self.store, keyring=self.keyring, clock=self.clock,
-                            rules=lambda: self.retention.rules, portal_url=prefix + "/rights", changes=changes)
+                            rules=lambda: self.retention.rules, portal_url=prefix + "/rights", changes=changes,
+                            sunset=sunset)
 
     @cached_property
     def rights(self) -> Rights:
@@ -297,7 +305,7 @@ class ShopPrivacy:
             "rights": self.rights.run_due(now),
             "breaches": self.breaches.run_due(now),
         }
-        self.declaration  # noqa: B018 - registers the change-notice outbox handler before delivery
+        tasks["declaration"] = self.declaration.run_due(now)  # also registers the change-notice handler
         if self.erasure_journal is not None:
             tasks["erasure_journal"] = {"purged": self.erasure_journal.purge(now)}
         if self.uses_platform and not self.uses_sms:  # SMS consent another process queued for the platform

@@ -160,6 +160,28 @@ class Children(_Strict):
         return self.by_country.get((country or "").upper(), self.minimum_age)
 
 
+class Sunset(_Strict):
+    """Contacts with no interaction for ``inactive_for`` leave the marketing ``lists`` (every list when empty);
+    after ``erase_after`` without interaction their address is erased (kept suppressed by its blind index)."""
+
+    inactive_for: timedelta
+    erase_after: timedelta | None = None
+    lists: tuple[str, ...] = ()
+
+    @field_validator("inactive_for", "erase_after", mode="before")
+    @classmethod
+    def _duration(cls, value: Any) -> Any:
+        return parse_duration(value) if isinstance(value, str) and not value.startswith("P") else value
+
+    @model_validator(mode="after")
+    def _order(self) -> Sunset:
+        if self.inactive_for < timedelta(days=30):
+            raise ValueError("inactive_for must be at least 30 days")
+        if self.erase_after is not None and self.erase_after <= self.inactive_for:
+            raise ValueError("erase_after must be longer than inactive_for")
+        return self
+
+
 class Declaration(_Strict):
     """The whole file. Identifiers (the keys of ``data``, ``purposes``, ``processors``) are lower-case words."""
 
@@ -171,6 +193,8 @@ class Declaration(_Strict):
     processors: dict[str, Processor] = Field(default_factory=dict)
     cookies: tuple[Cookie, ...] = ()
     children: Children = Field(default_factory=Children)
+    #: Inactivity sunset of marketing contacts (none when absent).
+    sunset: Sunset | None = None
 
     @field_validator("data", "purposes", "processors")
     @classmethod

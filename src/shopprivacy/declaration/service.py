@@ -20,8 +20,9 @@ from .changes import ChangeNotices, Publication, Sender
 from .documents import Document, Generator
 from .drift import Drift, check
 from .loader import DeclarationError, digest, load_declaration
-from .model import Children, Declaration
+from .model import Children, Declaration, Sunset
 from .settings import DeclarationSettings
+from .sunset import Sunsetting
 from .tables import observed_cookies
 
 log = logging.getLogger("shopprivacy.declaration")
@@ -32,12 +33,20 @@ class Declarations:
     """The declaration in ``settings.file`` (loaded once), and what is generated and checked from it."""
 
     def __init__(self, settings: DeclarationSettings, *, store: Store, keyring: Keyring, clock: Callable[[], datetime],
-                 rules: Callable[[], Sequence[Rule]], portal_url: str, changes: ChangeNotices) -> None:
+                 rules: Callable[[], Sequence[Rule]], portal_url: str, changes: ChangeNotices,
+                 sunset: Callable[[Callable[[], Sunset | None]], Sunsetting]) -> None:
         self.settings, self.store, self.keyring, self.clock = settings, store, keyring, clock
         self._rules, self.portal_url = rules, portal_url
         self._observed: set[str] = set()
         #: Published versions and their change notices to customers.
         self.changes = changes
+        #: The inactivity sunset: ``sunset.record(address, kind)`` when a contact interacts.
+        self.sunset = sunset(lambda: self.current.sunset if self.current is not None else None)
+
+    def run_due(self, now: datetime) -> dict[str, int]:
+        """The inactivity sunset (``run-due``)."""
+        done = self.sunset.run(now)
+        return {"sunset_removed": done.removed, "sunset_erased": done.erased}
 
     def set_sender(self, sender: Sender | None) -> None:
         """Who sends the change notices (``ChangeNotice`` objects) when a version changes something material."""

@@ -42,3 +42,13 @@ declaration_versions = Table(
     Column("queued_through", String(64), nullable=True),  # the last subject queued (subject order)
     Column("queued", Integer, nullable=False),
 )
+
+#: The last interaction the shop reported for an e-mail subject (opened, clicked, purchased, logged in): what the
+#: inactivity sunset measures from. Keyed by the e-mail subject pseudonym; no address.
+contact_activity = Table(
+    "sp_contact_activity",
+    metadata,
+    Column("subject", String(64), primary_key=True),
+    Column("last_at", UTCDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+)

@@ -15,7 +15,7 @@ from ..fields.blind_index import normalise
 from ..keys import Keyring
 from . import records
 from .records import Meta
-from .tables import EMAIL_ADDRESS_CONTEXT, email_subjects
+from .tables import EMAIL_ADDRESS_CONTEXT, email_subjects, subscriptions
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
@@ -91,6 +91,24 @@ class Subjects:
                 return
             yield [(str(r[0]), bool(r[1])) for r in rows]
             after = rows[-1][0]
+
+    def subscribed(self, list_ids: Sequence[str], *, after: tuple[str, str] = ("", ""),
+                   batch: int = 500) -> list[tuple[str, str, datetime]]:
+        """(subject, list, when the state last changed) of subscriptions to ``list_ids``, in (subject, list) order
+        after ``after``: one page. No address is decrypted."""
+        s = subscriptions.c
+        q = (select(s.subject, s.list_id, s.updated_at)
+             .where(s.state == "subscribed", s.list_id.in_(list(list_ids)),
+                    (s.subject > after[0]) | ((s.subject == after[0]) & (s.list_id > after[1])))
+             .order_by(s.subject, s.list_id).limit(batch))
+        with self._store.begin(write=False) as conn:
+            return [(str(r[0]), str(r[1]), r[2]) for r in conn.execute(q)]
+
+    def subscribed_at(self, subject: str) -> dict[str, datetime]:
+        """The lists the subject is subscribed to, with when that state began."""
+        with self._store.begin(write=False) as conn:
+            return {list_id: row.updated_at for list_id, row in records.states(conn, subject).items()
+                    if row.state == "subscribed"}
 
     def with_address(self, subjects: Sequence[str]) -> set[str]:
         """Those of ``subjects`` whose address the SDK still holds (encrypted): the ones it can mail."""
