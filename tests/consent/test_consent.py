@@ -332,3 +332,27 @@ def test_a_refused_noscript_form_answers_in_the_forms_language(sp):
                                          headers={"Content-Type": "application/x-www-form-urlencoded",
                                                   "Origin": "https://evil.example", "Accept-Language": "nl"}))
     assert resp.body.decode().startswith("Maak uw keuze")
+
+
+def test_a_shop_words_the_banner_itself_per_language(settings, store):
+    from shopprivacy.consent.settings import ConsentSettings
+    from shopprivacy.errors import ConfigurationError
+    from shopprivacy.settings import Settings
+
+    own = ConsentSettings(texts={"en": {"title": "Cookies at Tea & Co"}, "de": {"title": "Kekse bei Tea & Co"},
+                                 "fr-CA": {"accept": "J'accepte"}})
+    app = ShopPrivacy(settings.model_copy(update={"consent": own}), store=store)
+    try:
+        assert app.consent.config("en")["t"]["title"] == "Cookies at Tea & Co"
+        assert app.consent.config("de")["t"]["title"] == "Kekse bei Tea & Co"
+        assert app.consent.config("fr")["t"]["accept"] != "J'accepte"  # only fr-CA says it this way
+        assert app.consent.config("fr-CA")["t"]["accept"] == "J'accepte"
+        assert app.consent.config("it")["t"]["title"] == app.consent.texts("it")["title"] != "Cookies at Tea & Co"
+        assert "Kekse bei Tea &amp; Co" in app.consent.noscript_html("de")
+        assert app.consent.texts_digest("en") != ShopPrivacy(settings, store=store).consent.texts_digest("en")
+    finally:
+        app.close()
+    with pytest.raises(ConfigurationError, match="'titel' is not a banner text; did you mean 'title'"):
+        Settings.build({"consent": {"texts": {"en": {"titel": "x"}}}})
+    with pytest.raises(ConfigurationError, match="must keep the placeholders"):
+        Settings.build({"consent": {"texts": {"en": {"embed": "Blocked"}}}})

@@ -13,12 +13,11 @@ import json
 from dataclasses import replace
 
 from ..errors import InvalidInput
-from ..i18n import catalog
 from ..web.cors import CrossOrigin
 from ..web.http import Request, Response, accepts_gzip, etags, same_origin, same_origin_url
 from ..web.routes import Route
 from . import assets
-from .service import LOCALES, Consent
+from .service import Consent
 from .state import ConsentState
 
 #: The banner's files and their content types (kept for ``shopprivacy.web.consent_pages``).
@@ -77,7 +76,7 @@ class ConsentPages:
                 data["granted"] = consent.policy.optional
             if not self._same_origin(req) and data["method"] != "reject_all":
                 lang = consent.locale_for(fields.get("locale"), req.header("accept-language"))
-                return Response.text(catalog(LOCALES, lang)["form_refused"], status=403)
+                return Response.text(self.consent.texts(lang)["form_refused"], status=403)
         else:
             return cors.decorate(Response.json({"error": "send JSON or a form"}, status=415), req)
         try:

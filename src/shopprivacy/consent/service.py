@@ -298,9 +298,16 @@ class Consent:
                  **({"customer": r.subject} if r.subject else {})} for r in rows]
 
     # -- rendering ---------------------------------------------------------------------------------------
+    def texts(self, locale: str) -> dict[str, str]:
+        """The banner's texts in ``locale``: the SDK's catalog with the shop's own wording over it
+        (``SHOPPRIVACY_CONSENT__TEXTS``, for that language or its base language)."""
+        own = self.settings.texts
+        return {**catalog(LOCALES, locale), **own.get(locale.split("-", 1)[0].lower(), {}),
+                **own.get(locale.lower(), {})}
+
     def config(self, locale: str) -> dict[str, Any]:
         """The banner configuration for one language (what the data attribute carries)."""
-        t = catalog(LOCALES, locale)
+        t = self.texts(locale)
         cats = []
         for name in self.policy.categories:
             decl = self.settings.categories[name]
@@ -364,7 +371,7 @@ class Consent:
             return ""
         lang = self.locale_for(locale, accept_language=locale)
         base = self.public_base_url + self.settings.path_prefix.rstrip("/")
-        t = catalog(LOCALES, lang)
+        t = self.texts(lang)
         link = (f'<p><a class="sp-cc-link" href="{escape(self.settings.policy_url)}">{escape(t["policy"])}</a></p>'
                 if self.settings.policy_url else "")
         return (f'<noscript><form class="sp-cc sp-cc-noscript" method="post" action="{base}/consent" lang="{lang}" '

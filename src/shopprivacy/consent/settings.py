@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -9,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from ..urls import parse_origin
 from .regions import parse_regions
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 #: Categories the SDK knows, in display order. ``necessary`` is always on; the rest are off until chosen.
 KNOWN = ("necessary", "preferences", "analytics", "marketing", "sale_of_data")
@@ -72,6 +75,9 @@ class ConsentSettings(BaseModel):
     #: consent endpoint from another origin (CORS). Empty: only the backend's own pages (and pages served
     #: through a same-origin proxy) may. A JSON list, or origins separated by commas or spaces.
     allowed_origins: list[str] = Field(default_factory=list)
+    #: The shop's own wording of the banner, per language: ``{"en": {"title": "Cookies?"}}``. Keys are the
+    #: banner's (``consent/static/locales/en.json``); a text keeps the ``{placeholders}`` of the one it replaces.
+    texts: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -88,6 +94,27 @@ class ConsentSettings(BaseModel):
             if origin not in out:
                 out.append(origin)
         return out
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from ..hints import closest
+        from ..i18n import catalog
+
+        english = catalog("shopprivacy.consent.static", "en")
+        for lang, texts in value.items():
+            if not 2 <= len(lang) <= 35 or not lang.replace("-", "").isalnum():
+                raise ValueError(f"{lang[:40]!r} is not a language tag such as 'en' or 'pt-BR'")
+            for key, text in texts.items():
+                if key not in english:
+                    near = closest(key, english)
+                    raise ValueError(f"{key!r} is not a banner text" + (f"; did you mean {near!r}?" if near else
+                                                                         f" (known: {', '.join(english)})"))
+                if set(_PLACEHOLDER.findall(text)) != set(_PLACEHOLDER.findall(english[key])) or len(text) > 2000:
+                    raise ValueError(f"the {lang} text of {key!r} must keep the placeholders "
+                                     f"{sorted(set(_PLACEHOLDER.findall(english[key]))) or 'of none'} "
+                                     "and stay under 2000 characters")
+        return {lang.lower(): dict(texts) for lang, texts in value.items()}
 
     @field_validator("consent_mode_regions", mode="before")
     @classmethod
