@@ -14,7 +14,7 @@ from .errors import DidNotEnable, ShopPrivacyError
 from .keys import Keyring
 from .platforms import PlatformAdapter, WebhookReceiver, load_adapter
 from .settings import Settings
-from .store import AnchorFile, AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, utcnow
+from .store import AnchorFile, AuditLog, DeliveryReport, Inbox, Jobs, Outbox, Store, SubjectRestrictions, utcnow
 from .web.routes import Route
 
 if TYPE_CHECKING:
@@ -105,6 +105,14 @@ class ShopPrivacy:
         return Jobs(self.store, clock=self.clock)
 
     @cached_property
+    def restrictions(self) -> SubjectRestrictions:
+        """Who restricted processing, objected to marketing and profiling, or opted out of sale/sharing
+        (written by ``sp.rights``; ``blocks(identity, purpose)`` / ``check(...)`` before such work)."""
+        kinds = {"email": "email", "phone": "phone", "customer_id": "text"}
+        return SubjectRestrictions(self.store, lambda kind, value: self.fields.blind_index(
+            value, kind=kinds[kind]))  # type: ignore[arg-type]
+
+    @cached_property
     def adapter(self) -> PlatformAdapter:
         """The platform adapter named by ``Settings.platform``."""
         adapter: PlatformAdapter = load_adapter(self.settings.platform, self.settings)
@@ -156,7 +164,8 @@ class ShopPrivacy:
 
         return Email(self.settings.email, store=self.store, audit=self.audit, keyring=self.keyring,
                      fields=self.fields, outbox=self.outbox, clock=self.clock,
-                     public_base_url=self.settings.public_base_url, adapter=lambda: self.adapter)
+                     public_base_url=self.settings.public_base_url, adapter=lambda: self.adapter,
+                     restrictions=lambda: self.restrictions)
 
     @cached_property
     def email_web(self) -> EmailPages:
@@ -171,7 +180,7 @@ class ShopPrivacy:
         from .renewals import Renewals
 
         return Renewals(store=self.store, audit=self.audit, keyring=self.keyring, retention=self.retention,
-                        adapter=lambda: self.adapter, clock=self.clock)
+                        adapter=lambda: self.adapter, clock=self.clock, restrictions=lambda: self.restrictions)
 
     @cached_property
     def retention(self) -> Retention:
@@ -179,7 +188,8 @@ class ShopPrivacy:
         from .retention import Retention
 
         return Retention(self.settings.retention, store=self.store, audit=self.audit, jobs=self.jobs,
-                         adapter=lambda: self.adapter, fields=lambda: self.fields, clock=self.clock)
+                         adapter=lambda: self.adapter, fields=lambda: self.fields, clock=self.clock,
+                         restrictions=lambda: self.restrictions)
 
     @cached_property
     def rights(self) -> Rights:

@@ -8,6 +8,7 @@ from .inbox import Inbox
 from .jobs import JobHandle, Jobs
 from .outbox import Delivery, DeliveryReport, Outbox
 from .outbox_settings import OutboxSettings
+from .restrictions import SubjectRestrictions
 from .schema import metadata
 from .types import UTCDateTime, utcnow
 
@@ -25,6 +26,7 @@ __all__ = [
     "Outbox",
     "OutboxSettings",
     "Store",
+    "SubjectRestrictions",
     "UTCDateTime",
     "VerifyReport",
     "make_engine",
