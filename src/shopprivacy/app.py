@@ -199,7 +199,8 @@ class ShopPrivacy:
         return Rights(store=self.store, audit=self.audit, keyring=self.keyring, outbox=self.outbox, jobs=self.jobs,
                       settings=self.settings.rights, clock=self.clock, fields=self.fields, email=self.email,
                       consent=self.consent, adapter=lambda: self.adapter if self.uses_platform else None,
-                      public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale)
+                      public_base_url=self.settings.public_base_url, restrictions=self.restrictions,
+                      default_locale=self.settings.default_locale)
 
     @cached_property
     def breaches(self) -> Breaches:
