@@ -200,3 +200,37 @@ def test_a_body_past_the_routes_bound_is_never_read(app):
     resp = client.post(path, data="List-Unsubscribe=One-Click&" + fields,
                        content_type="application/x-www-form-urlencoded")
     assert resp.status_code == 400 and not sp.email.is_suppressed("jane@example.com", "newsletter")
+
+
+def test_a_signed_in_customers_opt_out_of_sale_denies_sale_of_data_on_every_visit(tmp_path):
+    app = flask.Flask(__name__)
+    app.secret_key = "test"
+    app.config.update(SHOPPRIVACY_DATABASE_URL=f"sqlite:///{tmp_path}/sp.db",
+                      SHOPPRIVACY_KEYSET=Keyset.generate().to_json(), SHOPPRIVACY_PUBLIC_BASE_URL="http://localhost")
+    ShopPrivacyFlask(app, customer=lambda: {"email": flask.session["email"]} if "email" in flask.session else None)
+    sp = ShopPrivacyFlask.sp(app)
+    sp.store.upgrade()
+
+    @app.get("/allowed")
+    def allowed():
+        state = flask.g.shopprivacy_consent
+        return {c: state.allows(c) for c in ("sale_of_data", "analytics")}
+
+    @app.get("/login")
+    def login():
+        flask.session["email"] = flask.request.args["email"]
+        return ""
+
+    client = app.test_client()
+    resp = client.post("/privacy/consent", data=json.dumps({
+        "method": "custom", "version": sp.consent.policy.version, "granted": ["analytics", "sale_of_data"]}),
+        content_type="application/json")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert client.get("/allowed").json == {"sale_of_data": True, "analytics": True}
+    sp.rights.process(sp.rights.open("opt_out_sale", {"email": "jane@example.com"}, verified_by="shop-login").id)
+    assert client.get("/allowed").json == {"sale_of_data": True, "analytics": True}  # not signed in: the cookie
+    client.get("/login?email=Jane@Example.com")
+    assert client.get("/allowed").json == {"sale_of_data": False, "analytics": True}
+    client.get("/login?email=bob@example.com")
+    assert client.get("/allowed").json == {"sale_of_data": True, "analytics": True}
+    sp.close()

@@ -10,7 +10,7 @@ link tokens out of the werkzeug and gunicorn access logs (``shopprivacy.web.acce
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from . import DidNotEnable, require_version
@@ -74,12 +74,19 @@ def _view(route: Route) -> Callable[[], ResponseReturnValue]:
 
 
 class ShopPrivacyFlask:
-    """The Flask extension. ``sp`` may be given (tests, several apps sharing one facade)."""
+    """The Flask extension. ``sp`` may be given (tests, several apps sharing one facade).
+
+    ``customer`` returns the signed-in customer's identifiers (``{"email": ...}`` and/or ``{"customer_id":
+    ...}``; ``None`` for a visitor), e.g. ``lambda: {"customer_id": session["customer"]} if "customer" in session
+    else None``: their rights requests then shape their consent state (an opt-out of sale denies
+    ``sale_of_data`` on every visit)."""
 
     def __init__(self, app: flask.Flask | None = None, *, sp: ShopPrivacy | None = None,
-                 url_prefix: str = "/privacy") -> None:
+                 url_prefix: str = "/privacy",
+                 customer: Callable[[], Mapping[str, str] | None] | None = None) -> None:
         self._sp = sp
         self.url_prefix = url_prefix
+        self._customer = customer
         if app is not None:
             self.init_app(app)
 
@@ -115,7 +122,11 @@ class ShopPrivacyFlask:
     def _consent_state(self) -> None:
         sp = self.sp()
         req = flask.request
-        flask.g.shopprivacy_consent = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+        state = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+        identity = self._customer() if self._customer is not None else None
+        if identity:
+            state = state.denying(sp.restrictions.consent_denials(identity))
+        flask.g.shopprivacy_consent = state
 
     def _banner(self, locale: str | None = None) -> Markup:
         sp = self.sp()
