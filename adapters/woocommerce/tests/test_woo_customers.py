@@ -219,8 +219,9 @@ def test_doctor_with_a_wrong_key(shop, adapter):
 
 
 def test_sale_opt_out_as_customer_meta(shop, adapter):
-    from shopprivacy.platforms import SaleOptOut
     from shopprivacy_woocommerce.adapter import SALE_OPT_OUT_META
+
+    from shopprivacy.platforms import SaleOptOut
 
     cid = shop.add_customer("jane@example.com")
     got = adapter.opt_out_of_sale(SaleOptOut(email="jane@example.com"), idempotency_key="k1")

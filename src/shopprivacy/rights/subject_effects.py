@@ -19,7 +19,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFoundError
 from ..platforms import SaleOptOutSink
 from ..store.restrictions import EFFECTS
 from . import records
@@ -135,7 +135,8 @@ class SubjectEffects:
             for rid in request_ids:
                 try:
                     row = records.load(conn, rid)
-                except Exception:  # noqa: BLE001 - the request row is gone (shop redaction): nobody to tell
+                except NotFoundError:
+                    log.info("the request that placed a lifted %s is gone; nobody to tell", effect)
                     continue
                 kit.audit_request(conn, row, "rights.restriction_lifted", actor=actor, effect=effect,
                                   reason=reason[:200])
