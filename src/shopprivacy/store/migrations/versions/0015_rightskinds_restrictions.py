@@ -41,7 +41,7 @@ def downgrade() -> None:
     # requests of the new kinds cannot be kept in the older schema's column
     new = "SELECT id FROM sp_rights_requests WHERE kind IN ('restrict', 'object', 'opt_out_sale')"
     for table in ("sp_rights_identifiers", "sp_rights_steps", "sp_rights_exports"):
-        op.execute(f"DELETE FROM {table} WHERE request_id IN ({new})")  # noqa: S608 - fixed names only
+        op.execute(f"DELETE FROM {table} WHERE request_id IN ({new})")
     op.execute("DELETE FROM sp_rights_requests WHERE kind IN ('restrict', 'object', 'opt_out_sale')")
     with op.batch_alter_table("sp_rights_requests") as batch:
         batch.alter_column("kind", type_=sa.String(10), existing_type=sa.String(16), existing_nullable=False)
