@@ -124,7 +124,8 @@ class Notice:
     operator), ``platform_erasure_unverified`` (to the operator: reading the customer back after the
     platform's erasure still found data), ``verify_new`` (with ``link``: to the new e-mail address or phone of
     a correction, which is made only once it is confirmed) or ``identifier_changed`` (to the previous address
-    or phone once the correction is made: say whom to contact if it was not them).
+    or phone once the correction is made: say whom to contact if it was not them) or ``restriction_lifted``
+    (the operator lifted a restriction the person asked for: GDPR Art. 18(3) wants them told).
     ``channel``: ``email``, ``sms`` or ``operator``.
     ``changes``: for a rectify request, each correction with its values masked (``j***@e******.com``).
     """
