@@ -216,6 +216,10 @@ def test_a_signed_in_customers_opt_out_of_sale_denies_sale_of_data_on_every_visi
         state = flask.g.shopprivacy_consent
         return {c: state.allows(c) for c in ("sale_of_data", "analytics")}
 
+    @app.get("/banner")
+    def banner():
+        return flask.render_template_string("{{ shopprivacy_banner('en') }}")
+
     @app.get("/login")
     def login():
         flask.session["email"] = flask.request.args["email"]
@@ -231,6 +235,8 @@ def test_a_signed_in_customers_opt_out_of_sale_denies_sale_of_data_on_every_visi
     assert client.get("/allowed").json == {"sale_of_data": True, "analytics": True}  # not signed in: the cookie
     client.get("/login?email=Jane@Example.com")
     assert client.get("/allowed").json == {"sale_of_data": False, "analytics": True}
+    assert 'data-sp-denied="sale_of_data"' in client.get("/banner").get_data(as_text=True)  # the banner follows
     client.get("/login?email=bob@example.com")
     assert client.get("/allowed").json == {"sale_of_data": True, "analytics": True}
+    assert "data-sp-denied" not in client.get("/banner").get_data(as_text=True)
     sp.close()

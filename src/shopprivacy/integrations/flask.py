@@ -132,7 +132,8 @@ class ShopPrivacyFlask:
         sp = self.sp()
         lang = locale or flask.request.headers.get("Accept-Language")
         nonce = flask.g.get("csp_nonce")
-        return Markup(sp.consent.banner_html(locale=lang, nonce=nonce))  # noqa: S704 - banner_html escapes all it renders
+        state = flask.g.get("shopprivacy_consent")  # a signed-in customer's refusals: never allowed by the banner
+        return Markup(sp.consent.banner_html(locale=lang, nonce=nonce, denied=getattr(state, "denied", ())))  # noqa: S704 - banner_html escapes all it renders
 
     def _noscript(self, locale: str | None = None) -> Markup:
         """``{{ shopprivacy_noscript() }}`` at the end of ``<body>``: the form for visitors without JavaScript,
