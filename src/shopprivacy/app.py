@@ -221,7 +221,8 @@ class ShopPrivacy:
             raise DidNotEnable(f"sp.sms needs phonenumbers: pip install 'shopprivacy[sms]' ({exc})") from None
         return Sms(self.settings.sms, store=self.store, audit=self.audit, keyring=self.keyring, fields=self.fields,
                    clock=self.clock, outbox=self.outbox,
-                   adapter=lambda: self.adapter if self.uses_platform else None)
+                   adapter=lambda: self.adapter if self.uses_platform else None,
+                   restrictions=lambda: self.restrictions)
 
     @cached_property
     def sms_web(self) -> SmsPages:
