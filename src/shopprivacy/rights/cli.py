@@ -1,4 +1,4 @@
-"""``shopprivacy rights list|show|process|extend|reject``."""
+"""``shopprivacy rights list|show|process|extend|reject|lift-restriction``."""
 
 from __future__ import annotations
 
@@ -62,6 +62,15 @@ def cmd_reject(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lift(args: argparse.Namespace) -> int:
+    """Lift a restriction (or objection, opt-out) from the person; the requester is told (Art. 18(3))."""
+    identity = {k: v for k, v in (("email", args.email), ("phone", args.phone), ("customer_id", args.customer_id))
+                if v}
+    n = _sp(args).rights.lift_restriction(identity, reason=args.reason, effect=args.effect)
+    print(f"{args.effect} lifted ({n} request(s))" if n else f"no {args.effect} was in place")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     rt = sub.add_parser("rights", help="rights requests: list, receipts, process, extend, reject").add_subparsers(
         dest="rights_cmd", required=True)
@@ -84,3 +93,10 @@ def add_commands(sub: Any) -> None:
         p.add_argument("request_id")
         p.add_argument("reason")
         p.set_defaults(func=func)
+    p = rt.add_parser("lift-restriction", help="lift a person's restriction of processing (the requester is told)")
+    p.add_argument("--email")
+    p.add_argument("--phone")
+    p.add_argument("--customer-id", dest="customer_id")
+    p.add_argument("--effect", choices=("restrict", "object", "opt_out_sale"), default="restrict")
+    p.add_argument("reason", help="why (kept with the lifted state and in the audit log)")
+    p.set_defaults(func=cmd_lift)
