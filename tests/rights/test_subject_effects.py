@@ -203,3 +203,12 @@ def test_bad_input_is_refused_without_writing(esp):
     with pytest.raises(InvalidInput):
         esp.restrictions.blocks({"address": JANE}, "sale")
     assert _restrictions(esp) == []
+
+
+def test_a_shop_redaction_keeps_the_state_and_says_so(esp):
+    req = _open(esp, "object")
+    esp.rights.process(req.id)
+    receipt = esp.rights.redact_shop(external_id="shopify:redact-1")
+    (sdk,) = [s for s in receipt["sources"] if s["source"] == "shopprivacy"]
+    assert {f["field"]: f["outcome"] for f in sdk["fields"]}["subject_restrictions"] == "retained"
+    assert esp.restrictions.blocks({"email": JANE}, "marketing")  # keyed hashes only: the objection stands
