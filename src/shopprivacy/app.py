@@ -14,7 +14,19 @@ from .errors import ConfigurationError, DidNotEnable, ShopPrivacyError
 from .keys import Keyring
 from .platforms import PlatformAdapter, WebhookReceiver, load_adapter
 from .settings import Settings
-from .store import AnchorFile, AuditLog, DeliveryReport, ErasureJournal, Inbox, Jobs, Outbox, Store, make_engine, utcnow
+from .store import (
+    AnchorFile,
+    AuditLog,
+    DeliveryReport,
+    ErasureJournal,
+    Inbox,
+    Jobs,
+    Outbox,
+    Store,
+    SubjectRestrictions,
+    make_engine,
+    utcnow,
+)
 from .web.routes import Route
 
 if TYPE_CHECKING:
@@ -122,6 +134,14 @@ class ShopPrivacy:
                               keep_days=s.erasure_journal.keep_days, clock=self.clock)
 
     @cached_property
+    def restrictions(self) -> SubjectRestrictions:
+        """Who restricted processing, objected to marketing and profiling, or opted out of sale/sharing
+        (written by ``sp.rights``; ``blocks(identity, purpose)`` / ``check(...)`` before such work)."""
+        kinds = {"email": "email", "phone": "phone", "customer_id": "text"}
+        return SubjectRestrictions(self.store, lambda kind, value: self.fields.blind_index(
+            value, kind=kinds[kind]))  # type: ignore[arg-type]
+
+    @cached_property
     def adapter(self) -> PlatformAdapter:
         """The platform adapter named by ``Settings.platform``."""
         adapter: PlatformAdapter = load_adapter(self.settings.platform, self.settings)
@@ -182,7 +202,7 @@ class ShopPrivacy:
         return Email(self.settings.email, store=self.store, audit=self.audit, keyring=self.keyring,
                      fields=self.fields, outbox=self.outbox, clock=self.clock,
                      public_base_url=self.settings.public_base_url, adapter=lambda: self.adapter,
-                     jobs=lambda: self.jobs)
+                     jobs=lambda: self.jobs, restrictions=lambda: self.restrictions)
 
     @cached_property
     def email_web(self) -> EmailPages:
@@ -197,7 +217,7 @@ class ShopPrivacy:
         from .renewals import Renewals
 
         return Renewals(store=self.store, audit=self.audit, keyring=self.keyring, retention=self.retention,
-                        adapter=lambda: self.adapter, clock=self.clock)
+                        adapter=lambda: self.adapter, clock=self.clock, restrictions=lambda: self.restrictions)
 
     @cached_property
     def retention(self) -> Retention:
@@ -205,7 +225,8 @@ class ShopPrivacy:
         from .retention import Retention
 
         return Retention(self.settings.retention, store=self.store, audit=self.audit, jobs=self.jobs,
-                         adapter=lambda: self.adapter, fields=lambda: self.fields, clock=self.clock)
+                         adapter=lambda: self.adapter, fields=lambda: self.fields, clock=self.clock,
+                         restrictions=lambda: self.restrictions)
 
     @cached_property
     def declaration(self) -> Declarations:
@@ -235,8 +256,8 @@ class ShopPrivacy:
         rights = Rights(store=self.store, audit=self.audit, keyring=self.keyring, outbox=self.outbox, jobs=self.jobs,
                         settings=self.settings.rights, clock=self.clock, fields=self.fields, email=self.email,
                         consent=self.consent, adapter=lambda: self.adapter if self.uses_platform else None,
-                        public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale,
-                        journal=self.erasure_journal)
+                        public_base_url=self.settings.public_base_url, restrictions=self.restrictions,
+                        default_locale=self.settings.default_locale, journal=self.erasure_journal)
         if self.declaration.current is not None:  # age confirmations are exported and erased with the customer
             from .declaration.age import AgeSource
 
@@ -262,7 +283,8 @@ class ShopPrivacy:
             raise DidNotEnable(f"sp.sms needs phonenumbers: pip install 'shopprivacy[sms]' ({exc})") from None
         return Sms(self.settings.sms, store=self.store, audit=self.audit, keyring=self.keyring, fields=self.fields,
                    clock=self.clock, outbox=self.outbox,
-                   adapter=lambda: self.adapter if self.uses_platform else None)
+                   adapter=lambda: self.adapter if self.uses_platform else None,
+                   restrictions=lambda: self.restrictions)
 
     @cached_property
     def sms_web(self) -> SmsPages:

@@ -183,6 +183,13 @@ class NotOptedIn(SuppressedRecipient):
     :class:`SuppressedRecipient`, so code that skips suppressed recipients skips these too)."""
 
 
+class ProcessingRestricted(SuppressedRecipient):
+    """The subject restricted processing (GDPR Art. 18), objected to direct marketing and profiling (Art. 21) or
+    opted out of the sale and sharing of their data (CCPA) in a rights request: the purpose named in the message
+    must skip them. A :class:`SuppressedRecipient`, so marketing code that skips suppressed recipients skips
+    these too."""
+
+
 class RateLimited(ConflictError):
     """Too many requests of this kind for the same address or client; try again later."""
 
@@ -244,6 +251,7 @@ __all__ = [
     "PermanentFailure",
     "PlatformAuthError",
     "PlatformError",
+    "ProcessingRestricted",
     "PurposeViolation",
     "QuietHours",
     "RateLimited",

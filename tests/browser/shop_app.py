@@ -49,7 +49,9 @@ class ShopApp:
 
     def page(self, lang: str, nonce: str, req: Request) -> Response:
         consent = self.sp.consent
-        banner = consent.banner_html(lang, nonce=nonce, region=req.query.get("region"))
+        # ?denied=: what a signed-in customer's rights request refuses (the integrations pass it the same way)
+        banner = consent.banner_html(lang, nonce=nonce, region=req.query.get("region"),
+                                     denied=req.query.get("denied", "").split())
         noscript = consent.noscript_html(lang, state=consent.state(req.cookies, req.headers))
         html = (f'<!doctype html><html lang="{escape(lang)}"><head><meta charset="utf-8">'
                 '<meta name="viewport" content="width=device-width,initial-scale=1">'

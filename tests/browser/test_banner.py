@@ -480,3 +480,18 @@ def test_the_shop_sends_a_strict_csp_and_the_watch_catches_violations(new_contex
     assert page.evaluate("window.__bad") is None
     assert any("script-src" in v for v in csp.violations)
     csp.violations.clear()
+
+
+def test_a_signed_in_customers_opt_out_of_sale_wins_over_the_cookie(page, shop):
+    """The page renders the banner with the categories the customer's rights request refuses: the banner then
+    never allows them, although the browser's cookie granted everything."""
+    open_shop(page, shop)
+    with posted(page):
+        page.click(".sp-cc-accept")
+    allows = "['sale_of_data', 'analytics', 'marketing'].map(c => window.shopprivacyConsent.allows(c))"
+    wait_until(page, "window.shopprivacyConsent.allows('analytics')")
+    assert page.evaluate(allows) == [True, True, True]
+    page.goto(f"{shop.base}/?lang=en&denied=sale_of_data")
+    page.wait_for_selector(".sp-cc-open")
+    wait_until(page, "window.shopprivacyConsent.allows('analytics')")
+    assert page.evaluate(allows) == [False, True, True]

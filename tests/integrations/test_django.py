@@ -407,7 +407,8 @@ def test_a_listed_storefront_origin_records_consent_through_django(project):
                                   data=json.dumps({"method": "reject_all", "version": v}))
             assert refused.status_code == 403
             conf = client.get("/privacy/consent/config", {"locale": "nl"}, headers={"Origin": store})
-            assert conf.status_code == 200 and conf.json()["lang"] == "nl" and conf["Vary"] == "Origin"
+            assert conf.status_code == 200 and conf.json()["lang"] == "nl"
+            assert {v.strip() for v in conf["Vary"].split(",")} == {"Origin", "Accept-Encoding"}
             history = sp.consent.export(first.json()["consent_id"])
             assert [(r["method"], r["gpc"]) for r in history] == [("accept_all", False), ("withdraw", True)]
     finally:
@@ -473,3 +474,39 @@ def test_staff_requests_read_encrypted_model_fields_audited_and_role_limited(pro
     from shopprivacy.integrations.django.fields import BlindIndexField
 
     assert member_model.objects.get(email_bidx=BlindIndexField.of("m0@example.com")).key == "staff-0"
+
+
+def test_a_signed_in_customers_opt_out_of_sale_shapes_their_consent_state(project):
+    from types import SimpleNamespace
+
+    from django.conf import settings
+    from django.http import JsonResponse
+    from django.test import Client, override_settings
+    from django.urls import clear_url_caches, path
+
+    from shopprivacy.integrations.django.runtime import signed_in_customer
+
+    urls = sys.modules[URLCONF]
+
+    def sale(request):
+        return JsonResponse({"sale_of_data": request.shopprivacy_consent.allows("sale_of_data")})
+
+    urls.urlpatterns = [*urls.urlpatterns, path("sale", sale)]
+    clear_url_caches()
+    client = Client()
+    v = project.consent.policy.version
+    client.post("/privacy/consent", data=json.dumps({"method": "custom", "version": v, "granted": ["sale_of_data"]}),
+                content_type="application/json")
+    project.rights.process(project.rights.open("opt_out_sale", {"email": "ann@example.com"},
+                                               verified_by="shop-login").id)
+    # the default: the e-mail address of an authenticated request.user (Django's AuthenticationMiddleware)
+    user = SimpleNamespace(is_authenticated=True, email="ann@example.com")
+    assert signed_in_customer(SimpleNamespace(user=user)) == {"email": "ann@example.com"}
+    assert signed_in_customer(SimpleNamespace(user=SimpleNamespace(is_authenticated=False, email="x@y.z"))) is None
+    assert client.get("/sale").json() == {"sale_of_data": True}
+    hook = {**settings.SHOPPRIVACY, "signed_in_customer": lambda request: (
+        {"email": request.headers["X-Customer"]} if "X-Customer" in request.headers else None)}
+    with override_settings(SHOPPRIVACY=hook):
+        assert client.get("/sale", headers={"X-Customer": "ann@example.com"}).json() == {"sale_of_data": False}
+        assert client.get("/sale", headers={"X-Customer": "bob@example.com"}).json() == {"sale_of_data": True}
+        assert client.get("/sale").json() == {"sale_of_data": True}

@@ -251,4 +251,43 @@ def test_a_staff_users_request_reads_through_an_audited_role_limited_reader(tmp_
     assert denied.actor == "staff:42" and denied.fields == ("customers.iban",)
     [access] = sp.fields.access_log.of(["c3"])
     assert access.actor == "staff:42"
+
+
+def test_a_signed_in_customers_opt_out_of_sale_denies_sale_of_data_on_every_visit(tmp_path):
+    app = flask.Flask(__name__)
+    app.secret_key = "test"
+    app.config.update(SHOPPRIVACY_DATABASE_URL=f"sqlite:///{tmp_path}/sp.db",
+                      SHOPPRIVACY_KEYSET=Keyset.generate().to_json(), SHOPPRIVACY_PUBLIC_BASE_URL="http://localhost")
+    ShopPrivacyFlask(app, customer=lambda: {"email": flask.session["email"]} if "email" in flask.session else None)
+    sp = ShopPrivacyFlask.sp(app)
+    sp.store.upgrade()
+
+    @app.get("/allowed")
+    def allowed():
+        state = flask.g.shopprivacy_consent
+        return {c: state.allows(c) for c in ("sale_of_data", "analytics")}
+
+    @app.get("/banner")
+    def banner():
+        return flask.render_template_string("{{ shopprivacy_banner('en') }}")
+
+    @app.get("/login")
+    def login():
+        flask.session["email"] = flask.request.args["email"]
+        return ""
+
+    client = app.test_client()
+    resp = client.post("/privacy/consent", data=json.dumps({
+        "method": "custom", "version": sp.consent.policy.version, "granted": ["analytics", "sale_of_data"]}),
+        content_type="application/json")
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert client.get("/allowed").json == {"sale_of_data": True, "analytics": True}
+    sp.rights.process(sp.rights.open("opt_out_sale", {"email": "jane@example.com"}, verified_by="shop-login").id)
+    assert client.get("/allowed").json == {"sale_of_data": True, "analytics": True}  # not signed in: the cookie
+    client.get("/login?email=Jane@Example.com")
+    assert client.get("/allowed").json == {"sale_of_data": False, "analytics": True}
+    assert 'data-sp-denied="sale_of_data"' in client.get("/banner").get_data(as_text=True)  # the banner follows
+    client.get("/login?email=bob@example.com")
+    assert client.get("/allowed").json == {"sale_of_data": True, "analytics": True}
+    assert "data-sp-denied" not in client.get("/banner").get_data(as_text=True)
     sp.close()

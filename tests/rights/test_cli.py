@@ -28,3 +28,19 @@ def test_rights_commands(settings, store, capsys):
     assert main(["rights", "list", "--state", "rejected"], environ) == 0
     assert other.id in capsys.readouterr().out
     sp.close()
+
+
+def test_lift_restriction_command(settings, store, capsys):
+    environ = {"SHOPPRIVACY_DATABASE_URL": settings.database_url,
+               "SHOPPRIVACY_KEYSET": settings.keyset.get_secret_value()}
+    sp = ShopPrivacy(Settings.from_env(environ), store=store)
+    req = sp.rights.open("restrict", {"email": "jane@example.com"}, verified_by="shop-login")
+    sp.rights.process(req.id)
+    assert sp.restrictions.blocks({"email": "jane@example.com"}, "renewal")
+    assert main(["rights", "lift-restriction", "--email", "jane@example.com", "accuracy verified"], environ) == 0
+    assert "restrict lifted (1 request(s))" in capsys.readouterr().out
+    assert not sp.restrictions.blocks({"email": "jane@example.com"}, "renewal")
+    assert main(["rights", "lift-restriction", "--email", "jane@example.com", "again"], environ) == 0
+    assert "no restrict was in place" in capsys.readouterr().out
+    assert main(["rights", "lift-restriction", "accuracy verified"], environ) == 2  # no identifier: refused
+    sp.close()

@@ -12,6 +12,7 @@ from shopprivacy.errors import (
     ExpiredToken,
     InvalidInput,
     InvalidPhoneNumber,
+    ProcessingRestricted,
     QuietHours,
     RateLimited,
     SuppressedRecipient,
@@ -226,3 +227,20 @@ def test_any_code_input_is_refused_cleanly(ssp, texts, code, unknown):
     with pytest.raises((InvalidInput, NotFoundError, RateLimited)):  # BadToken and ExpiredToken are InvalidInput
         ssp.sms.confirm_code("0" * 24 if unknown else texts.pending, code)
     assert ssp.sms.state(FR, "marketing") == "not_subscribed"
+
+
+def test_an_objection_or_a_restriction_by_phone_stops_marketing_texts(ssp, clock):
+    """A rights request with the phone number (GDPR Art. 21 objection, Art. 18 restriction) refuses marketing
+    texts on every program, whatever the standing opt-in; transactional texts still go."""
+    ssp.sms.opt_in(FR, "marketing", wording=WORDING, source="signup-form")
+    ssp.sms.opt_in(FR, "vip", wording=WORDING, source="signup-form")
+    clock.now = clock.now.replace(hour=12)  # outside quiet hours in Paris
+    ssp.sms.guard(FR, "marketing")
+    req = ssp.rights.open("object", {"phone": "+33 6 12 34 56 78"}, verified_by="shop-login")
+    assert ssp.rights.process(req.id).state == "done"
+    for program in ("marketing", "vip"):
+        with pytest.raises(ProcessingRestricted):
+            ssp.sms.guard(FR, program)
+    ssp.sms.guard(FR, "orders")
+    ssp.rights.lift_restriction({"phone": E164}, reason="the customer opted in again", effect="object")
+    ssp.sms.guard(FR, "marketing")

@@ -160,3 +160,22 @@ def test_a_correction_sends_customer_input_fields_only_and_accounts_for_every_on
     assert len(sent) == (1 if got.corrected else 0)
     for update in sent:
         assert set(update) <= {"id", "email", "firstName", "lastName", "phone"} and update["id"] == GID
+
+
+@responses.activate
+def test_an_opt_out_of_sale_reaches_shopify_through_the_outbox(shop_sp: ShopPrivacy, clock: FakeClock) -> None:
+    """A customer known by id: its address is read, then ``dataSaleOptOut`` is sent (retried through a dead
+    network); the receipt names ``customer.dataSaleOptOut`` and the signed-in customer's consent follows."""
+    router = (Router().on("CustomerEmailAddress", requests.ConnectionError("reset"), answer({"customer": {
+        "id": GID, "defaultEmailAddress": {"emailAddress": "jane@example.com"}}}))
+        .on("DataSaleOptOut", answer({"dataSaleOptOut": {"customerId": GID, "userErrors": []}})))
+    responses.add_callback(responses.POST, ENDPOINT, callback=router)
+    req = shop_sp.rights.open("opt_out_sale", {"customer_id": GID}, verified_by="shop-login", regime="ccpa")
+    assert shop_sp.rights.process(req.id).state == "in_progress"
+    shop_sp.outbox.deliver_due()
+    clock.advance(hours=1)
+    shop_sp.outbox.deliver_due()
+    assert shop_sp.rights.get(req.id).state == "done"
+    assert lines(shop_sp, req.id) == {"sale_opt_out": ("opted_out", "on shopify: customer.dataSaleOptOut")}
+    assert [v for op, v, _ in router.calls if op == "DataSaleOptOut"] == [{"email": "jane@example.com"}]
+    assert shop_sp.restrictions.consent_denials({"customer_id": "9"}) == frozenset({"sale_of_data"})

@@ -216,3 +216,19 @@ def test_doctor_when_options_cannot_be_read(shop, adapter):
 def test_doctor_with_a_wrong_key(shop, adapter):
     shop.auth = "Basic nope"
     assert list(adapter.doctor())[-1][0] == "problem"
+
+
+def test_sale_opt_out_as_customer_meta(shop, adapter):
+    from shopprivacy_woocommerce.adapter import SALE_OPT_OUT_META
+
+    from shopprivacy.platforms import SaleOptOut
+
+    cid = shop.add_customer("jane@example.com")
+    got = adapter.opt_out_of_sale(SaleOptOut(email="jane@example.com"), idempotency_key="k1")
+    assert got.found and str(got.customer_id) == str(cid)
+    meta = {m["key"]: m["value"] for m in shop.customers[cid]["meta_data"]}
+    assert meta[SALE_OPT_OUT_META]["opted_out"] is True and meta[SALE_OPT_OUT_META]["source"] == "shopprivacy"
+    writes = shop.calls.count(("PUT", f"wc/v3/customers/{cid}"))
+    adapter.opt_out_of_sale(SaleOptOut(customer_id=str(cid)), idempotency_key="k2")
+    assert shop.calls.count(("PUT", f"wc/v3/customers/{cid}")) == writes  # already opted out: no write
+    assert not adapter.opt_out_of_sale(SaleOptOut(email="stranger@example.com"), idempotency_key="k3").found

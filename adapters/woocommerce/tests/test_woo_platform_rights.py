@@ -209,3 +209,28 @@ def test_a_correction_sends_only_the_listed_fields_and_accounts_for_every_one(ch
         assert all(isinstance(v, str) for part in body.values() for v in (part.values() if isinstance(part, dict)
                                                                             else [part]))
     assert len(fake.puts) == (1 if set(got.corrected) else 0)
+
+
+def test_an_opt_out_of_sale_reaches_woocommerce_through_the_outbox(woo_sp: ShopPrivacy, shop: FlakyWoo,
+                                                                    clock: FakeClock) -> None:
+    """The customer is found by e-mail address; the meta write meets a dead network first and is retried until
+    it lands; the meta the consent plugin reads is then set, and a repeated request writes nothing."""
+    from shopprivacy_woocommerce.adapter import SALE_OPT_OUT_META
+
+    cid = shop.add_customer("jane@example.com")
+    shop.failures.append(("PUT", f"wc/v3/customers/{cid}", requests.ConnectionError("reset")))
+    req = woo_sp.rights.open("opt_out_sale", {"email": "jane@example.com"}, verified_by="shop-login", regime="ccpa")
+    assert woo_sp.rights.process(req.id).state == "in_progress"
+    for _ in range(3):  # the client or the outbox retries the reset write
+        woo_sp.outbox.deliver_due()
+        clock.advance(hours=1)
+    assert woo_sp.rights.get(req.id).state == "done" and shop.failures == []
+    meta = {m["key"]: m["value"] for m in shop.customers[cid]["meta_data"]}
+    assert meta[SALE_OPT_OUT_META]["opted_out"] is True
+    assert lines(woo_sp, req.id) == {"sale_opt_out": ("opted_out",
+                                                      f"on woocommerce: customer meta {SALE_OPT_OUT_META}")}
+    puts = [c for c in shop.calls if c[0] == "PUT"]
+    again = woo_sp.rights.open("opt_out_sale", {"email": "jane@example.com"}, verified_by="shop-login")
+    woo_sp.rights.process(again.id)
+    woo_sp.outbox.deliver_due()
+    assert woo_sp.rights.get(again.id).state == "done" and [c for c in shop.calls if c[0] == "PUT"] == puts

@@ -339,19 +339,25 @@ class Consent:
         base = self.public_base_url + self.settings.path_prefix.rstrip("/")
         return f"{base}/consent/{name}?v={assets.version()}"
 
-    def banner_html(self, locale: str | None = None, nonce: str | None = None, *, region: str | None = None) -> str:
+    def banner_html(self, locale: str | None = None, nonce: str | None = None, *, region: str | None = None,
+                    denied: Iterable[str] = ()) -> str:
         """The tags for the page's ``<head>``: stylesheet and the banner script (before any other tag, so the
         Consent Mode default runs first). The no-script form goes in the body: :meth:`noscript_html`.
 
         ``locale`` is the page's language (a tag or an ``Accept-Language`` value). ``region`` is the visitor's
         ISO 3166 code when the page knows it (e.g. from a CDN's country header); it only decides where
         ``sale_of_data`` narrows Consent Mode (``consent_mode_sale_of_data_regions``), and a page that passes it
-        varies by region. Otherwise the HTML depends only on the language, never on the visitor's choice.
+        varies by region. ``denied``: categories refused for the signed-in customer by their rights request
+        (``sp.restrictions.consent_denials(identity)``; the integrations pass it): the banner then never allows
+        them on this page, whatever the cookie says. Otherwise the HTML depends only on the language, never on
+        the visitor's choice.
         """
         lang = self.locale_for(locale, accept_language=locale)
         cfg = json.dumps(self.config(lang), separators=(",", ":"), ensure_ascii=False)
         n = f' nonce="{escape(nonce)}"' if nonce else ""
         r = f' data-sp-region="{code}"' if (code := self._region(region)) else ""
+        refused = " ".join(sorted(c for c in set(denied) if c in self.policy.optional))
+        r += f' data-sp-denied="{refused}"' if refused else ""
         return (f'<link rel="stylesheet" href="{self.asset_url("consent.css")}"{n}>'
                 f'<script src="{self.asset_url("consent.js")}" data-sp-config="{escape(cfg)}"{r}{n}></script>')
 

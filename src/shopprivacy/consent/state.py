@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 GPC_DENIES = frozenset({"marketing", "sale_of_data"})
 
@@ -11,20 +12,27 @@ GPC_DENIES = frozenset({"marketing", "sale_of_data"})
 class ConsentState:
     """``allows(category)`` gates server-side work. ``decided`` is False until a valid choice for the current
     policy exists (then nothing optional is allowed). With GPC, marketing and sale of data are denied unless
-    the visitor switched them on explicitly after the signal."""
+    the visitor switched them on explicitly after the signal. ``denied``: categories refused whatever the
+    cookie says (a signed-in customer's rights request, e.g. an opt-out of sale denies ``sale_of_data``)."""
 
     decided: bool
     granted: frozenset[str] = frozenset()
     consent_id: str | None = None
     gpc: bool = False
     gpc_override: bool = False
+    denied: frozenset[str] = frozenset()
 
     def allows(self, category: str) -> bool:
         if category == "necessary":
             return True
-        if not self.decided or category not in self.granted:
+        if not self.decided or category not in self.granted or category in self.denied:
             return False
         return not (self.gpc and not self.gpc_override and category in GPC_DENIES)
+
+    def denying(self, categories: Iterable[str]) -> ConsentState:
+        """This state with ``categories`` refused as well (``necessary`` is never refused)."""
+        extra = frozenset(c for c in categories if c != "necessary")
+        return self if extra <= self.denied else replace(self, denied=self.denied | extra)
 
     @property
     def effective(self) -> frozenset[str]:

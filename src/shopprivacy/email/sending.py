@@ -3,6 +3,7 @@ headers, and :meth:`SendingGuard.prepare`, which guards an ``EmailMessage`` and 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -14,14 +15,17 @@ from .suppression import Suppression
 
 if TYPE_CHECKING:
     from ..store.engine import Store
+    from ..store.restrictions import SubjectRestrictions
 
 
 class SendingGuard:
     """What a shop calls before and while sending a marketing mail."""
 
     def __init__(self, settings: EmailSettings, *, store: Store, subjects: Subjects, links: Links,
-                 suppression: Suppression) -> None:
+                 suppression: Suppression,
+                 restrictions: Callable[[], SubjectRestrictions | None] | None = None) -> None:
         self._settings = settings
+        self._restrictions = restrictions
         self._store = store
         self._subjects = subjects
         self._links = links
@@ -30,10 +34,15 @@ class SendingGuard:
     def guard(self, address: str, list_id: str) -> None:
         """Raise unless a marketing mail to ``address`` on ``list_id`` may be sent: :class:`SuppressedRecipient`
         when it unsubscribed or paused, :class:`NotOptedIn` (a subclass) when no opt-in to the list is recorded
-        (a confirmed double opt-in, or :meth:`~shopprivacy.email.opt_in.OptIn.record`). Lists declared
-        ``kind="transactional"`` are exempt: receipts and notices are never blocked."""
+        (a confirmed double opt-in, or :meth:`~shopprivacy.email.opt_in.OptIn.record`), and
+        :class:`~shopprivacy.errors.ProcessingRestricted` (also a subclass) while the person's rights request
+        restricts processing or objects to direct marketing. Lists declared ``kind="transactional"`` are
+        exempt: receipts and notices are never blocked."""
         if self._settings.mailing_list(list_id).kind == "transactional":
             return
+        restrictions = self._restrictions() if self._restrictions is not None else None
+        if restrictions is not None:
+            restrictions.check({"email": address}, "marketing")
         state = self._suppression.state(address, list_id)
         if state in ("unsubscribed", "paused"):
             raise SuppressedRecipient(f"the recipient unsubscribed from or paused {list_id!r}; not sending")

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ..store.engine import Store
     from ..store.jobs import Jobs
     from ..store.outbox import Outbox
+    from ..store.restrictions import SubjectRestrictions
 
 #: Former flat names of :class:`Email`, now on a part: (part attribute, name there). Deprecated.
 _MOVED: dict[str, tuple[str, str]] = {
@@ -67,9 +68,11 @@ class Email:
 
     def __init__(self, settings: EmailSettings, *, store: Store, audit: AuditLog, keyring: Keyring, fields: Fields,
                  outbox: Outbox, clock: Callable[[], datetime], public_base_url: str,
-                 adapter: Callable[[], PlatformAdapter], jobs: Callable[[], Jobs] | None = None) -> None:
+                 adapter: Callable[[], PlatformAdapter], jobs: Callable[[], Jobs] | None = None,
+                 restrictions: Callable[[], SubjectRestrictions | None] | None = None) -> None:
         """``adapter`` returns the platform adapter when a change is delivered (built on first use); ``jobs`` the
-        checkpoints of an import (default: a :class:`~shopprivacy.store.jobs.Jobs` on ``store``)."""
+        checkpoints of an import (default: a :class:`~shopprivacy.store.jobs.Jobs` on ``store``);
+        ``restrictions`` the subject restrictions the send guard honours (rights requests)."""
         self.settings = settings
         links = Links(settings, keyring, public_base_url=public_base_url)
         #: The addresses held: subject pseudonyms, encrypted addresses, proof metadata, forgetting.
@@ -79,7 +82,8 @@ class Email:
         #: Unsubscribe (by link or address) and the suppression list.
         self.suppression = suppression = Suppression(settings, store=store, audit=audit, clock=clock,
                                                      subjects=subjects, links=links, propagation=propagation)
-        self._sending = SendingGuard(settings, store=store, subjects=subjects, links=links, suppression=suppression)
+        self._sending = SendingGuard(settings, store=store, subjects=subjects, links=links, suppression=suppression,
+                                      restrictions=restrictions)
         #: Double opt-in: request, confirmation, re-send, purge.
         self.opt_in = OptIn(settings, store=store, audit=audit, fields=fields, clock=clock, subjects=subjects,
                             links=links, suppression=suppression, propagation=propagation, mailer=mailer)

@@ -10,7 +10,7 @@ link tokens out of the werkzeug and gunicorn access logs (``shopprivacy.web.acce
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from . import DidNotEnable, require_version
@@ -76,15 +76,22 @@ def _view(route: Route) -> Callable[[], ResponseReturnValue]:
 
 
 class ShopPrivacyFlask:
-    """The Flask extension. ``sp`` may be given (tests, several apps sharing one facade)."""
+    """The Flask extension. ``sp`` may be given (tests, several apps sharing one facade).
+
+    ``customer`` returns the signed-in customer's identifiers (``{"email": ...}`` and/or ``{"customer_id":
+    ...}``; ``None`` for a visitor), e.g. ``lambda: {"customer_id": session["customer"]} if "customer" in session
+    else None``: their rights requests then shape their consent state (an opt-out of sale denies
+    ``sale_of_data`` on every visit)."""
 
     def __init__(self, app: flask.Flask | None = None, *, sp: ShopPrivacy | None = None,
-                 url_prefix: str = "/privacy", staff: Callable[[], Identity | None] | None = None) -> None:
+                 url_prefix: str = "/privacy", staff: Callable[[], Identity | None] | None = None,
+                 customer: Callable[[], Mapping[str, str] | None] | None = None) -> None:
         self._sp = sp
         self.url_prefix = url_prefix
         #: Returns the signed-in staff user as an ``Identity`` (actor, purpose, role), or ``None``: their
         #: requests decrypt through an audited, role-limited reader (``current_reader()``).
         self.staff = staff
+        self._customer = customer
         if app is not None:
             self.init_app(app)
 
@@ -126,7 +133,11 @@ class ShopPrivacyFlask:
     def _consent_state(self) -> None:
         sp = self.sp()
         req = flask.request
-        flask.g.shopprivacy_consent = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+        state = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+        identity = self._customer() if self._customer is not None else None
+        if identity:
+            state = state.denying(sp.restrictions.consent_denials(identity))
+        flask.g.shopprivacy_consent = state
 
     def _start_reading(self) -> None:
         assert self.staff is not None
@@ -149,7 +160,8 @@ class ShopPrivacyFlask:
         sp = self.sp()
         lang = locale or flask.request.headers.get("Accept-Language")
         nonce = flask.g.get("csp_nonce")
-        return Markup(sp.consent.banner_html(locale=lang, nonce=nonce))  # noqa: S704 - banner_html escapes all it renders
+        state = flask.g.get("shopprivacy_consent")  # a signed-in customer's refusals: never allowed by the banner
+        return Markup(sp.consent.banner_html(locale=lang, nonce=nonce, denied=getattr(state, "denied", ())))  # noqa: S704 - banner_html escapes all it renders
 
     def _noscript(self, locale: str | None = None) -> Markup:
         """``{{ shopprivacy_noscript() }}`` at the end of ``<body>``: the form for visitors without JavaScript,

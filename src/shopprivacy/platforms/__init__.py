@@ -254,6 +254,33 @@ class CustomerRectifier(Protocol):
 
 
 @dataclass(frozen=True)
+class SaleOptOut:
+    """A person's opt-out of the sale and sharing of their data (CCPA/CPRA), for the platform: the customer id
+    and/or e-mail address (Shopify's ``dataSaleOptOut`` takes the address)."""
+
+    customer_id: str | None = field(default=None, repr=False)
+    email: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class SaleOptOutReceipt:
+    """What the platform recorded: ``where`` names the platform's field (e.g. ``customer.dataSaleOptOut``);
+    ``found`` is false when the platform has no such customer (nothing was written)."""
+
+    platform: str
+    customer_id: str | None = None
+    where: str = ""
+    found: bool = True
+
+
+@runtime_checkable
+class SaleOptOutSink(Protocol):
+    def opt_out_of_sale(self, opt_out: SaleOptOut, *, idempotency_key: str) -> SaleOptOutReceipt:
+        """Record on the platform that the customer opted out of the sale/sharing of their data, so the
+        platform's own apps and pixels honour it. Repeating a call leaves the same state."""
+
+
+@dataclass(frozen=True)
 class ErasureCheck:
     """The platform's state read back after an erasure.
 
@@ -328,6 +355,9 @@ __all__ = [
     "PostalAddress",
     "RectifyReceipt",
     "RenewalOrderCleaner",
+    "SaleOptOut",
+    "SaleOptOutReceipt",
+    "SaleOptOutSink",
     "SelfBillingSource",
     "SmsConsentSink",
     "SmsConsentUpdate",

@@ -38,6 +38,7 @@ from .view import ALLOWED_FIELDS, DropCounter, RenewalRecord, ViewResult, build_
 
 if TYPE_CHECKING:
     from ..retention import Retention
+    from ..store.restrictions import SubjectRestrictions
 
 log = logging.getLogger("shopprivacy.renewals")
 
@@ -85,7 +86,9 @@ class Renewals:
     """``sp.renewals``: the renewal view and the runner.
 
     ``adapter`` gives the platform adapter when a run is not handed one; ``retention`` is used on platforms
-    that bill by themselves, to keep customers with a live subscription under a legal hold.
+    that bill by themselves, to keep customers with a live subscription under a legal hold. ``restrictions``
+    returns the subject restrictions of rights requests: a customer who restricted processing (GDPR Art. 18) is
+    not billed (counted in ``skipped["restricted"]``).
     ``claim_seconds`` is how long a claim (and a run's record) holds without news from its worker;
     ``unknown_tries`` how many calls a billing whose outcome is unknown gets in one run, ``unknown_backoff``
     the first wait between them (doubling), ``sleep`` how to wait.
@@ -94,7 +97,9 @@ class Renewals:
     def __init__(self, *, store: Store, audit: AuditLog, keyring: Keyring, retention: Retention,
                  adapter: Callable[[], Any], clock: Callable[[], datetime] = utcnow, claim_seconds: float = 900.0,
                  unknown_tries: int = 3, unknown_backoff: float = 1.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 restrictions: Callable[[], SubjectRestrictions | None] | None = None) -> None:
+        self._restrictions = restrictions
         self.store, self.audit, self.keyring, self.retention, self.clock = store, audit, keyring, retention, clock
         self._adapter = adapter
         self.claim = timedelta(seconds=claim_seconds)
@@ -264,14 +269,23 @@ class Renewals:
     def _records(self, views: Iterator[ViewResult], report: RunReport, progress: Progress,
                  run: RunHandle | None = None) -> Iterator[tuple[RenewalRecord, Sequence[str]]]:
         """The renewable records of ``views`` with their dropped field names, counting what was seen and
-        checkpointing the run's counts."""
+        checkpointing the run's counts. A customer whose processing is restricted is skipped (the list of
+        restricted subjects is read once per run)."""
+        restrictions = self._restrictions() if self._restrictions is not None else None
+        blocked = restrictions.blocked_index("renewal") if restrictions is not None else set()
         for result in views:
             report.seen += 1
             progress.advance()
-            if result.record is None:
+            record = result.record
+            if record is None:
                 log.info("renewal skipped: %s", result.skip_reason)
+            elif restrictions is not None and restrictions.matches(blocked, {
+                    "customer_id": record.customer_ref, "email": record.email if record.email and "@" in record.email
+                    else None}):
+                report.skipped["restricted"] += 1
+                log.info("renewal skipped: the customer restricted processing")
             else:
-                yield result.record, result.dropped
+                yield record, result.dropped
             if run is not None:
                 run.progress(report.counts())
 

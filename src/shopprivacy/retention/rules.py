@@ -48,18 +48,25 @@ class Exemption(BaseModel):
     """Rows this rule must not touch.
 
     ``active_subscription`` / ``unpaid_invoice``: rows whose ``column`` holds one of ``values``;
-    ``legal_hold``: rows whose key is held in ``sp_legal_holds`` (``sp.retention.hold(...)``).
+    ``legal_hold``: rows whose key is held in ``sp_legal_holds`` (``sp.retention.hold(...)``);
+    ``restricted``: rows whose ``column`` holds the ``identifier`` (``email``, ``phone`` or ``customer_id``, in
+    clear) of a person who restricted processing (a rights request, GDPR Art. 18): kept while restricted.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    kind: Literal["active_subscription", "unpaid_invoice", "legal_hold"]
+    kind: Literal["active_subscription", "unpaid_invoice", "legal_hold", "restricted"]
     column: str | None = Field(None, pattern=_IDENT)
     values: tuple[str, ...] = ()
+    identifier: Literal["email", "phone", "customer_id"] = "email"
 
     @model_validator(mode="after")
     def _complete(self) -> Exemption:
         if self.kind == "legal_hold":
+            return self
+        if self.kind == "restricted":
+            if self.column is None:
+                raise ValueError("the restricted exemption needs the column that holds the person's identifier")
             return self
         if self.column is None:
             raise ValueError(f"the {self.kind} exemption needs the column that holds the status")

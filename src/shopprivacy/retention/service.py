@@ -26,6 +26,7 @@ from .tables import legal_holds, retention_receipts
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
+    from ..store.restrictions import SubjectRestrictions
 
 log = logging.getLogger("shopprivacy.retention")
 
@@ -38,13 +39,16 @@ class Retention:
     """``sp.retention``: the default rules plus the shop's (``add``, ``load``), ``plan`` and ``sweep``.
 
     ``adapter`` and ``fields`` give the platform adapter and the encrypted-fields capability when a rule
-    needs them (platform objects; ``shred``), so neither is built for a shop whose rules don't.
+    needs them (platform objects; ``shred``), so neither is built for a shop whose rules don't; ``restrictions``
+    the subject restrictions of rights requests (rows of restricted people are kept by rules exempting them).
     """
 
     def __init__(self, settings: RetentionSettings | None = None, *, store: Store, audit: AuditLog, jobs: Jobs,
                  adapter: Callable[[], object] = _no_platform, fields: Callable[[], Fields | None] = lambda: None,
-                 clock: Callable[[], datetime] = utcnow, defaults: bool = True) -> None:
+                 clock: Callable[[], datetime] = utcnow, defaults: bool = True,
+                 restrictions: Callable[[], SubjectRestrictions | None] = lambda: None) -> None:
         self.store, self.audit, self.jobs, self.clock = store, audit, jobs, clock
+        self._restrictions = restrictions
         self._adapter, self._fields = adapter, fields
         self._rules: dict[str, Rule] = {}
         self._engines: dict[str, Engine] = {}
@@ -113,7 +117,7 @@ class Retention:
     def _target(self, rule: Rule) -> Target | PlatformTarget:
         if rule.entity == "platform":
             return PlatformTarget(self._adapter(), self.store, rule)
-        return Target(self.store, rule, self._engines)
+        return Target(self.store, rule, self._engines, self._restrictions())
 
     def plan(self, names: Iterable[str] | None = None, *, now: datetime | None = None) -> list[PlanLine]:
         """What each rule would change now (a dry run: nothing is written)."""

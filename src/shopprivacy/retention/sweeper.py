@@ -25,6 +25,7 @@ from .tables import legal_holds, retention_receipts
 
 if TYPE_CHECKING:
     from ..fields.api import Fields
+    from ..store.restrictions import SubjectRestrictions
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ class Receipt:
 class Target:
     """A rule bound to its table and engine."""
 
-    def __init__(self, store: Store, rule: Rule, engines: dict[str, Engine]) -> None:
-        self.store, self.rule = store, rule
+    def __init__(self, store: Store, rule: Rule, engines: dict[str, Engine],
+                 restrictions: SubjectRestrictions | None = None) -> None:
+        self.store, self.rule, self.restrictions = store, rule, restrictions
         self.same_db = rule.entity == "sdk"
         if self.same_db:
             self.engine = store.engine
@@ -105,18 +107,44 @@ class Target:
                 if self.same_db:
                     held = select(legal_holds.c.row_key).where(legal_holds.c.entity == self.rule.entity_name)
                     conds.append(cast(self._col(self.rule.key), String(200)).in_(held))
-            else:
+            elif ex.kind != "restricted":  # restricted subjects: matched in Python (blind indexes)
                 assert ex.column is not None
                 conds.append(self._col(ex.column).in_(ex.values))
         return or_(*conds) if conds else None
 
     def python_holds(self) -> bool:
-        return not self.same_db and any(e.kind == "legal_hold" for e in self.rule.exempt)
+        return any(e.kind == "restricted" for e in self.rule.exempt) or (
+            not self.same_db and any(e.kind == "legal_hold" for e in self.rule.exempt))
 
     def held_keys(self) -> set[str]:
-        with self.store.begin(write=False) as conn:
-            return {r for (r,) in conn.execute(select(legal_holds.c.row_key)
-                                               .where(legal_holds.c.entity == self.rule.entity_name))}
+        """Keys kept out of the sweep in Python: legal holds of a table outside the SDK's database, and rows of
+        people who restricted processing."""
+        held: set[str] = set()
+        if any(e.kind == "legal_hold" for e in self.rule.exempt):
+            with self.store.begin(write=False) as conn:
+                held = {r for (r,) in conn.execute(select(legal_holds.c.row_key)
+                                                   .where(legal_holds.c.entity == self.rule.entity_name))}
+        return held | self.restricted_keys()
+
+    def restricted_keys(self) -> set[str]:
+        """Keys of rows whose ``restricted`` exemption column names a person who restricted processing."""
+        exemptions = [e for e in self.rule.exempt if e.kind == "restricted"]
+        restrictions = self.restrictions
+        if not exemptions or restrictions is None:
+            return set()
+        blocked = restrictions.blocked_index("retention")
+        if not blocked:
+            return set()
+        out: set[str] = set()
+        key = self._col(self.rule.key)
+        with self.engine.connect() as conn:
+            for ex in exemptions:
+                assert ex.column is not None
+                col = self._col(ex.column)
+                for k, value in conn.execute(select(key, col).where(col.is_not(None))):
+                    if restrictions.matches(blocked, {ex.identifier: str(value)}):
+                        out.add(str(k))
+        return out
 
     def count(self, cutoff: datetime) -> tuple[int, int]:
         """(due, exempt) now."""

@@ -1,4 +1,5 @@
-"""``shopprivacy rights list|show|process|extend|reject`` and ``shopprivacy erasures status|replay``."""
+"""``shopprivacy rights list|show|process|extend|reject|lift-restriction`` and ``shopprivacy erasures
+status|replay``."""
 
 from __future__ import annotations
 
@@ -83,6 +84,15 @@ def cmd_erasures_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lift(args: argparse.Namespace) -> int:
+    """Lift a restriction (or objection, opt-out) from the person; the requester is told (Art. 18(3))."""
+    identity = {k: v for k, v in (("email", args.email), ("phone", args.phone), ("customer_id", args.customer_id))
+                if v}
+    n = _sp(args).rights.lift_restriction(identity, reason=args.reason, effect=args.effect)
+    print(f"{args.effect} lifted ({n} request(s))" if n else f"no {args.effect} was in place")
+    return 0
+
+
 def add_commands(sub: Any) -> None:
     rt = sub.add_parser("rights", help="rights requests: list, receipts, process, extend, reject").add_subparsers(
         dest="rights_cmd", required=True)
@@ -105,6 +115,14 @@ def add_commands(sub: Any) -> None:
         p.add_argument("request_id")
         p.add_argument("reason")
         p.set_defaults(func=func)
+    p = rt.add_parser("lift-restriction", help="lift a person's restriction of processing (the requester is told)")
+    p.add_argument("--email")
+    p.add_argument("--phone")
+    p.add_argument("--customer-id", dest="customer_id")
+    p.add_argument("--effect", choices=("restrict", "object", "opt_out_sale"), default="restrict")
+    p.add_argument("reason", help="why (kept with the lifted state and in the audit log)")
+    p.set_defaults(func=cmd_lift)
+
     er = sub.add_parser("erasures", help="the erasure journal: status, replay after restoring a backup") \
         .add_subparsers(dest="erasures_cmd", required=True)
     p = er.add_parser("status", help="whether the database is behind its erasure journal (exit 1 if so)")

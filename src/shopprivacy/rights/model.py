@@ -12,8 +12,10 @@ from ..fields.blind_index import normalise
 from ..i18n import direction
 from .masking import MaskedChange
 
-Kind = Literal["export", "rectify", "erase"]
-KINDS: frozenset[str] = frozenset({"export", "rectify", "erase"})
+Kind = Literal["export", "rectify", "erase", "restrict", "object", "opt_out_sale"]
+#: ``restrict`` (GDPR Art. 18), ``object`` to direct marketing and profiling (Art. 21), ``opt_out_sale`` (CCPA/CPRA
+#: opt-out of sale/sharing) leave a state on the person (:mod:`.subject_effects`) rather than change their data.
+KINDS: frozenset[str] = frozenset({"export", "rectify", "erase", "restrict", "object", "opt_out_sale"})
 #: Identifier keys a request may carry.
 IDENTIFIERS: tuple[str, ...] = ("email", "phone", "customer_id")
 #: States in which a request still needs work. ``awaiting_new``: a verified correction of an identifier
@@ -26,7 +28,8 @@ RECTIFIABLE: frozenset[str] = frozenset({"email", "first_name", "last_name", "na
 #: them, sources match on them (a source's subject column is written only by the identifier it matches on).
 #: Changing one that identifies people here needs proof of control of the new value (:mod:`.identifier_change`).
 AUTHENTICATING: tuple[str, ...] = tuple(k for k in IDENTIFIERS if k in RECTIFIABLE)
-Outcome = Literal["erased", "anonymised", "retained", "corrected", "exported", "pending", "manual", "not_held"]
+Outcome = Literal["erased", "anonymised", "retained", "corrected", "exported", "pending", "manual", "not_held",
+                  "restricted", "opted_out"]
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,10 @@ class Notice:
     ``erasure_grace_minutes`` and can be cancelled from the link until ``request.cancel_until``), ``preferences``
     (with ``link``), ``reminder`` (to the operator), ``platform_erasure_unverified`` (to the operator: reading the
     customer back after the platform's erasure still found data), ``verify_new`` (with ``link``: to the new e-mail
-    address or phone of a correction, which is made only once it is confirmed) or ``identifier_changed`` (to the
-    previous address or phone once the correction is made: say whom to contact if it was not them).
+    address or phone of a correction, which is made only once it is confirmed), ``identifier_changed`` (to the
+    previous address or phone once the correction is made: say whom to contact if it was not them) or
+    ``restriction_lifted`` (the operator lifted a restriction the person asked for: GDPR Art. 18(3) wants them
+    told).
     ``channel``: ``email``, ``sms`` or ``operator``.
     ``changes``: for a rectify request, each correction with its values masked (``j***@e******.com``).
     """
@@ -167,7 +172,7 @@ class Receipt:
                 "timeline": [{"at": at.isoformat(), "action": action} for at, action in self.timeline]}
 
 
-def _clean_text(value: object, what: str, limit: int = 200) -> str:
+def clean_text(value: object, what: str, limit: int = 200) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
         raise InvalidInput(f"{what} must be text of 1-{limit} characters")
     if any(ord(c) < 32 or c in "\x7f\u2028\u2029" for c in value) or not value.isprintable():
@@ -211,7 +216,7 @@ def parse_identity(identity: object, *, dropped: list[str] | None = None) -> dic
 
 
 def _identifier(kind: str, raw: object) -> str:
-    value = _clean_text(raw, kind, 320)
+    value = clean_text(raw, kind, 320)
     if kind == "email":
         value = normalise(value, "email")
         local, _, domain = value.partition("@")
@@ -248,7 +253,7 @@ def parse_changes(changes: object) -> dict[str, str]:
     unknown = set(changes) - RECTIFIABLE
     if unknown:
         raise InvalidInput(f"fields that cannot be corrected here: {', '.join(sorted(map(str, unknown)))[:200]}")
-    out = {str(k): _clean_text(v, str(k), 320) for k, v in changes.items()}
+    out = {str(k): clean_text(v, str(k), 320) for k, v in changes.items()}
     if "email" in out:
         out["email"] = parse_identity({"email": out["email"]})["email"]
     if "phone" in out:

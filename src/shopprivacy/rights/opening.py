@@ -43,7 +43,7 @@ class Opening:
         """Open (or merge into an open one, or return the one with ``external_id``) a request."""
         kit = self.kit
         if kind not in KINDS:
-            raise InvalidInput("kind must be export, rectify or erase")
+            raise InvalidInput(f"kind must be one of {', '.join(sorted(KINDS))}")
         regime = regime or kit.settings.default_regime
         if regime not in REGIMES:
             raise InvalidInput("regime must be gdpr or ccpa")

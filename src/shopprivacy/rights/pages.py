@@ -1,5 +1,6 @@
-"""The privacy portal: request a copy of one's data, its deletion or correction, get the e-mail preference
-link, change cookie settings; confirm a request from the mailed link; download an export once.
+"""The privacy portal: request a copy of one's data, its deletion or correction, a restriction of its use, an
+objection to marketing and profiling or an opt-out of its sale/sharing, get the e-mail preference link, change
+cookie settings; confirm a request from the mailed link; download an export once.
 
 Every answer to a request form is the same neutral page whether or not the shop knows the address (no account
 enumeration). GET never changes anything (mail scanners prefetch links); POSTs of the portal must come from
@@ -28,7 +29,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("shopprivacy.web")  # the pages log as the web layer, as before
 PACKAGE = "shopprivacy.rights"
-ACTIONS = ("export", "erase", "rectify", "preferences")
+#: Portal actions: the request kinds a person may open here, and the e-mail preference link.
+ACTIONS = ("export", "erase", "rectify", "restrict", "object", "opt_out_sale", "preferences")
+#: Request kinds that need nothing but the address (each a form of its own, with a note saying what it does).
+SIMPLE_KINDS = ("restrict", "object", "opt_out_sale")
 
 
 class RightsPages(LocalizedPages):
@@ -86,7 +90,7 @@ class RightsPages(LocalizedPages):
         path = escape(req.path)
 
         def field(action: str, name: str, label: str, kind: str = "text", required: bool = False) -> str:
-            # one id per form and field: four forms ask for the e-mail address, each label names its own input
+            # one id per form and field: seven forms ask for the e-mail address, each label names its own input
             req_attr = " required" if required else ""
             auto = ' autocomplete="email"' if kind == "email" else ""
             ident = f"sp-{action}-{name}".replace("_", "-")
@@ -109,6 +113,8 @@ class RightsPages(LocalizedPages):
                        email("rectify") + field("rectify", "new_email", t["new_email_label"], "email")
                        + field("rectify", "first_name", t["first_name_label"])
                        + field("rectify", "last_name", t["last_name_label"]))
+                + "".join(form(kind, t[f"{kind}_legend"], t[f"{kind}_button"], email(kind), t[f"{kind}_text"])
+                          for kind in SIMPLE_KINDS)
                 + form("preferences", t["preferences_legend"], t["preferences_button"], email("preferences"),
                        t["preferences_text"])
                 + f'<section><h2>{escape(t["cookies_legend"])}</h2>'

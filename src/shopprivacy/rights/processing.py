@@ -23,6 +23,7 @@ from ..progress import Progress
 from ..store.jobs import JobHandle
 from . import archive, records
 from .archive import export_subject as export_subject
+from .builtin import SDK_SOURCE
 from .model import FieldOutcome, RightsRequest, SourceReceipt, Subject
 from .tables import exports, requests
 
@@ -32,9 +33,12 @@ if TYPE_CHECKING:
     from .kit import RightsKit
     from .notices import NoticeQueue
     from .registry import SourceRegistry
+    from .subject_effects import SubjectEffects
 
 log = logging.getLogger("shopprivacy.rights")
 WORKABLE = ("verified", "in_progress", "extended")
+#: Kinds that leave a state on the person (:mod:`.subject_effects`).
+EFFECT_KINDS: frozenset[str] = frozenset({"restrict", "object", "opt_out_sale"})
 #: A request waiting only for the platform's erasure is looked at again after this long (the outbox delivery
 #: finishes it as soon as the platform answers); until then it takes no ``run-due`` slot.
 PLATFORM_RECHECK = timedelta(hours=24)
@@ -85,7 +89,10 @@ class Completion:
         kit, now = self.kit, self.kit.clock()
         with kit.store.begin() as conn:
             row = records.load(conn, request_id, lock=True)
-            names = {s.name for s in self.registry.all(forwarded_by=row.forwarded_by if row.kind == "erase" else None)}
+            # a request leaving a state on the person (restrict, object, opt-out of sale) waits for the SDK's step
+            # and for what it queued for the platform, not for the shop's sources
+            names = {SDK_SOURCE} if row.kind in EFFECT_KINDS else {s.name for s in self.registry.all(
+                forwarded_by=row.forwarded_by if row.kind == "erase" else None)}
             if row.state not in WORKABLE:
                 return bool(row.state == "done")
             steps = records.step_rows(conn, row.id)
@@ -119,9 +126,11 @@ class Processor:
     """Runs one verified request over every source: export, erase or rectify."""
 
     def __init__(self, kit: RightsKit, registry: SourceRegistry, identifier_changes: IdentifierChanges,
-                 notices: NoticeQueue, downloads: Downloads, completion: Completion) -> None:
+                 notices: NoticeQueue, downloads: Downloads, completion: Completion,
+                 effects: SubjectEffects | None = None) -> None:
         self.kit, self.registry, self.identifier_changes = kit, registry, identifier_changes
         self.notices, self.downloads, self.completion = notices, downloads, completion
+        self.effects = effects
 
     def process(self, request_id: str) -> RightsRequest:
         """Run the request now (ConflictError unless it is verified and open)."""
@@ -159,6 +168,10 @@ class Processor:
                         self._export(row, subject, handle)
                     elif row.kind == "erase":
                         self._erase(row, subject, handle)
+                    elif row.kind in EFFECT_KINDS:
+                        if self.effects is None:
+                            raise ConflictError(f"{row.kind} requests are not handled here")
+                        self.effects.apply(row, subject)
                     else:
                         self._rectify(row, subject, handle)
                 except NoLongerOpen:

@@ -70,6 +70,8 @@ class ShopRedaction:
                 FieldOutcome("rights_requests", "anonymised", "identifiers and exports dropped; open ones closed",
                              closed),
                 FieldOutcome("email.suppression", "retained", "keyed hashes only"),
+                FieldOutcome("subject_restrictions", "retained", "keyed hashes only: a restriction, objection or "
+                             "opt-out of sale outlives the shop's data"),
                 FieldOutcome("audit_log", "retained", "pseudonyms and field names only (Art. 5(2))"),
             ))
             receipt = {"external_id": external_id, "state": "failed" if failed else "done",

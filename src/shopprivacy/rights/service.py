@@ -26,12 +26,14 @@ from .notices import NOTICE_TOPIC, NoticeDelivery, NoticeQueue, Sender
 from .opening import Opening
 from .platform_erasure import CHECK_TOPIC, PlatformErasure, PlatformErasureCheck, queue_platform_erase
 from .platform_rectify import RECTIFY_TOPIC, PlatformRectify, queue_platform_rectify
+from .platform_sale import SALE_TOPIC, PlatformSaleOptOut, queue_platform_sale_opt_out
 from .processing import Completion, Processor
 from .redaction import ShopRedaction
 from .registry import AdapterProvider, SourceRegistry
 from .replay import REPLAY_TOPIC, ErasureReplay, ReplayedPlatformErasure
 from .settings import RightsSettings
 from .sources import DataSource
+from .subject_effects import SubjectEffects
 from .verification import Verification
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from ..store.jobs import Jobs
     from ..store.journal import ErasureJournal
     from ..store.outbox import Outbox
+    from ..store.restrictions import SubjectRestrictions
 
 
 class Rights:
@@ -57,7 +60,8 @@ class Rights:
     def __init__(self, *, store: Store, audit: AuditLog, keyring: Keyring, outbox: Outbox, jobs: Jobs,
                  settings: RightsSettings, clock: Callable[[], datetime], fields: Fields, email: Email,
                  consent: Consent, adapter: AdapterProvider, public_base_url: str,
-                 default_locale: str = "en", journal: ErasureJournal | None = None) -> None:
+                 restrictions: SubjectRestrictions, default_locale: str = "en",
+                 journal: ErasureJournal | None = None) -> None:
         kit = RightsKit(store=store, audit=audit, keyring=keyring, fields=fields, outbox=outbox, jobs=jobs,
                         clock=clock, settings=settings, public_base_url=public_base_url,
                         default_locale=default_locale, journal=journal)
@@ -70,7 +74,9 @@ class Rights:
         self._grace = ErasureGrace(kit, notices)
         verification, downloads = Verification(kit, self._grace), Downloads(kit)
         completion = Completion(kit, registry, notices, self.identifier_changes)
-        processor = Processor(kit, registry, self.identifier_changes, notices, downloads, completion)
+        self._effects = SubjectEffects(kit, registry, email, restrictions, completion, notices,
+                                       partial(queue_platform_sale_opt_out, kit))
+        processor = Processor(kit, registry, self.identifier_changes, notices, downloads, completion, self._effects)
         self._registry, self._verification, self._downloads = registry, verification, downloads
         self._delivery = NoticeDelivery(kit, email, registry, verification, self.identifier_changes)
         self._opening = Opening(kit, email, registry, notices)
@@ -85,6 +91,7 @@ class Rights:
         outbox.register(CHECK_TOPIC, PlatformErasureCheck(kit, adapter, completion, notices).deliver)
         outbox.register(REPLAY_TOPIC, ReplayedPlatformErasure(kit, adapter).deliver)
         outbox.register(RECTIFY_TOPIC, PlatformRectify(kit, adapter, self.identifier_changes, completion).deliver)
+        outbox.register(SALE_TOPIC, PlatformSaleOptOut(kit, adapter, completion).deliver)
 
     # -- wiring ---------------------------------------------------------------------------------------
     def register_source(self, source: DataSource) -> None:
@@ -165,6 +172,13 @@ class Rights:
     def run_due(self, now: datetime) -> dict[str, int]:
         """Process ready requests, expire abandoned ones, remind the operator, count the overdue."""
         return self._due.run_due(now)
+
+    def lift_restriction(self, identity: Mapping[str, str], *, reason: str, effect: str = "restrict",
+                         actor: str = "operator") -> int:
+        """Lift a restriction of processing (or, with ``effect``, an objection or an opt-out of sale the person
+        withdrew) from every identifier given; each requester who asked for it gets a ``restriction_lifted``
+        notice (GDPR Art. 18(3)). Returns how many requests' effects were lifted (0: none was in place)."""
+        return self._effects.lift(identity, reason=reason, effect=effect, actor=actor)
 
     def redact_shop(self, *, external_id: str) -> Mapping[str, Any]:
         """Remove what the SDK and the shop sources hold for this shop (platform ``shop/redact``)."""

@@ -13,7 +13,7 @@ requests = Table(
     "sp_rights_requests",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("kind", String(10), nullable=False),  # export | rectify | erase
+    Column("kind", String(16), nullable=False),  # export | rectify | erase | restrict | object | opt_out_sale
     Column("state", String(16), nullable=False),  # received | verified | in_progress | extended | done | ...
     Column("regime", String(8), nullable=False),  # gdpr | ccpa
     Column("channel", String(40), nullable=False),

@@ -22,6 +22,7 @@ from .tables import SMS, sms_subjects
 
 if TYPE_CHECKING:
     from ..store.engine import Store
+    from ..store.restrictions import SubjectRestrictions
 
 
 def _quiet(local: time, start: time, end: time) -> bool:
@@ -52,8 +53,10 @@ class SmsGuard:
     """What a shop calls before sending a marketing text."""
 
     def __init__(self, settings: SmsSettings, *, store: Store, clock: Callable[[], datetime],
-                 subjects: PhoneSubjects) -> None:
+                 subjects: PhoneSubjects,
+                 restrictions: Callable[[], SubjectRestrictions | None] | None = None) -> None:
         self._settings = settings
+        self._restrictions = restrictions
         self._store = store
         self._clock = clock
         self._subjects = subjects
@@ -74,9 +77,14 @@ class SmsGuard:
 
     def guard(self, e164: str, list_id: str, at: datetime | None = None) -> None:
         """SuppressedRecipient without a standing opt-in or when suppressed; QuietHours (a SuppressedRecipient
-        with ``until``) in the recipient's quiet hours. Transactional programs are never blocked."""
+        with ``until``) in the recipient's quiet hours; ProcessingRestricted (also one) while the number's owner
+        restricted processing or objected to direct marketing in a rights request. Transactional programs are
+        never blocked."""
         if self._settings.program(list_id).kind == "transactional":
             return
+        restrictions = self._restrictions() if self._restrictions is not None else None
+        if restrictions is not None:
+            restrictions.check({"phone": e164}, "marketing")
         bidx, subject = self._subjects.blind_index(e164), self._subjects.subject_of(e164)
         with self._store.begin(write=False) as conn:
             if records.is_suppressed(conn, bidx, list_id, SMS):

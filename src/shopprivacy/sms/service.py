@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from ..store.audit import AuditLog
     from ..store.engine import Store
     from ..store.outbox import Outbox
+    from ..store.restrictions import SubjectRestrictions
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class Sms:
 
     def __init__(self, settings: SmsSettings, *, store: Store, audit: AuditLog, keyring: Keyring, fields: Fields,
                  clock: Callable[[], datetime], outbox: Outbox | None = None,
-                 adapter: Callable[[], PlatformAdapter | None] | None = None) -> None:
+                 adapter: Callable[[], PlatformAdapter | None] | None = None,
+                 restrictions: Callable[[], SubjectRestrictions | None] | None = None) -> None:
         self.settings = settings
         #: The numbers held: E.164, pseudonyms, blind indexes, encrypted numbers, forgetting.
         self.subjects = subjects = PhoneSubjects(keyring=keyring, fields=fields, clock=clock,
@@ -67,7 +69,7 @@ class Sms:
                                    propagation=self.propagation)
         self._codes = Codes(settings, store=store, audit=audit, keyring=keyring, clock=clock, subjects=subjects,
                             consent=self._consent)
-        self._guard = SmsGuard(settings, store=store, clock=clock, subjects=subjects)
+        self._guard = SmsGuard(settings, store=store, clock=clock, subjects=subjects, restrictions=restrictions)
         #: Consent changes made on the platform (Shopify's SMS marketing consent), applied by the e-mail rules
         #: (newest platform time wins) on the SMS tables and never mirrored back.
         self.platform = PlatformChanges(settings, store=store, audit=audit, clock=clock, subjects=subjects,

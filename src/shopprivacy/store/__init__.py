@@ -9,6 +9,7 @@ from .jobs import JobHandle, Jobs
 from .journal import ErasureJournal, ErasureJournalSettings
 from .outbox import Delivery, DeliveryReport, Outbox
 from .outbox_settings import OutboxSettings
+from .restrictions import SubjectRestrictions
 from .schema import metadata
 from .types import UTCDateTime, utcnow
 
@@ -28,6 +29,7 @@ __all__ = [
     "Outbox",
     "OutboxSettings",
     "Store",
+    "SubjectRestrictions",
     "UTCDateTime",
     "VerifyReport",
     "make_engine",

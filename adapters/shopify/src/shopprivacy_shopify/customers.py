@@ -21,6 +21,8 @@ from shopprivacy.platforms import (
     ErasureReceipt,
     MarketingConsentUpdate,
     RectifyReceipt,
+    SaleOptOut,
+    SaleOptOutReceipt,
     SmsConsentUpdate,
 )
 
@@ -47,6 +49,12 @@ ERASE = ("mutation CustomerRequestDataErasure($id: ID!) { customerRequestDataEra
          "customerId userErrors { field message code } } }")
 RECTIFY = ("mutation CustomerRectify($input: CustomerInput!) { customerUpdate(input: $input) { customer { id } "
            "userErrors { field message } } }")
+#: The customer's opt-out of data sale (Admin API ``dataSaleOptOut``, by e-mail address), and the address of a
+#: customer known by id only.
+SALE_OPT_OUT = ("mutation DataSaleOptOut($email: String!) { dataSaleOptOut(email: $email) { customerId "
+                "userErrors { field message code } } }")
+EMAIL_OF = ("query CustomerEmailAddress($id: ID!) { customer(id: $id) { id "
+            "defaultEmailAddress { emailAddress } } }")
 _ADDRESS = "firstName lastName company address1 address2 city provinceCode countryCodeV2 zip phone"
 EXPORT = ("query CustomerExport($id: ID!) { customer(id: $id) { id firstName lastName note tags locale "
           "createdAt updatedAt defaultEmailAddress { emailAddress marketingState marketingOptInLevel "
@@ -214,6 +222,29 @@ class CustomerOperations:
             self.client.mutate("CustomerRectify", RECTIFY, {"input": {"id": gid, **values}}, "customerUpdate")
         return RectifyReceipt(platform="shopify", customer_id=gid, manual=manual,
                               corrected={k: f"customer.{RECTIFY_FIELDS[k]}" for k in changes if k in RECTIFY_FIELDS})
+
+    def opt_out_of_sale(self, opt_out: SaleOptOut, *, idempotency_key: str) -> SaleOptOutReceipt:
+        """Opt the customer out of data sale with ``dataSaleOptOut`` (by e-mail address; a customer known by id
+        only is read for the address first). Shopify sets ``Customer.dataSaleOptOut``, which its apps and the
+        Customer Privacy API honour; opting out again changes nothing, so a retry is safe."""
+        email = (opt_out.email or "").strip() or None
+        gid = customer_gid(opt_out.customer_id) if opt_out.customer_id else None
+        if email is None and gid is not None:
+            node = _node(self.client.execute("CustomerEmailAddress", EMAIL_OF, {"id": gid}), "customer",
+                         "CustomerEmailAddress")
+            if node is None:
+                return SaleOptOutReceipt(platform="shopify", customer_id=gid, found=False)
+            held = node.get("defaultEmailAddress")
+            email = held.get("emailAddress") if isinstance(held, dict) else None
+            if not isinstance(email, str) or "@" not in email:
+                return SaleOptOutReceipt(platform="shopify", customer_id=gid, found=False,
+                                         where="the customer has no e-mail address, which dataSaleOptOut needs")
+        if email is None:
+            raise InvalidInput("a sale opt-out needs a customer id or an e-mail address")
+        payload = self.client.mutate("DataSaleOptOut", SALE_OPT_OUT, {"email": email}, "dataSaleOptOut")
+        found = payload.get("customerId")
+        return SaleOptOutReceipt(platform="shopify", customer_id=found if isinstance(found, str) else gid,
+                                 where="customer.dataSaleOptOut")
 
     def verify_erasure(self, customer_id: str) -> ErasureCheck:
         """Read the customer back: gone once Shopify completed the erasure; still there while Shopify holds it

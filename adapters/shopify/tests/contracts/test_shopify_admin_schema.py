@@ -30,7 +30,7 @@ from shopprivacy_shopify import (  # noqa: E402
 from shopprivacy_shopify.contracts import LINES_PER_CONTRACT, bulk_due_query, due_query, lines_query  # noqa: E402
 from shopprivacy_shopify.options import SUPPORTED_API_VERSIONS  # noqa: E402
 
-from shopprivacy.platforms import RENEWAL_FIELDS, MarketingConsentUpdate  # noqa: E402
+from shopprivacy.platforms import RENEWAL_FIELDS, MarketingConsentUpdate, SaleOptOut  # noqa: E402
 from shopprivacy.renewals import ALLOWED_FIELDS  # noqa: E402
 
 DUE = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
@@ -198,6 +198,20 @@ def test_customer_operations_against_the_schema(shop: tuple[ShopifyAdapter, Sche
     assert [c["input"]["emailMarketingConsent"]["marketingState"] for c in consent] == [
         "SUBSCRIBED", "SUBSCRIBED", "UNSUBSCRIBED"]
     assert [op for op, _, _ in fake.sent].count("CustomerMarketingConsent") == 3  # the held consent is read first
+
+
+def test_sale_opt_out_against_the_schema(shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:
+    """dataSaleOptOut takes the e-mail address: a customer known by id is read for it first; the answer's
+    customerId is the receipt's."""
+    adapter, fake = shop
+    gid = "gid://shopify/Customer/7"
+    fake.on("CustomerEmailAddress", {"customer": {"id": gid, "defaultEmailAddress": {"emailAddress": "j@example.com"}}})
+    fake.on("DataSaleOptOut", {"dataSaleOptOut": {"customerId": gid, "userErrors": []}})
+    got = adapter.opt_out_of_sale(SaleOptOut(customer_id="7"), idempotency_key="k")
+    assert (got.customer_id, got.found, got.where) == (gid, True, "customer.dataSaleOptOut")
+    assert [v for op, _, v in fake.sent if op == "DataSaleOptOut"] == [{"email": "j@example.com"}]
+    adapter.opt_out_of_sale(SaleOptOut(email="k@example.com"), idempotency_key="k2")
+    assert [op for op, _, _ in fake.sent].count("CustomerEmailAddress") == 1  # an address needs no lookup
 
 
 def test_bulk_scan_document_and_polling_against_the_schema(shop: tuple[ShopifyAdapter, SchemaShopify]) -> None:

@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shopprivacy.errors import InvalidInput, UnsupportedOperation
-from shopprivacy.platforms import BillingResult, ConsentPage, CustomerRef, MarketingConsentUpdate, UpkeepAction
+from shopprivacy.platforms import (
+    BillingResult,
+    ConsentPage,
+    CustomerRef,
+    MarketingConsentUpdate,
+    SaleOptOut,
+    SaleOptOutReceipt,
+    UpkeepAction,
+)
 
 from .audit import RetentionAuditMixin
 from .client import WooClient, object_id
@@ -31,6 +39,9 @@ log = logging.getLogger("shopprivacy.woocommerce")
 
 #: Customer meta key holding the e-mail marketing state of one list: ``shopprivacy_marketing_<list>``.
 CONSENT_META_PREFIX = "shopprivacy_marketing_"
+#: Customer meta key of the customer's opt-out of the sale/sharing of their data (the companion consent plugin
+#: reads it for a signed-in customer and counts ``sale_of_data`` as denied).
+SALE_OPT_OUT_META = "shopprivacy_sale_opt_out"
 #: Order meta written by WooCommerce order attribution (8.5+): source type, UTM fields, device, session data.
 ATTRIBUTION_PREFIX = "_wc_order_attribution_"
 #: Internal order meta behind the read-only ``customer_ip_address``/``customer_user_agent`` REST fields;
@@ -129,6 +140,29 @@ class WooCommerceAdapter(PrivacyMixin, RetentionAuditMixin):
         from .consent_import import consent_pages
 
         return consent_pages(self.client, after=after, lists=lists)
+
+    # -- SaleOptOutSink ---------------------------------------------------------------------------------
+    def opt_out_of_sale(self, opt_out: SaleOptOut, *, idempotency_key: str) -> SaleOptOutReceipt:
+        """Write customer meta ``shopprivacy_sale_opt_out`` (``{"opted_out": true, ...}``); a customer already
+        opted out is not written again, so a retry or a repeated request changes nothing."""
+        ref = self.find_customer(customer_id=opt_out.customer_id) if opt_out.customer_id else (
+            self.find_customer(email=opt_out.email) if opt_out.email else None)
+        if ref is None:
+            return SaleOptOutReceipt(platform=self.name, customer_id=opt_out.customer_id, found=False)
+        where = f"customer meta {SALE_OPT_OUT_META}"
+        try:
+            data = self.client.get(f"customers/{ref.id}", fields=("id", "meta_data"), operation="GET customer meta")
+        except WooNotFound:
+            return SaleOptOutReceipt(platform=self.name, customer_id=ref.id, found=False)
+        if not isinstance(data, Mapping) or not isinstance(data.get("meta_data"), list):
+            raise WooUnavailable("WooCommerce GET customer meta: the answer has no meta_data list")
+        current = _meta_value(data, SALE_OPT_OUT_META)
+        if isinstance(current, Mapping) and current.get("opted_out") is True:
+            return SaleOptOutReceipt(platform=self.name, customer_id=ref.id, where=where)
+        value = {"opted_out": True, "source": "shopprivacy", "idempotency_key": idempotency_key[:200]}
+        self.client.put(f"customers/{ref.id}", {"meta_data": [{"key": SALE_OPT_OUT_META, "value": value}]},
+                        operation="PUT customer meta")
+        return SaleOptOutReceipt(platform=self.name, customer_id=ref.id, where=where)
 
     # -- SubscriptionSource -----------------------------------------------------------------------------
     def iter_due_subscriptions(self, *, due_before: datetime,
@@ -266,5 +300,5 @@ def create_adapter(settings: Settings) -> WooCommerceAdapter:
     return WooCommerceAdapter(WooCommerceOptions.parse(settings.platform_options))
 
 
-__all__ = ["ATTRIBUTION_PREFIX", "BILLING_UNSUPPORTED", "CONSENT_META_PREFIX", "SUBSCRIPTION_DATES",
-           "WooCommerceAdapter", "consent_meta_key", "create_adapter"]
+__all__ = ["ATTRIBUTION_PREFIX", "BILLING_UNSUPPORTED", "CONSENT_META_PREFIX", "SALE_OPT_OUT_META",
+           "SUBSCRIPTION_DATES", "WooCommerceAdapter", "consent_meta_key", "create_adapter"]

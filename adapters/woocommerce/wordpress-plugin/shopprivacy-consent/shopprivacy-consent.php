@@ -67,6 +67,24 @@ add_filter(
 );
 
 /**
+ * Did the signed-in customer opt out of the sale/sharing of their data (a rights request to the backend)?
+ *
+ * The backend writes the customer meta `shopprivacy_sale_opt_out` (`{"opted_out": true, ...}`) through the
+ * WooCommerce REST API; WooCommerce keeps customer meta as user meta. While it says so, `sale_of_data` counts as
+ * denied for this customer on every visit, whatever the browser's cookie says.
+ *
+ * @return bool
+ */
+function shopprivacy_consent_sale_opted_out() {
+	$user_id = get_current_user_id();
+	if ( ! $user_id ) {
+		return false;
+	}
+	$value = get_user_meta( $user_id, 'shopprivacy_sale_opt_out', true );
+	return is_array( $value ) && isset( $value['opted_out'] ) && true === $value['opted_out'];
+}
+
+/**
  * Does the visitor's banner choice grant the SDK category `$category`?
  *
  * Reads the payload of the first-party `sp_consent` cookie the banner wrote (the backend's signed value).
@@ -78,6 +96,9 @@ add_filter(
  * @return bool|null Null when the visitor has made no choice (or the cookie is unreadable).
  */
 function shopprivacy_consent_cookie_grants( $category ) {
+	if ( 'sale_of_data' === $category && shopprivacy_consent_sale_opted_out() ) {
+		return false;
+	}
 	// phpcs:ignore WordPress.Security.ValidatedSanitizedInput -- only decoded and compared, never output.
 	$raw = isset( $_COOKIE[ SHOPPRIVACY_CONSENT_COOKIE ] ) ? (string) $_COOKIE[ SHOPPRIVACY_CONSENT_COOKIE ] : '';
 	if ( '' === $raw || strlen( $raw ) > 4096 ) {

@@ -11,6 +11,8 @@
   var BASE = (me.getAttribute("data-sp-base") || me.src.replace(/\/consent\/consent\.js(\?.*)?$/, "")).replace(/\/+$/, "");
   var GPC = navigator.globalPrivacyControl === true, GPC_CATS = ["marketing", "sale_of_data"];
   var REGION = (me.getAttribute("data-sp-region") || "").toUpperCase();  // the visitor's, when the page knows it
+  // refused for this signed-in customer by their rights request (e.g. an opt-out of sale), whatever the cookie
+  var DENIED = (me.getAttribute("data-sp-denied") || "").split(" ");
   var SIGNALS = ["ad_storage", "analytics_storage", "ad_user_data", "ad_personalization",
     "functionality_storage", "personalization_storage"];
   var C = null, T = null, state = null, root = null, opener = null;
@@ -40,7 +42,7 @@
     } catch (e) { return null; }
   }
   function effective(s) {
-    return s.g.filter(function (c) { return !(GPC && !s.o && has(GPC_CATS, c)); });
+    return s.g.filter(function (c) { return !(GPC && !s.o && has(GPC_CATS, c)) && !has(DENIED, c); });
   }
   function allows(cat) { return cat === "necessary" || (!!state && has(effective(state), cat)); }
 

@@ -1,6 +1,8 @@
-"""Middleware: ``ConsentMiddleware`` puts the visitor's ``ConsentState`` on ``request.shopprivacy_consent`` (and,
-in development with a declaration, records the names of cookies responses set for the drift check);
-``StaffReadsMiddleware`` decrypts a staff user's requests through an audited, role-limited reader."""
+"""Middleware: ``ConsentMiddleware`` puts the visitor's ``ConsentState`` on ``request.shopprivacy_consent``; for a
+signed-in customer (:func:`~.runtime.signed_in_customer`; place the middleware after Django's
+``AuthenticationMiddleware``) the categories their rights requests refuse are denied too (an opt-out of sale:
+``sale_of_data``), and in development with a declaration it records the names of cookies responses set for the
+drift check. ``StaffReadsMiddleware`` decrypts a staff user's requests through an audited, role-limited reader."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.utils.module_loading import import_string
 
 from ...fields.access_log import Identity
 from ...fields.reader import start_reading
-from .runtime import _integration, get_sp
+from .runtime import _integration, get_sp, signed_in_customer
 
 
 class ConsentMiddleware:
@@ -21,8 +23,11 @@ class ConsentMiddleware:
 
     def __call__(self, request: Any) -> Any:
         sp = get_sp()
-        request.shopprivacy_consent = sp.consent.state(request.COOKIES,
-                                                       {"Sec-GPC": request.headers.get("Sec-GPC", "")})
+        state = sp.consent.state(request.COOKIES, {"Sec-GPC": request.headers.get("Sec-GPC", "")})
+        identity = signed_in_customer(request)
+        if identity:
+            state = state.denying(sp.restrictions.consent_denials(identity))
+        request.shopprivacy_consent = state
         response = self.get_response(request)
         if sp.declaration.watching(bool(getattr(settings, "DEBUG", False))):
             # development: the names of cookies this response sets, for `shopprivacy declaration check`

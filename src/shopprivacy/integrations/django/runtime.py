@@ -17,10 +17,12 @@ from .._common import environ_with, nested_to_flat
 
 #: Keys of ``settings.SHOPPRIVACY`` that configure the integration itself, not the SDK: ``url_prefix`` (where
 #: the endpoints are mounted) and ``configure`` (the dotted path of a ``configure(sp)`` callable run once on the
-#: new facade: register rights sources, set the mail senders) and ``staff_identity`` (the dotted path of a
+#: new facade: register rights sources, set the mail senders), ``staff_identity`` (the dotted path of a
 #: ``staff_identity(request)`` returning the signed-in staff user's ``Identity`` or ``None``; by default Django's
-#: ``is_staff`` users, see ``StaffReadsMiddleware``).
-INTEGRATION_KEYS = frozenset({"url_prefix", "configure", "staff_identity"})
+#: ``is_staff`` users, see ``StaffReadsMiddleware``) and ``signed_in_customer`` (the dotted path of a
+#: ``customer(request)`` callable returning the signed-in customer's identifiers, or ``None``; default: the
+#: e-mail address of an authenticated ``request.user``).
+INTEGRATION_KEYS = frozenset({"url_prefix", "configure", "staff_identity", "signed_in_customer"})
 
 
 def _config() -> dict[str, Any]:
@@ -49,6 +51,22 @@ def _integration(key: str, default: Any = None) -> Any:
 
 def url_prefix() -> str:
     return str(_integration("url_prefix", "/privacy"))
+
+
+def signed_in_customer(request: Any) -> dict[str, str] | None:
+    """The signed-in customer's identifiers (``SHOPPRIVACY["signed_in_customer"]``, else the e-mail address of
+    an authenticated ``request.user``), or None for a visitor."""
+    hook = _integration("signed_in_customer")
+    if hook:
+        try:
+            found = import_string(str(hook)) if isinstance(hook, str) else hook
+        except ImportError as exc:
+            raise ConfigurationError(f"SHOPPRIVACY['signed_in_customer']: cannot import {hook!r}") from exc
+        identity = found(request)
+        return dict(identity) if identity else None
+    user = getattr(request, "user", None)
+    email = getattr(user, "email", None) if getattr(user, "is_authenticated", False) else None
+    return {"email": email} if isinstance(email, str) and "@" in email else None
 
 
 @lru_cache(maxsize=1)

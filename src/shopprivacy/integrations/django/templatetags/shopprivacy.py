@@ -1,6 +1,7 @@
 """``{% load shopprivacy %}{% shopprivacy_banner %}`` in ``<head>``: the consent banner for the page's language
 (``request.LANGUAGE_CODE`` when Django's locale middleware sets it) with the CSP nonce from
-``request.csp_nonce`` when a CSP middleware provides one; ``{% shopprivacy_noscript %}`` at the end of ``<body>``:
+``request.csp_nonce`` when a CSP middleware provides one (and the categories a signed-in customer's rights request
+refuses, so the banner never allows them); ``{% shopprivacy_noscript %}`` at the end of ``<body>``:
 the form for visitors without JavaScript, until they chose (``ConsentMiddleware``'s state)."""
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ def _lang(request: Any, locale: str | None) -> str | None:
 def shopprivacy_banner(context: Any, locale: str | None = None) -> SafeString:
     request = context.get("request")
     nonce = getattr(request, "csp_nonce", None)
-    return mark_safe(get_sp().consent.banner_html(_lang(request, locale), nonce=nonce))  # noqa: S308 - escaped
+    state = getattr(request, "shopprivacy_consent", None)  # a signed-in customer's refusals ride along
+    return mark_safe(get_sp().consent.banner_html(_lang(request, locale), nonce=nonce,  # noqa: S308 - escaped
+                                                  denied=getattr(state, "denied", ())))
 
 
 @register.simple_tag(takes_context=True)
