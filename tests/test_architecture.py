@@ -38,7 +38,7 @@ FORBIDDEN_IN_CORE = ("flask", "django", "werkzeug", "starlette", "fastapi", "sho
 MAY_IMPORT = {
     "breaches": frozenset({"email", "fields", "rights"}),
     "consent": frozenset(),
-    "declaration": frozenset({"consent", "email", "retention", "rights"}),
+    "declaration": frozenset({"consent", "email", "fields", "retention", "rights"}),
     "fields": frozenset(),
     "email": frozenset({"fields"}),
     "renewals": frozenset({"retention"}),

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from .consent.service import Consent
     from .declaration import Declarations
     from .declaration.model import Sunset
+    from .declaration.processors import Processors
     from .email.pages import EmailPages
     from .email.service import Email
     from .fields import Fields
@@ -249,6 +250,14 @@ class ShopPrivacy:
                             sunset=sunset)
 
     @cached_property
+    def processors(self) -> Processors:
+        """May a person's data go to a declared recipient for a purpose (``may_share``); record it."""
+        from .declaration.processors import Processors
+
+        return Processors(self.declaration.require, store=self.store, keyring=self.keyring,
+                          restrictions=lambda: self.restrictions, email=lambda: self.email, clock=self.clock)
+
+    @cached_property
     def rights(self) -> Rights:
         """Rights requests: open, verify, process (export, erase, rectify), deadlines, receipts."""
         from .rights import Rights
@@ -260,8 +269,10 @@ class ShopPrivacy:
                         default_locale=self.settings.default_locale, journal=self.erasure_journal)
         if self.declaration.current is not None:  # age confirmations are exported and erased with the customer
             from .declaration.age import AgeSource
+            from .declaration.processors import RecipientsSource
 
             rights.register_source(AgeSource(self.declaration.age_gate))
+            rights.register_source(RecipientsSource(self.processors))
         return rights
 
     @cached_property

@@ -52,3 +52,15 @@ contact_activity = Table(
     Column("last_at", UTCDateTime, nullable=False),
     Column("kind", String(20), nullable=False),
 )
+
+#: Each time the shop shared a person's data with a declared recipient: which, for what, when — keyed by a
+#: pseudonym of the identifier, so the person's export can list the recipients of their data.
+shares = Table(
+    "sp_shares",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subject", String(64), nullable=False, index=True),
+    Column("processor", String(40), nullable=False),
+    Column("purpose", String(40), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
