@@ -1,10 +1,11 @@
-"""``shopprivacy rights list|show|process|extend|reject|lift-restriction`` and ``shopprivacy erasures
+"""``shopprivacy rights list|show|process|extend|reject|message|answer|lift-restriction`` and ``shopprivacy erasures
 status|replay``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 
@@ -84,6 +85,20 @@ def cmd_erasures_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_message(args: argparse.Namespace) -> int:
+    """Print the message of a question or complaint."""
+    print(_sp(args).rights.message(args.request_id))
+    return 0
+
+
+def cmd_answer(args: argparse.Namespace) -> int:
+    """Answer a question or complaint: the requester gets the text, the request is done."""
+    text = sys.stdin.read() if args.text == "-" else args.text
+    r = _sp(args).rights.answer(args.request_id, text)
+    print(f"{r.id}: answered")
+    return 0
+
+
 def cmd_lift(args: argparse.Namespace) -> int:
     """Lift a restriction (or objection, opt-out) from the person; the requester is told (Art. 18(3))."""
     identity = {k: v for k, v in (("email", args.email), ("phone", args.phone), ("customer_id", args.customer_id))
@@ -115,6 +130,13 @@ def add_commands(sub: Any) -> None:
         p.add_argument("request_id")
         p.add_argument("reason")
         p.set_defaults(func=func)
+    p = rt.add_parser("message", help="print the message of a question or complaint (the read is audited)")
+    p.add_argument("request_id")
+    p.set_defaults(func=cmd_message)
+    p = rt.add_parser("answer", help="answer a question or complaint (the requester is told; the request is done)")
+    p.add_argument("request_id")
+    p.add_argument("text", help="the answer; '-' reads it from standard input")
+    p.set_defaults(func=cmd_answer)
     p = rt.add_parser("lift-restriction", help="lift a person's restriction of processing (the requester is told)")
     p.add_argument("--email")
     p.add_argument("--phone")

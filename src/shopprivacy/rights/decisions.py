@@ -1,4 +1,5 @@
-"""The operator's decisions on a request: extend its deadline once, or reject it, each with a reason."""
+"""The operator's decisions on a request: extend its deadline once, reject it, each with a reason, or answer a
+question or complaint."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import TYPE_CHECKING
 from ..errors import ConflictError, InvalidInput
 from . import records
 from .deadlines import due_dates
-from .model import OPEN_STATES, RightsRequest
+from .model import FEEDBACK_KINDS, OPEN_STATES, RightsRequest, parse_message
 
 if TYPE_CHECKING:
     from .kit import RightsKit
@@ -55,4 +56,32 @@ class Decisions:
             records.set_state(conn, row.id, now, state="rejected", reject_reason=why, completed_at=now)
             kit.audit_request(conn, row, "rights.rejected", actor=actor)
             self.notices.notify_requester(conn, row, "rejected")
+            return records.to_request(records.load(conn, row.id))
+
+    def message(self, request_id: str) -> str:
+        """The message of a question or complaint (decrypted for the operator; audited)."""
+        kit = self.kit
+        with kit.store.begin() as conn:
+            row = records.load(conn, request_id)
+            if row.kind not in FEEDBACK_KINDS:
+                raise ConflictError(f"request {row.id} is a {row.kind} request, which carries no message")
+            kit.audit_request(conn, row, "rights.message_read")
+            data = kit.fields.decrypt(row.changes, context=records.CHANGES_CONTEXT, row=row.id)
+        return str(data["message"]) if isinstance(data, dict) else ""
+
+    def answer(self, request_id: str, text: str, *, actor: str = "operator") -> RightsRequest:
+        """Answer a verified question or complaint: the request is done and the requester gets the answer."""
+        answer = parse_message(text, "an answer")
+        kit, now = self.kit, self.kit.clock()
+        with kit.store.begin() as conn:
+            row = records.load(conn, request_id, lock=True)
+            if row.kind not in FEEDBACK_KINDS:
+                raise ConflictError(f"request {row.id} is a {row.kind} request: it is processed, not answered")
+            if row.state not in OPEN_STATES or row.verified_at is None:
+                raise ConflictError(f"request {row.id} is {row.state}"
+                                    f"{'' if row.verified_at else ', not verified'}; only an open, verified "
+                                    "question or complaint is answered")
+            records.set_state(conn, row.id, now, state="done", completed_at=now, next_attempt_at=None)
+            kit.audit_request(conn, row, "rights.answered", actor=actor)
+            self.notices.notify_requester(conn, row, "answered", message=answer)
             return records.to_request(records.load(conn, row.id))

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, select, update
 
 from ..errors import ConflictError, JobBusy
 from . import records
-from .model import CLOSED_STATES, IDENTIFIERS, OPEN_STATES
+from .model import CLOSED_STATES, FEEDBACK_KINDS, IDENTIFIERS, OPEN_STATES
 from .tables import attempts, exports, identifiers, requests
 
 if TYPE_CHECKING:
@@ -38,7 +38,8 @@ class DueWork:
         """Requests ``run-due`` may process at ``now``: verified, open and not backing off."""
         return and_(requests.c.state.in_(["verified", "in_progress", "extended"]), requests.c.verified_at.is_not(None),
                     (requests.c.next_attempt_at.is_(None)) | (requests.c.next_attempt_at <= now),
-                    (requests.c.cancel_until.is_(None)) | (requests.c.cancel_until <= now))
+                    (requests.c.cancel_until.is_(None)) | (requests.c.cancel_until <= now),
+                    requests.c.kind.not_in(sorted(FEEDBACK_KINDS)))  # questions and complaints are answered
 
     def run_due(self, now: datetime) -> dict[str, int]:
         """Process ready requests, expire abandoned ones, remind the operator, count the overdue."""

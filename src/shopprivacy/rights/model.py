@@ -12,10 +12,15 @@ from ..fields.blind_index import normalise
 from ..i18n import direction
 from .masking import MaskedChange
 
-Kind = Literal["export", "rectify", "erase", "restrict", "object", "opt_out_sale"]
+Kind = Literal["export", "rectify", "erase", "restrict", "object", "opt_out_sale", "question", "complaint"]
 #: ``restrict`` (GDPR Art. 18), ``object`` to direct marketing and profiling (Art. 21), ``opt_out_sale`` (CCPA/CPRA
 #: opt-out of sale/sharing) leave a state on the person (:mod:`.subject_effects`) rather than change their data.
-KINDS: frozenset[str] = frozenset({"export", "rectify", "erase", "restrict", "object", "opt_out_sale"})
+#: ``question`` and ``complaint`` (privacy feedback) carry the person's message and are answered by the operator.
+KINDS: frozenset[str] = frozenset({"export", "rectify", "erase", "restrict", "object", "opt_out_sale", "question",
+                                   "complaint"})
+FEEDBACK_KINDS: frozenset[str] = frozenset({"question", "complaint"})
+#: Longest message of a question or complaint, and of an answer.
+MESSAGE_CHARS = 4000
 #: Identifier keys a request may carry.
 IDENTIFIERS: tuple[str, ...] = ("email", "phone", "customer_id")
 #: States in which a request still needs work. ``awaiting_new``: a verified correction of an identifier
@@ -127,9 +132,9 @@ class Notice:
     (with ``link``), ``reminder`` (to the operator), ``platform_erasure_unverified`` (to the operator: reading the
     customer back after the platform's erasure still found data), ``verify_new`` (with ``link``: to the new e-mail
     address or phone of a correction, which is made only once it is confirmed), ``identifier_changed`` (to the
-    previous address or phone once the correction is made: say whom to contact if it was not them) or
+    previous address or phone once the correction is made: say whom to contact if it was not them),
     ``restriction_lifted`` (the operator lifted a restriction the person asked for: GDPR Art. 18(3) wants them
-    told).
+    told) or ``answered`` (the operator's answer to a question or complaint, in ``message``).
     ``channel``: ``email``, ``sms`` or ``operator``.
     ``changes``: for a rectify request, each correction with its values masked (``j***@e******.com``).
     """
@@ -141,6 +146,7 @@ class Notice:
     request: RightsRequest | None
     link: str | None = field(default=None, repr=False)
     changes: tuple[MaskedChange, ...] = field(default=(), repr=False)
+    message: str | None = field(default=None, repr=False)
 
     @property
     def direction(self) -> str:
@@ -244,6 +250,16 @@ def parse_orders(orders: object) -> tuple[str, ...]:
             raise InvalidInput("an order id must be 1-200 printable characters")
         out[value.strip()] = None
     return tuple(out)
+
+
+def parse_message(text: object, what: str = "a question or complaint") -> str:
+    """The text of a question, complaint or answer: 1-4000 characters, line breaks kept, no control characters."""
+    if not isinstance(text, str):
+        raise InvalidInput(f"{what} needs a message")
+    clean = "".join(ch for ch in text.replace("\r\n", "\n") if ch in "\n\t" or ch.isprintable()).strip()
+    if not clean or len(clean) > MESSAGE_CHARS:
+        raise InvalidInput(f"{what} needs a message of 1-{MESSAGE_CHARS} characters")
+    return clean
 
 
 def parse_changes(changes: object) -> dict[str, str]:

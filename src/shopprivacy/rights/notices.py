@@ -36,7 +36,7 @@ class NoticeQueue:
         self.kit = kit
 
     def notify(self, conn: Connection, request_id: str | None, kind: str, to: str, *, link: str | None = None,
-               address: str | None = None, suffix: str = "") -> None:
+               address: str | None = None, suffix: str = "", message: str | None = None) -> None:
         """Queue a notice; links and addresses travel encrypted, bound to the outbox row's key."""
         key = f"rights:{request_id or '-'}:{kind}:{to}:{suffix}"[:200]
         payload: dict[str, Any] = {"request": request_id, "notice": kind, "to": to}
@@ -44,15 +44,17 @@ class NoticeQueue:
             payload["link"] = self.kit.fields.encrypt(link, context=NOTICE_CONTEXT, row=key)
         if address is not None:
             payload["address"] = self.kit.fields.encrypt(address, context=NOTICE_CONTEXT, row=key)
+        if message is not None:
+            payload["message"] = self.kit.fields.encrypt(message, context=NOTICE_CONTEXT, row=key)
         self.kit.outbox.enqueue(conn, NOTICE_TOPIC, payload, idempotency_key=key)
 
     def notify_requester(self, conn: Connection, row: Any, kind: str, *, link: str | None = None,
-                         suffix: str = "") -> None:
+                         suffix: str = "", message: str | None = None) -> None:
         """A notice to the verified e-mail address (else phone, else the customer's address on file)."""
         verified = {i.kind for i in records.identifier_rows(conn, row.id) if i.verified_at is not None}
         for to in ("email", "phone", "customer_id"):
             if to in verified:
-                self.notify(conn, row.id, kind, to, link=link, suffix=suffix)
+                self.notify(conn, row.id, kind, to, link=link, suffix=suffix, message=message)
                 return
 
 
@@ -110,7 +112,9 @@ class NoticeDelivery:
                 return  # not on any list: nothing to manage, and the portal said the same either way
             link = email.preferences_url(to)
         request = records.to_request(row) if row is not None else None
-        self.sender(Notice(kind=str(p["notice"]), channel=channel, to=to, link=link,
+        message = (fields.decrypt(p["message"], context=NOTICE_CONTEXT, row=delivery.idempotency_key)
+                   if p.get("message") else None)
+        self.sender(Notice(message=message, kind=str(p["notice"]), channel=channel, to=to, link=link,
                            locale=row.locale if row is not None else self.kit.default_locale,
                            request=request, changes=shown))
         if row is None or channel == "operator":

@@ -17,7 +17,16 @@ from ..errors import InvalidInput, RateLimited
 from ..limits import client_network, mailbox
 from . import records
 from .deadlines import REGIMES, due_dates
-from .model import KINDS, OPEN_STATES, RightsRequest, parse_changes, parse_identity, parse_orders
+from .model import (
+    FEEDBACK_KINDS,
+    KINDS,
+    OPEN_STATES,
+    RightsRequest,
+    parse_changes,
+    parse_identity,
+    parse_message,
+    parse_orders,
+)
 from .tables import attempts, identifiers, requests
 
 if TYPE_CHECKING:
@@ -39,7 +48,7 @@ class Opening:
     def open(self, kind: str, identity: Mapping[str, str], *, channel: str = "portal", regime: str | None = None,
              verified_by: str | None = None, changes: Mapping[str, str] | None = None, locale: str | None = None,
              external_id: str | None = None, ip: str | None = None, consent_id: str | None = None,
-             orders: Sequence[str] | None = None) -> RightsRequest:
+             orders: Sequence[str] | None = None, message: str | None = None) -> RightsRequest:
         """Open (or merge into an open one, or return the one with ``external_id``) a request."""
         kit = self.kit
         if kind not in KINDS:
@@ -61,6 +70,10 @@ class Opening:
         fixes = parse_changes(changes) if kind == "rectify" else None
         if kind != "rectify" and changes:
             raise InvalidInput("only a rectify request carries changes")
+        if kind in FEEDBACK_KINDS:
+            fixes = {"message": parse_message(message)}  # kept encrypted like a correction, for the operator
+        elif message is not None:
+            raise InvalidInput("only a question or complaint carries a message")
         now, lang = kit.clock(), kit.locale(locale)
         bidxs = {k: kit.bidx(k, v) for k, v in ids.items()}
         ip_hash = kit.keyring.keyed_hash(ip, namespace="ip") if ip else None

@@ -21,7 +21,7 @@ from ..web.routes import Route
 from .cancellation import USED as CANCEL_USED
 from .identifier_change import USED
 from .masking import MaskedChange
-from .model import parse_changes, parse_identity
+from .model import MESSAGE_CHARS, parse_changes, parse_identity, parse_message
 
 if TYPE_CHECKING:
     from ..consent.service import Consent
@@ -30,9 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("shopprivacy.web")  # the pages log as the web layer, as before
 PACKAGE = "shopprivacy.rights"
 #: Portal actions: the request kinds a person may open here, and the e-mail preference link.
-ACTIONS = ("export", "erase", "rectify", "restrict", "object", "opt_out_sale", "preferences")
+ACTIONS = ("export", "erase", "rectify", "restrict", "object", "opt_out_sale", "question", "complaint", "preferences")
 #: Request kinds that need nothing but the address (each a form of its own, with a note saying what it does).
 SIMPLE_KINDS = ("restrict", "object", "opt_out_sale")
+#: Privacy feedback: the address and a message, answered by the operator within the same deadlines.
+FEEDBACK = ("question", "complaint")
 
 
 class RightsPages(LocalizedPages):
@@ -106,6 +108,11 @@ class RightsPages(LocalizedPages):
         def email(action: str) -> str:
             return field(action, "email", t["email_label"], "email", True)
 
+        def message(action: str) -> str:
+            ident = f"sp-{action}-message"
+            return (f'<label for="{ident}">{escape(t["message_label"])}</label>'
+                    f'<textarea id="{ident}" name="message" rows="5" maxlength="{MESSAGE_CHARS}" required></textarea>')
+
         return (f"<p>{escape(t['portal_intro'])}</p>"
                 + form("export", t["export_legend"], t["export_button"], email("export"))
                 + form("erase", t["erase_legend"], t["erase_button"], email("erase"), t["erase_warning"])
@@ -115,6 +122,8 @@ class RightsPages(LocalizedPages):
                        + field("rectify", "last_name", t["last_name_label"]))
                 + "".join(form(kind, t[f"{kind}_legend"], t[f"{kind}_button"], email(kind), t[f"{kind}_text"])
                           for kind in SIMPLE_KINDS)
+                + "".join(form(kind, t[f"{kind}_legend"], t[f"{kind}_button"], email(kind) + message(kind),
+                               t[f"{kind}_text"]) for kind in FEEDBACK)
                 + form("preferences", t["preferences_legend"], t["preferences_button"], email("preferences"),
                        t["preferences_text"])
                 + f'<section><h2>{escape(t["cookies_legend"])}</h2>'
@@ -141,7 +150,8 @@ class RightsPages(LocalizedPages):
                 changes = {k: v for k, v in (("email", form.get("new_email", "")),
                                              ("first_name", form.get("first_name", "")),
                                              ("last_name", form.get("last_name", ""))) if v.strip()}
-            problem = self._problem(t, email, changes)
+            message = form.get("message", "") if action in FEEDBACK else None
+            problem = self._problem(t, email, changes) or self._message_problem(t, message)
             if problem:
                 return self._refused(req, t, problem, banner, noscript)
             if action == "preferences":
@@ -149,7 +159,7 @@ class RightsPages(LocalizedPages):
             else:
                 consent_id = self.consent.state(req.cookies, req.headers).consent_id
                 self.rights.open(action, {"email": email}, channel="portal", changes=changes, locale=lang,
-                                    ip=req.remote_addr, consent_id=consent_id)
+                                 ip=req.remote_addr, consent_id=consent_id, message=message)
         except RateLimited:
             return self._page(req, "error_title", f"<p>{escape(t['rate_limited'])}</p>", status=429)
         except InvalidInput as exc:
@@ -177,6 +187,16 @@ class RightsPages(LocalizedPages):
                 parse_changes({name: value})
             except InvalidInput:
                 return t["invalid_input"].format(detail=labels[name])
+        return ""
+
+    @staticmethod
+    def _message_problem(t: dict[str, str], message: str | None) -> str:
+        if message is None:
+            return ""
+        try:
+            parse_message(message)
+        except InvalidInput:
+            return t["invalid_input"].format(detail=t["message_label"])
         return ""
 
     def _refused(self, req: Request, t: dict[str, str], message: str, banner: str, noscript: str) -> Response:

@@ -24,7 +24,7 @@ from ..store.jobs import JobHandle
 from . import archive, records
 from .archive import export_subject as export_subject
 from .builtin import SDK_SOURCE
-from .model import FieldOutcome, RightsRequest, SourceReceipt, Subject
+from .model import FEEDBACK_KINDS, FieldOutcome, RightsRequest, SourceReceipt, Subject
 from .tables import exports, requests
 
 if TYPE_CHECKING:
@@ -144,6 +144,9 @@ class Processor:
         if row.state not in WORKABLE or row.verified_at is None:
             raise ConflictError(f"request {row.id} is {row.state}{'' if row.verified_at else ', not verified'}; "
                                 "only verified open requests are processed")
+        if row.kind in FEEDBACK_KINDS:
+            raise ConflictError(f"request {row.id} is a {row.kind}: the operator answers it "
+                                "(`shopprivacy rights answer ID TEXT`)")
         if row.cancel_until is not None and kit.clock() < row.cancel_until:
             raise ConflictError(f"request {row.id} may be cancelled by the requester until "
                                 f"{row.cancel_until:%Y-%m-%d %H:%M}Z; it runs after that")

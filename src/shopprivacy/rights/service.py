@@ -110,17 +110,18 @@ class Rights:
     def open(self, kind: str, identity: Mapping[str, str], *, channel: str = "portal", regime: str | None = None,
              verified_by: str | None = None, changes: Mapping[str, str] | None = None, locale: str | None = None,
              external_id: str | None = None, ip: str | None = None, consent_id: str | None = None,
-             orders: Sequence[str] | None = None) -> RightsRequest:
+             orders: Sequence[str] | None = None, message: str | None = None) -> RightsRequest:
         """Open (or merge into an open one, or return the one with ``external_id``) a request.
 
         Without ``verified_by``, a signed link is sent to every identifier (the e-mail address, the phone,
         the address on file for a customer id) and only verified identifiers are ever used. The work done
         is the same whether or not the shop knows the person, so the answer reveals nothing. ``orders``:
         order ids the platform named with a forwarded request (sources matching on ``order_id`` use them).
+        ``message``: the text of a ``question`` or ``complaint`` (kept encrypted; the operator answers it).
         """
         return self._opening.open(kind, identity, channel=channel, regime=regime, verified_by=verified_by,
                                   changes=changes, locale=locale, external_id=external_id, ip=ip,
-                                  consent_id=consent_id, orders=orders)
+                                  consent_id=consent_id, orders=orders, message=message)
 
     def preferences_notice(self, address: str, *, ip: str | None = None) -> None:
         """Mail the e-mail preference link to ``address`` when it is on a list (neutral either way)."""
@@ -163,6 +164,14 @@ class Rights:
     def reject(self, request_id: str, reason: str, *, actor: str = "operator") -> RightsRequest:
         """Refuse a request (e.g. manifestly unfounded, or a legal obligation to keep the data), with reason."""
         return self._decisions.reject(request_id, reason, actor=actor)
+
+    def message(self, request_id: str) -> str:
+        """The message of a question or complaint (the read is audited)."""
+        return self._decisions.message(request_id)
+
+    def answer(self, request_id: str, text: str, *, actor: str = "operator") -> RightsRequest:
+        """Answer a verified question or complaint; the requester gets the answer (``answered`` notice)."""
+        return self._decisions.answer(request_id, text, actor=actor)
 
     # -- work -----------------------------------------------------------------------------------------
     def process(self, request_id: str) -> RightsRequest:
