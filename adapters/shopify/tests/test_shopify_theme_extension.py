@@ -15,6 +15,8 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from shopprivacy.i18n import available_locales
+
 liquid = pytest.importorskip("liquid", reason="python-liquid renders the theme extension's blocks")
 
 EXT = Path(__file__).resolve().parents[1] / "theme-extension"
@@ -94,6 +96,9 @@ def test_the_extension_is_a_theme_extension_with_its_blocks_assets_and_locales()
         assert all(texts[group].keys() == english[group].keys() for group in english), path.name
     shipped = {p.stem for p in (EXT / "locales").glob("*.json")}
     assert {"de", "fr", "pt-BR", "pt-PT", "zh-CN", "nb", "he", "ja"} <= shipped
+    shopify_name = {"en": "en.default", "pt": "pt-PT", "zh": "zh-CN", "no": "nb"}
+    sdk = {shopify_name.get(tag, tag) for tag in available_locales("shopprivacy.consent.static")}
+    assert not sdk - shipped, f"the SDK's languages the extension lacks: {sorted(sdk - shipped)}"
 
 
 @pytest.mark.parametrize("lang", ["en", "fr", "de", "pt-BR"])
@@ -128,7 +133,9 @@ def test_no_setting_or_language_breaks_out_of_the_tag(path, lang):
                                               ("pt-BR", "Não vender nem compartilhar minhas informações pessoais"),
                                               ("he", "אין למכור או לשתף את המידע האישי שלי"),
                                               ("ja", "個人情報の販売・共有をしない"),
-                                              ("es", "Do not sell or share my personal information")])
+                                              ("es", "No vender ni compartir mi información personal"),
+                                              ("ar", "لا تبيعوا معلوماتي الشخصية ولا تشاركوها"),
+                                              ("ko", "Do not sell or share my personal information")])
 def test_the_privacy_choices_links_reach_the_do_not_sell_page_and_reopen_the_banner(lang, label):
     tags = parse(render("privacy_choices.liquid", lang=lang))
     links = [a for t, a in tags.tags if t == "a"]
