@@ -115,7 +115,9 @@ class ShopPrivacyFlask:
     def _consent_state(self) -> None:
         sp = self.sp()
         req = flask.request
-        flask.g.shopprivacy_consent = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+        environ = req.environ  # only the consent cookie is read: the others are not parsed for this hook
+        flask.g.shopprivacy_consent = sp.consent.state_from_header(
+            environ.get("HTTP_COOKIE", ""), environ.get("HTTP_SEC_GPC", ""), lambda: req.cookies)
 
     def _banner(self, locale: str | None = None) -> Markup:
         sp = self.sp()

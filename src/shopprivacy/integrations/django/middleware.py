@@ -14,6 +14,7 @@ class ConsentMiddleware:
 
     def __call__(self, request: Any) -> Any:
         sp = get_sp()
-        request.shopprivacy_consent = sp.consent.state(request.COOKIES,
-                                                       {"Sec-GPC": request.headers.get("Sec-GPC", "")})
+        meta = request.META  # only the consent cookie is read: the others are not parsed for this hook
+        request.shopprivacy_consent = sp.consent.state_from_header(
+            meta.get("HTTP_COOKIE", ""), meta.get("HTTP_SEC_GPC", ""), lambda: request.COOKIES)
         return self.get_response(request)
