@@ -67,4 +67,4 @@ def test_moved_flat_names_warn_and_still_work(esp):
 
 def test_email_keeps_a_small_public_surface(esp):
     public = {n for n in dir(esp.email) if not n.startswith("_")}
-    assert len(public) <= 20, sorted(public)
+    assert len(public) <= 21, sorted(public)  # 20 + headers_for_many (a whole mailing's headers in one call)
