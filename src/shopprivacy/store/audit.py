@@ -72,6 +72,24 @@ def _check_meta(meta: Mapping[str, Any]) -> dict[str, MetaValue]:
     return out
 
 
+_STAGED = "sp_audit_staged"
+_Entry = tuple[str, str, str | None, tuple[str, ...], dict[str, MetaValue]]
+
+
+def _checked(actor: str, action: str, subject: str | None, fields: Iterable[str],
+             meta: Mapping[str, Any] | None) -> _Entry:
+    """An entry's parts, checked: InvalidInput for anything the chain cannot hold."""
+    if not actor or not action or len(actor) > 120 or len(action) > 120:
+        raise InvalidInput("audit actor and action must be 1-120 characters")
+    if subject is not None and len(subject) > 120:
+        raise InvalidInput("audit subject must be a pseudonym of at most 120 characters")
+    names = tuple(sorted(set(fields)))
+    text = actor + action + (subject or "") + "".join(names)
+    if "\x00" in text or not _encodable(text):
+        raise InvalidInput("audit entries cannot hold NUL characters or unpaired surrogates")
+    return actor, action, subject, names, _check_meta(meta or {})
+
+
 class AuditLog:
     """The audit chain. Entries are appended inside the caller's transaction, so they commit with it.
 
@@ -85,23 +103,57 @@ class AuditLog:
         self.clock = clock
         self.anchor_file = anchor_file
         self.macs = ChainMacs(keyring)
+        self._staged = f"{_STAGED}:{id(self)}"  # this log's staged entries in a connection's info
 
     def append(self, conn: Connection, *, actor: str, action: str, subject: str | None = None,
                fields: Iterable[str] = (), meta: Mapping[str, Any] | None = None) -> int:
-        """Append an entry in ``conn``'s transaction; returns its sequence number."""
-        if not actor or not action or len(actor) > 120 or len(action) > 120:
-            raise InvalidInput("audit actor and action must be 1-120 characters")
-        if subject is not None and len(subject) > 120:
-            raise InvalidInput("audit subject must be a pseudonym of at most 120 characters")
-        names = tuple(sorted(set(fields)))
-        text = actor + action + (subject or "") + "".join(names)
-        if "\x00" in text or not _encodable(text):
-            raise InvalidInput("audit entries cannot hold NUL characters or unpaired surrogates")
-        clean_meta = _check_meta(meta or {})
+        """Append an entry in ``conn``'s transaction; returns its sequence number. Entries staged in the same
+        transaction (:meth:`stage`) are written first, so the chain keeps the order they were made in."""
+        entry = _checked(actor, action, subject, fields, meta)
+        staged: list[_Entry] = conn.info.pop(self._staged, [])
+        return self._append_all(conn, [*staged, entry])
+
+    def stage(self, conn: Connection, *, actor: str, action: str, subject: str | None = None,
+              fields: Iterable[str] = (), meta: Mapping[str, Any] | None = None) -> None:
+        """Append an entry last in ``conn``'s transaction, just before it commits, together with every other
+        entry staged in it: the chain's lock is taken then and held only through the commit, and one head read
+        and one head update serve them all. The entry is checked now (bad input raises here). In a transaction
+        not begun by ``Store.begin`` it is appended at once."""
+        entry = _checked(actor, action, subject, fields, meta)
+        staged: list[_Entry] | None = conn.info.get(self._staged)
+        if staged is not None:
+            staged.append(entry)
+            return
+        if not self.store.before_commit(conn, self._staged, lambda: self._flush(conn)):
+            self._append_all(conn, [entry])
+            return
+        conn.info[self._staged] = [entry]
+
+    def _flush(self, conn: Connection) -> None:
+        staged: list[_Entry] = conn.info.pop(self._staged, [])
+        if staged:
+            self._append_all(conn, staged)
+
+    def _append_all(self, conn: Connection, entries: list[_Entry]) -> int:
+        """Write ``entries`` after the head under the chain's lock; returns the last sequence number."""
         self.store.lock(conn, _LOCK)
         head, stored = self._start(conn)
-        head = self._write(conn, head, actor, action, subject, names, clean_meta)
+        head = self._write_many(conn, head, entries)
         return self._save(conn, head, stored)
+
+    def _write_many(self, conn: Connection, head: AuditHead, entries: list[_Entry]) -> AuditHead:
+        """Chain ``entries`` after ``head`` and insert them in one statement."""
+        if len(entries) == 1:
+            return self._write(conn, head, *entries[0])
+        rows: list[dict[str, Any]] = []
+        seq, mac, kid = head.last_seq, head.last_mac, self.keyring.primary_id
+        for actor, action, subject, names, meta in entries:
+            seq, at = seq + 1, self.clock()
+            prev, mac = mac, self.macs.entry(kid, seq, at, actor, action, subject, names, meta, mac)
+            rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+                         "fields": list(names), "meta": dict(meta), "key_id": kid, "prev_mac": prev, "mac": mac})
+        conn.execute(_INSERT, rows)
+        return replace(head, last_seq=seq, last_mac=mac, key_id=None, seal=None)
 
     def _start(self, conn: Connection) -> tuple[AuditHead, bool]:
         """The head to chain from, and whether a head row exists. A head that is missing or not sealed right is

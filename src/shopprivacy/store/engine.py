@@ -20,6 +20,7 @@ from .diagnose import SQLITE_BUSY_SECONDS, driver_missing, parse_database_url, u
 
 log = logging.getLogger("shopprivacy.store")
 _AFTER_COMMIT = "sp_after_commit"
+_BEFORE_COMMIT = "sp_before_commit"
 
 
 #: SQLite result codes (primary code, the low byte) that mean the database file cannot be used right now:
@@ -154,15 +155,20 @@ class Store:
             raise DatabaseUnavailable(unavailable_message(self.safe_url, self.engine.url, exc.orig,
                                                           connecting=True)) from None
         callbacks: dict[str, Callable[[], None]] = {}
+        last: dict[str, Callable[[], None]]
         try:
             if write and self.dialect == "sqlite":
                 conn = conn.execution_options(sp_write=True)
             conn.info[_AFTER_COMMIT] = callbacks
+            conn.info[_BEFORE_COMMIT] = last = {}
             try:
                 with conn.begin():
                     yield conn
+                    while last:  # still in the transaction: it commits with the rest or not at all
+                        last.pop(next(iter(last)))()
             finally:
                 conn.info.pop(_AFTER_COMMIT, None)
+                conn.info.pop(_BEFORE_COMMIT, None)
         finally:
             conn.close()
         for callback in callbacks.values():
@@ -178,6 +184,15 @@ class Store:
         if pending is None:
             return False
         pending[key] = callback
+        return True
+
+    def before_commit(self, conn: Connection, key: str, work: Callable[[], None]) -> bool:
+        """Run ``work`` last in ``conn``'s transaction (one of :meth:`begin`), just before it commits; once per
+        ``key``. Returns ``False`` (and never runs it) for a transaction begun elsewhere."""
+        pending: dict[str, Callable[[], None]] | None = conn.info.get(_BEFORE_COMMIT)
+        if pending is None:
+            return False
+        pending.setdefault(key, work)
         return True
 
     def lock(self, conn: Connection, name: str) -> None:
