@@ -75,7 +75,7 @@ def insert_returning(table: Table) -> Any:
     return insert(table).returning(*table.c)
 
 
-def cover_row(conn: Connection, audit: AuditLog, table: Table, row: Mapping[str, Any], *, actor: str,
+def cover_row(conn: Connection, audit: AuditLog, table: Table, row: Mapping[Any, Any], *, actor: str,
               subject: str | None = None) -> None:
     """Stage the audit entry covering ``row`` of ``table`` (as returned by :func:`insert_returning`, so not read
     back): written last in ``conn``'s transaction with the other staged entries (``AuditLog.stage``)."""
