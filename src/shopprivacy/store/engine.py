@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import sqlite3
+import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -12,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ..errors import DatabaseUnavailable, InvalidInput, ShopPrivacyError
 from . import migrate
@@ -47,7 +49,8 @@ def make_engine(url: str, *, setting: str = "SHOPPRIVACY_DATABASE_URL", **kwargs
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
             _configure_sqlite(engine)
         else:
-            engine = create_engine(url, pool_pre_ping=True, **kwargs)
+            engine = create_engine(url, pool_recycle=RECYCLE_SECONDS, **kwargs)
+            _configure_postgresql(engine)
     except ImportError as exc:
         raise driver_missing(parsed, exc, setting) from None
     event.listen(engine, "handle_error", _unwrap_sdk_errors)
@@ -74,7 +77,7 @@ def _unwrap_sdk_errors(context: Any) -> None:
     if isinstance(context.original_exception, ShopPrivacyError):
         raise context.original_exception
     if context.is_pre_ping or not _unavailable(context):
-        return  # the pool's pre-ping handles a dead pooled connection by opening a new one
+        return  # a ping at checkout: the pool replaces a dead pooled connection by opening a new one
     url = context.engine.url if context.engine is not None else None
     where = url.render_as_string(hide_password=True) if url is not None else "?"
     raise DatabaseUnavailable(unavailable_message(where, url, context.original_exception,
@@ -93,6 +96,67 @@ def _unavailable(context: Any) -> bool:
         return code & 0xFF in _SQLITE_UNAVAILABLE
     sqlstate = getattr(orig, "sqlstate", None)
     return isinstance(sqlstate, str) and sqlstate.startswith(_SQLSTATE_UNAVAILABLE)
+
+
+#: A pooled PostgreSQL connection is replaced after this many seconds (servers and proxies drop idle ones).
+RECYCLE_SECONDS = 1800
+#: A pooled PostgreSQL connection idle longer than this is pinged (one round trip) when checked out.
+IDLE_PING_SECONDS = 30.0
+_IDLE_SINCE = "sp_idle_since"
+
+
+def _server_went_away(dbapi_conn: Any) -> bool:
+    """True when an idle connection has something to read: a server that ended it (terminated, restarted, shut
+    down) has sent its goodbye and closed the socket. An idle connection is sent nothing otherwise. No round
+    trip: a poll of the socket."""
+    try:
+        if dbapi_conn.closed:
+            return True
+        return bool(select.select([dbapi_conn.fileno()], [], [], 0)[0])
+    except Exception:  # noqa: BLE001 - OSError, or the driver's own error for a closed connection
+        return True
+
+
+def _begun(dbapi_conn: Any) -> bool:
+    """Begin psycopg's transaction now, as its first statement would (the same ``BEGIN``, the same round trip);
+    False when the connection turns out dead, so the caller can retry on another before anything ran. Left to
+    psycopg when the connection has its own transaction settings."""
+    from psycopg import pq
+
+    pgconn = dbapi_conn.pgconn
+    if (dbapi_conn.autocommit or pgconn.transaction_status != pq.TransactionStatus.IDLE
+            or dbapi_conn.isolation_level is not None or dbapi_conn.read_only is not None
+            or dbapi_conn.deferrable is not None):
+        return True
+    try:
+        result = pgconn.exec_(b"BEGIN")
+    except Exception:  # noqa: BLE001 - psycopg's error for a connection that is gone
+        return False
+    return bool(result.status == pq.ExecStatus.COMMAND_OK)
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """Check pooled connections without a round trip per transaction (no ``pool_pre_ping``): a connection the
+    server ended is found by polling its socket at checkout, one idle for long is pinged, and every one is
+    recycled after :data:`RECYCLE_SECONDS`. A replaced connection is retried by the pool, silently; a
+    connection lost mid-transaction raises :class:`DatabaseUnavailable` and the pool drops its peers."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None:
+            return  # a new connection
+        if _server_went_away(dbapi_conn):
+            raise DisconnectionError("the server closed this pooled connection")
+        if time.monotonic() - since > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception:  # noqa: BLE001 - whatever the driver raises for a connection that is gone
+                raise DisconnectionError("a pooled connection idle for long did not answer") from None
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -149,11 +213,7 @@ class Store:
         nothing of the transaction is kept; during the commit itself its outcome is unknown (retry idempotent
         work only).
         """
-        try:
-            conn = self.engine.connect()
-        except (OperationalError, InterfaceError) as exc:
-            raise DatabaseUnavailable(unavailable_message(self.safe_url, self.engine.url, exc.orig,
-                                                          connecting=True)) from None
+        conn = self._connect()
         callbacks: dict[str, Callable[[], None]] = {}
         last: dict[str, Callable[[], None]]
         try:
@@ -176,6 +236,22 @@ class Store:
                 callback()
             except Exception:  # the transaction is committed: a failing follow-up must not undo its success
                 log.exception("after-commit callback failed")
+
+    def _connect(self) -> Connection:
+        """A pooled connection; on PostgreSQL with its transaction begun, on another connection when the pooled
+        one turns out dead at that first round trip (the one every transaction makes anyway)."""
+        for _ in range(3):
+            try:
+                conn = self.engine.connect()
+            except (OperationalError, InterfaceError) as exc:
+                raise DatabaseUnavailable(unavailable_message(self.safe_url, self.engine.url, exc.orig,
+                                                              connecting=True)) from None
+            if self.engine.dialect.driver != "psycopg" or _begun(conn.connection.dbapi_connection):
+                return conn
+            log.info("a pooled connection was found closed by the server; retrying on a new one")
+            conn.invalidate()
+            conn.close()
+        return self.engine.connect()  # fails as a statement would: DatabaseUnavailable via handle_error
 
     def after_commit(self, conn: Connection, key: str, callback: Callable[[], None]) -> bool:
         """Run ``callback`` once ``conn``'s transaction (one of :meth:`begin`) has committed; a later callback with
