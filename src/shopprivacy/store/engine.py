@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import select
 import sqlite3
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
@@ -184,11 +186,29 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _sqlite_writer(engine: Engine) -> threading.RLock | None:
+    """The process-wide writer lock of an SQLite file (shared by every engine on it); None in memory."""
+    database = engine.url.database
+    if database in (None, "", ":memory:"):
+        return None
+    key = os.path.realpath(database)
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(key, threading.RLock())
+
+
 class Store:
     """The SDK's database: transactions, locks and schema version."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: SQLite: this process's write transactions on the file queue here, in turn, rather than in SQLite's
+        #: busy handler, which sleeps (up to 100 ms a time) between tries; other processes still meet the busy
+        #: timeout. Reentrant: a write transaction begun inside another in the same thread behaves as before.
+        self._writer = _sqlite_writer(engine) if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -213,6 +233,18 @@ class Store:
         nothing of the transaction is kept; during the commit itself its outcome is unknown (retry idempotent
         work only).
         """
+        writer = self._writer if write else None
+        if writer is not None:
+            writer.acquire()
+        try:
+            with self._begin(write) as conn:
+                yield conn
+        finally:
+            if writer is not None:
+                writer.release()
+
+    @contextmanager
+    def _begin(self, write: bool) -> Iterator[Connection]:
         conn = self._connect()
         callbacks: dict[str, Callable[[], None]] = {}
         last: dict[str, Callable[[], None]]
