@@ -110,7 +110,8 @@ class AuditLog:
         """Append an entry in ``conn``'s transaction; returns its sequence number. Entries staged in the same
         transaction (:meth:`stage`) are written first, so the chain keeps the order they were made in."""
         entry = _checked(actor, action, subject, fields, meta)
-        staged: list[_Entry] = conn.info.pop(self._staged, [])
+        state = self.store.transaction_state(conn)
+        staged: list[_Entry] = state.pop(self._staged, []) if state is not None else []
         return self._append_all(conn, [*staged, entry])
 
     def stage(self, conn: Connection, *, actor: str, action: str, subject: str | None = None,
@@ -120,17 +121,20 @@ class AuditLog:
         and one head update serve them all. The entry is checked now (bad input raises here). In a transaction
         not begun by ``Store.begin`` it is appended at once."""
         entry = _checked(actor, action, subject, fields, meta)
-        staged: list[_Entry] | None = conn.info.get(self._staged)
-        if staged is not None:
-            staged.append(entry)
-            return
-        if not self.store.before_commit(conn, self._staged, lambda: self._flush(conn)):
+        state = self.store.transaction_state(conn)
+        if state is None:
             self._append_all(conn, [entry])
             return
-        conn.info[self._staged] = [entry]
+        staged: list[_Entry] | None = state.get(self._staged)
+        if staged is None:
+            state[self._staged] = [entry]
+            self.store.before_commit(conn, self._staged, lambda: self._flush(conn))
+        else:
+            staged.append(entry)
 
     def _flush(self, conn: Connection) -> None:
-        staged: list[_Entry] = conn.info.pop(self._staged, [])
+        state = self.store.transaction_state(conn)
+        staged: list[_Entry] = state.pop(self._staged, []) if state is not None else []
         if staged:
             self._append_all(conn, staged)
 

@@ -25,6 +25,7 @@ from .diagnose import SQLITE_BUSY_SECONDS, driver_missing, parse_database_url, u
 log = logging.getLogger("shopprivacy.store")
 _AFTER_COMMIT = "sp_after_commit"
 _BEFORE_COMMIT = "sp_before_commit"
+_TRANSACTION = "sp_transaction"
 
 
 #: SQLite result codes (primary code, the low byte) that mean the database file cannot be used right now:
@@ -253,6 +254,7 @@ class Store:
                 conn = conn.execution_options(sp_write=True)
             conn.info[_AFTER_COMMIT] = callbacks
             conn.info[_BEFORE_COMMIT] = last = {}
+            conn.info[_TRANSACTION] = {}
             try:
                 with conn.begin():
                     yield conn
@@ -261,6 +263,7 @@ class Store:
             finally:
                 conn.info.pop(_AFTER_COMMIT, None)
                 conn.info.pop(_BEFORE_COMMIT, None)
+                conn.info.pop(_TRANSACTION, None)  # info outlives the transaction (it is the pooled connection's)
         finally:
             conn.close()
         for callback in callbacks.values():
@@ -302,6 +305,13 @@ class Store:
             return False
         pending.setdefault(key, work)
         return True
+
+    @staticmethod
+    def transaction_state(conn: Connection) -> dict[str, Any] | None:
+        """A dict that lives as long as ``conn``'s transaction (one of :meth:`begin`) and goes with it, committed
+        or rolled back; None for a transaction begun elsewhere."""
+        state: dict[str, Any] | None = conn.info.get(_TRANSACTION)
+        return state
 
     def lock(self, conn: Connection, name: str) -> None:
         """Serialise writers on ``name`` until the transaction ends (PostgreSQL advisory lock).
