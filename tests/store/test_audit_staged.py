@@ -92,7 +92,7 @@ def test_concurrent_transactions_staging_entries_keep_one_chain(audit, store):
                 with store.begin() as conn:
                     audit.stage(conn, actor="system", action="a.thread", meta={"t": n, "i": i})
                     audit.stage(conn, actor="system", action="a.thread2", meta={"t": n, "i": i})
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
