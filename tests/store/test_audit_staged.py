@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import delete, update
 
 from shopprivacy.errors import AuditChainError, InvalidInput
 from shopprivacy.store import AuditLog
-from shopprivacy.store.schema import audit_log
+from shopprivacy.store.schema import audit_head, audit_log
 
 
 @pytest.fixture
@@ -100,5 +100,22 @@ def test_concurrent_transactions_staging_entries_keep_one_chain(audit, store):
         t.start()
     for t in threads:
         t.join()
-    assert errors == []
+    assert errors == [], [str(e) for e in errors]
     assert audit.verify().entries == 40
+
+
+def test_two_logs_moving_one_head_in_turn_keep_one_chain(store, keyring, clock):
+    first, second = AuditLog(store, keyring, clock=clock), AuditLog(store, keyring, clock=clock)
+    for i in range(6):  # each one's remembered head is stale every other time: the full path reads the head
+        (first if i % 2 else second).record(actor="system", action="a.turn", meta={"i": i})
+        first.record(actor="system", action="a.again", meta={"i": i})
+    assert first.verify().entries == 12
+
+
+def test_a_head_removed_behind_a_remembered_one_is_still_found(audit, store):
+    audit.record(actor="system", action="a.one")
+    audit.record(actor="system", action="a.two")  # remembered head: entry 2
+    with store.begin() as conn:
+        conn.execute(delete(audit_head))
+    audit.record(actor="system", action="a.three")
+    assert [e.action for e in audit.entries()] == ["a.one", "a.two", "audit.bad_head", "a.three"]
