@@ -21,6 +21,7 @@ from .subject_keys import SubjectKeys
 _PAD = ("", "===", "==", "=")  # by len % 4; "===" never decodes, as a length of 1 mod 4 is never base64
 _STRICT_B64 = sys.version_info >= (3, 11)
 _SUBJECT_HEADER = f"{fmt.VERSION}s."
+_MIN_RAW = fmt.NONCE_BYTES + fmt.TAG_BYTES + 1  # nonce, tag and at least the type byte
 _DOES_NOT_DECRYPT = "the encrypted field does not decrypt: tampered, or bound to another column or row"
 
 
@@ -61,7 +62,7 @@ class Fields:
                 raw = fmt.unb64(payload)
         except (ValueError, UnicodeEncodeError):  # binascii.Error is a ValueError
             raise BadToken("the encrypted field token is not valid base64") from None
-        if len(raw) < fmt.NONCE_BYTES + fmt.TAG_BYTES + 1:
+        if len(raw) < _MIN_RAW:
             raise BadToken("the encrypted field token is truncated")
         if type(row) is int and type(context) is str and context in self._contexts:
             row_text = str(row)
