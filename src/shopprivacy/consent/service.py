@@ -28,7 +28,7 @@ from . import assets
 from .policy import Policy
 from .regions import normalize_region
 from .settings import ConsentSettings
-from .state import GPC_DENIES, NO_CONSENT, ConsentState
+from .state import GPC_DENIES, NO_CONSENT, ConsentState, cookie_in_header
 from .tables import consent_records
 
 log = logging.getLogger("shopprivacy.consent")
@@ -122,18 +122,8 @@ class Consent:
 
     # -- server-side state -------------------------------------------------------------------------------
     def cookie_from_header(self, header: str) -> str | Literal[False] | None:
-        """The consent cookie's value in a raw ``Cookie`` header, without parsing the other cookies: ``None``
-        when absent, ``False`` when the header holds a quoted value (then parse it fully instead)."""
-        name = self.settings.cookie_name
-        if name not in header:
-            return None
-        if '"' in header:
-            return False
-        for part in header.split(";"):
-            key, sep, value = part.partition("=")
-            if sep and key.strip() == name:
-                return value.strip()
-        return None
+        """The consent cookie's value in a raw ``Cookie`` header (see :func:`~.state.cookie_in_header`)."""
+        return cookie_in_header(header, self.settings.cookie_name)
 
     def state_from_header(self, cookie_header: str, gpc: str = "",
                           parse: Callable[[], Mapping[str, str]] | None = None) -> ConsentState:
