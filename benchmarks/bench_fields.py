@@ -1,6 +1,7 @@
 """Encrypted fields vs raw primitives measured in the same run.
 
-- encrypt+encode / decrypt of a 40-byte e-mail vs raw AESGCM.encrypt/decrypt (target <= 3x raw)
+- encrypt+encode / decrypt of a 40-byte e-mail vs raw AESGCM.encrypt/decrypt (target <= 3x raw), under the
+  keyring and under a subject key
 - vs cryptography's Fernet on the same values (target: ours >= 4x faster)
 - blind index vs raw hmac.new(...).digest() (target <= 3x)
 - re-encrypt of 100 000 rows in SQLite (target <= 10 s)
@@ -15,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _util import per_call, ratio_line
+from _util import median_of_rounds, per_call, ratio_line
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert
@@ -39,12 +40,18 @@ def main() -> None:
     nonce = os.urandom(12)
     raw_ct = aead.encrypt(nonce, data, ad)
     raw_enc = per_call(lambda: aead.encrypt(os.urandom(12), data, ad), number=50_000)
-    raw_dec = per_call(lambda: aead.decrypt(nonce, raw_ct, ad), number=50_000)
     token = fields.encrypt(EMAIL, context="customers.email", row=42)
     ours_enc = per_call(lambda: fields.encrypt(EMAIL, context="customers.email", row=42), number=50_000)
-    ours_dec = per_call(lambda: fields.decrypt(token, context="customers.email", row=42), number=50_000)
+    subject_token = fields.encrypt(EMAIL, context="customers.email", row=42, subject="customer-42")
+    # interleaved rounds, medians: background load on a shared machine falls on ours and raw alike
+    raw_dec, ours_dec, subject_dec = median_of_rounds([
+        lambda: aead.decrypt(nonce, raw_ct, ad),
+        lambda: fields.decrypt(token, context="customers.email", row=42),
+        lambda: fields.decrypt(subject_token, context="customers.email", row=42)], number=20_000, rounds=9)
     print(ratio_line("encrypt+encode 40 B e-mail vs raw AESGCM.encrypt", ours_enc, raw_enc, target="<= 3x"))
     print(ratio_line("decrypt 40 B e-mail vs raw AESGCM.decrypt", ours_dec, raw_dec, target="<= 3x"))
+    print(ratio_line("decrypt 40 B e-mail under a subject key (cached) vs raw AESGCM.decrypt", subject_dec, raw_dec,
+                     target="<= 3x"))
 
     fernet = Fernet(Fernet.generate_key())
     ftoken = fernet.encrypt(data)

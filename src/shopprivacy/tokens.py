@@ -11,6 +11,7 @@ from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from .errors import BadToken, ExpiredToken
 from .keys import Keyring
+from .signing import CachedKeyTimestampSigner
 
 MAX_TOKEN_CHARS = 2048
 
@@ -22,6 +23,7 @@ class TokenSigner:
         self.purpose = purpose
         self._serializer = URLSafeTimedSerializer(
             keyring.subkeys("tokens"), salt=f"shopprivacy.{purpose}",
+            signer=CachedKeyTimestampSigner,
             signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256})
 
     def sign(self, payload: Mapping[str, Any]) -> str:

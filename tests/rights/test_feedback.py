@@ -53,7 +53,8 @@ def test_a_question_is_verified_then_answered_by_the_operator(rsp, mailbox):
     assert done.state == "done"
     rsp.run_due()
     [answered] = mailbox.of("answered", request.id)
-    assert answered.message == "Only your name and address, to deliver your parcel." and answered.to == "jane@example.com"
+    assert answered.message == "Only your name and address, to deliver your parcel."
+    assert answered.to == "jane@example.com"
     assert "parcel" not in repr(answered)
     timeline = [step for _, step in rsp.rights.receipt(request.id).timeline]
     assert "rights.answered" in timeline
@@ -85,7 +86,8 @@ def test_a_message_is_needed_only_for_feedback_and_is_checked(rsp):
 @given(kind=st.sampled_from(FEEDBACK), email=st.text(max_size=40), message=st.text(max_size=200),
        lang=st.one_of(st.none(), st.text(max_size=8)))
 def test_any_feedback_body_is_answered_without_a_500(sp, kind, email, message, lang):
-    body = f"action={kind}&email={quote(email, errors='surrogatepass')}&message={quote(message, errors='surrogatepass')}"
+    body = (f"action={kind}&email={quote(email, errors='surrogatepass')}"
+            f"&message={quote(message, errors='surrogatepass')}")
     resp = respond(sp, Request("POST", "/privacy/rights", query={} if lang is None else {"lang": lang},
                                headers=FORM, body=body.encode(), remote_addr="203.0.113.9"))
     assert resp.status in (200, 400, 429) and b"<script>" not in resp.body

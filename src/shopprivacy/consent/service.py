@@ -15,19 +15,20 @@ from html import escape
 from itertools import islice
 from typing import Any, Literal, cast
 
-from itsdangerous import BadData, TimestampSigner
+from itsdangerous import BadData
 from sqlalchemy import insert, select
 
 from ..errors import InvalidInput, NotFoundError
 from ..i18n import available_locales, catalog, direction, negotiate
 from ..keys import Keyring
+from ..signing import CachedKeyTimestampSigner
 from ..store import AuditLog, Store, proof, utcnow
 from ..urls import MAX_URL_CHARS, http_url
 from . import assets
 from .policy import Policy
 from .regions import normalize_region
 from .settings import ConsentSettings
-from .state import GPC_DENIES, NO_CONSENT, ConsentState
+from .state import GPC_DENIES, NO_CONSENT, ConsentState, cookie_in_header
 from .tables import consent_records
 
 log = logging.getLogger("shopprivacy.consent")
@@ -87,7 +88,7 @@ class Consent:
         self.store, self.audit, self.keyring, self.clock = store, audit, keyring, clock
         self.public_base_url, self.default_locale = public_base_url, default_locale
         self.policy = Policy(self.settings)
-        self._signer = TimestampSigner(keyring.subkeys("consent-cookie"), salt="shopprivacy.consent-cookie",
+        self._signer = CachedKeyTimestampSigner(keyring.subkeys("consent-cookie"), salt="shopprivacy.consent-cookie",
                                        key_derivation="hmac", digest_method=hashlib.sha256)
         self._max_age = self.settings.max_age_days * 86400
         self._digests: dict[str, str] = {}
@@ -120,6 +121,21 @@ class Consent:
         return data if isinstance(data, dict) else None
 
     # -- server-side state -------------------------------------------------------------------------------
+    def cookie_from_header(self, header: str) -> str | Literal[False] | None:
+        """The consent cookie's value in a raw ``Cookie`` header (see :func:`~.state.cookie_in_header`)."""
+        return cookie_in_header(header, self.settings.cookie_name)
+
+    def state_from_header(self, cookie_header: str, gpc: str = "",
+                          parse: Callable[[], Mapping[str, str]] | None = None) -> ConsentState:
+        """:meth:`state` from a raw ``Cookie`` header (what a framework hook has before parsing every cookie)
+        and the ``Sec-GPC`` value; ``parse`` parses all cookies, for the rare header this does not read alone."""
+        raw = self.cookie_from_header(cookie_header)
+        if raw is False:
+            cookies: Mapping[str, str] = parse() if parse is not None else {}
+        else:
+            cookies = {} if raw is None else {self.settings.cookie_name: raw}
+        return self.state(cookies, {"Sec-GPC": gpc} if gpc else None)
+
     def state(self, cookies: Mapping[str, str], headers: Mapping[str, str] | None = None) -> ConsentState:
         """The visitor's consent: GPC applied; forged, expired or old-policy cookies mean no consent."""
         gpc = False

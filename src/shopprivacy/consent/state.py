@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from typing import Literal
 
 GPC_DENIES = frozenset({"marketing", "sale_of_data"})
 
@@ -40,3 +41,17 @@ class ConsentState:
 
 
 NO_CONSENT = ConsentState(decided=False)
+
+
+def cookie_in_header(header: str, name: str) -> str | Literal[False] | None:
+    """The value of cookie ``name`` in a raw ``Cookie`` header, without parsing the other cookies: ``None`` when
+    absent, ``False`` when the header holds a quoted value (then parse it fully instead)."""
+    if name not in header:
+        return None
+    if '"' in header:
+        return False
+    for part in header.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip() == name:
+            return value.strip()
+    return None

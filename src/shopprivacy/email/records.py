@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
+from sqlalchemy import Table, bindparam, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -108,7 +108,7 @@ def _build(dialect: str, t: ConsentTables) -> _Statements:
         unsuppress=delete(suppressions).where(bidx == bindparam("b"), lid == bindparam("l")),
         suppressed_all=select(lid).where(bidx == bindparam("b"), lid == "*").limit(1),
         suppressed_list=select(lid).where(bidx == bindparam("b"), or_(lid == "*", lid == bindparam("l"))).limit(1),
-        insert_event=insert(events),
+        insert_event=proof.insert_returning(events),
         history=select(events).where(events.c.address_bidx == bindparam("b")).order_by(events.c.at, events.c.id),
     )
 
@@ -180,12 +180,13 @@ def is_suppressed(conn: Connection, bidx: str, list_id: str | None, tables: Cons
 
 def prove(conn: Connection, *, subject: str, bidx: str, list_id: str, action: str, meta: Meta,
           now: datetime, audit: AuditLog, tables: ConsentTables = EMAIL) -> None:
-    """Append a proof event and the audit entry holding its digest (``shopprivacy.store.proof``)."""
-    result = conn.execute(statements(conn, tables).insert_event, {
+    """Append a proof event and stage the audit entry holding its digest (``shopprivacy.store.proof``): it is
+    written last in the transaction, with the other staged entries."""
+    row = conn.execute(statements(conn, tables).insert_event, {
         "subject": subject, "address_bidx": bidx, "list_id": list_id, "action": action,
         "text_version": meta.text_version, "source": meta.source[:120], "ip_hash": meta.ip_hash,
-        "ua_hash": meta.ua_hash, "at": now})
-    proof.cover(conn, audit, tables.events, result, actor=meta.source, subject=subject)
+        "ua_hash": meta.ua_hash, "at": now}).mappings().one()
+    proof.cover_row(conn, audit, tables.events, row, actor=meta.source, subject=subject)
 
 
 def history(conn: Connection, bidx: str, tables: ConsentTables = EMAIL) -> list[dict[str, Any]]:

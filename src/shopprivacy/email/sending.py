@@ -3,7 +3,7 @@ headers, and :meth:`SendingGuard.prepare`, which guards an ``EmailMessage`` and 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from typing import TYPE_CHECKING
 
@@ -50,18 +50,29 @@ class SendingGuard:
             raise NotOptedIn(f"the recipient has no recorded opt-in to {list_id!r} ({state}); not sending")
 
     def unsubscribe_url(self, address: str, list_id: str, *, customer_ref: str | None = None) -> str:
-        """A signed one-click unsubscribe link for ``address`` on ``list_id`` (``"*"``: every list)."""
+        """A signed one-click unsubscribe link for ``address`` on ``list_id`` (``"*"``: every list). An address
+        recorded already is only read: nothing is written."""
+        return self.unsubscribe_urls([address], list_id, customer_refs=[customer_ref])[address]
+
+    def unsubscribe_urls(self, addresses: Sequence[str], list_id: str, *,
+                         customer_refs: Sequence[str | None] | None = None) -> dict[str, str]:
+        """:meth:`unsubscribe_url` for a whole mailing: one read for every address, and one write transaction
+        only for those not recorded yet. Returns {address: link}."""
         self._settings.check_list(list_id)
-        with self._store.begin() as conn:
-            subject, _ = self._subjects.register(conn, address, customer_ref=customer_ref)
-        return self._links.unsubscribe_url(subject, list_id)
+        subjects = self._subjects.ensure(addresses, customer_refs)
+        return {address: self._links.unsubscribe_url(subject, list_id) for address, subject in subjects.items()}
 
     def headers(self, address: str, list_id: str, *, customer_ref: str | None = None) -> dict[str, str]:
         """``List-Unsubscribe`` (HTTPS, optional mailto) and ``List-Unsubscribe-Post`` (RFC 8058)."""
-        links = [f"<{self.unsubscribe_url(address, list_id, customer_ref=customer_ref)}>"]
-        if self._settings.unsubscribe_mailto:
-            links.append(f"<mailto:{self._settings.unsubscribe_mailto}?subject=unsubscribe>")
-        return {"List-Unsubscribe": ", ".join(links), "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+        return self.headers_for_many([address], list_id, customer_refs=[customer_ref])[address]
+
+    def headers_for_many(self, addresses: Sequence[str], list_id: str, *,
+                         customer_refs: Sequence[str | None] | None = None) -> dict[str, dict[str, str]]:
+        """:meth:`headers` for a whole mailing (see :meth:`unsubscribe_urls`). Returns {address: headers}."""
+        mailto = self._settings.unsubscribe_mailto
+        extra = f", <mailto:{mailto}?subject=unsubscribe>" if mailto else ""
+        return {address: {"List-Unsubscribe": f"<{url}>{extra}", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+                for address, url in self.unsubscribe_urls(addresses, list_id, customer_refs=customer_refs).items()}
 
     def prepare(self, message: EmailMessage, list_id: str, *, customer_ref: str | None = None) -> EmailMessage:
         """Check the recipient (``To``) with :meth:`guard` (suppressed, paused or never opted in: refused) and add
@@ -88,6 +99,4 @@ class SendingGuard:
 
     def preferences_url(self, address: str) -> str:
         """A signed link to the preference centre of ``address``."""
-        with self._store.begin() as conn:
-            subject, _ = self._subjects.register(conn, address)
-        return self._links.preferences_url(subject)
+        return self._links.preferences_url(self._subjects.ensure([address])[address])

@@ -12,7 +12,7 @@ pages, adapters and commands need is on the parts ``subjects``, ``suppression``,
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
@@ -134,6 +134,13 @@ class Email:
     def headers(self, address: str, list_id: str, *, customer_ref: str | None = None) -> dict[str, str]:
         """``List-Unsubscribe`` (HTTPS, optional mailto) and ``List-Unsubscribe-Post`` (RFC 8058)."""
         return self._sending.headers(address, list_id, customer_ref=customer_ref)
+
+    def headers_for_many(self, addresses: Sequence[str], list_id: str, *,
+                         customer_refs: Sequence[str | None] | None = None) -> dict[str, dict[str, str]]:
+        """:meth:`headers` for a whole mailing in one call: one read for every address, and one write transaction
+        only for addresses not recorded yet (none on a list mailed before). ``customer_refs``: one per address
+        (or ``None``). Returns {address: headers}."""
+        return self._sending.headers_for_many(addresses, list_id, customer_refs=customer_refs)
 
     def prepare(self, message: EmailMessage, list_id: str, *, customer_ref: str | None = None) -> EmailMessage:
         """Check the recipient (``To``) with :meth:`guard` and add the unsubscribe headers to ``message``."""

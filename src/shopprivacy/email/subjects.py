@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from ..errors import ShreddedError, TokenError
+from ..errors import InvalidInput, ShreddedError, TokenError
 from ..fields.blind_index import normalise
 from ..keys import Keyring
 from . import records
@@ -51,6 +51,33 @@ class Subjects:
             records.ensure_subject(conn, subject=subject, bidx=bidx, address_token=None,
                                    customer_ref=customer_ref, now=self._clock())
         return subject, bidx
+
+    def known(self, conn: Connection, subjects: Sequence[str]) -> dict[str, str | None]:
+        """Those of ``subjects`` recorded already, each with its platform customer id (read only)."""
+        found: dict[str, str | None] = {}
+        wanted = list(dict.fromkeys(subjects))
+        for i in range(0, len(wanted), 500):
+            found.update((str(r[0]), r[1]) for r in conn.execute(
+                select(email_subjects.c.subject, email_subjects.c.customer_ref)
+                .where(email_subjects.c.subject.in_(wanted[i:i + 500]))))
+        return found
+
+    def ensure(self, addresses: Sequence[str], customer_refs: Sequence[str | None] | None = None) -> dict[str, str]:
+        """The subject of each address, recording (in one write transaction for all) only those not recorded
+        yet or whose platform customer id changes; when every one is recorded, nothing is written."""
+        refs = list(customer_refs) if customer_refs is not None else [None] * len(addresses)
+        if len(refs) != len(addresses):
+            raise InvalidInput("customer_refs must give one entry (or None) per address")
+        subjects = {address: self.subject_of(address) for address in addresses}
+        with self._store.begin(write=False) as conn:
+            known = self.known(conn, list(subjects.values()))
+        todo = [(a, ref) for a, ref in zip(addresses, refs, strict=True)
+                if subjects[a] not in known or (ref is not None and known[subjects[a]] != ref)]
+        if todo:
+            with self._store.begin() as conn:
+                for address, ref in todo:
+                    self.register(conn, address, customer_ref=ref)
+        return subjects
 
     def address_of(self, row: Any) -> str | None:
         """The clear address of a subject row; None once erased (shredded or dropped)."""

@@ -77,8 +77,8 @@ class Suppression:
             if changed or newly:
                 records.prove(conn, subject=subject, bidx=row.address_bidx, list_id=list_id, action="unsubscribed",
                               meta=meta, now=now, audit=self._audit)
-                self._audit.append(conn, actor=meta.source, action="email.unsubscribed", subject=subject,
-                                   fields=["email"], meta={"list": list_id})
+                self._audit.stage(conn, actor=meta.source, action="email.unsubscribed", subject=subject,
+                                  fields=["email"], meta={"list": list_id})
                 for lid in changed or lists:
                     self._propagation.enqueue(conn, subject, lid, subscribed=False, level="unknown", now=now)
         log.info("unsubscribed %s from %s", subject, list_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -28,7 +29,10 @@ class SubjectKeys:
     """Creates, unwraps (with a short-lived cache) and shreds subject data keys in ``sp_subject_keys``.
 
     Unwrapped keys are cached for ``cache_seconds`` per process: a shred takes effect at once in the
-    process that shreds, and within that many seconds in every other process.
+    process that shreds, and within that many seconds in every other process. A key loaded while a shred in
+    this process is under way (or not yet committed) is never cached: every shred moves a generation counter,
+    at the shred and again at its commit, and a key is cached only when the counter did not move while it
+    was loaded.
 
     With a ``journal``, every shred is first written to the erasure journal (kept outside this database), so a
     restored backup can be shredded again (:meth:`reshred`).
@@ -41,6 +45,8 @@ class SubjectKeys:
         self.cache_seconds, self.cache_size = cache_seconds, cache_size
         self._cache: OrderedDict[str, tuple[float, AESGCM]] = OrderedDict()
         self._handles: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self._generation = 0  # moved by every shred, at the shred and at its commit
 
     def key_subject(self, subject: str) -> str:
         """The keyed pseudonym the subject's key is stored under (``sp_subject_keys.subject``)."""
@@ -69,11 +75,34 @@ class SubjectKeys:
     def _unwrap(self, handle: str, kid: str, wrapped: str) -> AESGCM:
         return AESGCM(self._unwrap_key(handle, kid, wrapped))
 
-    def _remember(self, handle: str, aead: AESGCM) -> None:
-        self._cache[handle] = (time.monotonic() + self.cache_seconds, aead)
-        self._cache.move_to_end(handle)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+    def _remember(self, handle: str, aead: AESGCM, generation: int, sid: str | None = None) -> None:
+        """Cache ``aead`` unless a shred happened since ``generation`` was read (its key may be the shredded one)."""
+        with self._lock:
+            if generation != self._generation:
+                return
+            if sid is not None:
+                self._handles[sid] = handle
+            self._cache[handle] = (time.monotonic() + self.cache_seconds, aead)
+            self._cache.move_to_end(handle)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def _forget(self, handle: str | None, sid: str | None) -> None:
+        with self._lock:
+            self._generation += 1
+            if handle is None:
+                self._cache.clear()
+                self._handles.clear()
+            else:
+                self._cache.pop(handle, None)
+                self._handles.pop(sid or "", None)
+
+    def cached(self, handle: str) -> AESGCM | None:
+        """The cipher of ``handle`` when this process holds it unexpired (the decrypt fast path), else None."""
+        found = self._cache.get(handle)
+        if found is not None and found[0] > time.monotonic():
+            return found[1]
+        return None
 
     def for_encrypt(self, subject: str, conn: Connection | None = None) -> tuple[str, AESGCM]:
         """(handle, cipher) of the subject's key, creating the key on first use (in ``conn`` when given)."""
@@ -83,6 +112,7 @@ class SubjectKeys:
             cached = self._cache.get(handle)
             if cached and cached[0] > time.monotonic():
                 return handle, cached[1]
+        generation = self._generation
         if conn is None:
             with self.store.begin() as own:
                 handle, aead, created = self._load_or_create(own, sid)
@@ -91,8 +121,7 @@ class SubjectKeys:
         if not created or conn is None:
             # a key created inside the caller's transaction is cached only once that commits: if it rolled
             # back, a cached key would produce tokens for a key that does not exist
-            self._handles[sid] = handle
-            self._remember(handle, aead)
+            self._remember(handle, aead, generation, sid)
         return handle, aead
 
     def _load_or_create(self, conn: Connection, sid: str) -> tuple[str, AESGCM, bool]:
@@ -108,9 +137,10 @@ class SubjectKeys:
         return row.handle, self._unwrap(row.handle, row.key_id, row.wrapped_key), False
 
     def for_decrypt(self, handle: str, conn: Connection | None = None) -> AESGCM:
-        cached = self._cache.get(handle)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
+        cached = self.cached(handle)
+        if cached is not None:
+            return cached
+        generation = self._generation
         query = select(subject_keys).where(subject_keys.c.handle == handle)
         if conn is None:
             with self.store.begin(write=False) as own:
@@ -122,7 +152,7 @@ class SubjectKeys:
         if row.wrapped_key is None:
             raise ShreddedError("the value belonged to a crypto-shredded subject and cannot be read")
         aead = self._unwrap(handle, row.key_id, row.wrapped_key)
-        self._remember(handle, aead)
+        self._remember(handle, aead, generation)
         return aead
 
     def shred(self, subject: str, *, actor: str = "system", conn: Connection | None = None) -> bool:
@@ -143,8 +173,9 @@ class SubjectKeys:
             advance(conn, seq, self.clock())
         self.audit.append(conn, actor=actor, action="fields.subject_shredded",
                           subject=self.keyring.pseudonym(subject), meta={"handle": row.handle})
-        self._cache.pop(row.handle, None)
-        self._handles.pop(sid, None)
+        self._forget(row.handle, sid)
+        # a key another thread loaded before this shred commits is not cached past the commit either
+        self.store.after_commit(conn, f"subject-key.shred:{row.handle}", lambda: self._forget(row.handle, sid))
         return True
 
     def shred_all(self, conn: Connection, *, journaled: bool = True) -> int:
@@ -154,8 +185,8 @@ class SubjectKeys:
             wrapped_key=None, key_id=None, shredded_at=self.clock())).rowcount
         if seq:
             advance(conn, seq, self.clock())
-        self._cache.clear()
-        self._handles.clear()
+        self._forget(None, None)
+        self.store.after_commit(conn, "subject-key.shred-all", lambda: self._forget(None, None))
         return int(n)
 
     def reshred(self, conn: Connection, *, pseudonym: str, handle: str, seq: int) -> bool:
@@ -171,9 +202,8 @@ class SubjectKeys:
         if held is None:
             conn.execute(subject_keys.insert().values(handle=handle, subject=pseudonym, key_id=None, wrapped_key=None,
                                                       created_at=now, shredded_at=now))
-        for key in [k for k, h in self._handles.items() if h == handle] + [pseudonym]:
-            self._handles.pop(key, None)
-        self._cache.pop(handle, None)
+        self._forget(handle, pseudonym)
+        self.store.after_commit(conn, f"subject-key.reshred:{handle}", lambda: self._forget(handle, pseudonym))
         if n or held is None:
             self.audit.append(conn, actor="journal", action="fields.subject_reshredded",
                               meta={"handle": handle, "journal_seq": seq})

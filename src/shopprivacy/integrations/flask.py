@@ -133,7 +133,9 @@ class ShopPrivacyFlask:
     def _consent_state(self) -> None:
         sp = self.sp()
         req = flask.request
-        state = sp.consent.state(req.cookies, {"Sec-GPC": req.headers.get("Sec-GPC", "")})
+        environ = req.environ  # only the consent cookie is read: the others are not parsed for this hook
+        state = sp.consent.state_from_header(environ.get("HTTP_COOKIE", ""), environ.get("HTTP_SEC_GPC", ""),
+                                             lambda: req.cookies)
         identity = self._customer() if self._customer is not None else None
         if identity:
             state = state.denying(sp.restrictions.consent_denials(identity))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import InvalidInput, ShopPrivacyError
@@ -27,7 +27,7 @@ from . import proof
 from .audit_anchor import Anchor, AnchorFile, log_anchor
 from .audit_anchor import log as anchor_log
 from .audit_seal import EMPTY_HEAD, GENESIS, AuditHead, ChainMacs
-from .audit_verify import BAD_HEAD, TRUNCATED, ChainCheck, VerifyReport, current_head, raise_problems
+from .audit_verify import BAD_HEAD, TRUNCATED, ChainCheck, VerifyReport, current_head, raise_problems, read_head
 from .engine import Store
 from .schema import audit_head, audit_log
 from .types import utcnow
@@ -38,6 +38,16 @@ _LOCK = "shopprivacy:audit"
 _INSERT = insert(audit_log)
 _MOVE_HEAD = update(audit_head).where(audit_head.c.id == 1)
 _INSERT_HEAD = insert(audit_head)
+_HEAD_COLUMNS = ("last_seq", "last_mac", "base_seq", "base_mac", "key_id", "seal")
+#: Move the head only if it still is, column for column, the sealed head this process committed last.
+_MOVE_KNOWN_HEAD = update(audit_head).where(
+    audit_head.c.id == 1, *(audit_head.c[c] == bindparam(f"was_{c}") for c in _HEAD_COLUMNS)
+).values({c: bindparam(c) for c in _HEAD_COLUMNS})
+
+
+def _head_values(head: AuditHead) -> dict[str, Any]:
+    return {"last_seq": head.last_seq, "last_mac": head.last_mac, "base_seq": head.base_seq,
+            "base_mac": head.base_mac, "key_id": head.key_id, "seal": head.seal}
 HEAD_SEALED = "audit.head_sealed"
 MetaValue = str | int | bool | None
 
@@ -72,6 +82,24 @@ def _check_meta(meta: Mapping[str, Any]) -> dict[str, MetaValue]:
     return out
 
 
+_STAGED = "sp_audit_staged"
+_Entry = tuple[str, str, str | None, tuple[str, ...], dict[str, MetaValue]]
+
+
+def _checked(actor: str, action: str, subject: str | None, fields: Iterable[str],
+             meta: Mapping[str, Any] | None) -> _Entry:
+    """An entry's parts, checked: InvalidInput for anything the chain cannot hold."""
+    if not actor or not action or len(actor) > 120 or len(action) > 120:
+        raise InvalidInput("audit actor and action must be 1-120 characters")
+    if subject is not None and len(subject) > 120:
+        raise InvalidInput("audit subject must be a pseudonym of at most 120 characters")
+    names = tuple(sorted(set(fields)))
+    text = actor + action + (subject or "") + "".join(names)
+    if "\x00" in text or not _encodable(text):
+        raise InvalidInput("audit entries cannot hold NUL characters or unpaired surrogates")
+    return actor, action, subject, names, _check_meta(meta or {})
+
+
 class AuditLog:
     """The audit chain. Entries are appended inside the caller's transaction, so they commit with it.
 
@@ -85,28 +113,85 @@ class AuditLog:
         self.clock = clock
         self.anchor_file = anchor_file
         self.macs = ChainMacs(keyring)
+        self._staged = f"{_STAGED}:{id(self)}"  # this log's staged entries in a transaction's state
+        self._committed: AuditHead | None = None  # the sealed head this process last committed
 
     def append(self, conn: Connection, *, actor: str, action: str, subject: str | None = None,
                fields: Iterable[str] = (), meta: Mapping[str, Any] | None = None) -> int:
-        """Append an entry in ``conn``'s transaction; returns its sequence number."""
-        if not actor or not action or len(actor) > 120 or len(action) > 120:
-            raise InvalidInput("audit actor and action must be 1-120 characters")
-        if subject is not None and len(subject) > 120:
-            raise InvalidInput("audit subject must be a pseudonym of at most 120 characters")
-        names = tuple(sorted(set(fields)))
-        text = actor + action + (subject or "") + "".join(names)
-        if "\x00" in text or not _encodable(text):
-            raise InvalidInput("audit entries cannot hold NUL characters or unpaired surrogates")
-        clean_meta = _check_meta(meta or {})
-        self.store.lock(conn, _LOCK)
+        """Append an entry in ``conn``'s transaction; returns its sequence number. Entries staged in the same
+        transaction (:meth:`stage`) are written first, so the chain keeps the order they were made in."""
+        entry = _checked(actor, action, subject, fields, meta)
+        state = self.store.transaction_state(conn)
+        staged: list[_Entry] = state.pop(self._staged, []) if state is not None else []
+        return self._append_all(conn, [*staged, entry])
+
+    def stage(self, conn: Connection, *, actor: str, action: str, subject: str | None = None,
+              fields: Iterable[str] = (), meta: Mapping[str, Any] | None = None) -> None:
+        """Append an entry last in ``conn``'s transaction, just before it commits, together with every other
+        entry staged in it: the chain's lock is taken then and held only through the commit, and one head read
+        and one head update serve them all. The entry is checked now (bad input raises here). In a transaction
+        not begun by ``Store.begin`` it is appended at once."""
+        entry = _checked(actor, action, subject, fields, meta)
+        state = self.store.transaction_state(conn)
+        if state is None:
+            self._append_all(conn, [entry])
+            return
+        staged: list[_Entry] | None = state.get(self._staged)
+        if staged is None:
+            state[self._staged] = [entry]
+            self.store.before_commit(conn, self._staged, lambda: self._flush(conn))
+        else:
+            staged.append(entry)
+
+    def _flush(self, conn: Connection) -> None:
+        state = self.store.transaction_state(conn)
+        staged: list[_Entry] = state.pop(self._staged, []) if state is not None else []
+        if staged:
+            self._append_all(conn, staged)
+
+    def _append_all(self, conn: Connection, entries: list[_Entry]) -> int:
+        """Write ``entries`` after the head; returns the last sequence number.
+
+        Fast path: chain from the head this process last committed and move the head row only if it still holds
+        exactly that sealed head (one conditional UPDATE, which also takes the row's lock until the commit), then
+        insert the entries: no head read and no advisory lock. Anything else — another writer moved the head,
+        no head yet, a head that is not sealed right — takes the full path, which reads and checks the head
+        (recording a bad one) as before, holding its row (and the chain's lock while there is no row)."""
+        known = self._committed
+        if known is not None:
+            rows, head = self._chain(known, entries)
+            sealed = self.macs.sealed(head)
+            moved = conn.execute(_MOVE_KNOWN_HEAD, {**_head_values(sealed), **{f"was_{k}": v for k, v in
+                                                                               _head_values(known).items()}})
+            if moved.rowcount == 1:
+                conn.execute(_INSERT, rows)
+                return self._saved(conn, sealed)
+        # PostgreSQL: the head row's lock is what appenders queue on (a failed conditional UPDATE holds it
+        # already); the chain's advisory lock only while there is no head row to lock, and always before it
+        if self.store.dialect != "postgresql" or read_head(conn, lock=True) is None:
+            self.store.lock(conn, _LOCK)
         head, stored = self._start(conn)
-        head = self._write(conn, head, actor, action, subject, names, clean_meta)
+        rows, head = self._chain(head, entries)
+        conn.execute(_INSERT, rows)
         return self._save(conn, head, stored)
 
+    def _chain(self, head: AuditHead, entries: list[_Entry]) -> tuple[list[dict[str, Any]], AuditHead]:
+        """The rows of ``entries`` chained after ``head``, and the head after them (not sealed)."""
+        rows: list[dict[str, Any]] = []
+        seq, mac, kid = head.last_seq, head.last_mac, self.keyring.primary_id
+        for actor, action, subject, names, meta in entries:
+            seq, at = seq + 1, self.clock()
+            prev, mac = mac, self.macs.entry(kid, seq, at, actor, action, subject, names, meta, mac)
+            rows.append({"seq": seq, "at": at, "actor": actor, "action": action, "subject": subject,
+                         "fields": list(names), "meta": dict(meta), "key_id": kid, "prev_mac": prev, "mac": mac})
+        return rows, replace(head, last_seq=seq, last_mac=mac, key_id=None, seal=None)
+
     def _start(self, conn: Connection) -> tuple[AuditHead, bool]:
-        """The head to chain from, and whether a head row exists. A head that is missing or not sealed right is
-        rebuilt from the entries, after an ``audit.bad_head`` entry that keeps the finding in the chain."""
-        head, stored, trouble = current_head(conn, self.macs)
+        """The head to chain from (its row locked until the transaction ends), and whether a head row exists. A
+        head that is missing or not sealed right is rebuilt from the entries, after an ``audit.bad_head`` entry
+        that keeps the finding in the chain."""
+        self._committed = None
+        head, stored, trouble = current_head(conn, self.macs, lock=True)
         if trouble is not None:
             anchor_log.error("audit head found %s (it named entry %s); recorded as %s", trouble, head.last_seq,
                              BAD_HEAD)
@@ -126,12 +211,20 @@ class AuditLog:
     def _save(self, conn: Connection, head: AuditHead, stored: bool) -> int:
         """Seal ``head`` and store it; once the transaction commits, log it as an anchor."""
         sealed = self.macs.sealed(head)
-        values = {"last_seq": sealed.last_seq, "last_mac": sealed.last_mac, "base_seq": sealed.base_seq,
-                  "base_mac": sealed.base_mac, "key_id": sealed.key_id, "seal": sealed.seal}
+        values = _head_values(sealed)
         conn.execute(_MOVE_HEAD if stored else _INSERT_HEAD, values if stored else {"id": 1, **values})
-        if anchor_log.isEnabledFor(logging.INFO):
-            at = self.clock()
-            self.store.after_commit(conn, "audit.anchor", lambda: log_anchor(sealed, at))
+        return self._saved(conn, sealed)
+
+    def _saved(self, conn: Connection, sealed: AuditHead) -> int:
+        """Once the transaction commits: remember ``sealed`` as the head to chain from next, log it as an anchor."""
+        at = self.clock() if anchor_log.isEnabledFor(logging.INFO) else None
+
+        def committed() -> None:
+            self._committed = sealed
+            if at is not None:
+                log_anchor(sealed, at)
+
+        self.store.after_commit(conn, "audit.anchor", committed)
         return sealed.last_seq
 
     def record(self, **kwargs: Any) -> int:
@@ -233,7 +326,8 @@ class AuditLog:
         or already sealed (a wrong seal is never replaced: that is tampering, reported by :meth:`verify`)."""
         with self.store.begin() as conn:
             self.store.lock(conn, _LOCK)
-            head, stored, trouble = current_head(conn, self.macs)
+            self._committed = None
+            head, stored, trouble = current_head(conn, self.macs, lock=True)
             if not stored or trouble != "no seal":
                 return False
             ChainCheck(conn, self.macs, None, unsealed_head_ok=True).run()

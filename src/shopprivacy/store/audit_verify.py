@@ -50,17 +50,21 @@ class VerifyReport:
 _HEAD = select(audit_head).where(audit_head.c.id == 1)  # built once: the append path reads it every time
 
 
-def read_head(conn: Connection) -> AuditHead | None:
-    row = conn.execute(_HEAD).first()
+_HEAD_LOCKED = _HEAD.with_for_update()  # PostgreSQL: the row lock appenders take (SQLite: BEGIN IMMEDIATE)
+
+
+def read_head(conn: Connection, *, lock: bool = False) -> AuditHead | None:
+    row = conn.execute(_HEAD_LOCKED if lock and conn.dialect.name == "postgresql" else _HEAD).first()
     if row is None:
         return None
     return AuditHead(row.last_seq, row.last_mac, row.base_seq, row.base_mac, row.key_id, row.seal)
 
 
-def current_head(conn: Connection, macs: ChainMacs) -> tuple[AuditHead, bool, str | None]:
+def current_head(conn: Connection, macs: ChainMacs, *, lock: bool = False) -> tuple[AuditHead, bool, str | None]:
     """(head to chain from, whether a head row exists, why it cannot be trusted or ``None``). A missing head is
-    rebuilt from the newest and oldest entries (``missing``); an empty log starts from :data:`EMPTY_HEAD`."""
-    head = read_head(conn)
+    rebuilt from the newest and oldest entries (``missing``); an empty log starts from :data:`EMPTY_HEAD`.
+    ``lock``: hold the head row until the transaction ends (PostgreSQL)."""
+    head = read_head(conn, lock=lock)
     if head is not None:
         return head, True, macs.seal_problem(head)
     newest = conn.execute(select(audit_log.c.seq, audit_log.c.mac).order_by(audit_log.c.seq.desc()).limit(1)).first()

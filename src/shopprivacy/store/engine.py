@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
+import select
 import sqlite3
+import threading
+import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -12,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
 from ..errors import DatabaseUnavailable, InvalidInput, ShopPrivacyError
 from . import migrate
@@ -20,6 +24,8 @@ from .diagnose import SQLITE_BUSY_SECONDS, driver_missing, parse_database_url, u
 
 log = logging.getLogger("shopprivacy.store")
 _AFTER_COMMIT = "sp_after_commit"
+_BEFORE_COMMIT = "sp_before_commit"
+_TRANSACTION = "sp_transaction"
 
 
 #: SQLite result codes (primary code, the low byte) that mean the database file cannot be used right now:
@@ -46,7 +52,8 @@ def make_engine(url: str, *, setting: str = "SHOPPRIVACY_DATABASE_URL", **kwargs
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
             _configure_sqlite(engine)
         else:
-            engine = create_engine(url, pool_pre_ping=True, **kwargs)
+            engine = create_engine(url, pool_recycle=RECYCLE_SECONDS, **kwargs)
+            _configure_postgresql(engine)
     except ImportError as exc:
         raise driver_missing(parsed, exc, setting) from None
     event.listen(engine, "handle_error", _unwrap_sdk_errors)
@@ -73,7 +80,7 @@ def _unwrap_sdk_errors(context: Any) -> None:
     if isinstance(context.original_exception, ShopPrivacyError):
         raise context.original_exception
     if context.is_pre_ping or not _unavailable(context):
-        return  # the pool's pre-ping handles a dead pooled connection by opening a new one
+        return  # a ping at checkout: the pool replaces a dead pooled connection by opening a new one
     url = context.engine.url if context.engine is not None else None
     where = url.render_as_string(hide_password=True) if url is not None else "?"
     raise DatabaseUnavailable(unavailable_message(where, url, context.original_exception,
@@ -92,6 +99,67 @@ def _unavailable(context: Any) -> bool:
         return code & 0xFF in _SQLITE_UNAVAILABLE
     sqlstate = getattr(orig, "sqlstate", None)
     return isinstance(sqlstate, str) and sqlstate.startswith(_SQLSTATE_UNAVAILABLE)
+
+
+#: A pooled PostgreSQL connection is replaced after this many seconds (servers and proxies drop idle ones).
+RECYCLE_SECONDS = 1800
+#: A pooled PostgreSQL connection idle longer than this is pinged (one round trip) when checked out.
+IDLE_PING_SECONDS = 30.0
+_IDLE_SINCE = "sp_idle_since"
+
+
+def _server_went_away(dbapi_conn: Any) -> bool:
+    """True when an idle connection has something to read: a server that ended it (terminated, restarted, shut
+    down) has sent its goodbye and closed the socket. An idle connection is sent nothing otherwise. No round
+    trip: a poll of the socket."""
+    try:
+        if dbapi_conn.closed:
+            return True
+        return bool(select.select([dbapi_conn.fileno()], [], [], 0)[0])
+    except Exception:  # noqa: BLE001 - OSError, or the driver's own error for a closed connection
+        return True
+
+
+def _begun(dbapi_conn: Any) -> bool:
+    """Begin psycopg's transaction now, as its first statement would (the same ``BEGIN``, the same round trip);
+    False when the connection turns out dead, so the caller can retry on another before anything ran. Left to
+    psycopg when the connection has its own transaction settings."""
+    from psycopg import pq
+
+    pgconn = dbapi_conn.pgconn
+    if (dbapi_conn.autocommit or pgconn.transaction_status != pq.TransactionStatus.IDLE
+            or dbapi_conn.isolation_level is not None or dbapi_conn.read_only is not None
+            or dbapi_conn.deferrable is not None):
+        return True
+    try:
+        result = pgconn.exec_(b"BEGIN")
+    except Exception:  # noqa: BLE001 - psycopg's error for a connection that is gone
+        return False
+    return bool(result.status == pq.ExecStatus.COMMAND_OK)
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    """Check pooled connections without a round trip per transaction (no ``pool_pre_ping``): a connection the
+    server ended is found by polling its socket at checkout, one idle for long is pinged, and every one is
+    recycled after :data:`RECYCLE_SECONDS`. A replaced connection is retried by the pool, silently; a
+    connection lost mid-transaction raises :class:`DatabaseUnavailable` and the pool drops its peers."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None:
+            return  # a new connection
+        if _server_went_away(dbapi_conn):
+            raise DisconnectionError("the server closed this pooled connection")
+        if time.monotonic() - since > IDLE_PING_SECONDS:
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception:  # noqa: BLE001 - whatever the driver raises for a connection that is gone
+                raise DisconnectionError("a pooled connection idle for long did not answer") from None
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -119,11 +187,29 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _sqlite_writer(engine: Engine) -> threading.RLock | None:
+    """The process-wide writer lock of an SQLite file (shared by every engine on it); None in memory."""
+    database = engine.url.database
+    if database in (None, "", ":memory:"):
+        return None
+    key = os.path.realpath(database)
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(key, threading.RLock())
+
+
 class Store:
     """The SDK's database: transactions, locks and schema version."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        #: SQLite: this process's write transactions on the file queue here, in turn, rather than in SQLite's
+        #: busy handler, which sleeps (up to 100 ms a time) between tries; other processes still meet the busy
+        #: timeout. Reentrant: a write transaction begun inside another in the same thread behaves as before.
+        self._writer = _sqlite_writer(engine) if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -148,21 +234,36 @@ class Store:
         nothing of the transaction is kept; during the commit itself its outcome is unknown (retry idempotent
         work only).
         """
+        writer = self._writer if write else None
+        if writer is not None:
+            writer.acquire()
         try:
-            conn = self.engine.connect()
-        except (OperationalError, InterfaceError) as exc:
-            raise DatabaseUnavailable(unavailable_message(self.safe_url, self.engine.url, exc.orig,
-                                                          connecting=True)) from None
+            with self._begin(write) as conn:
+                yield conn
+        finally:
+            if writer is not None:
+                writer.release()
+
+    @contextmanager
+    def _begin(self, write: bool) -> Iterator[Connection]:
+        conn = self._connect()
         callbacks: dict[str, Callable[[], None]] = {}
+        last: dict[str, Callable[[], None]]
         try:
             if write and self.dialect == "sqlite":
                 conn = conn.execution_options(sp_write=True)
             conn.info[_AFTER_COMMIT] = callbacks
+            conn.info[_BEFORE_COMMIT] = last = {}
+            conn.info[_TRANSACTION] = {}
             try:
                 with conn.begin():
                     yield conn
+                    while last:  # still in the transaction: it commits with the rest or not at all
+                        last.pop(next(iter(last)))()
             finally:
                 conn.info.pop(_AFTER_COMMIT, None)
+                conn.info.pop(_BEFORE_COMMIT, None)
+                conn.info.pop(_TRANSACTION, None)  # info outlives the transaction (it is the pooled connection's)
         finally:
             conn.close()
         for callback in callbacks.values():
@@ -170,6 +271,22 @@ class Store:
                 callback()
             except Exception:  # the transaction is committed: a failing follow-up must not undo its success
                 log.exception("after-commit callback failed")
+
+    def _connect(self) -> Connection:
+        """A pooled connection; on PostgreSQL with its transaction begun, on another connection when the pooled
+        one turns out dead at that first round trip (the one every transaction makes anyway)."""
+        for _ in range(3):
+            try:
+                conn = self.engine.connect()
+            except (OperationalError, InterfaceError) as exc:
+                raise DatabaseUnavailable(unavailable_message(self.safe_url, self.engine.url, exc.orig,
+                                                              connecting=True)) from None
+            if self.engine.dialect.driver != "psycopg" or _begun(conn.connection.dbapi_connection):
+                return conn
+            log.info("a pooled connection was found closed by the server; retrying on a new one")
+            conn.invalidate()
+            conn.close()
+        return self.engine.connect()  # fails as a statement would: DatabaseUnavailable via handle_error
 
     def after_commit(self, conn: Connection, key: str, callback: Callable[[], None]) -> bool:
         """Run ``callback`` once ``conn``'s transaction (one of :meth:`begin`) has committed; a later callback with
@@ -179,6 +296,22 @@ class Store:
             return False
         pending[key] = callback
         return True
+
+    def before_commit(self, conn: Connection, key: str, work: Callable[[], None]) -> bool:
+        """Run ``work`` last in ``conn``'s transaction (one of :meth:`begin`), just before it commits; once per
+        ``key``. Returns ``False`` (and never runs it) for a transaction begun elsewhere."""
+        pending: dict[str, Callable[[], None]] | None = conn.info.get(_BEFORE_COMMIT)
+        if pending is None:
+            return False
+        pending.setdefault(key, work)
+        return True
+
+    @staticmethod
+    def transaction_state(conn: Connection) -> dict[str, Any] | None:
+        """A dict that lives as long as ``conn``'s transaction (one of :meth:`begin`) and goes with it, committed
+        or rolled back; None for a transaction begun elsewhere."""
+        state: dict[str, Any] | None = conn.info.get(_TRANSACTION)
+        return state
 
     def lock(self, conn: Connection, name: str) -> None:
         """Serialise writers on ``name`` until the transaction ends (PostgreSQL advisory lock).

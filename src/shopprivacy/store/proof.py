@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection, CursorResult
 
 from ..errors import AuditChainError, StoreError
@@ -83,13 +83,30 @@ def cover(conn: Connection, audit: AuditLog, table: Table, inserted: CursorResul
     key = inserted.inserted_primary_key
     if key is None:
         raise StoreError(f"no row of {table.name} was inserted")
-    row_id = int(key[0])
-    row = conn.execute(select(table).where(table.c.id == row_id)).mappings().one()
+    row = conn.execute(select(table).where(table.c.id == int(key[0]))).mappings().one()
+    return audit.append(conn, actor=actor[:120] or "system", action=PROOF_ACTION, subject=subject,
+                        meta=_covering(table, row))
+
+
+def insert_returning(table: Table) -> Any:
+    """An INSERT into the proof table ``table`` that returns the whole row as stored, for :func:`cover_row`."""
+    return insert(table).returning(*table.c)
+
+
+def cover_row(conn: Connection, audit: AuditLog, table: Table, row: Mapping[Any, Any], *, actor: str,
+              subject: str | None = None) -> None:
+    """Stage the audit entry covering ``row`` of ``table`` (as returned by :func:`insert_returning`, so not read
+    back): written last in ``conn``'s transaction with the other staged entries (``AuditLog.stage``)."""
+    audit.stage(conn, actor=actor[:120] or "system", action=PROOF_ACTION, subject=subject,
+                meta=_covering(table, row))
+
+
+def _covering(table: Table, row: Mapping[Any, Any]) -> dict[str, Any]:
     core, net = digests(row)
-    meta: dict[str, Any] = {"table": table.name, "row": int(row_id), "digest": core}
+    meta: dict[str, Any] = {"table": table.name, "row": int(row["id"]), "digest": core}
     if net is not None:
         meta["net"] = net
-    return audit.append(conn, actor=actor[:120] or "system", action=PROOF_ACTION, subject=subject, meta=meta)
+    return meta
 
 
 @dataclass(frozen=True)

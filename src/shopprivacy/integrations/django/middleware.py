@@ -23,7 +23,9 @@ class ConsentMiddleware:
 
     def __call__(self, request: Any) -> Any:
         sp = get_sp()
-        state = sp.consent.state(request.COOKIES, {"Sec-GPC": request.headers.get("Sec-GPC", "")})
+        meta = request.META  # only the consent cookie is read: the others are not parsed for this hook
+        state = sp.consent.state_from_header(meta.get("HTTP_COOKIE", ""), meta.get("HTTP_SEC_GPC", ""),
+                                             lambda: request.COOKIES)
         identity = signed_in_customer(request)
         if identity:
             state = state.denying(sp.restrictions.consent_denials(identity))
