@@ -39,8 +39,8 @@ class Markup(HTMLParser):
             self.forms += 1
         elif tag == "label":
             self.label_for.append((a.get("for") or "", self.forms))
-        elif tag == "input" and a.get("type") != "hidden":
-            self.controls.append((a.get("id") or "", self.forms, a.get("type") or "text"))
+        elif (tag == "input" and a.get("type") != "hidden") or tag == "textarea":
+            self.controls.append((a.get("id") or "", self.forms, a.get("type") or tag))
 
 
 def parse(html: str) -> Markup:
@@ -54,7 +54,7 @@ def test_portal_ids_are_unique_and_each_field_has_its_own_label(sp, lang):
     html = sp.rights_web.portal(Request("GET", "/privacy/rights", query={"lang": lang})).body.decode()
     m = parse(html)
     assert [i for i, n in m.ids.items() if n > 1] == []
-    assert len(m.controls) == 10  # e-mail in seven forms, new e-mail, first and last name
+    assert len(m.controls) == 14  # e-mail in nine forms, new e-mail, first and last name, two messages
     labels = Counter(target for target, _ in m.label_for)
     for control, form, _ in m.controls:
         assert control and labels[control] == 1, f"{control} has {labels[control]} labels"
