@@ -187,7 +187,7 @@ def cmd_outbox_requeue(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    findings = run_checks(args.environ, spelling=args.spelling or env_spelling)
+    findings = run_checks(args.environ, spelling=args.spelling or env_spelling, facade=args.facade)
     width = max(len(f.check) for f in findings)
     for f in findings:
         print(f"{f.level:<8} {f.check:<{width}}  {f.message}")

@@ -23,10 +23,13 @@ class Finding:
     message: str
 
 
-def run_checks(environ: Mapping[str, str] | None = None, *, spelling: Spelling = env_spelling) -> list[Finding]:
+def run_checks(environ: Mapping[str, str] | None = None, *, spelling: Spelling = env_spelling,
+               facade: Callable[[], ShopPrivacy] | None = None) -> list[Finding]:
     """Every check, in order; a failed step stops only the checks that depend on it. A setting problem gives
-    one finding per line of its message; ``spelling`` names settings the way the caller's configuration does."""
-    return list(_checks(environ, spelling))
+    one finding per line of its message; ``spelling`` names settings the way the caller's configuration does.
+    ``facade``: an integration's configured facade, whose registered rights sources the declaration is checked
+    against (without it, that one check is left out)."""
+    return list(_checks(environ, spelling, facade))
 
 
 def _safe(check: str, fn: Callable[[], str], *, foreign: bool = False) -> tuple[Finding, bool]:
@@ -44,7 +47,8 @@ def _safe(check: str, fn: Callable[[], str], *, foreign: bool = False) -> tuple[
                                          "reinstall it, or report this to its authors"), False
 
 
-def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[Finding]:
+def _checks(environ: Mapping[str, str] | None, spelling: Spelling,
+            facade: Callable[[], ShopPrivacy] | None = None) -> Iterator[Finding]:
     try:
         settings = Settings.from_env(environ, spelling=spelling)
     except ShopPrivacyError as exc:
@@ -69,7 +73,7 @@ def _checks(environ: Mapping[str, str] | None, spelling: Spelling) -> Iterator[F
                 yield _erasure_journal(sp)
                 yield _breaches(sp)
                 yield _field_reads(sp)
-                yield from _declaration(sp)
+                yield from _declaration(sp, facade)
         installed = available_adapters()
         yield Finding("adapters", "ok" if installed else "warning", "installed: " + (", ".join(installed) or "none"))
         if not db_ok and settings.platform == "local" and "database_url" not in settings.platform_options:
@@ -187,9 +191,9 @@ def _field_reads(sp: ShopPrivacy) -> Finding:
     return Finding("field reads", "ok", f"{total} audited read(s) by {len(volume)} actor(s) over the last 24 hours")
 
 
-def _declaration(sp: ShopPrivacy) -> Iterator[Finding]:
-    """The declaration loads, and agrees with the retention rules and the cookies seen (rights sources are
-    registered in the shop's code: ``shopprivacy declaration check`` from the integration checks them too)."""
+def _declaration(sp: ShopPrivacy, facade: Callable[[], ShopPrivacy] | None = None) -> Iterator[Finding]:
+    """The declaration loads, and agrees with the retention rules, the cookies seen and — run through an
+    integration (``facade``), whose code registers them — the rights sources."""
     if sp.settings.declaration.file is None:
         yield Finding("declaration", "ok", "none (optional: a declaration generates the privacy notice, the record "
                                            "of processing and the cookie table; docs/declaration.md)")
@@ -200,7 +204,7 @@ def _declaration(sp: ShopPrivacy) -> Iterator[Finding]:
         for line in finding.message.splitlines():
             yield Finding("declaration", "problem", line)
         return
-    drift = sp.declaration.drift()
+    drift = sp.declaration.drift(sources=facade().rights.sources() if facade is not None else None)
     yield Finding("declaration", "warning" if drift else "ok",
                   finding.message + (f"; {len(drift)} drift(s)" if drift else "; no drift"))
     for item in drift:

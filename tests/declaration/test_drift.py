@@ -104,3 +104,30 @@ def test_a_shop_without_a_declaration_keeps_working(sp, capsys, monkeypatch):
 
 def test_declared_cookies_reach_the_banners_categories(dsp):
     assert [c.name for c in dsp.consent.settings.categories["analytics"].cookies] == ["_ga*"]
+
+
+def test_doctor_finds_each_kind_of_drift(settings, store, tmp_path):
+    """Every kind, through the doctor's declaration check, with the rights sources of an integration's facade."""
+    path = tmp_path / "declaration.toml"
+    path.write_text(EXAMPLE.replace("contract_date = 2025-01-10\n", "").replace('transfer = "dpf"\n', "")
+                    .replace('retention = ["customers"]\n', "")
+                    .replace('retention = ["orders"]', 'retention = ["order"]'))
+    app = ShopPrivacy(settings.model_copy(update={"declaration": DeclarationSettings(file=path)}), store=store)
+    try:
+        app.retention.add(ORDERS, Rule(name="mail_log", entity="sql", database_url="sqlite://", table="mail_log",
+                                       keep_for="90d"))
+        app.declaration.observe(["_fbp"])
+        orders = Table("orders", MetaData(), Column("id", String, primary_key=True), Column("email", String))
+        app.rights.register_source(TableSource("orders", "sqlite://", orders, subject_column="email",
+                                               fields=("email",)))
+        findings = list(_declaration(app, lambda: app))
+        text = "\n".join(f.message for f in findings)
+        assert findings[0].level == "warning" and "7 drift(s)" in findings[0].message
+        for expected in ("acts on table 'mail_log'", "has no retention", "names retention rule 'order'",
+                         "'customers', which no rights source covers", "cookie '_fbp'", "has no contract_date",
+                         "without a transfer mechanism"):
+            assert expected in text, expected
+        without = list(_declaration(app))  # run without an integration: the rights sources are not known
+        assert "no rights source covers" not in "\n".join(f.message for f in without)
+    finally:
+        app.close()
