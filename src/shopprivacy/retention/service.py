@@ -21,7 +21,7 @@ from .defaults import default_rules
 from .platform import PlatformTarget
 from .rules import Rule, check_unique, load_rules
 from .settings import RetentionSettings
-from .sweeper import PlanLine, Receipt, Target, shredder, timed, write_receipt
+from .sweeper import BatchSizer, PlanLine, Receipt, Target, shredder, timed, write_receipt
 from .tables import legal_holds, retention_receipts
 
 if TYPE_CHECKING:
@@ -163,12 +163,15 @@ class Retention:
                 cutoff = datetime.fromisoformat(cp["cutoff"])
             else:
                 cp = {"cutoff": cutoff.isoformat(), "after": None, "processed": 0, "batches": 0, "longest_ms": 0}
+            sizer = BatchSizer(rule.batch_size, rule.batch_ms)
             while True:
-                keys = target.next_batch(cutoff, cp["after"])
+                keys = target.next_batch(cutoff, cp["after"], sizer.size)
                 if not keys:
                     break
                 work = [k for k in keys if str(k) not in held] if held else keys
-                n, ms = self._apply_batch(rule, target, work, cutoff, shred, cp, keys[-1], job)
+                started_batch = time.perf_counter()
+                n, _ = self._apply_batch(rule, target, work, cutoff, shred, cp, keys[-1], job)
+                sizer.record(len(keys), (time.perf_counter() - started_batch) * 1000)  # the writes, not the scan
                 progress.advance(n)
             receipt = Receipt(rule.name, rule.action, rule.entity_name, cutoff, int(cp["processed"]), exempt,
                               int(cp["batches"]), int(cp["longest_ms"]))
