@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from ..errors import InvalidInput, RuleError, ShopPrivacyError, UnsupportedOperation
+from ..errors import InvalidInput, JobBusy, RuleError, ShopPrivacyError, UnsupportedOperation
 from ..progress import Progress
 from ..store import AuditLog, Jobs, Store, utcnow
 from .defaults import default_rules
@@ -225,14 +225,17 @@ class Retention:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def run_due(self, now: datetime) -> Mapping[str, int]:
-        """``run-due``: sweep every rule; rows processed per rule. A rule that cannot run here (or whose job
-        another worker holds) is logged and counted under ``"errors"``, so the other rules and the outbox
-        still run."""
+        """``run-due``: sweep every rule; rows processed per rule. A rule that cannot run here is logged and
+        counted under ``"errors"``, so the other rules and the outbox still run; a rule another worker is
+        sweeping at the moment is counted under ``"busy"``."""
         counts: dict[str, int] = {}
-        errors = 0
+        errors = busy = 0
         for rule in self.rules:
             try:
                 (receipt,) = self.sweep([rule.name], now=now)
+            except JobBusy:
+                busy += 1  # another worker's run-due is sweeping this rule now: nothing to do here
+                continue
             except ShopPrivacyError as exc:
                 errors += 1
                 log.warning("retention rule %s did not run: %s: %s", rule.name, type(exc).__name__, exc)
@@ -240,6 +243,8 @@ class Retention:
             counts[rule.name] = receipt.processed
         if errors:
             counts["errors"] = errors
+        if busy:
+            counts["busy"] = busy
         return counts
 
     def close(self) -> None:
