@@ -1,4 +1,5 @@
-"""``--workers N``: run one command as N processes of this machine and add up what they report.
+"""``--workers N``: run one command as N processes of this machine and add up what they report; ``Shard``, the
+share of the work one of N workers takes first.
 
 Each worker is ``python -m shopprivacy <command> --json`` (with its own ``--shard I/N`` where the command takes
 one) started with this process's environment; it builds its own facade and connections. What keeps the workers
@@ -9,16 +10,45 @@ work to the others or to the next run (see docs/scaling.md).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidInput, ShopPrivacyError
 
 MAX_WORKERS = 64
+_SHARD = re.compile(r"^(\d{1,4})/(\d{1,4})$")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Worker ``index`` (0-based) of ``count``."""
+
+    index: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count <= 1000:
+            raise InvalidInput("a shard is INDEX/COUNT with 0 <= INDEX < COUNT <= 1000, e.g. 0/4")
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"1/4"`` -> ``Shard(1, 4)``."""
+        m = _SHARD.match(text.strip())
+        if m is None:
+            raise InvalidInput(f"--shard takes INDEX/COUNT such as 0/4, not {text[:20]!r}")
+        return cls(int(m.group(1)), int(m.group(2)))
+
+    def owns(self, key: str) -> bool:
+        """Whether ``key`` (a subscription id, a row id as text) is in this share (a stable hash of it)."""
+        digest = hashlib.blake2b(key.encode(), digest_size=4).digest()
+        return int.from_bytes(digest, "big") % self.count == self.index
 
 
 class WorkerFailed(ShopPrivacyError):
@@ -84,4 +114,4 @@ def add_up(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     return total
 
 
-__all__ = ["MAX_WORKERS", "WorkerFailed", "add_up", "check_count", "run_workers"]
+__all__ = ["MAX_WORKERS", "Shard", "WorkerFailed", "add_up", "check_count", "run_workers"]

@@ -10,48 +10,20 @@ without a claim transaction each.
 
 from __future__ import annotations
 
-import hashlib
-import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import TypeVar
 
 from sqlalchemy import select
 
-from ..errors import InvalidInput
 from ..store import Store
 from ..store.jobs import holder_is_dead
+from ..workers import Shard
 from .tables import renewal_attempts
 
 T = TypeVar("T")
 _FINAL = ("billed", "failed")
-_SHARD = re.compile(r"^(\d{1,4})/(\d{1,4})$")
-
-
-@dataclass(frozen=True)
-class Shard:
-    """Worker ``index`` (0-based) of ``count``."""
-
-    index: int
-    count: int
-
-    def __post_init__(self) -> None:
-        if not 0 <= self.index < self.count <= 1000:
-            raise InvalidInput("a shard is INDEX/COUNT with 0 <= INDEX < COUNT <= 1000, e.g. 0/4")
-
-    @classmethod
-    def parse(cls, text: str) -> Shard:
-        """``"1/4"`` -> ``Shard(1, 4)``."""
-        m = _SHARD.match(text.strip())
-        if m is None:
-            raise InvalidInput(f"--shard takes INDEX/COUNT such as 0/4, not {text[:20]!r}")
-        return cls(int(m.group(1)), int(m.group(2)))
-
-    def owns(self, subscription_id: str) -> bool:
-        digest = hashlib.blake2b(subscription_id.encode(), digest_size=4).digest()
-        return int.from_bytes(digest, "big") % self.count == self.index
 
 
 def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -84,4 +56,4 @@ def known_states(store: Store, keys: Sequence[tuple[str, str]], *, owner: str,
     return out
 
 
-__all__ = ["Shard", "chunks", "known_states"]
+__all__ = ["Shard", "chunks", "known_states"]  # Shard re-exported: the renewals' name for it
