@@ -93,7 +93,7 @@ def test_the_task_sent_twice_at_once_to_a_prefork_worker_bills_each_subscription
     seed(shop, n, datetime.now(timezone.utc))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPPRIVACY_")}
     env.update(job_env, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=tasks.app.conf.result_backend,
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     logfile = tmp_path / "worker.log"
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "examples.renewal_job.tasks", "worker", "--pool", "prefork",
