@@ -6,7 +6,8 @@ window of ``SHOPPRIVACY_BENCH_WORKERS_DUE`` due ones (default 2 000) through the
 ``renewals run`` every 15 minutes does. The outbox holds ``SHOPPRIVACY_BENCH_WORKERS_OUTBOX`` rows (default
 100 000); each worker count delivers a window of ``SHOPPRIVACY_BENCH_WORKERS_DELIVER`` (default 2 000) to a handler
 that answers after ``SHOPPRIVACY_BENCH_WORKERS_LATENCY_MS`` (default 20 ms, a platform's API call). Times are wall
-clock from starting the processes to the last one ending (interpreter start included).
+clock from starting the processes to the last one ending (interpreter start included). A size of 0 leaves that
+part out.
 """
 
 from __future__ import annotations
@@ -138,8 +139,10 @@ def main() -> None:
         sp = ShopPrivacy(Settings(database_url=url, keyset=keyset))
         sp.store.upgrade()
         sp.close()
-        renewals(url, _env(url, keyset), subs, min(due, subs // len(COUNTS)))
-        deliveries(url, rows, min(window, rows // len(COUNTS)), latency)
+        if subs:
+            renewals(url, _env(url, keyset), subs, min(due, subs // len(COUNTS)))
+        if rows:
+            deliveries(url, rows, min(window, rows // len(COUNTS)), latency)
 
 
 if __name__ == "__main__":
