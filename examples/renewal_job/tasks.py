@@ -9,6 +9,11 @@ backend from ``CELERY_BROKER_URL`` and ``CELERY_RESULT_BACKEND`` (default: Redis
 schedule runs ``renew`` every 15 minutes and ``run_due`` every minute, as the cron lines of docs/renewals.md
 and docs/operations.md do.
 
+Several workers (``RENEWAL_JOB_WORKERS=4``, workers on several machines sharing the broker and PostgreSQL): the
+beat sends ``fan_out`` every 15 minutes, which sends one renewal shard per worker (``renew("2/4")``) and as many
+``run_due``; see docs/scaling.md. The broker may be RabbitMQ as well
+(``CELERY_BROKER_URL=amqp://guest:guest@127.0.0.1:5672//``, ``CELERY_RESULT_BACKEND=rpc://`` or Redis).
+
 Each worker process builds its facade on first use and keeps it (nothing is built at import, and a forked
 process never uses its parent's connections). Runs are safe to overlap: concurrent runs split the work through
 the renewal claims, whether they run in separate worker processes or in the threads of one. A task draws
@@ -30,8 +35,11 @@ from celery.utils.time import get_exponential_backoff_interval
 
 from shopprivacy import ShopPrivacy
 from shopprivacy.errors import DatabaseUnavailable, PlatformError
+from shopprivacy.renewals.split import Shard
 
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/0")
+#: How many workers one round is spread over (``fan_out``): renewal shards and ``run_due`` copies.
+WORKERS = int(os.environ.get("RENEWAL_JOB_WORKERS", "1"))
 
 app = Celery("renewal_job")
 app.conf.update(
@@ -48,6 +56,11 @@ app.conf.update(
     beat_schedule={
         # a run not started within its slot is dropped rather than piled up behind a stopped worker
         "renewals": {"task": "renewal_job.renew", "schedule": crontab(minute="*/15"),
+                     "options": {"expires": 14 * 60}},
+        "run-due": {"task": "renewal_job.run_due", "schedule": crontab(), "options": {"expires": 55}},
+    } if WORKERS <= 1 else {
+        # several workers: every 15 minutes a round of renewal shards (and run_due copies), run_due each minute
+        "renewals": {"task": "renewal_job.fan_out", "schedule": crontab(minute="*/15"),
                      "options": {"expires": 14 * 60}},
         "run-due": {"task": "renewal_job.run_due", "schedule": crontab(), "options": {"expires": 55}},
     },
@@ -90,14 +103,16 @@ def _backoff(task: Task, *, at_least: float | None = None) -> float:
 
 
 @app.task(bind=True, name="renewal_job.renew", max_retries=MAX_RETRIES)
-def renew(self: Task) -> dict[str, int]:
+def renew(self: Task, shard: str | None = None) -> dict[str, int]:
     """Bill every subscription due now once per period, on the platform the settings name. Retried on a
     platform error the platform calls temporary and on an unreachable database; any other error fails the
     task at once (retrying cannot fix a setting or a refusal). A shop billing through its own code passes
-    ``charge=`` and ``recover=`` to ``run`` (see docs/renewals.md)."""
+    ``charge=`` and ``recover=`` to ``run`` (see docs/renewals.md). ``shard`` ("INDEX/COUNT", sent by
+    :func:`fan_out`) bills that share first, then whatever the other shares left unclaimed."""
     try:
         # concurrent runs (other workers, threads of a pool) split the due subscriptions through their claims
-        report = facade().renewals.run(stream=io.StringIO())  # not a terminal: no progress bar
+        report = facade().renewals.run(stream=io.StringIO(),  # not a terminal: no progress bar
+                                       shard=Shard.parse(shard) if shard else None)
     except PlatformError as exc:
         if not exc.retryable:
             raise
@@ -125,3 +140,14 @@ def run_due(self: Task) -> dict[str, Any]:
         log.info("run-due: outbox delivered %d, retried %d, dead %d; %d dead letters",
                  out.delivered, out.retried, out.dead, done.dead_letters)
     return summary
+
+
+@app.task(name="renewal_job.fan_out")
+def fan_out(workers: int | None = None) -> dict[str, list[str]]:
+    """Spread one round over several workers: ``workers`` renewal shards and as many ``run_due`` (outbox rows
+    are leased one by one, so copies deliver side by side). Returns the ids of the tasks it sent; it does not
+    wait for them (a task waiting for others can hold up the pool it needs)."""
+    n = workers or WORKERS
+    sent_renew = [renew.delay(f"{i}/{n}" if n > 1 else None) for i in range(n)]
+    sent_due = [run_due.delay() for _ in range(n)]
+    return {"renew": [r.id for r in sent_renew], "run_due": [r.id for r in sent_due]}

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from . import __version__
 from .app import ShopPrivacy
@@ -153,24 +154,43 @@ def cmd_audit_seal(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_due_in_workers(args: argparse.Namespace) -> dict[str, Any]:
+    """``run-due --workers N``: N processes deliver the outbox side by side (each row leased by one of them);
+    their counts added up (``dead_letters`` is a count of the table, so the largest)."""
+    from .workers import add_up, run_workers
+
+    argv = ["run-due", "--json"] + (["--limit", str(args.limit)] if args.limit is not None else [])
+    results = run_workers(lambda _: argv, args.workers, env=args.environ)
+    total = add_up(results)
+    total["dead_letters"] = max((int(r.get("dead_letters", 0)) for r in results), default=0)
+    total["audit_anchor_error"] = next((r["audit_anchor_error"] for r in results if r.get("audit_anchor_error")),
+                                       None)
+    return total
+
+
 def cmd_run_due(args: argparse.Namespace) -> int:
-    sp = facade(args)
-    report = sp.run_due(limit=args.limit)
-    out = report.outbox
-    tasks = {name: dict(counts) for name, counts in report.tasks.items()}
+    if args.workers > 1:
+        summary = _run_due_in_workers(args)
+    else:
+        report = facade(args).run_due(limit=args.limit)
+        out = report.outbox
+        summary = {"delivered": out.delivered, "retried": out.retried, "dead": out.dead,
+                   "superseded": out.superseded, "dead_letters": report.dead_letters,
+                   "tasks": {name: dict(counts) for name, counts in report.tasks.items()},
+                   "audit_anchor_error": report.audit_anchor_error}
+    tasks: dict[str, dict[str, int]] = summary["tasks"]
+    delivered, retried, dead, superseded = (summary[k] for k in ("delivered", "retried", "dead", "superseded"))
     if args.json:
-        print(json.dumps({"delivered": out.delivered, "retried": out.retried, "dead": out.dead,
-                          "superseded": out.superseded, "dead_letters": report.dead_letters, "tasks": tasks,
-                          "audit_anchor_error": report.audit_anchor_error}))
-    elif out.delivered or out.retried or out.dead or out.superseded or any(any(c.values()) for c in tasks.values()):
-        superseded = f", {out.superseded} superseded by newer rows" if out.superseded else ""
-        print(f"outbox: {out.delivered} delivered, {out.retried} to retry, {out.dead} dead{superseded}")
+        print(json.dumps(summary))
+    elif delivered or retried or dead or superseded or any(any(c.values()) for c in tasks.values()):
+        more = f", {superseded} superseded by newer rows" if superseded else ""
+        print(f"outbox: {delivered} delivered, {retried} to retry, {dead} dead{more}")
         for name, counts in tasks.items():
             print(f"{name}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    if report.dead_letters:
-        print(f"warning: {report.dead_letters} dead letter(s); see `shopprivacy outbox dead`", file=sys.stderr)
-    if report.audit_anchor_error:
-        print(f"warning: audit head not anchored: {report.audit_anchor_error}", file=sys.stderr)
+    if summary["dead_letters"]:
+        print(f"warning: {summary['dead_letters']} dead letter(s); see `shopprivacy outbox dead`", file=sys.stderr)
+    if summary["audit_anchor_error"]:
+        print(f"warning: audit head not anchored: {summary['audit_anchor_error']}", file=sys.stderr)
     return 0
 
 
@@ -235,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run-due", help="do all due work: expiries, reminders, retention, outbox deliveries")
     p.add_argument("--limit", type=int, help="deliver at most N outbox rows")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--workers", type=int, default=1, help="deliver with N processes side by side (docs/scaling.md)")
     p.set_defaults(func=cmd_run_due)
 
     ob = sub.add_parser("outbox", help="inspect the outbox").add_subparsers(dest="outbox_cmd", required=True)

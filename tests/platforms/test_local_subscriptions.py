@@ -63,3 +63,25 @@ def test_next_period():
     assert next_period(at, {"unit": "year", "count": 1}) == datetime(2027, 1, 31, 9, tzinfo=timezone.utc)
     assert next_period(at, {"unit": "week", "count": 2}) == at + timedelta(days=14)
     assert next_period(at, {"unit": "month", "count": 11}).month == 12
+
+
+@pytest.mark.db
+def test_paging_walks_ties_of_the_due_time_in_id_order(shop):
+    """Several subscriptions due at the same instant, split across pages: each one once, in (time, id) order."""
+    ids = [shop.add_subscription(customer_ref=f"c_{i}", amount="5", lines=[], interval={"unit": "month", "count": 1},
+                                 next_billing_at=T0 + timedelta(minutes=i // 6)) for i in range(18)]
+    got = [g["subscription_id"] for g in shop.iter_due_subscriptions(due_before=T0 + timedelta(hours=1),
+                                                                     fields={"subscription_id"})]
+    assert got == sorted(ids, key=lambda sid: (ids.index(sid) // 6, sid))
+
+
+def test_a_page_after_a_cursor_seeks_the_index_instead_of_walking_it_from_the_start(tmp_path):
+    """The cursor bounds the index range from below: each page costs the same at 10k or 1M rows."""
+    shop = LocalShop.from_url(f"sqlite:///{tmp_path / 'shop.db'}")
+    q = shop._page_query(T0 + timedelta(days=1), [shop.subscriptions.c.subscription_id], (T0, "s_1"))
+    with shop.engine.connect() as conn:
+        compiled = q.compile(conn)
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN " + str(compiled), tuple(compiled.params[k] for k in compiled.positiontup or ())))
+    shop.close()
+    assert "ix_localshop_subscriptions_due" in plan and "next_billing_at>" in plan, plan

@@ -93,7 +93,7 @@ def test_the_task_sent_twice_at_once_to_a_prefork_worker_bills_each_subscription
     seed(shop, n, datetime.now(timezone.utc))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPPRIVACY_")}
     env.update(job_env, CELERY_BROKER_URL=broker, CELERY_RESULT_BACKEND=tasks.app.conf.result_backend,
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]))
     logfile = tmp_path / "worker.log"
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "examples.renewal_job.tasks", "worker", "--pool", "prefork",
@@ -222,3 +222,22 @@ def test_run_due_task_and_the_beat_schedule(broker, job_env, queue):
     assert renew["schedule"].minute == {0, 15, 30, 45} and len(due["schedule"].minute) == 60
     # a message not taken within its slot expires instead of piling up behind a stopped worker
     assert renew["options"]["expires"] < 15 * 60 and due["options"]["expires"] < 60
+
+
+@pytest.mark.timeout(150)
+def test_a_round_fanned_out_to_several_workers_bills_each_subscription_once(broker, job_env, shop, store, queue):
+    """``fan_out(3)``: three renewal shards and three run_due, on a pool of three, through the Redis broker."""
+    n = 45
+    seed(shop, n, datetime.now(timezone.utc))
+    with start_worker(tasks.app, pool="threads", concurrency=3, perform_ping_check=False, queues=[queue],
+                      shutdown_timeout=60):
+        tasks.app.conf.task_default_queue = queue  # the shards fan_out sends go to the test's queue too
+        try:
+            sent = tasks.fan_out.apply_async(args=(3,), queue=queue).get(timeout=60)
+            renewals = [tasks.app.AsyncResult(i).get(timeout=90) for i in sent["renew"]]
+            due = [tasks.app.AsyncResult(i).get(timeout=90) for i in sent["run_due"]]
+        finally:
+            tasks.app.conf.task_default_queue = "celery"
+    assert len(renewals) == 3 and sum(r["billed"] for r in renewals) == n, renewals
+    assert all(r["errors"] == 0 for r in renewals) and all(d["dead_letters"] == 0 for d in due)
+    assert billed_once(shop, store, n)

@@ -1,6 +1,9 @@
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, func, insert, select
 
 from shopprivacy import ShopPrivacy
@@ -42,7 +45,7 @@ def rows(engine, orders):
 
 def sql_rule(db_url, **kw):
     base = dict(name="orders", entity="sql", database_url=db_url, table="shop_orders", anchor="completed_at",
-                keep_for="365d", batch_size=7)
+                keep_for="365d", batch_size=7, batch_ms=0)  # fixed batches of 7 unless a test says otherwise
     return Rule.model_validate({**base, **kw})
 
 
@@ -288,3 +291,60 @@ def test_platform_rule_needs_a_capable_adapter(settings, store):
     ret.add(Rule(name="p", entity="platform", table="orders", anchor="created_at", keep_for="90d"))
     with pytest.raises(UnsupportedOperation, match="bare"):
         ret.plan()
+
+
+def test_batches_grow_while_they_are_quick(sp, ret, shop_db, db_url, monkeypatch):
+    from shopprivacy.retention import service
+
+    class QuickClock:  # every batch takes about a millisecond, however busy the machine is
+        now = 0.0
+
+        @classmethod
+        def perf_counter(cls):
+            cls.now += 0.0004
+            return cls.now
+
+    monkeypatch.setattr(service, "time", QuickClock)
+    engine, orders = shop_db
+    fill(engine, orders, 300)
+    ret.add(sql_rule(db_url, batch_size=1, batch_ms=50))
+    (receipt,) = ret.sweep(now=NOW)
+    sizes = [e.meta["rows"] for e in sp.audit.entries(action="retention.delete")]
+    assert receipt.processed == 300 and sum(sizes) == 300
+    assert sizes[:3] == [1, 2, 4] and receipt.batches < 20  # fixed batches of 1 would take 300
+
+
+def test_batches_shrink_to_the_aimed_transaction_time(sp, ret, shop_db, db_url, monkeypatch):
+    """A table where each row costs 2 ms: batches of 100 (200 ms) come down to about 50 ms (25 rows)."""
+    engine, orders = shop_db
+    fill(engine, orders, 400)
+    ret.add(sql_rule(db_url, batch_size=100, batch_ms=50))
+    from shopprivacy.retention import sweeper
+
+    real = sweeper.Target.apply
+
+    def slow(self, conn, keys, cutoff, shred):
+        time.sleep(0.002 * len(keys))
+        return real(self, conn, keys, cutoff, shred)
+
+    monkeypatch.setattr(sweeper.Target, "apply", slow)
+    (receipt,) = ret.sweep(now=NOW)
+    sizes = [e.meta["rows"] for e in sp.audit.entries(action="retention.delete")]
+    assert receipt.processed == 400 and sizes[0] == 100
+    assert sizes[1] == 50 and all(s <= 35 for s in sizes[3:-1]), sizes
+
+
+@given(start=st.integers(-5, 20_000), target=st.integers(0, 1000),
+       steps=st.lists(st.tuples(st.integers(0, 20_000), st.floats(0, 1e5)), max_size=20))
+def test_batch_sizes_stay_within_bounds_and_fixed_without_a_target(start, target, steps):
+    from shopprivacy.retention.sweeper import BatchSizer
+
+    sizer = BatchSizer(start, target)
+    first = sizer.size
+    for rows_, ms in steps:
+        size = sizer.record(rows_, ms)
+        assert 1 <= size <= 10_000
+        if target == 0:
+            assert size == first
+        elif rows_:
+            assert rows_ / 2 - 1 <= size <= rows_ * 2 + 1

@@ -221,3 +221,25 @@ def test_a_portal_post_from_nowhere_is_told_to_use_the_form_not_that_a_link_is_b
     page = resp.body.decode()
     assert resp.status == 403 and "This form could not be sent" in page and "This link cannot be used" not in page
     assert "open the form on our website" in page and counts(rsp) == before
+
+
+def test_concurrent_run_due_expire_each_request_once(rsp):
+    """Workers running ``run-due`` at once: one ``rights.expired`` entry per request, never one from each."""
+    import threading
+
+    ids = [rsp.rights.open("export", {"email": f"u{i}@example.com"}).id for i in range(30)]
+    rsp.clock.advance(hours=rsp.settings.rights.verify_max_age_hours + 1)
+    start, counts = threading.Barrier(3), []
+
+    def work():
+        start.wait()
+        counts.append(rsp.rights.run_due(rsp.clock())["expired"])
+
+    threads = [threading.Thread(target=work) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(counts) == 30, counts
+    entries = [e for e in rsp.audit.entries(action="rights.expired", limit=1000)]
+    assert len(entries) == len(ids)

@@ -20,6 +20,7 @@ from ..errors import InvalidInput, NotFoundError
 from ..progress import Progress
 from ..store.engine import Store
 from ..store.jobs import Jobs
+from ..workers import Shard
 from .api import Fields
 from .ciphertext import is_token
 
@@ -47,8 +48,13 @@ def _table(engine: Engine, name: str, column: str, id_column: str) -> Table:
 def reencrypt_column(fields: Fields, jobs: Jobs, sdk_store: Store, *, table: str, column: str,
                      id_column: str = "id", batch: int = 1000, from_plaintext: bool = False,
                      target: Store | None = None, progress: Callable[[int], Progress] | None = None,
-                     restart: bool = False) -> ReencryptReport:
-    """Re-encrypt ``table.column`` (context ``"table.column"``, row = value of ``id_column``)."""
+                     restart: bool = False, shard: Shard | None = None) -> ReencryptReport:
+    """Re-encrypt ``table.column`` (context ``"table.column"``, row = value of ``id_column``).
+
+    ``shard``: this worker's share of the rows when several re-encrypt one column together; each share is a
+    job of its own (``fields.reencrypt:<context>#<index>/<count>``) with its own checkpoint, so a share whose
+    worker was killed resumes when it runs again. Every worker reads every row; each encrypts only its own.
+    """
     if batch < 1:
         raise InvalidInput("batch must be at least 1")
     target = target or sdk_store
@@ -59,7 +65,8 @@ def reencrypt_column(fields: Fields, jobs: Jobs, sdk_store: Store, *, table: str
     with target.begin(write=False) as conn:
         total = conn.execute(select(func.count()).select_from(tbl)).scalar_one()
     stmt = update(tbl).where(idc == bindparam("_id")).values({column: bindparam("_value")})
-    with jobs.run(f"fields.reencrypt:{context}", restart=restart) as job:
+    name = f"fields.reencrypt:{context}" + (f"#{shard.index}/{shard.count}" if shard is not None else "")
+    with jobs.run(name, restart=restart) as job:
         report.resumed = job.resumed
         after = (job.checkpoint or {}).get("after")
         bar = progress(int(total)) if progress else None
@@ -71,7 +78,8 @@ def reencrypt_column(fields: Fields, jobs: Jobs, sdk_store: Store, *, table: str
                 rows = conn.execute(q if after is None else q.where(idc > after)).all()
                 if not rows:
                     break
-                changes = _changes(fields, rows, context, from_plaintext, report)
+                mine = rows if shard is None else [r for r in rows if shard.owns(str(r[0]))]
+                changes = _changes(fields, mine, context, from_plaintext, report)
                 if changes:
                     conn.execute(stmt, changes)
                 after = rows[-1][0]

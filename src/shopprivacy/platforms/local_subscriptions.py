@@ -16,7 +16,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Table, Text, and_, delete, func, insert, or_, select, update
+from sqlalchemy import JSON, Column, Index, String, Table, Text, and_, delete, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import InvalidInput, NotFoundError, PlatformError
@@ -88,6 +88,16 @@ def next_period(at: datetime, interval: Mapping[str, Any]) -> datetime:
     raise InvalidInput("cannot compute the next billing date")  # pragma: no cover
 
 
+def after_cursor(at: Any, key: Any, cursor: tuple[datetime, str]) -> tuple[Any, Any]:
+    """Rows after ``cursor`` in (``at``, ``key``) order, in a form both SQLite and PostgreSQL seek by index.
+
+    A row-value comparison ``(at, key) > (a, k)`` is what is meant; the redundant ``at >= a`` makes it a range
+    on the index's ``at`` column for every planner (a bare ``at > a OR (at = a AND key > k)`` is not one, and
+    each page would walk the index from its start again: quadratic paging).
+    """
+    return at >= cursor[0], tuple_(at, key) > tuple_(*cursor)
+
+
 class LocalSubscriptionsMixin:
     """SubscriptionSource + RenewalOrderCleaner for :class:`~shopprivacy.platforms.local.LocalShop`."""
 
@@ -152,24 +162,28 @@ class LocalSubscriptionsMixin:
         return [dict(r._mapping) for r in rows]
 
     # -- SubscriptionSource ---------------------------------------------------------------------------
-    def _iter_rows(self, due_before: datetime, columns: list[Any]) -> Iterator[dict[str, Any]]:
+    def _page_query(self, due_before: datetime, columns: list[Any], cursor: tuple[datetime, str] | None) -> Any:
+        """One page of due subscriptions after ``cursor``: a seek on ``ix_localshop_subscriptions_due``."""
         t = self.subscriptions
+        q = (select(*columns, t.c.next_billing_at.label("_at"), t.c.subscription_id.label("_id"))
+             .where(t.c.status == "active", t.c.next_billing_at < due_before)
+             .order_by(t.c.next_billing_at, t.c.subscription_id).limit(self.page_size))
+        if cursor is not None:
+            q = q.where(*after_cursor(t.c.next_billing_at, t.c.subscription_id, cursor))
+        return q
+
+    def _iter_rows(self, due_before: datetime, columns: list[Any]) -> Iterator[dict[str, Any]]:
         cursor: tuple[datetime, str] | None = None
         while True:
-            q = (select(*columns, t.c.next_billing_at.label("_at"), t.c.subscription_id.label("_id"))
-                 .where(t.c.status == "active", t.c.next_billing_at < due_before)
-                 .order_by(t.c.next_billing_at, t.c.subscription_id).limit(self.page_size))
-            if cursor is not None:
-                q = q.where(or_(t.c.next_billing_at > cursor[0],
-                                and_(t.c.next_billing_at == cursor[0], t.c.subscription_id > cursor[1])))
+            q = self._page_query(due_before, columns, cursor)
             with self.engine.connect() as conn:
                 page = conn.execute(q).all()
-            for row in page:
-                item = dict(row._mapping)
-                item.pop("_at")
-                item.pop("_id")
-                self.bytes_received += len(json.dumps(item, default=str))
-                yield item
+            items = [dict(row._mapping) for row in page]
+            for item in items:
+                del item["_at"], item["_id"]
+            # the JSON size of each object, in one call: the brackets and ", " separators of the list taken off
+            self.bytes_received += len(json.dumps(items, default=str)) - 2 * max(len(items), 1)
+            yield from items
             if len(page) < self.page_size:
                 return
             cursor = (page[-1]._at, page[-1]._id)

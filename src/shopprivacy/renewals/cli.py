@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections import Counter
 from datetime import datetime, timezone
 from typing import Any
 
@@ -22,27 +23,60 @@ def _until(text: str | None) -> datetime | None:
     return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
 
 
+def _worker_argv(args: argparse.Namespace, index: int) -> list[str]:
+    argv = ["renewals", "run", "--json", "--shard", f"{index}/{args.workers}"]
+    if args.until:
+        argv += ["--until", args.until]
+    return argv + (["--no-email"] if args.no_email else [])
+
+
+def _in_workers(args: argparse.Namespace) -> tuple[dict[str, int], Counter[str], Counter[str]]:
+    """Run ``--workers N`` shards as processes; their counts added up (``seen`` and ``skipped``: the most one
+    worker saw, since each walks every share and what another one billed meanwhile is no longer due)."""
+    from ..workers import add_up, run_workers
+
+    if args.dry_run or args.shard:
+        raise InvalidInput("--workers runs real shards of its own: leave out --dry-run and --shard")
+    _until(args.until)  # a bad --until fails here once, not in every worker
+    results = run_workers(lambda i: _worker_argv(args, i), args.workers, env=args.environ)
+    total = add_up(results)
+    skipped, dropped = Counter(total.pop("skipped_reasons", {})), Counter(total.pop("dropped", {}))
+    counts = {k: int(v) for k, v in total.items()}
+    counts["seen"] = max((int(r.get("seen", 0)) for r in results), default=0)
+    counts["skipped"] = max((int(r.get("skipped", 0)) for r in results), default=0)
+    return counts, skipped, dropped
+
+
 def cmd_renewals_run(args: argparse.Namespace) -> int:
     from ..cli import facade
+    from .split import Shard
 
-    sp = facade(args)
-    try:
+    shard = Shard.parse(args.shard) if args.shard else None
+    if args.workers and args.workers > 1:
+        counts, skipped, dropped = _in_workers(args)
+        sp = facade(args)
         before = previous_skipped(sp.audit)
-        report = sp.renewals.run(until=_until(args.until), dry_run=args.dry_run, keep_email=not args.no_email,
-                                 out=print)  # a real run prints only upkeep steps done (self-billing platforms)
-    finally:
-        if getattr(args, "facade", None) is None:  # an integration's facade stays open
+        if getattr(args, "facade", None) is None:
             sp.close()
-    counts = report.counts()
+    else:
+        sp = facade(args)
+        try:
+            before = previous_skipped(sp.audit)
+            report = sp.renewals.run(until=_until(args.until), dry_run=args.dry_run, keep_email=not args.no_email,
+                                     out=print, shard=shard)  # a real run prints only upkeep steps done
+        finally:
+            if getattr(args, "facade", None) is None:  # an integration's facade stays open
+                sp.close()
+        counts, skipped, dropped = report.counts(), report.skipped, report.dropped
     if args.json:
-        print(json.dumps({**counts, "skipped_reasons": dict(report.skipped), "dropped": dict(report.dropped)}))
+        print(json.dumps({**counts, "skipped_reasons": dict(skipped), "dropped": dict(dropped)}))
         return 0
     if args.dry_run or news(counts, before):
         print(", ".join(f"{k} {v}" for k, v in counts.items() if v or k in ("seen",)))
-        if report.dropped:
-            print("dropped field names: " + ", ".join(f"{k} x{v}" for k, v in report.dropped.most_common(20)))
-        if report.skipped:
-            print("skipped: " + ", ".join(f"{k} x{v}" for k, v in report.skipped.most_common()))
+        if dropped:
+            print("dropped field names: " + ", ".join(f"{k} x{v}" for k, v in dropped.most_common(20)))
+        if skipped:
+            print("skipped: " + ", ".join(f"{k} x{v}" for k, v in skipped.most_common()))
     return 0
 
 
@@ -71,4 +105,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("--until", help="bill what is due before this ISO time (default now)")
     p.add_argument("--no-email", action="store_true", help="do not fetch the receipt e-mail")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.add_argument("--workers", type=int, default=1,
+                   help="run as N processes, each billing its share first (see docs/scaling.md)")
+    p.add_argument("--shard", help="INDEX/COUNT: this worker's share when COUNT workers run together, e.g. 0/4")
     p.set_defaults(func=cmd_renewals_run)

@@ -33,6 +33,7 @@ from ..store.jobs import Jobs, holder_is_dead
 from ..store.outbox import worker_id
 from .billing import UnknownOutcomeRetry, cause_name
 from .runs import RunHandle, RunLog
+from .split import Shard, chunks, known_states
 from .tables import renewal_attempts
 from .view import ALLOWED_FIELDS, DropCounter, RenewalRecord, ViewResult, build_view
 
@@ -55,6 +56,8 @@ class _Ref:
 
 
 _MAX_NAMES = 500
+#: Records checked against the claims in one query before they are claimed one by one.
+_PAGE = 500
 _FINAL = ("billed", "failed")
 
 
@@ -219,7 +222,7 @@ class Renewals:
     def run(self, adapter: Any = None, *, charge: Charge | None = None, until: datetime | None = None,
             dry_run: bool = False, keep_email: bool = True, stream: IO[str] | None = None,
             out: Callable[[str], None] | None = None, recover: Recover | None = None,
-            encrypt_email: Callable[[str, str], str] | None = None) -> RunReport:
+            encrypt_email: Callable[[str, str], str] | None = None, shard: Shard | None = None) -> RunReport:
         """Bill every subscription due before ``until`` (default now) once per period.
 
         ``charge(record, idempotency_key=...)`` bills through the shop's own code; without it the adapter's
@@ -230,6 +233,8 @@ class Renewals:
         with ``charge`` to settle them through the shop).
         ``encrypt_email(address, subscription_id)`` replaces the receipt address in the view (e.g. with
         ``sp.fields.encrypt(address, context="renewal.email", row=subscription_id)``).
+        ``shard`` (:class:`~.split.Shard`) splits the work between workers started together: each bills its
+        share first, then takes over whatever the others left unclaimed.
         """
         adapter = self._adapter() if adapter is None else adapter
         source = require(adapter, SubscriptionSource, "renewals (iter_due_subscriptions)")
@@ -256,9 +261,21 @@ class Renewals:
         try:
             unsettled = self._recover(adapter, owner, report, retry, recover=recover, use_adapter=charge is None)
             with Progress("renewals", stream=stream) as progress:
-                for record, _ in self._records(views(counter=counter), report, progress, run):
-                    unsettled.discard((record.subscription_id, record.period))  # still due: billed below
-                    self._renew(record, source, cleaner, charge, owner, report, retry)
+                # a shard's own share first, then the others' (what no live worker claimed); unsharded: one pass
+                for mine in ((True, False) if shard is not None else (None,)):
+                    records = self._records(views(counter=counter if mine is not False else None), report,
+                                            progress, run, shard=shard, mine=mine, tally=False)
+                    for page in chunks(records, _PAGE):
+                        known = known_states(self.store, [(r.subscription_id, r.period) for r, _ in page],
+                                             owner=owner, now=self.clock())
+                        for record, _ in page:
+                            self._seen(report, progress, run)
+                            unsettled.discard((record.subscription_id, record.period))  # still due: billed below
+                            state = known.get((record.subscription_id, record.period))
+                            if state is not None:
+                                setattr(report, state, getattr(report, state) + 1)
+                            else:
+                                self._renew(record, source, cleaner, charge, owner, report, retry)
             report.in_doubt += len(unsettled)
         except BaseException as exc:
             self._close(run, report, counter, outcome="aborted", error=type(exc).__name__)
@@ -267,27 +284,44 @@ class Renewals:
         return report
 
     def _records(self, views: Iterator[ViewResult], report: RunReport, progress: Progress,
-                 run: RunHandle | None = None) -> Iterator[tuple[RenewalRecord, Sequence[str]]]:
+                 run: RunHandle | None = None, *, shard: Shard | None = None,
+                 mine: bool | None = None, tally: bool = True) -> Iterator[tuple[RenewalRecord, Sequence[str]]]:
         """The renewable records of ``views`` with their dropped field names, counting what was seen and
-        checkpointing the run's counts. A customer whose processing is restricted is skipped (the list of
-        restricted subjects is read once per run)."""
+        checkpointing the run's counts (``tally=False``: the caller counts each record it takes up, with
+        :meth:`_seen`). With a ``shard``, only the records it owns (``mine``) or only the others' (skips are
+        counted in the pass over the shard's own share). A customer whose processing is restricted is skipped
+        and counted (the list of restricted subjects is read once per pass)."""
         restrictions = self._restrictions() if self._restrictions is not None else None
         blocked = restrictions.blocked_index("renewal") if restrictions is not None else set()
         for result in views:
-            report.seen += 1
-            progress.advance()
+            if shard is not None and mine is not None:
+                # a view skipped as unusable is counted with the shard's own share
+                ours = result.record is None or shard.owns(result.record.subscription_id)
+                if ours != mine:
+                    continue
             record = result.record
             if record is None:
+                self._seen(report, progress, run)
                 log.info("renewal skipped: %s", result.skip_reason)
-            elif restrictions is not None and restrictions.matches(blocked, {
-                    "customer_id": record.customer_ref, "email": record.email if record.email and "@" in record.email
-                    else None}):
+                continue
+            if restrictions is not None and restrictions.matches(blocked, {
+                    "customer_id": record.customer_ref,
+                    "email": record.email if record.email and "@" in record.email else None}):
+                self._seen(report, progress, run)
                 report.skipped["restricted"] += 1
                 log.info("renewal skipped: the customer restricted processing")
-            else:
-                yield record, result.dropped
-            if run is not None:
-                run.progress(report.counts())
+                continue
+            if tally:
+                self._seen(report, progress, run)
+            yield record, result.dropped
+
+    @staticmethod
+    def _seen(report: RunReport, progress: Progress, run: RunHandle | None) -> None:
+        """Count one subscription as seen and checkpoint the run's counts (now and then)."""
+        report.seen += 1
+        progress.advance()
+        if run is not None:
+            run.progress(report.counts())
 
     def _close(self, run: RunHandle, report: RunReport, counter: DropCounter, *, outcome: str,
                error: str | None = None) -> None:

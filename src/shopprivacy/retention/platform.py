@@ -64,16 +64,16 @@ class PlatformTarget:
             return set(conn.execute(select(legal_holds.c.row_key)
                                     .where(legal_holds.c.entity == self.rule.entity_name)).scalars())
 
-    def next_batch(self, cutoff: datetime, after: Any) -> list[Any]:
+    def next_batch(self, cutoff: datetime, after: Any, limit: int) -> list[Any]:
         return self.adapter.retention_scan(self.kind, anchor=self.rule.anchor, before=cutoff, after=after,
-                                           limit=self.rule.batch_size, action=self.rule.action,
+                                           limit=limit, action=self.rule.action,
                                            fields=self.rule.fields)
 
     def count(self, cutoff: datetime) -> tuple[int, int]:
         held = self.held_keys() if self.python_holds() else set()
         due = exempt = 0
         after = None
-        while batch := self.next_batch(cutoff, after):
+        while batch := self.next_batch(cutoff, after, self.rule.batch_size):
             n_held = sum(1 for k in batch if k in held)
             exempt, due, after = exempt + n_held, due + len(batch) - n_held, batch[-1]
         return due, exempt

@@ -98,6 +98,9 @@ class Rule(BaseModel):
     subject_column: str | None = Field(None, pattern=_IDENT)
     exempt: tuple[Exemption, ...] = ()
     batch_size: int = Field(500, ge=1, le=10_000)
+    #: Aimed-at length of one batch in milliseconds: the batch size adapts to it (``batch_size`` is the first
+    #: batch's size, 1-10 000 rows). 0 keeps every batch at ``batch_size``.
+    batch_ms: int = Field(50, ge=0, le=10_000)
     description: str = Field("", max_length=300)
 
     @field_validator("keep_for", mode="before")

@@ -14,14 +14,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
-from ..errors import InvalidInput, RuleError, ShopPrivacyError, UnsupportedOperation
+from ..errors import InvalidInput, JobBusy, RuleError, ShopPrivacyError, UnsupportedOperation
 from ..progress import Progress
 from ..store import AuditLog, Jobs, Store, utcnow
 from .defaults import default_rules
 from .platform import PlatformTarget
 from .rules import Rule, check_unique, load_rules
 from .settings import RetentionSettings
-from .sweeper import PlanLine, Receipt, Target, shredder, timed, write_receipt
+from .sweeper import BatchSizer, PlanLine, Receipt, Target, shredder, timed, write_receipt
 from .tables import legal_holds, retention_receipts
 
 if TYPE_CHECKING:
@@ -167,12 +167,15 @@ class Retention:
                 cutoff = datetime.fromisoformat(cp["cutoff"])
             else:
                 cp = {"cutoff": cutoff.isoformat(), "after": None, "processed": 0, "batches": 0, "longest_ms": 0}
+            sizer = BatchSizer(rule.batch_size, rule.batch_ms)
             while True:
-                keys = target.next_batch(cutoff, cp["after"])
+                keys = target.next_batch(cutoff, cp["after"], sizer.size)
                 if not keys:
                     break
                 work = [k for k in keys if str(k) not in held] if held else keys
-                n, ms = self._apply_batch(rule, target, work, cutoff, shred, cp, keys[-1], job)
+                started_batch = time.perf_counter()
+                n, _ = self._apply_batch(rule, target, work, cutoff, shred, cp, keys[-1], job)
+                sizer.record(len(keys), (time.perf_counter() - started_batch) * 1000)  # the writes, not the scan
                 progress.advance(n)
             receipt = Receipt(rule.name, rule.action, rule.entity_name, cutoff, int(cp["processed"]), exempt,
                               int(cp["batches"]), int(cp["longest_ms"]))
@@ -226,14 +229,17 @@ class Retention:
             return [dict(r._mapping) for r in conn.execute(q)]
 
     def run_due(self, now: datetime) -> Mapping[str, int]:
-        """``run-due``: sweep every rule; rows processed per rule. A rule that cannot run here (or whose job
-        another worker holds) is logged and counted under ``"errors"``, so the other rules and the outbox
-        still run."""
+        """``run-due``: sweep every rule; rows processed per rule. A rule that cannot run here is logged and
+        counted under ``"errors"``, so the other rules and the outbox still run; a rule another worker is
+        sweeping at the moment is counted under ``"busy"``."""
         counts: dict[str, int] = {}
-        errors = 0
+        errors = busy = 0
         for rule in self.rules:
             try:
                 (receipt,) = self.sweep([rule.name], now=now)
+            except JobBusy:
+                busy += 1  # another worker's run-due is sweeping this rule now: nothing to do here
+                continue
             except ShopPrivacyError as exc:
                 errors += 1
                 log.warning("retention rule %s did not run: %s: %s", rule.name, type(exc).__name__, exc)
@@ -241,6 +247,8 @@ class Retention:
             counts[rule.name] = receipt.processed
         if errors:
             counts["errors"] = errors
+        if busy:
+            counts["busy"] = busy
         return counts
 
     def close(self) -> None:

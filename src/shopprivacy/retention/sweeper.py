@@ -53,6 +53,24 @@ class Receipt:
     longest_tx_ms: int
 
 
+class BatchSizer:
+    """Batch sizes that keep a batch near ``target_ms``: after each batch the size is scaled by how far its time
+    was from the target (at most halved or doubled per step, within ``1 .. high``). ``target_ms`` 0: fixed."""
+
+    def __init__(self, start: int, target_ms: int, *, high: int = 10_000) -> None:
+        self.high = max(1, high)
+        self.size = min(max(1, start), self.high)
+        self.target_ms = target_ms
+
+    def record(self, rows: int, ms: float) -> int:
+        """Take note that a batch of ``rows`` took ``ms``; returns the next size."""
+        if self.target_ms <= 0 or rows <= 0:
+            return self.size
+        factor = min(2.0, max(0.5, self.target_ms / max(ms, 0.1)))
+        self.size = min(self.high, max(1, round(rows * factor)))
+        return self.size
+
+
 class Target:
     """A rule bound to its table and engine."""
 
@@ -162,8 +180,8 @@ class Target:
                 n_exempt += sum(1 for (k,) in conn.execute(q) if str(k) in held) if held else 0
         return int(total) - int(n_exempt), int(n_exempt)
 
-    def next_batch(self, cutoff: datetime, after: Any) -> list[Any]:
-        rule, key = self.rule, self._col(self.rule.key)
+    def next_batch(self, cutoff: datetime, after: Any, limit: int) -> list[Any]:
+        key = self._col(self.rule.key)
         q = select(key).where(self.due_condition(cutoff))
         exempt = self.exempt_condition()
         if exempt is not None:
@@ -171,7 +189,7 @@ class Target:
         if after is not None:
             q = q.where(key > after)
         with self.engine.connect() as conn:
-            keys = list(conn.execute(q.order_by(key).limit(rule.batch_size)).scalars())
+            keys = list(conn.execute(q.order_by(key).limit(limit)).scalars())
         return keys
 
     def apply(self, conn: Connection, keys: Sequence[Any], cutoff: datetime,

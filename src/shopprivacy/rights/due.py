@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from .processing import Processor
 
 log = logging.getLogger("shopprivacy.rights")
+#: Serialises the expiry and reminder transactions of concurrent ``run-due`` (PostgreSQL advisory lock; SQLite's
+#: write lock already does).
+DUE_LOCK = "shopprivacy:rights-due"
 COUNTS = ("processed", "failed", "waiting", "expired", "reminders", "overdue", "unacknowledged", "exports_purged",
           "identifiers_dropped")
 
@@ -52,6 +55,7 @@ class DueWork:
     def _expire(self, now: datetime) -> int:
         kit = self.kit
         with kit.store.begin() as conn:
+            kit.store.lock(conn, DUE_LOCK)  # two run-due at once: the second sees what the first expired
             stale = conn.execute(select(requests).where(requests.c.state.in_(sorted(OPEN_STATES)),
                                                         requests.c.verified_at.is_(None),
                                                         requests.c.verify_expires_at <= now)).all()
@@ -82,6 +86,7 @@ class DueWork:
         kit, s = self.kit, self.kit.settings
         open_states = requests.c.state.in_(sorted(OPEN_STATES))
         with kit.store.begin() as conn:
+            kit.store.lock(conn, DUE_LOCK)  # one reminder per request, however many run-due run at once
             soon = conn.execute(select(requests).where(
                 open_states, requests.c.reminded_at.is_(None),
                 requests.c.due_at <= now + timedelta(days=s.remind_days_before))).all()

@@ -62,7 +62,7 @@ outbox = Table(
     #: Rows sharing a key carry successive states of one thing (a subject's consent on one list): delivered
     #: one at a time in ``id`` order, and only the newest one (see :mod:`shopprivacy.store.outbox`).
     Column("ordering_key", String(200), nullable=True),
-    Index("ix_sp_outbox_due", "status", "next_attempt_at"),
+    Index("ix_sp_outbox_due", "status", "next_attempt_at", "id"),  # claim order: read off the index
     Index("ix_sp_outbox_ordering", "ordering_key", "id"),
 )
 
