@@ -16,7 +16,6 @@ import io
 import json
 import os
 import pstats
-import secrets
 import socket
 import statistics
 import subprocess
@@ -28,9 +27,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from _oneclick_app import SCRATCH
+from _scale import database
 from _util import per_call, ratio_line
 from itsdangerous import URLSafeTimedSerializer
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import event
 
 from shopprivacy import Keyset, Settings, ShopPrivacy
 from shopprivacy.tokens import TokenSigner
@@ -110,24 +110,6 @@ def _gunicorn(config: dict[str, object], tmp: Path) -> Iterator[int]:
         proc.wait(timeout=30)
 
 
-@contextmanager
-def _database(kind: str, tmp: Path) -> Iterator[str]:
-    if kind == "SQLite":
-        yield f"sqlite:///{tmp / 'sp.db'}"
-        return
-    base = os.environ["SHOPPRIVACY_BENCH_POSTGRES_URL"]
-    schema = "bench_" + secrets.token_hex(4)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def _statements(sp: ShopPrivacy, path: str) -> int:
     """Statements one one-click runs (BEGIN and COMMIT included), counted on the parent's own engine (psycopg's
     BEGIN, sent by the store before the first statement, is not among them on PostgreSQL: add one)."""
@@ -151,7 +133,7 @@ def _statements(sp: ShopPrivacy, path: str) -> int:
 
 def _one_click(kind: str) -> None:
     tmp = Path(tempfile.mkdtemp())
-    with _database(kind, tmp) as url:
+    with database(kind.lower()) as url:
         config = {"SHOPPRIVACY_DATABASE_URL": url, "SHOPPRIVACY_KEYSET": Keyset.generate().to_json(),
                   "SHOPPRIVACY_PUBLIC_BASE_URL": "http://localhost",
                   "SHOPPRIVACY_PLATFORM_OPTIONS": {"database_url": f"sqlite:///{tmp / 'shop.db'}"}}

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, ShreddedError
 from ..platforms import CustomerDirectory, CustomerRectifier, PersonalDataHost
+from ..store.restrictions import customer_refs
 from .model import FieldOutcome, SourceReceipt, Subject
 
 if TYPE_CHECKING:
@@ -19,16 +20,6 @@ if TYPE_CHECKING:
 
 PLATFORM_TOPIC = "rights.platform_erase"
 SDK_SOURCE = "shopprivacy"
-
-
-def _customer_refs(customer_id: str) -> list[str]:
-    """The forms a platform customer id may be stored in: as given, and a GraphQL gid's numeric tail."""
-    refs = [customer_id]
-    if customer_id.startswith("gid://"):
-        tail = customer_id.rsplit("/", 1)[-1]
-        if tail and tail != customer_id:
-            refs.append(tail)
-    return refs
 
 
 class SdkSource:
@@ -46,7 +37,7 @@ class SdkSource:
         if not subject.customer_id:
             return []
         own = self.email.subjects.subject_of(subject.email) if subject.email else None
-        return [(sid, address) for sid, address in self.email.subjects.of_customer(_customer_refs(subject.customer_id))
+        return [(sid, address) for sid, address in self.email.subjects.of_customer(customer_refs(subject.customer_id))
                 if sid != own]
 
     def pseudonyms(self, subject: Subject) -> set[str]:
@@ -106,7 +97,7 @@ class SdkSource:
             return []
         ids = set(self.pseudonyms(subject))
         if subject.customer_id:
-            ids.update(_customer_refs(subject.customer_id))
+            ids.update(customer_refs(subject.customer_id))
         return [{"at": a.at.isoformat(), "actor": a.actor, "role": a.role, "purpose": a.purpose,
                  "fields": list(a.fields), "reads": a.reads} for a in log.of(ids)]
 
