@@ -73,8 +73,8 @@ def test_portal_labels_focus_their_own_field_and_axe_finds_nothing(page, shop):
     _axe_path()
     page.goto(f"{shop.base}/privacy/rights")
     page.wait_for_selector(".sp-cc")
-    fields = page.locator("main input:not([type=hidden])")
-    assert fields.count() == 7
+    fields = page.locator("main input:not([type=hidden]), main textarea")
+    assert fields.count() == 14  # e-mail in nine forms, new e-mail, first and last name, two messages
     for i in range(fields.count()):
         field = fields.nth(i)
         ident = field.get_attribute("id")

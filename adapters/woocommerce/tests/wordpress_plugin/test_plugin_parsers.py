@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from shopprivacy import Keyset, Settings, ShopPrivacy
@@ -80,12 +80,13 @@ def test_a_backend_url_with_a_query_fragment_or_markup_is_refused(php, url, bad)
 
 
 @FAST
+@example(value="\x00")  # PHP's trim() strips NUL: an empty setting, not a URL
 @given(value=st.text(TEXT, max_size=300) | st.sampled_from(["javascript:alert(1)", "//evil.example", "ftp://x.example",
                                                       "https://user:pw@x.example", "https:///path", "https://"]))
 def test_any_backend_url_is_refused_or_a_clean_http_url(php, value):
     out = php(fn="base", value=value)
     if out == "":
-        assert value.strip() == ""
+        assert value.strip(" \t\n\r\0\x0b") == ""  # what PHP's trim() strips, NUL included
         return
     if out is None:
         return

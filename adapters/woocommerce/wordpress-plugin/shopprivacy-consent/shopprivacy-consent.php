@@ -76,6 +76,9 @@ add_filter(
  * @return bool
  */
 function shopprivacy_consent_sale_opted_out() {
+	if ( ! function_exists( 'get_current_user_id' ) || ! function_exists( 'get_user_meta' ) ) {
+		return false; // loaded outside WordPress (the plugin's parsers alone): no signed-in customer.
+	}
 	$user_id = get_current_user_id();
 	if ( ! $user_id ) {
 		return false;
