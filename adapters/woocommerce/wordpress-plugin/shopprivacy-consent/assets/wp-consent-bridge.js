@@ -3,7 +3,7 @@
    with a stored choice (detail: {granted: [SDK categories in effect, GPC applied], gpc}). */
 (function () {
   "use strict";
-  var d = document, w = window, last = null, ready = d.readyState !== "loading";
+  var d = document, w = window, last = null, ready = d.readyState !== "loading", announcing = false;
   // SDK category → WP Consent API categories; "functional" is the SDK's "necessary", always allowed
   var MAP = { analytics: ["statistics", "statistics-anonymous"], marketing: ["marketing"],
     preferences: ["preferences"] };
@@ -26,7 +26,8 @@
     if (ready) sync();  // else at DOMContentLoaded, once the footer scripts (wp-consent-api.js) are there
   });
   // another script (a geo-location plugin, say) redefined the consent type: state the choice again under it
-  d.addEventListener("wp_consent_type_defined", function () { if (ready) sync(); });
+  // (not the announcement start() makes itself: the choice was just stated, once per page view)
+  d.addEventListener("wp_consent_type_defined", function () { if (ready && !announcing) sync(); });
 
   function start() {
     ready = true;
@@ -38,7 +39,8 @@
     if (!last && !/(?:^|; )sp_consent=/.test(d.cookie) && wc && wc.params && wc.params.allowTracking &&
         typeof wc.setOrderTracking === "function") wc.setOrderTracking(false);
     // tell plugins waiting for it (WooCommerce's WP Consent API integration among them) that the type is set
-    d.dispatchEvent(new CustomEvent("wp_consent_type_defined"));
+    announcing = true;  // dispatchEvent runs the listeners before it returns
+    try { d.dispatchEvent(new CustomEvent("wp_consent_type_defined")); } finally { announcing = false; }
   }
   if (ready) start(); else d.addEventListener("DOMContentLoaded", start);
 })();
