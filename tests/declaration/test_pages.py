@@ -60,3 +60,12 @@ def test_in_debug_mode_the_names_of_cookies_the_shop_sets_are_watched(tmp_path):
     assert sp.declaration.observed() == ["_fbp"]
     assert [d.kind for d in sp.declaration.drift()] == ["retention_unknown_rule", "retention_unknown_rule",
                                                         "cookie_undeclared"]
+
+
+def test_a_broken_declaration_stops_the_app_at_start_in_one_line(tmp_path):
+    from shopprivacy.declaration import DeclarationError
+
+    broken = tmp_path / "declaration.toml"
+    broken.write_text(EXAMPLE.read_text().replace('legal_basis = "contract"', 'legal_basis = "contrat"'))
+    with pytest.raises(DeclarationError, match="did you mean 'contract'"):
+        _app(tmp_path, SHOPPRIVACY_DECLARATION={"file": str(broken)})
