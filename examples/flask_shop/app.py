@@ -85,6 +85,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     sp.rights.register_source(sp.sms.rights_source())  # marketing-text consent: exported and erased too
     sp.rights.set_sender(mail.send_notice)
     sp.email.set_sender(mail.send_link)
+    sp.declaration.set_sender(mail.send_change_notice)  # privacy notice changes (`declaration publish`)
     app.extensions["flask_shop"] = Shop(sp, engine, accounts, mail)
     security.init_app(app)
     app.register_blueprint(views.bp)

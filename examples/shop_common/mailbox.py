@@ -13,6 +13,7 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
+from shopprivacy.declaration.changes import ChangeNotice
 from shopprivacy.email import LinkMail
 from shopprivacy.rights import Notice
 
@@ -101,8 +102,14 @@ class MailFolder:
         text = template.format(kind={"export": "export", "erase": "delete", "rectify": "correct"}.get(kind, kind),
                                link=notice.link or "", changes=changes_text(notice), asked=asked,
                                request=notice.request.id if notice.request else "")
+        if notice.message:  # the shop's answer to a question or complaint
+            text += "\n\n" + notice.message
         self.write(self.compose(notice.to, _NOTICE_SUBJECTS.get(notice.kind, "Your privacy request"), text),
                    f"rights-{notice.kind}")
+
+    def send_change_notice(self, notice: ChangeNotice) -> None:
+        """``sp.declaration.set_sender``: the privacy notice changed in a way customers must be told about."""
+        self.write(self.compose(notice.to, notice.subject, notice.text), "privacy-notice-changed")
 
     def send_link(self, mail: LinkMail) -> None:
         """``sp.email.set_sender``: a fresh confirmation or preference link asked for on an expired page."""

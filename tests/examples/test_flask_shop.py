@@ -395,3 +395,22 @@ def test_the_shop_serves_its_generated_notice_and_cookie_table_and_its_declarati
     cookies = client.get("/privacy/cookies").get_data(as_text=True)
     assert "<td>session</td>" in cookies and "<td>sp_consent</td>" in cookies
     assert sp.declaration.drift(sources=sp.rights.sources()) == []
+
+
+def test_a_material_change_of_the_shops_declaration_is_mailed_to_its_customers(app, client, shop, sp, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    sp.email.unsubscribe_address(EMAIL, "newsletter")  # an address on file, even one that opted out: a service mail
+    mine = tmp_path / "declaration.toml"
+    shutil.copy(Path(sp.settings.declaration.file), mine)
+    assert sp.declaration.publish().new
+    mine.write_text(mine.read_text() + '\n[processors.crm]\nname = "Tiny CRM"\ncountry = "DE"\n'
+                    'purposes = ["account"]\ndata = ["account"]\ntransfer = "eea"\ncontract_date = 2026-11-01\n')
+    sp.declaration.settings = sp.declaration.settings.model_copy(update={"file": mine})
+    sp.declaration.__dict__.pop("current", None)
+    sp.declaration.__dict__.pop("digest", None)
+    assert sp.declaration.publish().changes == ("processor:crm",)
+    sp.run_due()
+    [mail] = mails(shop, "privacy-notice-changed")
+    assert "Tiny CRM" in mail.get_content() and "/privacy/notice" in mail.get_content()

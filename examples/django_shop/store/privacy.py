@@ -47,3 +47,4 @@ def configure(sp: ShopPrivacy) -> None:
     sp.rights.register_source(customer_source())
     sp.rights.set_sender(mail().send_notice)
     sp.email.set_sender(mail().send_link)
+    sp.declaration.set_sender(mail().send_change_notice)  # privacy notice changes (`declaration publish`)
