@@ -40,10 +40,16 @@ class Propagation:
 
         Rows of one subject and list share an ordering key (pseudonym and list id only): they reach the
         platform in order, and a newer change supersedes an older one still waiting for a retry."""
-        key = f"{TOPIC}:{subject}:{list_id}:{'in' if subscribed else 'out'}:{now.isoformat()}"
-        self._outbox.enqueue(conn, TOPIC, {"subject": subject, "list": list_id, "subscribed": subscribed,
-                                           "level": level, "at": now.isoformat()}, idempotency_key=key[:200],
-                             ordering_key=f"{TOPIC}:{subject}:{list_id}")
+        self.enqueue_many(conn, [(subject, list_id, now)], subscribed=subscribed, level=level)
+
+    def enqueue_many(self, conn: Connection, changes: list[tuple[str, str, datetime]], *, subscribed: bool,
+                     level: str) -> None:
+        """:meth:`enqueue` for several changes (subject, list id, time) at once, in one statement."""
+        side = "in" if subscribed else "out"
+        self._outbox.enqueue_many(conn, TOPIC, [
+            ({"subject": subject, "list": list_id, "subscribed": subscribed, "level": level, "at": at.isoformat()},
+             f"{TOPIC}:{subject}:{list_id}:{side}:{at.isoformat()}"[:200], f"{TOPIC}:{subject}:{list_id}")
+            for subject, list_id, at in changes])
 
     def deliver(self, delivery: Delivery) -> None:
         """Set the subscriber's marketing consent on the platform (the outbox handler of :data:`TOPIC`)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Table, bindparam, delete, or_, select, update
+from sqlalchemy import Table, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -80,6 +80,11 @@ class _Statements:
     suppressed_list: Any
     insert_event: Any
     history: Any
+    # set-based forms of the above, for many rows in one statement (grouped opt-outs)
+    subject_rows: Any
+    set_states: Any
+    suppress_many: Any
+    insert_events: Any
 
 
 def _build(dialect: str, t: ConsentTables) -> _Statements:
@@ -94,14 +99,14 @@ def _build(dialect: str, t: ConsentTables) -> _Statements:
         index_elements=["subject", "list_id"], where=differs,
         set_={"state": upsert.excluded.state, "opt_in_level": upsert.excluded.opt_in_level,
               "paused_until": upsert.excluded.paused_until, "updated_at": upsert.excluded.updated_at},
-    ).returning(subscriptions.c.state)
+    )
     bidx, lid = suppressions.c.address_bidx, suppressions.c.list_id
     return _Statements(
         add_subject=ins(subjects).on_conflict_do_nothing(index_elements=["subject"]),
         set_customer=update(subjects).where(subjects.c.subject == bindparam("s"))
         .values(customer_ref=bindparam("ref")),
         subject_row=select(subjects).where(subjects.c.subject == bindparam("s")),
-        set_state=set_state,
+        set_state=set_state.returning(subscriptions.c.state),
         states=select(subscriptions).where(subscriptions.c.subject == bindparam("s")),
         suppress=ins(suppressions).on_conflict_do_nothing(index_elements=["address_bidx", "list_id"])
         .returning(lid),
@@ -110,6 +115,11 @@ def _build(dialect: str, t: ConsentTables) -> _Statements:
         suppressed_list=select(lid).where(bidx == bindparam("b"), or_(lid == "*", lid == bindparam("l"))).limit(1),
         insert_event=proof.insert_returning(events),
         history=select(events).where(events.c.address_bidx == bindparam("b")).order_by(events.c.at, events.c.id),
+        subject_rows=select(subjects).where(subjects.c.subject.in_(bindparam("s", expanding=True))),
+        set_states=set_state.returning(subscriptions.c.subject, subscriptions.c.list_id),
+        suppress_many=ins(suppressions).on_conflict_do_nothing(index_elements=["address_bidx", "list_id"])
+        .returning(bidx, lid),
+        insert_events=insert(events).returning(*events.c, sort_by_parameter_order=True),
     )
 
 
@@ -187,6 +197,49 @@ def prove(conn: Connection, *, subject: str, bidx: str, list_id: str, action: st
         "text_version": meta.text_version, "source": meta.source[:120], "ip_hash": meta.ip_hash,
         "ua_hash": meta.ua_hash, "at": now}).mappings().one()
     proof.cover_row(conn, audit, tables.events, row, actor=meta.source, subject=subject)
+
+
+def subject_rows(conn: Connection, subjects: list[str], tables: ConsentTables = EMAIL) -> dict[str, Any]:
+    """The rows of ``subjects`` that exist, by subject, in one statement."""
+    rows = conn.execute(statements(conn, tables).subject_rows, {"s": sorted(set(subjects))}).all()
+    return {r.subject: r for r in rows}
+
+
+def set_states(conn: Connection, changes: list[tuple[str, str, datetime]], *, state: str, level: str,
+               tables: ConsentTables = EMAIL) -> set[tuple[str, str]]:
+    """:func:`set_state` for distinct (subject, list id, time) changes in one statement; returns the pairs that
+    changed."""
+    if not changes:
+        return set()
+    rows = conn.execute(statements(conn, tables).set_states, [
+        {"subject": s, "list_id": lid, "state": state, "opt_in_level": level, "paused_until": None, "updated_at": at}
+        for s, lid, at in changes]).all()
+    return {(r.subject, r.list_id) for r in rows}
+
+
+def suppress_many(conn: Connection, entries: list[tuple[str, str, str, datetime]],
+                  tables: ConsentTables = EMAIL) -> set[tuple[str, str]]:
+    """:func:`suppress` for distinct (blind index, list id, reason, time) entries in one statement; returns the
+    (blind index, list id) pairs that were new."""
+    if not entries:
+        return set()
+    rows = conn.execute(statements(conn, tables).suppress_many, [
+        {"address_bidx": b, "list_id": lid, "reason": reason, "created_at": at} for b, lid, reason, at in entries
+    ]).all()
+    return {(r.address_bidx, r.list_id) for r in rows}
+
+
+def prove_many(conn: Connection, events: list[tuple[str, str, str, str, Meta, datetime]], *, audit: AuditLog,
+               tables: ConsentTables = EMAIL) -> None:
+    """:func:`prove` for several (subject, blind index, list id, action, meta, time) events in one statement."""
+    if not events:
+        return
+    rows = conn.execute(statements(conn, tables).insert_events, [
+        {"subject": s, "address_bidx": b, "list_id": lid, "action": action, "text_version": meta.text_version,
+         "source": meta.source[:120], "ip_hash": meta.ip_hash, "ua_hash": meta.ua_hash, "at": at}
+        for s, b, lid, action, meta, at in events]).mappings().all()
+    for row, (subject, _, _, _, meta, _) in zip(rows, events, strict=True):
+        proof.cover_row(conn, audit, tables.events, row, actor=meta.source, subject=subject)
 
 
 def history(conn: Connection, bidx: str, tables: ConsentTables = EMAIL) -> list[dict[str, Any]]:

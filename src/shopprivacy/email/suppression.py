@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from ..errors import ExpiredToken, NotFoundError
+from ..errors import ExpiredToken, ShopPrivacyError
+from ..store.group_commit import GroupCommit
 from . import records
 from .links import Links
+from .optouts import OptOut, OptOuts
 from .propagation import Propagation
 from .records import Change, Meta
 from .settings import ALL, EmailSettings
@@ -39,6 +41,9 @@ class Suppression:
         self._subjects = subjects
         self._links = links
         self._propagation = propagation
+        self._opt_outs = opt_outs = OptOuts(settings, store=store, audit=audit, propagation=propagation)
+        self._group: GroupCommit[OptOut, Any, Change] = GroupCommit(store, check=opt_outs.check,
+                                                                    apply=opt_outs.apply)
 
     def read_unsubscribe(self, token: str) -> tuple[str, str]:
         """(subject, list id) of a valid unsubscribe token; BadToken, ExpiredToken or NotFoundError."""
@@ -51,9 +56,13 @@ class Suppression:
         return self._links.fresh_unsubscribe_token(expired)
 
     def unsubscribe(self, token: str, meta: Meta | None = None) -> Change:
-        """Unsubscribe the token's subject from its list. Idempotent; committed before it returns."""
+        """Unsubscribe the token's subject from its list. Idempotent; committed before it returns.
+
+        Unsubscribes of concurrent threads (a burst of one-click POSTs) share transactions
+        (``shopprivacy.store.group_commit``): each is still committed before its call returns."""
         subject, list_id = self.read_unsubscribe(token)
-        return self.opt_out(subject, list_id, meta or Meta(source="unsubscribe-link"), reason="unsubscribed")
+        return self._group.run(OptOut(subject, list_id, meta or Meta(source="unsubscribe-link"), "unsubscribed",
+                                       self._clock()))
 
     def unsubscribe_address(self, address: str, list_id: str = ALL, *, meta: Meta | None = None) -> Change:
         """Unsubscribe by address (a reply, a support request, a bounce policy)."""
@@ -64,25 +73,12 @@ class Suppression:
 
     def opt_out(self, subject: str, list_id: str, meta: Meta, *, reason: str) -> Change:
         """State, suppression, proof, audit entry and outbox rows in one transaction, committed on return."""
-        now = self._clock()
+        item = OptOut(subject, list_id, meta, reason, self._clock())
         with self._store.begin() as conn:
-            row = records.subject_row(conn, subject)
-            if row is None:
-                raise NotFoundError("the unsubscribe link names an address this shop does not hold")
-            lists = list(self._settings.lists) if list_id == ALL else [list_id]
-            changed = [lid for lid in lists
-                       if records.set_state(conn, subject=subject, list_id=lid, state="unsubscribed",
-                                            level="unknown", now=now)]
-            newly = records.suppress(conn, bidx=row.address_bidx, list_id=list_id, reason=reason, now=now)
-            if changed or newly:
-                records.prove(conn, subject=subject, bidx=row.address_bidx, list_id=list_id, action="unsubscribed",
-                              meta=meta, now=now, audit=self._audit)
-                self._audit.stage(conn, actor=meta.source, action="email.unsubscribed", subject=subject,
-                                  fields=["email"], meta={"list": list_id})
-                for lid in changed or lists:
-                    self._propagation.enqueue(conn, subject, lid, subscribed=False, level="unknown", now=now)
-        log.info("unsubscribed %s from %s", subject, list_id)
-        return Change(subject, list_id, bool(changed) or newly)
+            row = self._opt_outs.check(conn, [item])[0]
+            if isinstance(row, ShopPrivacyError):
+                raise row
+            return self._opt_outs.apply(conn, [item], [row])[0]
 
     def suppress(self, address: str, list_id: str = ALL, *, reason: str = "manual") -> None:
         """Add an address to the suppression list (bounces, complaints, requests by other channels)."""

@@ -29,7 +29,7 @@ import os
 import random
 import secrets
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -119,18 +119,34 @@ class Outbox:
         ``ordering_key`` (1-200 characters, no personal data) makes the row one in a sequence of states of one
         thing: delivered after the older rows of the key, and superseding those still waiting.
         """
+        values = self._values(topic, payload, idempotency_key, ordering_key, self.clock() + delay)
+        return conn.execute(self._insert(), values).first() is not None
+
+    def enqueue_many(self, conn: Connection, topic: str,
+                     rows: Sequence[tuple[Mapping[str, Any], str, str | None]]) -> None:
+        """Add rows of ``topic`` (payload, idempotency key, ordering key), due now, in one statement inside
+        ``conn``'s transaction, in the order given; a row whose key is already queued is ignored."""
+        if not rows:
+            return
+        due = self.clock()
+        conn.execute(self._insert(), [self._values(topic, payload, key, ordering, due)
+                                      for payload, key, ordering in rows])
+
+    def _values(self, topic: str, payload: Mapping[str, Any], idempotency_key: str, ordering_key: str | None,
+                due: datetime) -> dict[str, Any]:
         if not topic or len(topic) > 120 or not idempotency_key or len(idempotency_key) > 200:
             raise InvalidInput("outbox topic must be 1-120 and idempotency key 1-200 characters")
         if ordering_key is not None and not 0 < len(ordering_key) <= 200:
             raise InvalidInput("an outbox ordering key must be 1-200 characters")
         now = self.clock()
-        values = dict(topic=topic, idempotency_key=idempotency_key, payload=dict(payload), status="pending",
-                      attempts=0, next_attempt_at=now + delay, created_at=now, updated_at=now,
-                      ordering_key=ordering_key)
+        return dict(topic=topic, idempotency_key=idempotency_key, payload=dict(payload), status="pending",
+                    attempts=0, next_attempt_at=due, created_at=now, updated_at=now, ordering_key=ordering_key)
+
+    def _insert(self) -> Any:
         if self._enqueue is None:  # built once: compiling the upsert costs more than running it
             ins = pg_insert(outbox) if self.store.dialect == "postgresql" else sqlite_insert(outbox)
             self._enqueue = ins.on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(outbox.c.id)
-        return conn.execute(self._enqueue, values).first() is not None
+        return self._enqueue
 
     def waiting(self, conn: Connection, ordering_key: str) -> list[Mapping[str, Any]]:
         """Payloads of the rows of ``ordering_key`` not delivered yet (pending or being delivered), oldest
