@@ -34,6 +34,14 @@ def test_notice_and_cookie_pages_are_served_in_the_visitors_language(tmp_path):
     assert "<td>_ga*</td>" in cookies
 
 
+def test_a_picked_language_wins_and_an_overlong_one_is_ignored(tmp_path):
+    client = _app(tmp_path, SHOPPRIVACY_DECLARATION={"file": str(EXAMPLE)}).test_client()
+    picked = client.get("/privacy/notice?lang=fr", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Coordonnées" in picked and "<title>Politique de confidentialité</title>" in picked
+    overlong = client.get("/privacy/notice?lang=" + "f" * 36, headers={"Accept-Language": "de"})
+    assert "<title>Datenschutzerklärung</title>" in overlong.get_data(as_text=True)
+
+
 def test_without_a_declaration_the_pages_are_404(tmp_path):
     client = _app(tmp_path).test_client()
     assert client.get("/privacy/notice").status_code == 404

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 
 from ..errors import ConflictError, InvalidInput, RetryLater, ShopPrivacyError
 from ..i18n import available_locales, catalog, direction, match, negotiate
+from ..mail import ServiceMail
 from ..rights.sources import TableSource
 from .inventory import Inventory
 from .model import Breach, NoticeText
@@ -36,16 +37,10 @@ _BATCH = 500
 
 
 @dataclass(frozen=True)
-class BreachNotice:
-    """A mail the shop's sender delivers: ``subject`` line, plain ``text`` and ``html`` bodies in ``locale``.
-    ``to`` is an address: do not log it."""
+class BreachNotice(ServiceMail):
+    """The notice of breach ``breach_id`` to one affected subject (a :class:`~shopprivacy.mail.ServiceMail`)."""
 
     breach_id: str
-    to: str = field(repr=False)
-    locale: str
-    subject: str
-    text: str = field(repr=False)
-    html: str = field(repr=False)
 
 
 Sender = Callable[[BreachNotice], None]

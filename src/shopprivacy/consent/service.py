@@ -1,4 +1,5 @@
-"""``sp.consent``: policy, signed consent cookie, proof ledger, server-side state and the banner tags."""
+"""``sp.consent``: policy, signed consent cookie, proof ledger, server-side state and the banner tags (drawn by
+:mod:`.banner`)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from html import escape
 from itertools import islice
 from typing import Any, Literal, cast
 
@@ -19,14 +19,13 @@ from itsdangerous import BadData
 from sqlalchemy import insert, select
 
 from ..errors import InvalidInput, NotFoundError
-from ..i18n import available_locales, catalog, direction, negotiate
+from ..i18n import available_locales
 from ..keys import Keyring
 from ..signing import CachedKeyTimestampSigner
 from ..store import AuditLog, Store, proof, utcnow
 from ..urls import MAX_URL_CHARS, http_url
-from . import assets
+from .banner import LOCALES, Banner
 from .policy import Policy
-from .regions import normalize_region
 from .settings import ConsentSettings
 from .state import GPC_DENIES, NO_CONSENT, ConsentState, cookie_in_header
 from .tables import consent_records
@@ -34,7 +33,6 @@ from .tables import consent_records
 log = logging.getLogger("shopprivacy.consent")
 Method = Literal["accept_all", "reject_all", "custom", "gpc", "withdraw"]
 METHODS = frozenset({"accept_all", "reject_all", "custom", "gpc", "withdraw"})
-LOCALES = "shopprivacy.consent.static"
 #: Most request cookies :meth:`Consent.expire_headers` looks at.
 MAX_COOKIES = 200
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}")
@@ -88,6 +86,7 @@ class Consent:
         self.store, self.audit, self.keyring, self.clock = store, audit, keyring, clock
         self.public_base_url, self.default_locale = public_base_url, default_locale
         self.policy = Policy(self.settings)
+        self._banner = Banner(settings, self.policy, public_base_url=public_base_url, default_locale=default_locale)
         self._signer = CachedKeyTimestampSigner(keyring.subkeys("consent-cookie"), salt="shopprivacy.consent-cookie",
                                        key_derivation="hmac", digest_method=hashlib.sha256)
         self._max_age = self.settings.max_age_days * 86400
@@ -313,47 +312,24 @@ class Consent:
                  "page_url": r.page_url, "ip_hash": r.ip_hash, "user_agent_hash": r.ua_hash,
                  **({"customer": r.subject} if r.subject else {})} for r in rows]
 
-    # -- rendering ---------------------------------------------------------------------------------------
+    # -- rendering (the composed :class:`~.banner.Banner`) ------------------------------------------------
     def texts(self, locale: str) -> dict[str, str]:
         """The banner's texts in ``locale``: the SDK's catalog with the shop's own wording over it
         (``SHOPPRIVACY_CONSENT__TEXTS``, for that language or its base language)."""
-        own = self.settings.texts
-        return {**catalog(LOCALES, locale), **own.get(locale.split("-", 1)[0].lower(), {}),
-                **own.get(locale.lower(), {})}
+        return self._banner.texts(locale)
 
     def config(self, locale: str) -> dict[str, Any]:
         """The banner configuration for one language (what the data attribute carries)."""
-        t = self.texts(locale)
-        cats = []
-        for name in self.policy.categories:
-            decl = self.settings.categories[name]
-            cats.append({"id": name, "name": decl.names.get(locale) or decl.names.get("en") or t[f"cat_{name}"],
-                         "desc": decl.descriptions.get(locale) or decl.descriptions.get("en") or t[f"desc_{name}"]})
-        cookies = [{"c": name, "n": c.name, "d": c.domain} for name, decl in self.settings.categories.items()
-                   for c in decl.cookies if name != "necessary"]
-        base = self.public_base_url + self.settings.path_prefix.rstrip("/")
-        keys = ("title", "text", "accept", "reject", "customize", "save", "settings", "gpc", "always", "policy",
-                "embed", "embed_load")
-        return {"version": self.policy.version, "cookie": self.settings.cookie_name, "endpoint": f"{base}/consent",
-                "categories": cats, "cookies": cookies, "gcm": self.settings.consent_mode,
-                "regions": self.settings.consent_mode_regions,
-                "saleRegions": self.settings.consent_mode_sale_of_data_regions, "lang": locale,
-                "dir": direction(locale),
-                "policyUrl": self.settings.policy_url, "t": {k: t[k] for k in keys}}
+        return self._banner.config(locale)
 
     def locale_for(self, requested: str | None, accept_language: str | None = None) -> str:
         """The banner language offered for a page's language tag and/or an ``Accept-Language`` value."""
-        requested = requested if requested and len(requested) <= 35 and "," not in requested else None
-        return negotiate(available_locales(LOCALES), requested=requested, accept_language=accept_language,
-                         default=self.default_locale)
+        return self._banner.locale_for(requested, accept_language)
 
     def asset_url(self, name: str) -> str:
         """The versioned URL of ``consent.js`` or ``consent.css`` (cached for a year; the URL changes with the
         file), for a storefront's own script tag."""
-        if name not in assets.TYPES:
-            raise InvalidInput(f"no banner file {name!r}: use one of {', '.join(sorted(assets.TYPES))}")
-        base = self.public_base_url + self.settings.path_prefix.rstrip("/")
-        return f"{base}/consent/{name}?v={assets.version()}"
+        return self._banner.asset_url(name)
 
     def banner_html(self, locale: str | None = None, nonce: str | None = None, *, region: str | None = None,
                     denied: Iterable[str] = ()) -> str:
@@ -368,39 +344,10 @@ class Consent:
         them on this page, whatever the cookie says. Otherwise the HTML depends only on the language, never on
         the visitor's choice.
         """
-        lang = self.locale_for(locale, accept_language=locale)
-        cfg = json.dumps(self.config(lang), separators=(",", ":"), ensure_ascii=False)
-        n = f' nonce="{escape(nonce)}"' if nonce else ""
-        r = f' data-sp-region="{code}"' if (code := self._region(region)) else ""
-        refused = " ".join(sorted(c for c in set(denied) if c in self.policy.optional))
-        r += f' data-sp-denied="{refused}"' if refused else ""
-        return (f'<link rel="stylesheet" href="{self.asset_url("consent.css")}"{n}>'
-                f'<script src="{self.asset_url("consent.js")}" data-sp-config="{escape(cfg)}"{r}{n}></script>')
-
-    @staticmethod
-    def _region(region: str | None) -> str | None:
-        """A visitor's region code, or None for anything else (CDNs send placeholders such as ``XX`` or ``T1``)."""
-        try:
-            return normalize_region(region) if region else None
-        except ValueError:
-            return None
+        return self._banner.head_html(locale, nonce, region=region, denied=denied)
 
     def noscript_html(self, locale: str | None = None, *, state: ConsentState | None = None) -> str:
         """The form for visitors without JavaScript (*Accept all* / *Reject all*), for the end of ``<body>``
         (a ``<form>`` is not allowed in ``<head>``). ``""`` once ``state`` (:meth:`state` of the request) holds
         a choice for the current policy, so the form is gone after the visitor chose."""
-        if state is not None and state.decided:
-            return ""
-        lang = self.locale_for(locale, accept_language=locale)
-        base = self.public_base_url + self.settings.path_prefix.rstrip("/")
-        t = self.texts(lang)
-        link = (f'<p><a class="sp-cc-link" href="{escape(self.settings.policy_url)}">{escape(t["policy"])}</a></p>'
-                if self.settings.policy_url else "")
-        return (f'<noscript><form class="sp-cc sp-cc-noscript" method="post" action="{base}/consent" lang="{lang}" '
-                f'dir="{direction(lang)}" aria-labelledby="sp-cc-ns-title">'
-                f'<h2 id="sp-cc-ns-title">{escape(t["title"])}</h2><p>{escape(t["text"])}</p>{link}'
-                f'<input type="hidden" name="version" value="{self.policy.version}">'
-                f'<input type="hidden" name="locale" value="{lang}"><div class="sp-cc-row">'
-                + "".join(f'<button class="sp-cc-btn sp-cc-{cls}" name="method" value="{method}">{escape(t[cls])}'
-                          "</button>" for cls, method in (("accept", "accept_all"), ("reject", "reject_all")))
-                + "</div></form></noscript>")
+        return self._banner.noscript_html(locale, state=state)

@@ -6,7 +6,7 @@ marketing choices, never logged."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -15,6 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import RetryLater
+from ..mail import ServiceMail
 from .loader import digest
 from .model import Declaration
 from .tables import declaration_versions
@@ -56,15 +57,11 @@ class Publication:
 
 
 @dataclass(frozen=True)
-class ChangeNotice:
-    """A mail the shop's sender delivers. ``to`` is an address: do not log it."""
+class ChangeNotice(ServiceMail):
+    """The notice of declaration ``version``'s material changes to one customer (a
+    :class:`~shopprivacy.mail.ServiceMail`)."""
 
     version: str
-    to: str = field(repr=False)
-    locale: str
-    subject: str
-    text: str = field(repr=False)
-    html: str = field(repr=False)
 
 
 Sender = Callable[[ChangeNotice], None]
@@ -160,4 +157,4 @@ class ChangeNotices:
         text = "\n\n".join([intro, "\n".join(f"- {line}" for line in lines), outro])
         page = (f"<p>{escape(intro)}</p><ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines)
                 + f'</ul><p><a href="{escape(self.notice_url)}">{escape(outro)}</a></p>')
-        return ChangeNotice(decl.version, to, w.locale, subject, text, page)
+        return ChangeNotice(decl.version, to=to, locale=w.locale, subject=subject, text=text, html=page)

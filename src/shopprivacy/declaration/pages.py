@@ -28,8 +28,8 @@ class DeclarationPages(LocalizedPages):
 
     def _wanted(self, req: Request) -> str:
         """The visitor's language for the declaration's own texts (they may exist where the catalog does not)."""
-        lang = req.query.get("lang")
-        if lang and len(lang) < 36 and lang.replace("-", "").isalnum():
+        lang = self._requested(req)
+        if lang and lang.replace("-", "").isalnum():
             return lang
         tags = parse_accept_language(req.header("accept-language"))
         return tags[0] if tags else self._locale(req)

@@ -49,9 +49,14 @@ class LocalizedPages:
         """``default_locale``: the shop's language when the visitor's is not offered (``Settings.default_locale``)."""
         self.default_locale = default_locale
 
-    def _locale(self, req: Request) -> str:
+    @staticmethod
+    def _requested(req: Request) -> str | None:
+        """The language the visitor picked (``?lang=``), or None when there is none or it is too long for a tag."""
         lang = req.query.get("lang")
-        return negotiate(available_locales(self.package), requested=lang if lang and len(lang) < 36 else None,
+        return lang if lang and len(lang) < 36 else None
+
+    def _locale(self, req: Request) -> str:
+        return negotiate(available_locales(self.package), requested=self._requested(req),
                          accept_language=req.header("accept-language"), default=self.default_locale)
 
     def _t(self, req: Request) -> dict[str, str]:
