@@ -186,7 +186,7 @@ class ShopPrivacy:
             settings = consent_settings(settings, self.declaration.current)
         return Consent(settings, store=self.store, audit=self.audit, keyring=self.keyring,
                        public_base_url=self.settings.public_base_url, default_locale=self.settings.default_locale,
-                       clock=self.clock)
+                       clock=self.clock, restrictions=lambda: self.restrictions)
 
     @cached_property
     def consent_web(self) -> ConsentPages:

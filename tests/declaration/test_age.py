@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from shopprivacy import ShopPrivacy
 from shopprivacy.declaration import DeclarationSettings
+from shopprivacy.declaration.age import AgeSource
 from shopprivacy.declaration.tables import age_confirmations
 from shopprivacy.errors import InvalidInput, UnderAge
 from shopprivacy.rights.model import Subject
@@ -56,6 +57,21 @@ def test_the_self_declared_checkbox_and_its_field(asp):
     with pytest.raises(UnderAge) as err:
         gate.confirm("c_43", {}, "ES")
     assert "14 years old" in gate.refusal(err.value)
+
+
+def test_customer_ids_are_exact_and_e_mail_addresses_ignore_case(asp):
+    gate = asp.declaration.age_gate
+    gate.confirm("Cust-AB1", {"sp_age_confirm": "1"}, "FR")
+    assert gate.confirmation("Cust-AB1").threshold == 15
+    assert gate.confirmation("cust-ab1") is None  # another customer, whose id differs only in case
+    gate.confirm("cust-ab1", {"sp_age_confirm": "1"}, "ES")
+    assert (gate.confirmation("Cust-AB1").country, gate.confirmation("cust-ab1").country) == ("FR", "ES")
+    assert gate.forget("cust-ab1") and gate.confirmation("Cust-AB1").country == "FR"
+    gate.confirm("Jane.Doe@Example.COM", {"sp_age_confirm": "1"}, "ES")
+    assert gate.confirmation(" jane.doe@example.com").country == "ES"  # the same address
+    assert gate.forget("JANE.DOE@example.com") and gate.confirmation("Jane.Doe@Example.COM") is None
+    gate.confirm("Straße@Example.com", {"sp_age_confirm": "1"}, "FR")  # found as the rights request spells it
+    assert AgeSource(gate).find(Subject(email="strasse@example.com")) == 1
 
 
 @given(st.dictionaries(st.sampled_from(["sp_birth_date", "sp_age_confirm", "x"]), st.text(max_size=20), max_size=3))

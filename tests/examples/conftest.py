@@ -15,8 +15,9 @@ from shopprivacy import Keyset
 BASE = "http://localhost"
 
 
-def make_app(tmp_path, db_url, *, shop_url: str | None = None):
-    """The Flask shop on ``db_url``; its own tables in ``shop_url`` (default: as the SDK's store)."""
+def make_app(tmp_path, db_url, *, shop_url: str | None = None, **config):
+    """The Flask shop on ``db_url``; its own tables in ``shop_url`` (default: as the SDK's store). ``config``
+    overrides keys of ``app.config`` (e.g. ``SHOPPRIVACY_KEYSET`` to start it again on the same data)."""
     from examples.flask_shop import create_app
 
     # SQLite: one file per database, as the shop runs; PostgreSQL: everything in the test's schema
@@ -29,6 +30,7 @@ def make_app(tmp_path, db_url, *, shop_url: str | None = None):
                                          else db_url},
         "SHOPPRIVACY_KEYSET": Keyset.generate().to_json(),
         "SHOPPRIVACY_PUBLIC_BASE_URL": BASE,
+        **config,
     })
 
 

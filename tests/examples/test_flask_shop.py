@@ -13,6 +13,7 @@ from examples.flask_shop.db import customers
 from examples.shop_common import newsletter
 from sqlalchemy import func, select
 
+from shopprivacy import Keyset
 from shopprivacy.platforms.local import customers as platform_customers
 
 from .conftest import (
@@ -397,20 +398,30 @@ def test_the_shop_serves_its_generated_notice_and_cookie_table_and_its_declarati
     assert sp.declaration.drift(sources=sp.rights.sources()) == []
 
 
-def test_a_material_change_of_the_shops_declaration_is_mailed_to_its_customers(app, client, shop, sp, tmp_path):
+def test_a_material_change_of_the_shops_declaration_is_mailed_to_its_customers(tmp_path, db_url):
     import shutil
     from pathlib import Path
 
-    sp.email.unsubscribe_address(EMAIL, "newsletter")  # an address on file, even one that opted out: a service mail
-    mine = tmp_path / "declaration.toml"
-    shutil.copy(Path(sp.settings.declaration.file), mine)
-    assert sp.declaration.publish().new
+    import examples.flask_shop
+
+    mine = tmp_path / "declaration.toml"  # the shop's own copy: the shipped declaration stays as it is
+    shutil.copy(Path(examples.flask_shop.__file__).with_name("declaration.toml"), mine)
+    config = {"SHOPPRIVACY_DECLARATION": {"file": str(mine)}, "SHOPPRIVACY_KEYSET": Keyset.generate().to_json()}
+    app = make_app(tmp_path, db_url, **config)
+    try:
+        sp = app.extensions["shopprivacy"]
+        sp.email.unsubscribe_address(EMAIL, "newsletter")  # an address on file, even one that opted out: told too
+        assert sp.declaration.publish().new
+    finally:
+        close_app(app)
     mine.write_text(mine.read_text() + '\n[processors.crm]\nname = "Tiny CRM"\ncountry = "DE"\n'
                     'purposes = ["account"]\ndata = ["account"]\ntransfer = "eea"\ncontract_date = 2026-11-01\n')
-    sp.declaration.settings = sp.declaration.settings.model_copy(update={"file": mine})
-    sp.declaration.__dict__.pop("current", None)
-    sp.declaration.__dict__.pop("digest", None)
-    assert sp.declaration.publish().changes == ("processor:crm",)
-    sp.run_due()
-    [mail] = mails(shop, "privacy-notice-changed")
-    assert "Tiny CRM" in mail.get_content() and "/privacy/notice" in mail.get_content()
+    app = make_app(tmp_path, db_url, **config)  # the shop starts again with its edited declaration
+    try:
+        sp = app.extensions["shopprivacy"]
+        assert sp.declaration.publish().changes == ("processor:crm",)
+        sp.run_due()
+        [mail] = mails(app.extensions["flask_shop"], "privacy-notice-changed")
+        assert "Tiny CRM" in mail.get_content() and "/privacy/notice" in mail.get_content()
+    finally:
+        close_app(app)

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from shopprivacy import ShopPrivacy
 from shopprivacy.doctor import _field_reads
 from shopprivacy.errors import AccessDenied, AuditChainError, ConfigurationError, InvalidInput
-from shopprivacy.fields import AccessPolicy, FieldsSettings, RoleAccess, current_reader, reading_as
+from shopprivacy.fields import AccessPolicy, FieldsSettings, Identity, RoleAccess, current_reader, reading_as
 from shopprivacy.fields.access_log import DENIED_ACTION, READ_ACTION
 from shopprivacy.fields.tables import field_reads
 from shopprivacy.rights.model import Subject
@@ -170,3 +170,17 @@ def test_read_rows_follow_the_audit_logs_truncation(sp):
     sp.audit.truncate(before=sp.clock() + timedelta(seconds=1))
     assert sp.fields.access_log.of(["c0"]) == []
     sp.audit.verify()
+
+
+def test_start_reading_opens_a_reader_for_an_identity_until_finished(psp):
+    [(cid, token)] = _tokens(psp, 1)
+    finish = psp.fields.start_reading(Identity(actor="staff:7", purpose="support", role="support"))
+    reader = current_reader()
+    assert reader is not None and (reader.who.actor, reader.who.role) == ("staff:7", "support")
+    reader.decrypt(token, context="customers.email", row=cid)
+    with pytest.raises(AccessDenied):
+        reader.decrypt(token, context="customers.iban", row=cid)
+    finish()
+    assert current_reader() is None
+    [entry] = psp.audit.entries(action=READ_ACTION)
+    assert entry.actor == "staff:7"

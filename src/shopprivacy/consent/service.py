@@ -18,11 +18,11 @@ from typing import Any, Literal, cast
 from itsdangerous import BadData
 from sqlalchemy import insert, select
 
-from ..errors import InvalidInput, NotFoundError
+from ..errors import ConfigurationError, InvalidInput, NotFoundError
 from ..i18n import available_locales
 from ..keys import Keyring
 from ..signing import CachedKeyTimestampSigner
-from ..store import AuditLog, Store, proof, utcnow
+from ..store import AuditLog, Store, SubjectRestrictions, proof, utcnow
 from ..urls import MAX_URL_CHARS, http_url
 from .banner import LOCALES, Banner
 from .policy import Policy
@@ -77,13 +77,15 @@ class Consent:
 
     ``public_base_url`` and ``default_locale`` are the shop's (``Settings``): the banner's links point there,
     cookies are ``Secure`` on https, and the banner speaks ``default_locale`` when the visitor's is not offered.
+    ``restrictions`` returns what rights requests left on customers (:meth:`request_state` reads it).
     """
 
     def __init__(self, settings: ConsentSettings, *, store: Store, audit: AuditLog, keyring: Keyring,
-                 public_base_url: str, default_locale: str = "en",
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 public_base_url: str, default_locale: str = "en", clock: Callable[[], datetime] = utcnow,
+                 restrictions: Callable[[], SubjectRestrictions] | None = None) -> None:
         self.settings = settings
         self.store, self.audit, self.keyring, self.clock = store, audit, keyring, clock
+        self._restrictions = restrictions
         self.public_base_url, self.default_locale = public_base_url, default_locale
         self.policy = Policy(self.settings)
         self._banner = Banner(settings, self.policy, public_base_url=public_base_url, default_locale=default_locale)
@@ -134,6 +136,18 @@ class Consent:
         else:
             cookies = {} if raw is None else {self.settings.cookie_name: raw}
         return self.state(cookies, {"Sec-GPC": gpc} if gpc else None)
+
+    def request_state(self, cookie_header: str, gpc: str = "", *, identity: Mapping[str, str | None] | None = None,
+                      parse: Callable[[], Mapping[str, str]] | None = None) -> ConsentState:
+        """The state the Flask hook and the Django middleware put on a request: :meth:`state_from_header`, with
+        the categories the rights requests of the signed-in customer refuse denied too (``identity``:
+        ``{"email": ...}`` and/or ``{"customer_id": ...}``; ``None`` for a visitor)."""
+        state = self.state_from_header(cookie_header, gpc, parse)
+        if not identity:
+            return state
+        if self._restrictions is None:
+            raise ConfigurationError("this Consent has no restrictions: use sp.consent from ShopPrivacy")
+        return state.denying(self._restrictions().consent_denials(identity))
 
     def state(self, cookies: Mapping[str, str], headers: Mapping[str, str] | None = None) -> ConsentState:
         """The visitor's consent: GPC applied; forged, expired or old-policy cookies mean no consent."""
@@ -340,7 +354,7 @@ class Consent:
         ISO 3166 code when the page knows it (e.g. from a CDN's country header); it only decides where
         ``sale_of_data`` narrows Consent Mode (``consent_mode_sale_of_data_regions``), and a page that passes it
         varies by region. ``denied``: categories refused for the signed-in customer by their rights request
-        (``sp.restrictions.consent_denials(identity)``; the integrations pass it): the banner then never allows
+        (the ``denied`` of :meth:`request_state`; the integrations pass it): the banner then never allows
         them on this page, whatever the cookie says. Otherwise the HTML depends only on the language, never on
         the visitor's choice.
         """

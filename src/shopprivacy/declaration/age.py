@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from ..errors import InvalidInput, UnderAge
+from ..fields.blind_index import normalise
 from ..keys import Keyring
 from ..store.engine import Store
 from .model import Children
@@ -36,6 +37,17 @@ def age_on(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
+def _identifier(subject: str) -> str:
+    """An e-mail address trimmed and casefolded, as rights requests hold it; a customer id exactly as given (ids
+    that differ only in case are different customers)."""
+    if "@" not in subject:
+        return subject
+    try:
+        return normalise(subject, "email")
+    except InvalidInput:  # not an address after all: an id, kept exact
+        return subject
+
+
 class AgeGate:
     """``sp.declaration.age_gate``: thresholds from the declaration's ``[children]`` (16 without one)."""
 
@@ -49,7 +61,7 @@ class AgeGate:
     def _key(self, subject: str) -> str:
         if not isinstance(subject, str) or not 0 < len(subject) <= 320 or "\x00" in subject:
             raise InvalidInput("subject must be the customer's id or e-mail address (1-320 characters)")
-        return self.keyring.pseudonym(subject.strip().lower(), namespace="age", length=32)
+        return self.keyring.pseudonym(_identifier(subject), namespace="age", length=32)
 
     def check_form(self, form: Mapping[str, str], country: str | None = None) -> tuple[str, int]:
         """(method, threshold) from a submitted form: the checkbox ``sp_age_confirm`` ticked, or a birth date

@@ -5,6 +5,7 @@ from __future__ import annotations
 import binascii
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -16,7 +17,7 @@ from ..keys import Keyring
 from . import ciphertext as fmt
 from .access_log import AccessLog, Identity
 from .blind_index import Kind, blind_index
-from .reader import FieldReader
+from .reader import FieldReader, start_reading
 from .settings import FieldsSettings
 from .subject_keys import SubjectKeys
 
@@ -138,6 +139,11 @@ class Fields:
         if self.access_log is None:
             raise ConfigurationError("this Fields has no access log: use sp.fields from ShopPrivacy")
         return FieldReader(self, self.access_log, self.settings.access, Identity(actor, purpose, role))
+
+    def start_reading(self, who: Identity) -> Callable[[], None]:
+        """Open a :meth:`reader` for ``who`` and make it the ``current_reader()`` until the returned function is
+        called, which writes its batch: what the Flask and Django integrations do for a staff user's request."""
+        return start_reading(self.reader(actor=who.actor, purpose=who.purpose, role=who.role))
 
     def is_current(self, token: str) -> bool:
         """False when the token is under a keyring key that is no longer primary (re-encrypt it)."""

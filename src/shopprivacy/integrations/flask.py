@@ -28,7 +28,6 @@ else:
 from ..app import ShopPrivacy
 from ..errors import ShopPrivacyError
 from ..fields.access_log import Identity
-from ..fields.reader import start_reading
 from ..settings import Settings
 from ..web import access_logs
 from ..web.http import Request, Response
@@ -131,22 +130,17 @@ class ShopPrivacyFlask:
         return target.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
 
     def _consent_state(self) -> None:
-        sp = self.sp()
         req = flask.request
         environ = req.environ  # only the consent cookie is read: the others are not parsed for this hook
-        state = sp.consent.state_from_header(environ.get("HTTP_COOKIE", ""), environ.get("HTTP_SEC_GPC", ""),
-                                             lambda: req.cookies)
-        identity = self._customer() if self._customer is not None else None
-        if identity:
-            state = state.denying(sp.restrictions.consent_denials(identity))
-        flask.g.shopprivacy_consent = state
+        flask.g.shopprivacy_consent = self.sp().consent.request_state(
+            environ.get("HTTP_COOKIE", ""), environ.get("HTTP_SEC_GPC", ""),
+            identity=self._customer() if self._customer is not None else None, parse=lambda: req.cookies)
 
     def _start_reading(self) -> None:
         assert self.staff is not None
         who = self.staff()
         if who is not None:
-            flask.g.shopprivacy_reading = start_reading(self.sp().fields.reader(
-                actor=who.actor, purpose=who.purpose, role=who.role))
+            flask.g.shopprivacy_reading = self.sp().fields.start_reading(who)
 
     def _finish_reading(self, exc: BaseException | None) -> None:
         finish = flask.g.pop("shopprivacy_reading", None)

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from ...fields.access_log import Identity
-from ...fields.reader import start_reading
 from .runtime import _integration, get_sp, signed_in_customer
 
 
@@ -24,12 +23,9 @@ class ConsentMiddleware:
     def __call__(self, request: Any) -> Any:
         sp = get_sp()
         meta = request.META  # only the consent cookie is read: the others are not parsed for this hook
-        state = sp.consent.state_from_header(meta.get("HTTP_COOKIE", ""), meta.get("HTTP_SEC_GPC", ""),
-                                             lambda: request.COOKIES)
-        identity = signed_in_customer(request)
-        if identity:
-            state = state.denying(sp.restrictions.consent_denials(identity))
-        request.shopprivacy_consent = state
+        request.shopprivacy_consent = sp.consent.request_state(
+            meta.get("HTTP_COOKIE", ""), meta.get("HTTP_SEC_GPC", ""), identity=signed_in_customer(request),
+            parse=lambda: request.COOKIES)
         response = self.get_response(request)
         if sp.declaration.watching(bool(getattr(settings, "DEBUG", False))):
             # development: the names of cookies this response sets, for `shopprivacy declaration check`
@@ -67,7 +63,7 @@ class StaffReadsMiddleware:
         who = self.identify(request)
         if who is None:
             return self.get_response(request)
-        finish = start_reading(get_sp().fields.reader(actor=who.actor, purpose=who.purpose, role=who.role))
+        finish = get_sp().fields.start_reading(who)
         try:
             return self.get_response(request)
         finally:
