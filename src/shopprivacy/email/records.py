@@ -201,7 +201,11 @@ def prove(conn: Connection, *, subject: str, bidx: str, list_id: str, action: st
 
 def subject_rows(conn: Connection, subjects: list[str], tables: ConsentTables = EMAIL) -> dict[str, Any]:
     """The rows of ``subjects`` that exist, by subject, in one statement."""
-    rows = conn.execute(statements(conn, tables).subject_rows, {"s": sorted(set(subjects))}).all()
+    wanted = sorted(set(subjects))
+    if len(wanted) == 1:  # the plain statement: an expanding IN is rendered again on every execution
+        row = subject_row(conn, wanted[0], tables)
+        return {} if row is None else {row.subject: row}
+    rows = conn.execute(statements(conn, tables).subject_rows, {"s": wanted}).all()
     return {r.subject: r for r in rows}
 
 
@@ -234,7 +238,8 @@ def prove_many(conn: Connection, events: list[tuple[str, str, str, str, Meta, da
     """:func:`prove` for several (subject, blind index, list id, action, meta, time) events in one statement."""
     if not events:
         return
-    rows = conn.execute(statements(conn, tables).insert_events, [
+    st = statements(conn, tables)
+    rows = conn.execute(st.insert_events if len(events) > 1 else st.insert_event, [
         {"subject": s, "address_bidx": b, "list_id": lid, "action": action, "text_version": meta.text_version,
          "source": meta.source[:120], "ip_hash": meta.ip_hash, "ua_hash": meta.ua_hash, "at": at}
         for s, b, lid, action, meta, at in events]).mappings().all()
