@@ -7,6 +7,7 @@ Missing keys fall back to English. :func:`negotiate` picks a file for a request 
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -72,6 +73,13 @@ def _lookups(tag: str) -> list[str]:
 
 
 def match(available: Iterable[str], tag: str) -> str | None:
+    """The file tag of ``available`` that serves ``tag`` (any case), or None (see :func:`_match`); remembered
+    for the last 1,024 (available, tag) pairs, as every page asks again for the same few."""
+    return _match(available if isinstance(available, frozenset) else frozenset(available), tag)
+
+
+@functools.lru_cache(maxsize=1024)
+def _match(available: frozenset[str], tag: str) -> str | None:
     """The file tag of ``available`` that serves ``tag`` (any case), or None.
 
     Tried in order: the tag itself; shorter forms (``de-CH-1996`` -> ``de-CH`` -> ``de``), after mapping ``iw``
