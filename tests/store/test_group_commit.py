@@ -135,3 +135,15 @@ def test_no_caller_returns_before_its_commit(rows):
     for t in threads:
         t.join(10)
     assert seen == {f"n{i}": 1 for i in range(8)}
+
+
+def test_a_caller_inside_a_transaction_of_the_store_runs_alone_without_waiting(rows):
+    """Waiting for a leader there could deadlock (the leader may need a lock this thread's transaction holds)."""
+    work = Work()
+    group = GroupCommit(rows, check=work.check, apply=work.apply)
+    group._leading = True  # another thread leads a group (and would never finish while this thread waits)
+    with rows.begin(write=False):
+        assert rows.in_transaction()
+        assert group.run("inner") == 5  # at once, in a transaction of its own
+    assert not rows.in_transaction() and not group._waiting
+    assert names(rows) == ["inner"]

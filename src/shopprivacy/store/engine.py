@@ -210,6 +210,7 @@ class Store:
         #: busy handler, which sleeps (up to 100 ms a time) between tries; other processes still meet the busy
         #: timeout. Reentrant: a write transaction begun inside another in the same thread behaves as before.
         self._writer = _sqlite_writer(engine) if engine.dialect.name == "sqlite" else None
+        self._open = threading.local()  # how many transactions of this store the current thread has open
 
     @classmethod
     def from_url(cls, url: str) -> Store:
@@ -237,12 +238,18 @@ class Store:
         writer = self._writer if write else None
         if writer is not None:
             writer.acquire()
+        self._open.count = getattr(self._open, "count", 0) + 1
         try:
             with self._begin(write) as conn:
                 yield conn
         finally:
+            self._open.count -= 1
             if writer is not None:
                 writer.release()
+
+    def in_transaction(self) -> bool:
+        """Whether the current thread has a transaction of this store open (:meth:`begin`)."""
+        return getattr(self._open, "count", 0) > 0
 
     @contextmanager
     def _begin(self, write: bool) -> Iterator[Connection]:

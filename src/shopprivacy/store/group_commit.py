@@ -64,6 +64,9 @@ class GroupCommit(Generic[Item, Checked, Result]):
     def run(self, item: Item) -> Result:
         """Check and apply ``item``; returns once its transaction has committed (raises what it raised)."""
         slot: _Slot[Item, Result] = _Slot(item)
+        if self._store.in_transaction():  # waiting for a leader could wait on this thread's own locks
+            self._alone(slot)
+            return self._answer(slot)
         with self._cond:
             self._waiting.append(slot)
         while True:
@@ -80,6 +83,10 @@ class GroupCommit(Generic[Item, Checked, Result]):
                 with self._cond:
                     self._leading = False
                     self._cond.notify_all()
+        return self._answer(slot)
+
+    @staticmethod
+    def _answer(slot: _Slot[Item, Result]) -> Result:
         if slot.error is not None:
             raise slot.error
         return slot.result  # type: ignore[return-value]  # a slot without error holds its result
