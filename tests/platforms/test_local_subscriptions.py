@@ -1,6 +1,8 @@
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import null, select
 
 from shopprivacy.errors import InvalidInput, NotFoundError, PlatformError
 from shopprivacy.platforms import RENEWAL_FIELDS, RenewalOrderCleaner, SubscriptionSource
@@ -85,3 +87,40 @@ def test_a_page_after_a_cursor_seeks_the_index_instead_of_walking_it_from_the_st
             "EXPLAIN QUERY PLAN " + str(compiled), tuple(compiled.params[k] for k in compiled.positiontup or ())))
     shop.close()
     assert "ix_localshop_subscriptions_due" in plan and "next_billing_at>" in plan, plan
+
+
+def _stored_objects(shop, columns):
+    """The due subscriptions' ``columns`` as SQLAlchemy decodes them (the reference for the fetch)."""
+    t = shop.subscriptions
+    with shop.engine.connect() as conn:
+        rows = conn.execute(select(*(t.c[name] for name in columns)).where(t.c.status == "active")
+                            .order_by(t.c.next_billing_at, t.c.subscription_id)).all()
+    return [dict(row._mapping) for row in rows]
+
+
+def test_fetched_objects_and_their_byte_count_match_the_stored_objects(shop):
+    """JSON columns read as text and decoded here give what SQLAlchemy's JSON type gives, escapes, non-ASCII
+    text, JSON null and SQL NULL included, and the bytes counted are the JSON size of each object."""
+    add_subs(shop, 5)
+    shop.add_subscription(customer_ref='c_"q"\\', amount="1", lines=[{"variant_id": "v\u00eb\n", "quantity": 3,
+                          "unit_price": "0.5", "requires_shipping": False, "props": {"x": [1.5, None, "\u2028"]}}],
+                          interval={"unit": "week", "count": 2}, next_billing_at=T0 - timedelta(seconds=1),
+                          shipping_address=None,
+                          email="zo\u00eb@example.com",
+                          extra={"customer_name": "Zo\u00eb \"Z\"", "billing_address": null(), "attribution": None,
+                                 "cancelled_at": T0})
+    due = T0 + timedelta(days=1)
+    full = list(shop.iter_due_full_objects(due_before=due))
+    expected = _stored_objects(shop, [c.name for c in shop.subscriptions.c])
+    assert full == expected and len(full) == 6
+    assert full[0]["billing_address"] is None and full[0]["shipping_address"] is None
+    assert shop.bytes_received == sum(len(json.dumps(obj, default=str)) for obj in expected)
+    for fields in (RENEWAL_FIELDS, {"lines", "amount"}, {"interval"}, {"email"}, {"subscription_id", "lines"}):
+        before = shop.bytes_received
+        got = list(shop.iter_due_subscriptions(due_before=due, fields=fields))
+        expected = _stored_objects(shop, sorted(fields))
+        for obj in expected:
+            if "next_billing_at" in obj:
+                obj["next_billing_at"] = obj["next_billing_at"].isoformat()
+        assert got == expected
+        assert shop.bytes_received - before == sum(len(json.dumps(obj, default=str)) for obj in expected)

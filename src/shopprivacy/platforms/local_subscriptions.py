@@ -16,7 +16,24 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, Table, Text, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Column,
+    Index,
+    String,
+    Table,
+    Text,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import InvalidInput, NotFoundError, PlatformError
@@ -163,9 +180,10 @@ class LocalSubscriptionsMixin:
 
     # -- SubscriptionSource ---------------------------------------------------------------------------
     def _page_query(self, due_before: datetime, columns: list[Any], cursor: tuple[datetime, str] | None) -> Any:
-        """One page of due subscriptions after ``cursor``: a seek on ``ix_localshop_subscriptions_due``."""
+        """One page of ``columns`` of due subscriptions after ``cursor``: a seek on
+        ``ix_localshop_subscriptions_due``."""
         t = self.subscriptions
-        q = (select(*columns, t.c.next_billing_at.label("_at"), t.c.subscription_id.label("_id"))
+        q = (select(*columns)
              .where(t.c.status == "active", t.c.next_billing_at < due_before)
              .order_by(t.c.next_billing_at, t.c.subscription_id).limit(self.page_size))
         if cursor is not None:
@@ -173,20 +191,55 @@ class LocalSubscriptionsMixin:
         return q
 
     def _iter_rows(self, due_before: datetime, columns: list[Any]) -> Iterator[dict[str, Any]]:
+        """The rows of ``columns`` due before ``due_before``, page by page, as dicts.
+
+        The JSON columns come back as their stored text, joined into one JSON array per row, and are decoded with
+        one ``json.loads`` per row (the stored text is also what their bytes are counted from).
+        """
+        scalars = [c for c in columns if not isinstance(c.type, JSON)]
+        documents = [c for c in columns if isinstance(c.type, JSON)]
+        names, json_names = [c.name for c in scalars], [c.name for c in documents]
+        selected: list[Any] = list(scalars)
+        if documents:  # '[' || coalesce(cast(a as text), 'null') || ',' || ... || ']': one text per row
+            joined: Any = literal("[", Text)
+            for i, c in enumerate(documents):
+                text = func.coalesce(cast(c, Text), "null")
+                joined = joined + (literal(",", Text) + text if i else text)
+            selected.append((joined + literal("]", Text)).label("_json"))
+        # the keyset cursor: the row's due time and id, selected once
+        at = names.index("next_billing_at") if "next_billing_at" in names else None
+        key = names.index("subscription_id") if "subscription_id" in names else None
+        t = self.subscriptions
+        if at is None:
+            at = len(selected)
+            selected.append(t.c.next_billing_at.label("_at"))
+        if key is None:
+            key = len(selected)
+            selected.append(t.c.subscription_id.label("_id"))
+        json_at = len(scalars) if documents else None
+        # per row: "{" + '"name": ' per key + ", " between them + "}", around the values' JSON
+        frame = 2 + sum(len(json.dumps(n)) + 2 for n in [*names, *json_names]) + 2 * max(len(columns) - 1, 0)
+        loads = json.loads
         cursor: tuple[datetime, str] | None = None
         while True:
-            q = self._page_query(due_before, columns, cursor)
+            q = self._page_query(due_before, selected, cursor)
             with self.engine.connect() as conn:
                 page = conn.execute(q).all()
-            items = [dict(row._mapping) for row in page]
-            for item in items:
-                del item["_at"], item["_id"]
-            # the JSON size of each object, in one call: the brackets and ", " separators of the list taken off
-            self.bytes_received += len(json.dumps(items, default=str)) - 2 * max(len(items), 1)
+            items = [dict(zip(names, row, strict=False)) for row in page]  # row: the names, then "_json" etc.
+            value_bytes = 0
+            if names:  # the scalars' JSON, in one call: "[" + ", ".join(values) + "]"
+                flat = [value for item in items for value in item.values()]
+                value_bytes += len(json.dumps(flat, default=str)) - 2 * max(len(flat), 1)
+            if json_at is not None:
+                for item, row in zip(items, page, strict=True):
+                    text = row[json_at]
+                    value_bytes += len(text) - len(json_names) - 1  # the brackets and commas joining them
+                    item.update(zip(json_names, loads(text), strict=True))
+            self.bytes_received += value_bytes + frame * len(items)
             yield from items
             if len(page) < self.page_size:
                 return
-            cursor = (page[-1]._at, page[-1]._id)
+            cursor = (page[-1][at], page[-1][key])
 
     def iter_due_subscriptions(self, *, due_before: datetime,
                                fields: Collection[str]) -> Iterator[Mapping[str, Any]]:
