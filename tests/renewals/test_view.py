@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from shopprivacy.errors import PurposeViolation
 from shopprivacy.renewals import ALLOWED_FIELDS, RenewalRecord, assert_within_allow_list, build_view, idempotency_key
+from shopprivacy.renewals.view import ADDRESS_FIELDS, LINE_FIELDS
 
 RAW = {
     "subscription_id": "s_1", "status": "active", "customer_ref": "c_9", "payment_ref": "pm_abc",
@@ -157,3 +158,48 @@ def test_an_address_in_other_keys_is_skipped_not_billed_with_nowhere_to_ship(add
     assert result.record is None and result.skip_reason == "incomplete_shipping_address"
     assert all(f"shipping_address.{key}" in result.dropped for key in address
                if key not in ("name", "line1", "city", "country"))
+
+
+#: RAW as a minimal fetch sends it: nothing to drop
+MINIMAL = {**{k: v for k, v in RAW.items() if k in ALLOWED_FIELDS},
+           "lines": [{k: v for k, v in RAW["lines"][0].items() if k in LINE_FIELDS}],
+           "shipping_address": {"name": "Jane Doe", "line1": "1 Main St", "city": "Lyon", "country": "FR"}}
+_line_keys = st.sampled_from([*sorted(LINE_FIELDS), "title", "properties"])
+_address_keys = st.sampled_from([*sorted(ADDRESS_FIELDS), "phone", "company"])
+_lines = st.lists(st.dictionaries(_line_keys, json_values, max_size=5) | json_values, max_size=3)
+_values = {
+    **{key: json_values for key in sorted(ALLOWED_FIELDS)},
+    "lines": _lines | st.tuples(st.fixed_dictionaries({"variant_id": st.just("v1"), "quantity": st.just(1),
+                                                       "unit_price": st.just("1"),
+                                                       "requires_shipping": st.booleans()})) | json_values,
+    "shipping_address": st.dictionaries(_address_keys, json_values | st.just("FR"), max_size=5) | json_values,
+    "ip_address": json_values}
+_one_override = st.sampled_from(sorted(_values)).flatmap(lambda key: _values[key].map(lambda value: {key: value}))
+_overrides = st.just({}) | _one_override | st.fixed_dictionaries({}, optional=_values)
+
+
+@settings(max_examples=300)
+@given(_overrides, st.sets(st.sampled_from(sorted(ALLOWED_FIELDS)), max_size=2), st.booleans())
+def test_the_shortcut_for_raw_input_with_nothing_to_drop_gives_the_walks_result(overrides, removed, keep_email):
+    """A plain dict with only allow-listed keys is copied instead of walked: same view, same dropped names."""
+    from unittest import mock
+
+    from shopprivacy.renewals import view
+
+    raw = {key: value for key, value in {**MINIMAL, **overrides}.items() if key not in removed}
+    if view._nothing_to_drop(raw, keep_email):
+        assert view._walk(raw, keep_email) == (raw, [])
+    with mock.patch.object(view, "_nothing_to_drop", return_value=False):
+        walked = build_view(raw, keep_email=keep_email)
+    assert build_view(raw, keep_email=keep_email) == walked
+
+
+def test_the_shortcut_is_taken_for_a_minimal_fetch_only():
+    from shopprivacy.renewals.view import _nothing_to_drop
+
+    minimal = MINIMAL
+    assert build_view(minimal).record == build_view(RAW).record
+    assert _nothing_to_drop(minimal, True) and not _nothing_to_drop(minimal, False)
+    assert not _nothing_to_drop(RAW, True)
+    assert not _nothing_to_drop({**minimal, "lines": tuple(minimal["lines"])}, True)
+    assert not _nothing_to_drop({**minimal, "shipping_address": {"line1": "x", "zip": "1"}}, True)

@@ -29,6 +29,7 @@ REQUIRED_FIELDS = ("subscription_id", "customer_ref", "payment_ref", "amount", "
                    "next_billing_at")
 #: Address parts without which a shipped renewal is skipped (the allow-list's names: see ``ShippingAddress``).
 SHIPPING_NEEDS = ("line1", "country")
+_MISSING = (None, "", [], ())  # what a required field may not be
 _MAX_NAME = 60
 
 
@@ -141,13 +142,10 @@ def _keep(raw: Any, allowed: frozenset[str], prefix: str, dropped: list[str]) ->
     return kept
 
 
-def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], str] | None = None,
-               keep_email: bool = True) -> ViewResult:
-    """Minimise one raw subscription. Missing or malformed required fields give a named ``skip_reason``."""
+def _walk(raw: Mapping[str, Any], keep_email: bool) -> tuple[dict[str, Any], list[str]]:
+    """The allow-listed part of ``raw`` and the names dropped from it, in ``raw``'s order."""
     dropped: list[str] = []
     data: dict[str, Any] = {}
-    if not isinstance(raw, Mapping):
-        return ViewResult(None, (), "not_a_mapping")
     for key, value in raw.items():
         if key not in ALLOWED_FIELDS:
             dropped.append(_name(key))
@@ -159,12 +157,46 @@ def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], st
             dropped.append("email")
         else:
             data[key] = value
-    sub_id = data.get("subscription_id") if isinstance(data.get("subscription_id"), str) else None
+    return data, dropped
+
+
+def _nothing_to_drop(raw: Mapping[str, Any], keep_email: bool) -> bool:
+    """True when :func:`_walk` would drop nothing from ``raw`` and copy it as it is (plain dicts holding only
+    allow-listed keys: what a minimal fetch sends), so a copy of ``raw`` stands for its result."""
+    if type(raw) is not dict or not raw.keys() <= ALLOWED_FIELDS or (not keep_email and "email" in raw):
+        return False
+    lines = raw.get("lines")
+    if isinstance(lines, (list, tuple)):
+        if type(lines) is not list:  # _walk makes lists of them
+            return False
+        for line in lines:
+            if type(line) is not dict or not line.keys() <= LINE_FIELDS:
+                return False
+    address = raw.get("shipping_address")
+    return not isinstance(address, Mapping) or (type(address) is dict and address.keys() <= ADDRESS_FIELDS)
+
+
+def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], str] | None = None,
+               keep_email: bool = True) -> ViewResult:
+    """Minimise one raw subscription. Missing or malformed required fields give a named ``skip_reason``."""
+    if not isinstance(raw, Mapping):
+        return ViewResult(None, (), "not_a_mapping")
+    if _nothing_to_drop(raw, keep_email):
+        data, dropped = dict(raw), []
+    else:
+        data, dropped = _walk(raw, keep_email)
+    sub_id = data.get("subscription_id")
+    if not isinstance(sub_id, str):
+        sub_id = None
     for name in REQUIRED_FIELDS:
-        if data.get(name) in (None, "", [], ()):
+        if data.get(name) in _MISSING:
             return ViewResult(None, tuple(dropped), f"missing_{name}", sub_id)
     lines = data["lines"] if isinstance(data["lines"], (list, tuple)) else ()
-    needs_shipping = any(isinstance(line, Mapping) and line.get("requires_shipping") is True for line in lines)
+    needs_shipping = False
+    for line in lines:
+        if isinstance(line, Mapping) and line.get("requires_shipping") is True:
+            needs_shipping = True
+            break
     if not needs_shipping and data.get("shipping_address"):
         data.pop("shipping_address")
         dropped.append("shipping_address")
@@ -173,11 +205,13 @@ def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], st
     except ValidationError as exc:
         loc = exc.errors()[0]["loc"]
         return ViewResult(None, tuple(dropped), "invalid_" + _name(loc[0] if loc else "record"), sub_id)
-    if needs_shipping and record.shipping_address is None:
-        return ViewResult(None, tuple(dropped), "missing_shipping_address", sub_id)
-    if needs_shipping and not all(getattr(record.shipping_address, name) for name in SHIPPING_NEEDS):
-        # e.g. ``address1``/``zip`` instead of ``line1``/``postal_code``: dropped above, so nothing to ship to
-        return ViewResult(None, tuple(dropped), "incomplete_shipping_address", sub_id)
+    if needs_shipping:
+        address = record.shipping_address
+        if address is None:
+            return ViewResult(None, tuple(dropped), "missing_shipping_address", sub_id)
+        if not all([getattr(address, name) for name in SHIPPING_NEEDS]):
+            # e.g. ``address1``/``zip`` instead of ``line1``/``postal_code``: dropped above, so nothing to ship to
+            return ViewResult(None, tuple(dropped), "incomplete_shipping_address", sub_id)
     if record.email is not None and encrypt_email is not None:
         record = record.model_copy(update={"email": encrypt_email(record.email, record.subscription_id)})
     return ViewResult(record, tuple(dropped), None, record.subscription_id)
