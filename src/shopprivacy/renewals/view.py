@@ -29,7 +29,7 @@ REQUIRED_FIELDS = ("subscription_id", "customer_ref", "payment_ref", "amount", "
                    "next_billing_at")
 #: Address parts without which a shipped renewal is skipped (the allow-list's names: see ``ShippingAddress``).
 SHIPPING_NEEDS = ("line1", "country")
-_MISSING = (None, "", [], ())  # what a required field may not be
+_MISSING: tuple[object, ...] = (None, "", [], ())  # what a required field may not be
 _MAX_NAME = 60
 
 
@@ -181,6 +181,7 @@ def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], st
     """Minimise one raw subscription. Missing or malformed required fields give a named ``skip_reason``."""
     if not isinstance(raw, Mapping):
         return ViewResult(None, (), "not_a_mapping")
+    dropped: list[str]
     if _nothing_to_drop(raw, keep_email):
         data, dropped = dict(raw), []
     else:
