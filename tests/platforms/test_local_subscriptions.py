@@ -2,7 +2,7 @@ import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import null, select
+from sqlalchemy import JSON, Text, cast, literal, null, select, type_coerce, update
 
 from shopprivacy.errors import InvalidInput, NotFoundError, PlatformError
 from shopprivacy.platforms import RENEWAL_FIELDS, RenewalOrderCleaner, SubscriptionSource
@@ -124,3 +124,28 @@ def test_fetched_objects_and_their_byte_count_match_the_stored_objects(shop):
                 obj["next_billing_at"] = obj["next_billing_at"].isoformat()
         assert got == expected
         assert shop.bytes_received - before == sum(len(json.dumps(obj, default=str)) for obj in expected)
+
+
+def test_json_text_written_by_hand_decodes_as_the_json_type_decodes_it(shop):
+    """Spaces around a document are read as SQLAlchemy reads them; malformed text (only SQLite stores it:
+    PostgreSQL's json type checks what it is given) fails the same way."""
+    (sid,) = add_subs(shop, 1)
+    t, due = shop.subscriptions, T0 + timedelta(days=1)
+    sqlite = shop.engine.dialect.name == "sqlite"
+
+    def stored(text):
+        return type_coerce(text, Text) if sqlite else cast(literal(text, Text), JSON)
+
+    with shop.engine.begin() as conn:
+        conn.execute(update(t).where(t.c.subscription_id == sid).values(
+            interval=stored(' {"unit": "day", "count": 2}\n'), lines=stored("[1] ")))
+    got = list(shop.iter_due_subscriptions(due_before=due, fields={"interval", "lines"}))
+    assert got == _stored_objects(shop, ["interval", "lines"]) == [{"interval": {"unit": "day", "count": 2},
+                                                                     "lines": [1]}]
+    for bad in ("[1", "[1] [2]", "") if sqlite else ():
+        with shop.engine.begin() as conn:
+            conn.execute(update(t).where(t.c.subscription_id == sid).values(lines=stored(bad)))
+        with pytest.raises(json.JSONDecodeError):
+            _stored_objects(shop, ["lines"])
+        with pytest.raises(json.JSONDecodeError):
+            list(shop.iter_due_subscriptions(due_before=due, fields={"lines"}))

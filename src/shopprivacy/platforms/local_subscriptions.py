@@ -28,7 +28,6 @@ from sqlalchemy import (
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     tuple_,
@@ -86,6 +85,7 @@ def declare_tables(metadata: Any) -> tuple[Table, Table]:
     return subs, orders
 
 
+_raw_decode = json.JSONDecoder().raw_decode
 _STEP = {"day": timedelta(days=1), "week": timedelta(weeks=1)}
 
 
@@ -190,52 +190,55 @@ class LocalSubscriptionsMixin:
             q = q.where(*after_cursor(t.c.next_billing_at, t.c.subscription_id, cursor))
         return q
 
-    def _iter_rows(self, due_before: datetime, columns: list[Any]) -> Iterator[dict[str, Any]]:
-        """The rows of ``columns`` due before ``due_before``, page by page, as dicts.
+    def _iter_rows(self, due_before: datetime, columns: list[Any], *,
+                   iso_times: bool = False) -> Iterator[dict[str, Any]]:
+        """The rows of ``columns`` due before ``due_before``, page by page, as dicts (``iso_times``: date-times
+        as ISO 8601 text, as a platform's API sends them).
 
-        The JSON columns come back as their stored text, joined into one JSON array per row, and are decoded with
-        one ``json.loads`` per row (the stored text is also what their bytes are counted from).
+        JSON columns are read as their stored text and decoded here (what SQLAlchemy's JSON type does, without
+        its per-value layers); that text is also what their bytes are counted from.
         """
-        scalars = [c for c in columns if not isinstance(c.type, JSON)]
-        documents = [c for c in columns if isinstance(c.type, JSON)]
-        names, json_names = [c.name for c in scalars], [c.name for c in documents]
-        selected: list[Any] = list(scalars)
-        if documents:  # '[' || coalesce(cast(a as text), 'null') || ',' || ... || ']': one text per row
-            joined: Any = literal("[", Text)
-            for i, c in enumerate(documents):
-                text = func.coalesce(cast(c, Text), "null")
-                joined = joined + (literal(",", Text) + text if i else text)
-            selected.append((joined + literal("]", Text)).label("_json"))
+        names = [c.name for c in columns]
+        documents = [c.name for c in columns if isinstance(c.type, JSON)]
+        scalars = [name for name in names if name not in documents]
+        times = [c.name for c in columns if iso_times and isinstance(c.type, UTCDateTime)]
+        selected: list[Any] = [cast(c, Text).label(c.name) if c.name in documents else c for c in columns]
         # the keyset cursor: the row's due time and id, selected once
-        at = names.index("next_billing_at") if "next_billing_at" in names else None
-        key = names.index("subscription_id") if "subscription_id" in names else None
         t = self.subscriptions
-        if at is None:
-            at = len(selected)
-            selected.append(t.c.next_billing_at.label("_at"))
-        if key is None:
-            key = len(selected)
-            selected.append(t.c.subscription_id.label("_id"))
-        json_at = len(scalars) if documents else None
-        # per row: "{" + '"name": ' per key + ", " between them + "}", around the values' JSON
-        frame = 2 + sum(len(json.dumps(n)) + 2 for n in [*names, *json_names]) + 2 * max(len(columns) - 1, 0)
-        loads = json.loads
+        for name in ("next_billing_at", "subscription_id"):
+            if name not in names:
+                selected.append(t.c[name].label("_" + name))
+        at = names.index("next_billing_at") if "next_billing_at" in names else len(columns)
+        key = names.index("subscription_id") if "subscription_id" in names else len(selected) - 1
+        # per object: "{" + '"name": ' per key + ", " between them + "}", around the values' JSON
+        frame = 2 + sum(len(json.dumps(name)) + 2 for name in names) + 2 * max(len(names) - 1, 0)
         cursor: tuple[datetime, str] | None = None
         while True:
             q = self._page_query(due_before, selected, cursor)
             with self.engine.connect() as conn:
                 page = conn.execute(q).all()
-            items = [dict(zip(names, row, strict=False)) for row in page]  # row: the names, then "_json" etc.
-            value_bytes = 0
-            if names:  # the scalars' JSON, in one call: "[" + ", ".join(values) + "]"
-                flat = [value for item in items for value in item.values()]
-                value_bytes += len(json.dumps(flat, default=str)) - 2 * max(len(flat), 1)
-            if json_at is not None:
-                for item, row in zip(items, page, strict=True):
-                    text = row[json_at]
-                    value_bytes += len(text) - len(json_names) - 1  # the brackets and commas joining them
-                    item.update(zip(json_names, loads(text), strict=True))
-            self.bytes_received += value_bytes + frame * len(items)
+            items = [dict(zip(names, row, strict=False)) for row in page]  # a row may end with the cursor's
+            for name in times:
+                for item in items:
+                    if item[name] is not None:
+                        item[name] = item[name].isoformat()
+            # the scalars' JSON in one call: "[" + ", ".join(values) + "]"
+            flat = [item[name] for item in items for name in scalars]
+            size = len(json.dumps(flat, default=str)) - 2 * max(len(flat), 1) + frame * len(items)
+            for name in documents:
+                for item in items:
+                    text = item[name]
+                    if text is None:
+                        size += 4  # null
+                        continue
+                    size += len(text)
+                    try:
+                        value, end = _raw_decode(text)
+                    except ValueError:
+                        end = -1
+                    # anything but one document filling the text (surrounding spaces, errors): json.loads decides
+                    item[name] = value if end == len(text) else json.loads(text)
+            self.bytes_received += size
             yield from items
             if len(page) < self.page_size:
                 return
@@ -248,10 +251,7 @@ class LocalSubscriptionsMixin:
             raise InvalidInput(f"not renewal fields: {', '.join(sorted(unknown)[:5])}")
         t = self.subscriptions
         columns = [t.c[name] for name in _COLUMNS if name in fields]
-        for item in self._iter_rows(due_before, columns):
-            if "next_billing_at" in item:
-                item["next_billing_at"] = item["next_billing_at"].isoformat()
-            yield item
+        yield from self._iter_rows(due_before, columns, iso_times=True)
 
     def iter_due_full_objects(self, *, due_before: datetime) -> Iterator[Mapping[str, Any]]:
         """The same subscriptions as whole platform objects (what an unminimised renewal job reads)."""
