@@ -304,7 +304,7 @@ class Renewals:
                 self._seen(report, progress, run)
                 log.info("renewal skipped: %s", result.skip_reason)
                 continue
-            if restrictions is not None and restrictions.matches(blocked, {
+            if blocked and restrictions is not None and restrictions.matches(blocked, {
                     "customer_id": record.customer_ref,
                     "email": record.email if record.email and "@" in record.email else None}):
                 self._seen(report, progress, run)

@@ -166,20 +166,22 @@ def _nothing_to_drop(raw: Mapping[str, Any], keep_email: bool) -> bool:
     if type(raw) is not dict or not raw.keys() <= ALLOWED_FIELDS or (not keep_email and "email" in raw):
         return False
     lines = raw.get("lines")
-    if isinstance(lines, (list, tuple)):
-        if type(lines) is not list:  # _walk makes lists of them
-            return False
+    if type(lines) is list:
         for line in lines:
             if type(line) is not dict or not line.keys() <= LINE_FIELDS:
                 return False
+    elif isinstance(lines, (list, tuple)):  # _walk makes lists of them
+        return False
     address = raw.get("shipping_address")
-    return not isinstance(address, Mapping) or (type(address) is dict and address.keys() <= ADDRESS_FIELDS)
+    if type(address) is dict:
+        return address.keys() <= ADDRESS_FIELDS
+    return address is None or not isinstance(address, Mapping)
 
 
 def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], str] | None = None,
                keep_email: bool = True) -> ViewResult:
     """Minimise one raw subscription. Missing or malformed required fields give a named ``skip_reason``."""
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         return ViewResult(None, (), "not_a_mapping")
     dropped: list[str]
     if _nothing_to_drop(raw, keep_email):
@@ -195,7 +197,7 @@ def build_view(raw: Mapping[str, Any], *, encrypt_email: Callable[[str, str], st
     lines = data["lines"] if isinstance(data["lines"], (list, tuple)) else ()
     needs_shipping = False
     for line in lines:
-        if isinstance(line, Mapping) and line.get("requires_shipping") is True:
+        if (type(line) is dict or isinstance(line, Mapping)) and line.get("requires_shipping") is True:
             needs_shipping = True
             break
     if not needs_shipping and data.get("shipping_address"):
