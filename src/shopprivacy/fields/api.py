@@ -6,6 +6,7 @@ import binascii
 import os
 import sys
 from collections.abc import Callable
+from time import monotonic as _monotonic
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -24,6 +25,7 @@ from .subject_keys import SubjectKeys
 _PAD = ("", "===", "==", "=")  # by len % 4; "===" never decodes, as a length of 1 mod 4 is never base64
 _STRICT_B64 = sys.version_info >= (3, 11)
 _SUBJECT_HEADER = f"{fmt.VERSION}s."
+_SUBJECT_AT = len(_SUBJECT_HEADER)
 _MIN_RAW = fmt.NONCE_BYTES + fmt.TAG_BYTES + 1  # nonce, tag and at least the type byte
 _DOES_NOT_DECRYPT = "the encrypted field does not decrypt: tampered, or bound to another column or row"
 
@@ -47,6 +49,7 @@ class Fields:
         self._primary_header = f"{fmt.VERSION}.{keyring.primary_id}"
         self._primary: AESGCM | None = None  # the keyring is immutable: its primary never changes
         self._contexts: set[str] = set()  # contexts that passed fmt.check_binding (the decrypt fast path)
+        self._held = subject_keys.held if subject_keys is not None else {}  # SubjectKeys.cached, without a call
 
     def _primary_cipher(self) -> AESGCM:
         self._primary = self._key(self.keyring.primary_id)
@@ -59,33 +62,14 @@ class Fields:
             self._by_header[f"{fmt.VERSION}.{kid}"] = aead
         return aead
 
-    def _open(self, aead: AESGCM, header: str, context: str, row: str | int, payload: str) -> Any:
-        """Fast path for keyring tokens whose key is already in use: the format's steps, inlined."""
-        try:
-            if _STRICT_B64:
-                raw = binascii.a2b_base64(payload + _PAD[len(payload) & 3], strict_mode=True)  # type: ignore[call-arg,unused-ignore]
-            else:  # pragma: no cover - Python 3.10
-                raw = fmt.unb64(payload)
-        except (ValueError, UnicodeEncodeError):  # binascii.Error is a ValueError
-            raise BadToken("the encrypted field token is not valid base64") from None
-        if len(raw) < _MIN_RAW:
-            raise BadToken("the encrypted field token is truncated")
+    def _row_text(self, context: str, row: str | int) -> str:
+        """The row id as text, once the binding is checked (a context that passed once passes again)."""
         if type(row) is int and type(context) is str and context in self._contexts:
-            row_text = str(row)
-        else:
-            row_text = fmt.check_binding(context, row)
-            if len(self._contexts) < 1024:  # a context that passed the check once passes it again
-                self._contexts.add(context)
-        try:
-            plain = aead.decrypt(raw[:12], raw[12:], f"{header}\x00{context}\x00{row_text}".encode())
-        except InvalidTag:
-            raise BadToken(_DOES_NOT_DECRYPT) from None
-        if plain[0] == 115:  # b"s": text, the common case
-            try:
-                return plain[1:].decode()
-            except UnicodeDecodeError:
-                raise BadToken("the decrypted field has an unknown encoding") from None
-        return fmt.decode_value(plain)
+            return str(row)
+        row_text = fmt.check_binding(context, row)
+        if len(self._contexts) < 1024:
+            self._contexts.add(context)
+        return row_text
 
     def encrypt(self, value: Any, *, context: str, row: str | int, subject: str | None = None,
                 conn: Connection | None = None) -> str | None:
@@ -97,11 +81,12 @@ class Fields:
         """
         if value is None:
             return None
-        if type(row) is int and type(context) is str and 0 < len(context) <= 200 and "\x00" not in context:
+        if type(row) is int and type(context) is str and context in self._contexts:
             row_text = str(row)
         else:
-            row_text = fmt.check_binding(context, row)
-        plain = fmt.encode_value(value)
+            row_text = self._row_text(context, row)
+        # ASCII text cannot fail to encode: the format's type byte and UTF-8, inlined
+        plain = b"s" + value.encode() if type(value) is str and value.isascii() else fmt.encode_value(value)
         if subject is None:
             header = self._primary_header
             aead = self._primary or self._primary_cipher()
@@ -115,15 +100,44 @@ class Fields:
     def decrypt(self, token: str | None, *, context: str, row: str | int, conn: Connection | None = None) -> Any:
         """The value of ``token``; raises BadToken (tampered, truncated, other column or row),
         UnknownKeyError (retired key) or ShreddedError (subject key destroyed). ``None`` stays ``None``."""
-        if token is None:
-            return None
-        if type(token) is str:
-            header, _, payload = token.rpartition(".")
-            aead = self._by_header.get(header)
-            if aead is None and header.startswith(_SUBJECT_HEADER):  # a subject key this process holds
-                aead = self.subject_keys.cached(header[len(_SUBJECT_HEADER):])
-            if aead is not None:
-                return self._open(aead, header, context, row, payload)
+        if type(token) is not str:
+            return None if token is None else self._decrypt_parsed(token, context, row, conn)
+        header, _, payload = token.rpartition(".")
+        aead = self._by_header.get(header)
+        if aead is None:
+            if not header.startswith(_SUBJECT_HEADER):
+                return self._decrypt_parsed(token, context, row, conn)
+            held = self._held.get(header[_SUBJECT_AT:])  # a subject key this process holds, unexpired
+            if held is None or held[0] <= _monotonic():
+                return self._decrypt_parsed(token, context, row, conn)
+            aead = held[1]
+        # a key in use already: the format's steps (see _decrypt_parsed), inlined
+        try:
+            if _STRICT_B64:
+                raw = binascii.a2b_base64(payload + _PAD[len(payload) & 3], strict_mode=True)  # type: ignore[call-arg,unused-ignore]
+            else:  # pragma: no cover - Python 3.10
+                raw = fmt.unb64(payload)
+        except (ValueError, UnicodeEncodeError):  # binascii.Error is a ValueError
+            raise BadToken("the encrypted field token is not valid base64") from None
+        if len(raw) < _MIN_RAW:
+            raise BadToken("the encrypted field token is truncated")
+        if type(row) is int and type(context) is str and context in self._contexts:
+            row_text = str(row)
+        else:
+            row_text = self._row_text(context, row)
+        try:
+            plain = aead.decrypt(raw[:12], raw[12:], f"{header}\x00{context}\x00{row_text}".encode())
+        except InvalidTag:
+            raise BadToken(_DOES_NOT_DECRYPT) from None
+        if plain[0] == 115:  # b"s": text, the common case
+            try:
+                return plain[1:].decode()
+            except UnicodeDecodeError:
+                raise BadToken("the decrypted field has an unknown encoding") from None
+        return fmt.decode_value(plain)
+
+    def _decrypt_parsed(self, token: object, context: str, row: str | int, conn: Connection | None) -> Any:
+        """:meth:`decrypt` by the format's steps: parse, check the binding, find the key, open, decode."""
         parsed = fmt.parse(token)
         row_text = fmt.check_binding(context, row)
         aead = self._key(parsed.ref) if parsed.kind == "key" else self.subject_keys.for_decrypt(parsed.ref, conn)

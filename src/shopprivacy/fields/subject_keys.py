@@ -7,7 +7,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from cryptography.exceptions import InvalidTag
@@ -96,6 +96,12 @@ class SubjectKeys:
             else:
                 self._cache.pop(handle, None)
                 self._handles.pop(sid or "", None)
+
+    @property
+    def held(self) -> Mapping[str, tuple[float, AESGCM]]:
+        """Handle -> (``time.monotonic()`` it expires at, cipher) of the keys this process holds: read it, never
+        write it (what :meth:`cached` reads; the decrypt fast path reads it without a call)."""
+        return self._cache
 
     def cached(self, handle: str) -> AESGCM | None:
         """The cipher of ``handle`` when this process holds it unexpired (the decrypt fast path), else None."""
