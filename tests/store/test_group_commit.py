@@ -47,6 +47,11 @@ class Work:
         return [len(n) for n in items]
 
 
+def grouped(store, **options) -> tuple[Work, GroupCommit]:
+    work = Work()
+    return work, GroupCommit(store, check=work.check, apply=work.apply, **options)
+
+
 def run_concurrently(group: GroupCommit, work: Work, items: list[str]) -> dict[str, object]:
     """The first item leads alone while held; the others queue behind it and form one group once released."""
     outcome: dict[str, object] = {}
@@ -74,15 +79,13 @@ def run_concurrently(group: GroupCommit, work: Work, items: list[str]) -> dict[s
 
 
 def test_an_item_alone_is_one_transaction(rows):
-    work = Work()
-    group = GroupCommit(rows, check=work.check, apply=work.apply)
+    _, group = grouped(rows)
     assert group.run("abc") == 3
     assert names(rows) == ["abc"] and group.transactions == 1
 
 
 def test_concurrent_items_share_one_transaction_and_all_commit(rows):
-    work = Work()
-    group = GroupCommit(rows, check=work.check, apply=work.apply)
+    work, group = grouped(rows)
     items = ["first", "a", "bb", "ccc", "dddd"]
     outcome = run_concurrently(group, work, items)
     assert outcome == {i: len(i) for i in items}
@@ -92,8 +95,7 @@ def test_concurrent_items_share_one_transaction_and_all_commit(rows):
 
 
 def test_a_failed_check_fails_that_item_alone(rows):
-    work = Work()
-    group = GroupCommit(rows, check=work.check, apply=work.apply)
+    work, group = grouped(rows)
     outcome = run_concurrently(group, work, ["first", "a", "missing-b", "c"])
     assert isinstance(outcome["missing-b"], NotFoundError)
     assert outcome["a"] == 1 and outcome["c"] == 1
@@ -101,8 +103,7 @@ def test_a_failed_check_fails_that_item_alone(rows):
 
 
 def test_a_failing_apply_rolls_back_the_group_and_each_item_runs_alone(rows):
-    work = Work()
-    group = GroupCommit(rows, check=work.check, apply=work.apply)
+    work, group = grouped(rows)
     outcome = run_concurrently(group, work, ["first", "a", "poison-b", "c"])
     assert isinstance(outcome["poison-b"], InvalidInput)
     assert outcome["a"] == 1 and outcome["c"] == 1
@@ -111,8 +112,7 @@ def test_a_failing_apply_rolls_back_the_group_and_each_item_runs_alone(rows):
 
 
 def test_groups_are_bounded(rows):
-    work = Work()
-    group = GroupCommit(rows, check=work.check, apply=work.apply, max_group=2)
+    work, group = grouped(rows, max_group=2)
     items = ["first", "a", "b", "c", "d", "e"]
     outcome = run_concurrently(group, work, items)
     assert outcome == {i: len(i) for i in items}
@@ -120,9 +120,8 @@ def test_groups_are_bounded(rows):
 
 
 def test_no_caller_returns_before_its_commit(rows):
-    work = Work()
+    _, group = grouped(rows)
     seen: dict[str, int] = {}
-    group = GroupCommit(rows, check=work.check, apply=work.apply)
 
     def call(item: str) -> None:
         group.run(item)
@@ -139,8 +138,7 @@ def test_no_caller_returns_before_its_commit(rows):
 
 def test_a_caller_inside_a_transaction_of_the_store_runs_alone_without_waiting(rows):
     """Waiting for a leader there could deadlock (the leader may need a lock this thread's transaction holds)."""
-    work = Work()
-    group = GroupCommit(rows, check=work.check, apply=work.apply)
+    _, group = grouped(rows)
     group._leading = True  # another thread leads a group (and would never finish while this thread waits)
     with rows.begin(write=False):
         assert rows.in_transaction()
